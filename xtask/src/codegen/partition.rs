@@ -1,0 +1,246 @@
+//! Splits typify's single output into one module per protocol domain, so each domain can sit
+//! behind a cargo feature.
+//!
+//! A definition's home domain comes from its schema file's folder (`media-buy/`, `signals/`,
+//! ...). Shared folders (`core/`, `enums/`, ...) are no one's home: their types go where they are
+//! used. A type reachable from exactly one domain lives in that domain's module; a type reachable
+//! from several, or from the always-on `protocol`/`account`/`compliance` tools, lives in `core`.
+//! So a domain module only refers to itself and `core`, and features never depend on each other.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use anyhow::{Result, bail};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+
+/// The always-compiled module.
+pub(crate) const CORE: &str = "core";
+
+/// Schema folder → domain module; folders not listed are shared.
+const DOMAINS: &[(&str, &str)] = &[
+    ("media-buy", "media_buy"),
+    ("signals", "signals"),
+    ("creative", "creative"),
+    ("formats", "creative"),
+    ("governance", "governance"),
+    ("content-standards", "governance"),
+    ("property", "governance"),
+    ("collection", "governance"),
+    ("brand", "brand"),
+    ("sponsored-intelligence", "sponsored_intelligence"),
+    ("tmp", "trusted_match"),
+    ("protocol", CORE),
+    ("account", CORE),
+    ("compliance", CORE),
+];
+
+/// Domain module → the cargo feature that enables it.
+pub(crate) const FEATURES: &[(&str, &str)] = &[
+    ("media_buy", "media-buy"),
+    ("signals", "signals"),
+    ("creative", "creative"),
+    ("governance", "governance"),
+    ("brand", "brand"),
+    ("sponsored_intelligence", "sponsored-intelligence"),
+    ("trusted_match", "trusted-match"),
+];
+
+fn domain_of_file(rel: &str) -> Option<&'static str> {
+    let folder = rel.split('/').next()?;
+    DOMAINS.iter().find(|(f, _)| *f == folder).map(|(_, d)| *d)
+}
+
+/// Splits `file` into `core.rs`, one file per domain, and `mod.rs` (all unformatted).
+pub(crate) fn split(
+    file: syn::File,
+    origin: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>> {
+    let mut owned: BTreeMap<String, Vec<syn::Item>> = BTreeMap::new();
+    let mut shared_items = Vec::new();
+    let mut order = Vec::new();
+    for mut item in file.items {
+        strip_schema_docs(&mut item);
+        match owner_of(&item) {
+            Some(owner) => {
+                if !owned.contains_key(&owner) {
+                    order.push(owner.clone());
+                }
+                owned.entry(owner).or_default().push(item);
+            }
+            None => shared_items.push(item),
+        }
+    }
+    let types: BTreeSet<String> = owned.keys().cloned().collect();
+    let references: BTreeMap<String, BTreeSet<String>> = owned
+        .iter()
+        .map(|(owner, items)| {
+            let mut found = BTreeSet::new();
+            for item in items {
+                collect_idents(item.to_token_stream(), &types, &mut found);
+            }
+            found.remove(owner);
+            (owner.clone(), found)
+        })
+        .collect();
+
+    // Which domains reach each type.
+    let mut reached_by: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    for (definition, rel) in origin {
+        let Some(domain) = domain_of_file(rel) else { continue };
+        if !types.contains(definition) {
+            continue;
+        }
+        let mut queue = VecDeque::from([definition.clone()]);
+        let mut seen = BTreeSet::new();
+        while let Some(current) = queue.pop_front() {
+            if !seen.insert(current.clone()) {
+                continue;
+            }
+            if let Some(next) = references.get(&current) {
+                queue.extend(next.iter().cloned());
+            }
+            reached_by.entry(current).or_default().insert(domain);
+        }
+    }
+    // Types no domain reaches live in core, and so must everything they refer to.
+    let mut queue: VecDeque<String> = types
+        .iter()
+        .filter(|t| reached_by.get(*t).is_none_or(|d| d.len() != 1))
+        .cloned()
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(current) = queue.pop_front() {
+        if !seen.insert(current.clone()) {
+            continue;
+        }
+        if let Some(next) = references.get(&current) {
+            queue.extend(next.iter().cloned());
+        }
+        reached_by.entry(current).or_default().insert(CORE);
+    }
+    let home = |owner: &str| -> &'static str {
+        match reached_by.get(owner) {
+            Some(domains) if domains.len() == 1 => domains.iter().next().copied().unwrap_or(CORE),
+            _ => CORE,
+        }
+    };
+
+    // By construction a domain type refers only to its own domain and core; check it anyway,
+    // because a violation would make a feature fail to compile alone.
+    for (owner, refs) in &references {
+        let from = home(owner);
+        for target in refs {
+            let to = home(target);
+            if from != to && to != CORE {
+                bail!("{owner} ({from}) refers to {target} ({to}): domains would depend on each other");
+            }
+        }
+    }
+
+    let mut modules: BTreeMap<&'static str, Vec<syn::Item>> = BTreeMap::new();
+    modules.entry(CORE).or_default().extend(shared_items);
+    for owner in &order {
+        let module = home(owner);
+        modules.entry(module).or_default().extend(owned.remove(owner).unwrap_or_default());
+    }
+
+    let mut files = BTreeMap::new();
+    let mut mod_rs = String::from(
+        "//! Types generated from the AdCP schemas, one module per protocol domain.\n\
+         //! Every type is re-exported here; a domain's types exist when its feature is on.\n\n",
+    );
+    for (module, items) in modules {
+        let feature = FEATURES.iter().find(|(m, _)| *m == module).map(|(_, f)| *f);
+        let mut source = String::new();
+        if module == CORE {
+            source.push_str("//! Types every domain shares, and the always-on protocol tools.\n");
+        } else {
+            source.push_str(&format!(
+                "//! Types used only by the `{}` domain.\n\n#[allow(unused_imports)]\nuse super::core::*;\n",
+                feature.unwrap_or(module)
+            ));
+        }
+        let body = syn::File { shebang: None, frontmatter: None, attrs: Vec::new(), items };
+        source.push_str(&prettyplease::unparse(&body));
+        files.insert(format!("{module}.rs"), source);
+        let cfg = feature.map(|f| format!("#[cfg(feature = \"{f}\")]\n")).unwrap_or_default();
+        mod_rs.push_str(&format!(
+            "{cfg}#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub, dead_code, \
+             rust_2018_idioms, missing_debug_implementations)]\nmod {module};\n{cfg}pub use {module}::*;\n\n"
+        ));
+    }
+    mod_rs.push_str("pub mod manifest;\n");
+    files.insert("mod.rs".to_owned(), mod_rs);
+    Ok(files)
+}
+
+/// The generated type an item belongs to: the type it declares, or the `Self` type of an impl.
+fn owner_of(item: &syn::Item) -> Option<String> {
+    match item {
+        syn::Item::Struct(s) => Some(s.ident.to_string()),
+        syn::Item::Enum(e) => Some(e.ident.to_string()),
+        syn::Item::Type(t) => Some(t.ident.to_string()),
+        syn::Item::Impl(i) => match i.self_ty.as_ref() {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn collect_idents(tokens: TokenStream, types: &BTreeSet<String>, found: &mut BTreeSet<String>) {
+    for token in tokens {
+        match token {
+            TokenTree::Ident(ident) => {
+                let name = ident.to_string();
+                if types.contains(&name) {
+                    found.insert(name);
+                }
+            }
+            TokenTree::Group(group) => collect_idents(group.stream(), types, found),
+            _ => {}
+        }
+    }
+}
+
+/// typify repeats each type's JSON schema in its doc comment; the schema files are the
+/// reference, and the copies would double the generated code.
+fn strip_schema_docs(item: &mut syn::Item) {
+    fn filter(attrs: &mut Vec<syn::Attribute>) {
+        let mut skipping = false;
+        attrs.retain(|attr| {
+            let Some(text) = doc_text(attr) else { return true };
+            if text.contains("<details><summary>JSON schema</summary>") {
+                skipping = true;
+            }
+            let keep = !skipping;
+            if text.contains("</details>") {
+                skipping = false;
+            }
+            keep
+        });
+        // Trailing empty doc lines left behind by the cut.
+        while attrs.last().and_then(doc_text).is_some_and(|t| t.trim().is_empty()) {
+            attrs.pop();
+        }
+    }
+    match item {
+        syn::Item::Struct(s) => filter(&mut s.attrs),
+        syn::Item::Enum(e) => filter(&mut e.attrs),
+        syn::Item::Type(t) => filter(&mut t.attrs),
+        _ => {}
+    }
+}
+
+fn doc_text(attr: &syn::Attribute) -> Option<String> {
+    if !attr.path().is_ident("doc") {
+        return None;
+    }
+    match &attr.meta {
+        syn::Meta::NameValue(nv) => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,40 @@
+//! `cargo xtask`: the workspace's automation, one module per command.
+//!
+//! Commands: `schemas`, `codegen [--check]`, `api-snapshot [--check]`, `ci`, `bench`, `demo`.
+
+mod api_snapshot;
+mod ci;
+mod codegen;
+mod schemas;
+mod util;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  schemas                 materialise the pinned AdCP schemas into schemas/<version>/
+  codegen [--check]       regenerate crates/adcp-types/src/generated (or check it is fresh)
+  api-snapshot [--check]  regenerate api/*.txt from rustdoc JSON (or check it is fresh)
+  ci                      everything CI runs: checks, clippy, deny, tests
+  demo [ARGS]             materialise schemas, then run the demo seller (release)
+  bench                   run the benchmarks and print their numbers";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = args.split_first().map_or(("help", &[][..]), |(c, r)| (c.as_str(), r));
+    let check = rest.iter().any(|a| a == "--check");
+    match command {
+        "schemas" => schemas::materialise().map(|_| ()),
+        "codegen" => codegen::run(check),
+        "api-snapshot" => api_snapshot::run(check),
+        "ci" => ci::run(),
+        "demo" => ci::demo(rest),
+        "bench" => ci::bench(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
