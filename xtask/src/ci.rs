@@ -1,5 +1,83 @@
-//! placeholder
-use anyhow::Result;
-pub(crate) fn run() -> Result<()> { Ok(()) }
-pub(crate) fn demo(_a: &[String]) -> Result<()> { Ok(()) }
-pub(crate) fn bench(_a: &[String]) -> Result<()> { Ok(()) }
+//! `cargo xtask ci`, `demo`, `validate` and `bench`: the commands the README promises.
+//!
+//! `ci` is the whole gate, in the order that fails fastest: schemas, generated-code and API
+//! freshness, formatting, clippy, cargo-deny, then every test against a real PostgreSQL started
+//! for the run (or `DATABASE_URL` when set).
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::util::{cargo, run, workspace_root};
+use crate::{api_snapshot, codegen, schemas};
+
+/// Runs every check CI runs.
+pub(crate) fn run_ci() -> Result<()> {
+    schemas::materialise()?;
+    codegen::run(true)?;
+    api_snapshot::run(true)?;
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
+    deny()?;
+    with_database(|database_url| {
+        let mut tests = cargo();
+        tests.args(["nextest", "run", "--workspace", "--all-features", "--no-fail-fast"]);
+        if let Some(url) = database_url {
+            tests.env("DATABASE_URL", url);
+        }
+        run(&mut tests)
+    })
+}
+
+fn deny() -> Result<()> {
+    let available = Command::new("cargo")
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        bail!("cargo-deny is not installed: `cargo install --locked cargo-deny` (.ci/run does this)");
+    }
+    run(cargo().args(["deny", "--offline", "check", "bans", "licenses", "sources"]))
+}
+
+/// Runs `f` with a PostgreSQL URL: `DATABASE_URL` when set, otherwise a throwaway cluster the
+/// test harness starts for this run and stops afterwards, whatever `f` returned.
+fn with_database(f: impl FnOnce(Option<String>) -> Result<()>) -> Result<()> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return f(Some(url));
+    }
+    let harness = workspace_root().join("tests/pg-harness/Cargo.toml");
+    if !harness.is_file() {
+        return f(None);
+    }
+    let output = cargo()
+        .args(["run", "--quiet", "-p", "adcp-pg-harness", "--bin", "pg-harness", "--", "start"])
+        .output()
+        .context("starting the test PostgreSQL")?;
+    if !output.status.success() {
+        bail!("the test PostgreSQL did not start:\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let url = String::from_utf8(output.stdout)?.trim().to_owned();
+    let outcome = f(Some(url));
+    let _ = run(cargo().args(["run", "--quiet", "-p", "adcp-pg-harness", "--bin", "pg-harness", "--", "stop"]));
+    outcome
+}
+
+/// `cargo xtask validate <tool> [FILE]`: materialise the schemas, then validate a request.
+pub(crate) fn validate(args: &[String]) -> Result<()> {
+    schemas::materialise()?;
+    run(cargo()
+        .args(["run", "--quiet", "-p", "adcp-types", "--features", "full", "--example", "validate_request", "--"])
+        .args(args))
+}
+
+/// `cargo xtask demo [ARGS]`: the main job. Until the server lands it is the request validator.
+pub(crate) fn demo(args: &[String]) -> Result<()> {
+    validate(args)
+}
+
+/// `cargo xtask bench`: every benchmark, built in release, printing its numbers.
+pub(crate) fn bench(_args: &[String]) -> Result<()> {
+    schemas::materialise()?;
+    run(cargo().args(["bench", "-p", "adcp-types", "--features", "full", "--bench", "validator"]))
+}

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the workspace's automation, one module per command.
 //!
-//! Commands: `schemas`, `codegen [--check]`, `api-snapshot [--check]`, `ci`, `bench`, `demo`.
+//! Commands: `schemas`, `codegen [--check]`, `api-snapshot [--check]`, `ci`, `validate`, `demo`,
+//! `bench`.
 
 mod api_snapshot;
 mod ci;
@@ -17,7 +18,8 @@ commands:
   codegen [--check]       regenerate crates/adcp-types/src/generated (or check it is fresh)
   api-snapshot [--check]  regenerate api/*.txt from rustdoc JSON (or check it is fresh)
   ci                      everything CI runs: checks, clippy, deny, tests
-  demo [ARGS]             materialise schemas, then run the demo seller (release)
+  validate TOOL [FILE]    validate a JSON request (file or stdin) for TOOL; print the typed value or errors
+  demo [ARGS]             the main job (for now: validate)
   bench                   run the benchmarks and print their numbers";
 
 fn main() -> Result<()> {
@@ -28,7 +30,8 @@ fn main() -> Result<()> {
         "schemas" => schemas::materialise().map(|_| ()),
         "codegen" => codegen::run(check),
         "api-snapshot" => api_snapshot::run(check),
-        "ci" => ci::run(),
+        "ci" => ci::run_ci(),
+        "validate" => ci::validate(rest),
         "demo" => ci::demo(rest),
         "bench" => ci::bench(rest),
         "help" | "--help" | "-h" => {

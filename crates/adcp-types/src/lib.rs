@@ -20,9 +20,17 @@
 pub mod error;
 pub mod generated;
 pub mod manifest;
+pub mod unions;
+#[cfg(feature = "validate")]
+pub mod validate;
 
 pub use error::{AdcpError, Recovery, ValidationIssue};
 pub use manifest::{ADCP_VERSION, AdcpProtocol, Specialism, TaskStatus, TaskType, ToolSpec, codes};
+pub use unions::{
+    BuildCreativeResponseUnion, CreateMediaBuyResponseUnion, GetProductsResponseUnion,
+    GetSignalsResponseUnion, SyncCatalogsResponseUnion, SyncCreativesResponseUnion,
+    UpdateMediaBuyResponseUnion,
+};
 
 /// A string that is not one of an enum's wire values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

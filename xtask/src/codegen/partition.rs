@@ -54,7 +54,7 @@ fn domain_of_file(rel: &str) -> Option<&'static str> {
 pub(crate) fn split(
     file: syn::File,
     origin: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<(BTreeMap<String, String>, BTreeMap<String, &'static str>)> {
     let mut owned: BTreeMap<String, Vec<syn::Item>> = BTreeMap::new();
     let mut shared_items = Vec::new();
     let mut order = Vec::new();
@@ -137,6 +137,8 @@ pub(crate) fn split(
         }
     }
 
+    let homes: BTreeMap<String, &'static str> =
+        types.iter().map(|t| (t.clone(), home(t))).collect();
     let mut modules: BTreeMap<&'static str, Vec<syn::Item>> = BTreeMap::new();
     modules.entry(CORE).or_default().extend(shared_items);
     for owner in &order {
@@ -169,9 +171,10 @@ pub(crate) fn split(
              rust_2018_idioms, missing_debug_implementations)]\nmod {module};\n{cfg}pub use {module}::*;\n\n"
         ));
     }
-    mod_rs.push_str("pub mod manifest;\n");
+    mod_rs.push_str("/// The manifest tables and the protocol's small enums.\npub mod manifest;\n");
+    mod_rs.push_str("/// Tool name → generated request and response types.\npub mod tools;\n");
     files.insert("mod.rs".to_owned(), mod_rs);
-    Ok(files)
+    Ok((files, homes))
 }
 
 /// The generated type an item belongs to: the type it declares, or the `Self` type of an impl.

@@ -48,7 +48,45 @@ pub(crate) fn generate(tree: &SchemaTree) -> Result<BTreeMap<String, String>> {
     let mut file: syn::File =
         syn::parse2(space.to_stream()).context("typify produced unparsable Rust")?;
     OptionalCollections.visit_file_mut(&mut file);
-    partition::split(file, &defs.origin)
+    let (mut files, homes) = partition::split(file, &defs.origin)?;
+    files.insert("tools.rs".to_owned(), tool_dispatch(tree, &defs.origin, &homes)?);
+    Ok(files)
+}
+
+/// `tools.rs`: round-trip helpers that map a tool name to its generated request and response
+/// types, each arm behind the feature of the module its type lives in.
+fn tool_dispatch(
+    tree: &SchemaTree,
+    origin: &BTreeMap<String, String>,
+    homes: &BTreeMap<String, &'static str>,
+) -> Result<String> {
+    let by_file: BTreeMap<&str, &str> =
+        origin.iter().map(|(name, file)| (file.as_str(), name.as_str())).collect();
+    let tools = tree["manifest.json"]["tools"].as_object().context("manifest tools")?;
+    let mut out = String::from(
+        "//! Tool name → generated types, for round-trip checks over real payloads.\n\n\
+         use serde_json::Value;\n\n\
+         fn round_trip<T: ::serde::de::DeserializeOwned + ::serde::Serialize>(value: &Value) -> Result<Value, serde_json::Error> {\n\
+         let typed: T = serde_json::from_value(value.clone())?;\n serde_json::to_value(&typed)\n}\n",
+    );
+    for (kind, key) in [("request", "request_schema"), ("response", "response_schema")] {
+        out.push_str(&format!(
+            "\n/// Parses `value` as the {kind} type of `tool` and serialises it back. `None` when the \
+             tool is unknown or its domain's feature is off.\n\
+             pub fn {kind}_round_trip(tool: &str, value: &Value) -> Option<Result<Value, serde_json::Error>> {{\n match tool {{\n"
+        ));
+        for (tool, spec) in tools {
+            let Some(file) = spec[key].as_str() else { continue };
+            let Some(name) = by_file.get(file) else { continue };
+            let Some(module) = homes.get(*name) else { continue };
+            if let Some((_, feature)) = partition::FEATURES.iter().find(|(m, _)| m == module) {
+                out.push_str(&format!("#[cfg(feature = \"{feature}\")]\n"));
+            }
+            out.push_str(&format!("{tool:?} => Some(round_trip::<super::{name}>(value)),\n"));
+        }
+        out.push_str("_ => None,\n }\n}\n");
+    }
+    Ok(out)
 }
 
 /// Makes optional arrays and maps `Option<...>`, so an empty list on the wire (`"errors": []`)

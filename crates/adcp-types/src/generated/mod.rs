@@ -114,4 +114,7 @@ mod trusted_match;
 #[cfg(feature = "trusted-match")]
 pub use trusted_match::*;
 
+/// The manifest tables and the protocol's small enums.
 pub mod manifest;
+/// Tool name → generated request and response types.
+pub mod tools;
