@@ -24,7 +24,12 @@ const CRATES: &[(&str, bool)] = &[
 pub(crate) fn run(check: bool) -> Result<()> {
     let target = workspace_root().join("target/api");
     for (name, names_only) in CRATES {
-        if !workspace_root().join("crates").join(name).join("Cargo.toml").is_file() {
+        if !workspace_root()
+            .join("crates")
+            .join(name)
+            .join("Cargo.toml")
+            .is_file()
+        {
             continue;
         }
         let json = rustdoc_json(name, &target)?;
@@ -50,25 +55,58 @@ pub(crate) fn run(check: bool) -> Result<()> {
 }
 
 fn rustdoc_json(name: &str, target: &std::path::Path) -> Result<PathBuf> {
-    util::run(cargo()
-        .env("RUSTC_BOOTSTRAP", "1")
-        .env("CARGO_TARGET_DIR", target)
-        .args(["rustdoc", "--quiet", "-p", name, "--lib", "--all-features", "--"])
-        .args(["-Z", "unstable-options", "--output-format", "json", "--cap-lints", "allow"]))?;
-    Ok(target.join("doc").join(format!("{}.json", name.replace('-', "_"))))
+    util::run(
+        cargo()
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_DIR", target)
+            .args([
+                "rustdoc",
+                "--quiet",
+                "-p",
+                name,
+                "--lib",
+                "--all-features",
+                "--",
+            ])
+            .args([
+                "-Z",
+                "unstable-options",
+                "--output-format",
+                "json",
+                "--cap-lints",
+                "allow",
+            ]),
+    )?;
+    Ok(target
+        .join("doc")
+        .join(format!("{}.json", name.replace('-', "_"))))
 }
 
 /// `pub struct adcp_types::Foo` from a declaration line; `None` for fields, impls and methods.
 fn item_name(line: &str) -> Option<String> {
-    const KINDS: &[&str] =
-        &["pub struct ", "pub enum ", "pub fn ", "pub mod ", "pub const ", "pub static ", "pub type ", "pub trait ", "pub macro "];
+    const KINDS: &[&str] = &[
+        "pub struct ",
+        "pub enum ",
+        "pub fn ",
+        "pub mod ",
+        "pub const ",
+        "pub static ",
+        "pub type ",
+        "pub trait ",
+        "pub macro ",
+    ];
     let kind = KINDS.iter().find(|k| line.starts_with(**k))?;
     let rest = &line[kind.len()..];
-    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
-    let path = &rest[..end];
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(rest.len());
+    let path = rest[..end].trim_end_matches(':');
     // Methods and associated items (`Type::method`) are not items of their own.
     let segments = path.split("::").count();
-    let owner_is_type = path.split("::").nth(segments.saturating_sub(2)).is_some_and(|s| s.starts_with(char::is_uppercase));
+    let owner_is_type = path
+        .split("::")
+        .nth(segments.saturating_sub(2))
+        .is_some_and(|s| s.starts_with(char::is_uppercase));
     (!owner_is_type).then(|| format!("{kind}{path}"))
 }
 
@@ -78,9 +116,15 @@ mod tests {
 
     #[test]
     fn names_only_keeps_declarations() {
-        assert_eq!(item_name("pub struct adcp_types::Foo").as_deref(), Some("pub struct adcp_types::Foo"));
+        assert_eq!(
+            item_name("pub struct adcp_types::Foo").as_deref(),
+            Some("pub struct adcp_types::Foo")
+        );
         assert_eq!(item_name("pub adcp_types::Foo::bar: u8"), None);
         assert_eq!(item_name("pub fn adcp_types::Foo::new() -> Self"), None);
-        assert_eq!(item_name("pub fn adcp_types::manifest::tool(name: &str)").as_deref(), Some("pub fn adcp_types::manifest::tool"));
+        assert_eq!(
+            item_name("pub fn adcp_types::manifest::tool(name: &str)").as_deref(),
+            Some("pub fn adcp_types::manifest::tool")
+        );
     }
 }

@@ -17,11 +17,25 @@ pub(crate) fn run_ci() -> Result<()> {
     codegen::run(true)?;
     api_snapshot::run(true)?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     deny()?;
     with_database(|database_url| {
         let mut tests = cargo();
-        tests.args(["nextest", "run", "--workspace", "--all-features", "--no-fail-fast"]);
+        tests.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ]);
         if let Some(url) = database_url {
             tests.env("DATABASE_URL", url);
         }
@@ -35,7 +49,9 @@ fn deny() -> Result<()> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !available {
-        bail!("cargo-deny is not installed: `cargo install --locked cargo-deny` (.ci/run does this)");
+        bail!(
+            "cargo-deny is not installed: `cargo install --locked cargo-deny` (.ci/run does this)"
+        );
     }
     run(cargo().args(["deny", "--offline", "check", "bans", "licenses", "sources"]))
 }
@@ -51,15 +67,36 @@ fn with_database(f: impl FnOnce(Option<String>) -> Result<()>) -> Result<()> {
         return f(None);
     }
     let output = cargo()
-        .args(["run", "--quiet", "-p", "adcp-pg-harness", "--bin", "pg-harness", "--", "start"])
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "adcp-pg-harness",
+            "--bin",
+            "pg-harness",
+            "--",
+            "start",
+        ])
         .output()
         .context("starting the test PostgreSQL")?;
     if !output.status.success() {
-        bail!("the test PostgreSQL did not start:\n{}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "the test PostgreSQL did not start:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let url = String::from_utf8(output.stdout)?.trim().to_owned();
     let outcome = f(Some(url));
-    let _ = run(cargo().args(["run", "--quiet", "-p", "adcp-pg-harness", "--bin", "pg-harness", "--", "stop"]));
+    let _ = run(cargo().args([
+        "run",
+        "--quiet",
+        "-p",
+        "adcp-pg-harness",
+        "--bin",
+        "pg-harness",
+        "--",
+        "stop",
+    ]));
     outcome
 }
 
@@ -67,7 +104,17 @@ fn with_database(f: impl FnOnce(Option<String>) -> Result<()>) -> Result<()> {
 pub(crate) fn validate(args: &[String]) -> Result<()> {
     schemas::materialise()?;
     run(cargo()
-        .args(["run", "--quiet", "-p", "adcp-types", "--features", "full", "--example", "validate_request", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "adcp-types",
+            "--features",
+            "full",
+            "--example",
+            "validate_request",
+            "--",
+        ])
         .args(args))
 }
 
@@ -79,5 +126,13 @@ pub(crate) fn demo(args: &[String]) -> Result<()> {
 /// `cargo xtask bench`: every benchmark, built in release, printing its numbers.
 pub(crate) fn bench(_args: &[String]) -> Result<()> {
     schemas::materialise()?;
-    run(cargo().args(["bench", "-p", "adcp-types", "--features", "full", "--bench", "validator"]))
+    run(cargo().args([
+        "bench",
+        "-p",
+        "adcp-types",
+        "--features",
+        "full",
+        "--bench",
+        "validator",
+    ]))
 }

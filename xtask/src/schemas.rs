@@ -42,16 +42,26 @@ impl Pin {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (key, value) = line.split_once('=').context("PIN lines are `key = \"value\"`")?;
-            fields.insert(key.trim().to_owned(), value.trim().trim_matches('"').to_owned());
+            let (key, value) = line
+                .split_once('=')
+                .context("PIN lines are `key = \"value\"`")?;
+            fields.insert(
+                key.trim().to_owned(),
+                value.trim().trim_matches('"').to_owned(),
+            );
         }
         let get = |key: &str| {
-            fields.get(key).cloned().with_context(|| format!("schemas/PIN lacks `{key}`"))
+            fields
+                .get(key)
+                .cloned()
+                .with_context(|| format!("schemas/PIN lacks `{key}`"))
         };
         Ok(Self {
             version: get("version")?,
             sha256: get("sha256")?,
-            files: get("files")?.parse().context("`files` in schemas/PIN is a number")?,
+            files: get("files")?
+                .parse()
+                .context("`files` in schemas/PIN is a number")?,
             pypi_package: get("pypi_package")?,
         })
     }
@@ -67,10 +77,10 @@ pub(crate) fn materialise() -> Result<PathBuf> {
     let pin = Pin::load()?;
     let target = pin.target_dir();
     if target.is_dir() {
-        if let Ok(tree) = load_tree(&target) {
-            if verify(&pin, &tree, &target).is_ok() {
-                return Ok(target);
-            }
+        if let Ok(tree) = load_tree(&target)
+            && verify(&pin, &tree, &target).is_ok()
+        {
+            return Ok(target);
         }
         eprintln!("{} is stale or incomplete; rebuilding it", target.display());
     }
@@ -102,7 +112,11 @@ fn find_source(pin: &Pin) -> Result<(PathBuf, SchemaTree)> {
         candidates.push(dir.join(&pin.version));
         candidates.push(dir);
     }
-    candidates.push(workspace_root().join("../shared/adcp-schemas").join(&pin.version));
+    candidates.push(
+        workspace_root()
+            .join("../shared/adcp-schemas")
+            .join(&pin.version),
+    );
     for dir in candidates {
         if dir.join("manifest.json").is_file() {
             return Ok((dir.clone(), load_tree(&dir)?));
@@ -121,9 +135,20 @@ fn fetch_wheel(pin: &Pin) -> Result<PathBuf> {
         return Ok(dir);
     }
     std::fs::create_dir_all(&cache)?;
-    eprintln!("no local schema source; fetching {} from PyPI", pin.pypi_package);
+    eprintln!(
+        "no local schema source; fetching {} from PyPI",
+        pin.pypi_package
+    );
     run(Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--pre", "--quiet", "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--pre",
+            "--quiet",
+            "-d",
+        ])
         .arg(&cache)
         .arg(&pin.pypi_package))
     .context("fetching the schemas from PyPI needs python3 with pip, or set ADCP_SCHEMAS_DIR")?;
@@ -132,9 +157,16 @@ fn fetch_wheel(pin: &Pin) -> Result<PathBuf> {
         wheel = sorted(glob.glob(sys.argv[1] + '/*.whl'))[-1]\n\
         z = zipfile.ZipFile(wheel)\n\
         z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith(sys.argv[3])])\n";
-    run(Command::new("python3").args(["-c", script]).arg(&cache).arg(&unpacked).arg(&prefix))?;
+    run(Command::new("python3")
+        .args(["-c", script])
+        .arg(&cache)
+        .arg(&unpacked)
+        .arg(&prefix))?;
     if !dir.join("manifest.json").is_file() {
-        bail!("the wheel {} has no {prefix}manifest.json", pin.pypi_package);
+        bail!(
+            "the wheel {} has no {prefix}manifest.json",
+            pin.pypi_package
+        );
     }
     Ok(dir)
 }
@@ -172,7 +204,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
         }
         if path.is_dir() {
             walk(root, &path, out)?;
-        } else if rel.ends_with(".json") {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             out.push(rel);
         }
     }
@@ -188,7 +223,10 @@ pub(crate) fn normalise(rel: &str, value: &Value, version: &str) -> Value {
         map.remove("_generatedAt");
         map.remove("$id");
         if rel != "manifest.json" {
-            map.insert("$id".into(), Value::String(format!("/schemas/{version}/{rel}")));
+            map.insert(
+                "$id".into(),
+                Value::String(format!("/schemas/{version}/{rel}")),
+            );
         }
     }
     sorted(&out)
@@ -212,9 +250,12 @@ fn normalise_refs(rel: &str, value: &Value, version: &str) -> Value {
             }
             Value::Object(out)
         }
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|item| normalise_refs(rel, item, version)).collect())
-        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| normalise_refs(rel, item, version))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -225,7 +266,9 @@ fn root_relative_ref(rel: &str, reference: &str, version: &str) -> String {
     if reference.starts_with('#') || reference.starts_with('/') || reference.contains("://") {
         return reference.to_owned();
     }
-    let (path, fragment) = reference.split_once('#').map_or((reference, None), |(p, f)| (p, Some(f)));
+    let (path, fragment) = reference
+        .split_once('#')
+        .map_or((reference, None), |(p, f)| (p, Some(f)));
     let mut segments: Vec<&str> = rel.split('/').collect();
     segments.pop();
     for part in path.split('/') {
@@ -251,7 +294,12 @@ pub(crate) fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let ordered: BTreeMap<&String, &Value> = map.iter().collect();
-            Value::Object(ordered.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+            Value::Object(
+                ordered
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),
@@ -264,7 +312,11 @@ pub(crate) fn tree_digest(tree: &SchemaTree) -> String {
     for (rel, value) in tree {
         hasher.update(rel.as_bytes());
         hasher.update(b"\n");
-        hasher.update(serde_json::to_string(&sorted(value)).unwrap_or_default().as_bytes());
+        hasher.update(
+            serde_json::to_string(&sorted(value))
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         hasher.update(b"\n");
     }
     let mut hex = String::with_capacity(64);
@@ -324,7 +376,10 @@ mod tests {
             root_relative_ref("core/product.json", "placement.json#/definitions/x", v),
             "/schemas/3.1.0-rc.9/core/placement.json#/definitions/x"
         );
-        assert_eq!(root_relative_ref("core/a.json", "#/$defs/x", v), "#/$defs/x");
+        assert_eq!(
+            root_relative_ref("core/a.json", "#/$defs/x", v),
+            "#/$defs/x"
+        );
         assert_eq!(
             root_relative_ref("core/a.json", "/schemas/3.1.0-rc.9/core/b.json", v),
             "/schemas/3.1.0-rc.9/core/b.json"
@@ -340,7 +395,10 @@ mod tests {
             "title": "T",
             "properties": {"e": {"$ref": "/schemas/3.1.0-rc.9/enums/e.json"}}
         });
-        assert_eq!(normalise("core/t.json", &wheel, v), normalise("core/t.json", &repo, v));
+        assert_eq!(
+            normalise("core/t.json", &wheel, v),
+            normalise("core/t.json", &repo, v)
+        );
     }
 
     #[test]
@@ -348,11 +406,19 @@ mod tests {
         let v = "3.1.0-rc.9";
         let a = SchemaTree::from([(
             "manifest.json".to_owned(),
-            normalise("manifest.json", &json!({"generated_at": "1", "tools": {}}), v),
+            normalise(
+                "manifest.json",
+                &json!({"generated_at": "1", "tools": {}}),
+                v,
+            ),
         )]);
         let b = SchemaTree::from([(
             "manifest.json".to_owned(),
-            normalise("manifest.json", &json!({"generated_at": "2", "tools": {}}), v),
+            normalise(
+                "manifest.json",
+                &json!({"generated_at": "2", "tools": {}}),
+                v,
+            ),
         )]);
         assert_eq!(tree_digest(&a), tree_digest(&b));
     }
@@ -366,7 +432,9 @@ mod tests {
             pypi_package: "adcp==0".into(),
         };
         let tree = SchemaTree::from([("a.json".to_owned(), json!({}))]);
-        let message = verify(&pin, &tree, Path::new("/somewhere")).unwrap_err().to_string();
+        let message = verify(&pin, &tree, Path::new("/somewhere"))
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("do not match schemas/PIN"), "{message}");
         assert!(message.contains("ADCP_SCHEMAS_DIR"), "{message}");
     }

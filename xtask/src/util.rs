@@ -17,7 +17,9 @@ pub(crate) fn workspace_root() -> PathBuf {
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
     eprintln!("$ {shown}");
-    let status = cmd.status().with_context(|| format!("could not start {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -57,7 +59,9 @@ pub(crate) fn ensure_file_contents(
         }
         bail!(
             "{} is stale:\n{shown}\nrun `{regenerate_with}` and commit",
-            path.strip_prefix(workspace_root()).unwrap_or(path).display()
+            path.strip_prefix(workspace_root())
+                .unwrap_or(path)
+                .display()
         );
     }
     if let Some(parent) = path.parent() {
@@ -82,9 +86,14 @@ pub(crate) fn rustfmt(source: &str) -> Result<String> {
     let input = source.to_owned();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output()?;
-    writer.join().map_err(|_| anyhow::anyhow!("rustfmt writer panicked"))??;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("rustfmt writer panicked"))??;
     if !output.status.success() {
-        bail!("rustfmt failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(String::from_utf8(output.stdout)?)
 }

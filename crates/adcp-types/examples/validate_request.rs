@@ -28,19 +28,22 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let mut args = std::env::args().skip(1);
-    let tool = args.next().ok_or("usage: validate_request TOOL [FILE]  (reads stdin without FILE)")?;
+    let tool = args
+        .next()
+        .ok_or("usage: validate_request TOOL [FILE]  (reads stdin without FILE)")?;
     if adcp_types::manifest::tool(&tool).is_none() {
         let error = AdcpError::invalid_request(format!("unknown tool `{tool}`")).with_field("tool");
         println!("{}", pretty(&error.to_value()));
         return Ok(false);
     }
-    let text = match args.next() {
-        Some(path) => std::fs::read_to_string(&path).map_err(|e| format!("reading {path}: {e}"))?,
-        None => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|e| format!("reading stdin: {e}"))?;
-            text
-        }
+    let text = if let Some(path) = args.next() {
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {path}: {e}"))?
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("reading stdin: {e}"))?;
+        text
     };
     let request: serde_json::Value = match serde_json::from_str(&text) {
         Ok(value) => value,
@@ -52,14 +55,19 @@ fn run() -> Result<bool, String> {
     };
     let schemas = SchemaSet::load_default().map_err(|e| e.to_string())?;
     if let Err(issues) = schemas.validate_request(&tool, &request) {
-        let error = AdcpError::validation(format!("the {tool} request does not match its schema"), issues);
+        let error = AdcpError::validation(
+            format!("the {tool} request does not match its schema"),
+            issues,
+        );
         println!("{}", pretty(&error.to_value()));
         return Ok(false);
     }
     match request_round_trip(&tool, &request) {
         Some(Ok(typed)) => println!("{}", pretty(&typed)),
         Some(Err(e)) => {
-            let error = AdcpError::invalid_request(format!("the request does not fit the {tool} type: {e}"));
+            let error = AdcpError::invalid_request(format!(
+                "the request does not fit the {tool} type: {e}"
+            ));
             println!("{}", pretty(&error.to_value()));
             return Ok(false);
         }

@@ -106,7 +106,9 @@ impl AdcpError {
     /// `VALIDATION_ERROR` (correctable) carrying the field-level issues; `field` mirrors the
     /// first issue, translated to JSONPath-lite as the protocol requires.
     pub fn validation(message: impl Into<String>, issues: Vec<ValidationIssue>) -> Self {
-        let field = issues.first().map(|issue| pointer_to_field_path(&issue.pointer));
+        let field = issues
+            .first()
+            .map(|issue| pointer_to_field_path(&issue.pointer));
         let mut error = Self::new(codes::VALIDATION_ERROR, message);
         error.field = field.filter(|path| !path.is_empty());
         error.issues = issues;
@@ -153,7 +155,9 @@ impl AdcpError {
     /// Adds one entry to `details`.
     #[must_use]
     pub fn with_detail(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.details.get_or_insert_with(Map::new).insert(key.into(), value);
+        self.details
+            .get_or_insert_with(Map::new)
+            .insert(key.into(), value);
         self
     }
 
@@ -244,12 +248,18 @@ mod tests {
 
     #[test]
     fn known_code_takes_recovery_from_manifest() {
-        assert_eq!(AdcpError::invalid_request("x").recovery, Recovery::Correctable);
+        assert_eq!(
+            AdcpError::invalid_request("x").recovery,
+            Recovery::Correctable
+        );
     }
 
     #[test]
     fn unknown_code_is_transient() {
-        assert_eq!(AdcpError::new("SELLER_SPECIFIC_THING", "x").recovery, Recovery::Transient);
+        assert_eq!(
+            AdcpError::new("SELLER_SPECIFIC_THING", "x").recovery,
+            Recovery::Transient
+        );
     }
 
     #[test]
@@ -261,7 +271,10 @@ mod tests {
 
     #[test]
     fn pointer_translates_to_jsonpath_lite() {
-        assert_eq!(pointer_to_field_path("/packages/0/targeting"), "packages[0].targeting");
+        assert_eq!(
+            pointer_to_field_path("/packages/0/targeting"),
+            "packages[0].targeting"
+        );
         assert_eq!(pointer_to_field_path("/a~1b/c"), "a/b.c");
         assert_eq!(pointer_to_field_path(""), "");
     }
@@ -283,7 +296,13 @@ mod tests {
 
     #[test]
     fn retry_after_is_clamped() {
-        assert_eq!(AdcpError::internal().with_retry_after(0).retry_after, Some(1));
-        assert_eq!(AdcpError::internal().with_retry_after(99_999).retry_after, Some(3600));
+        assert_eq!(
+            AdcpError::internal().with_retry_after(0).retry_after,
+            Some(1)
+        );
+        assert_eq!(
+            AdcpError::internal().with_retry_after(99_999).retry_after,
+            Some(3600)
+        );
     }
 }

@@ -29,13 +29,19 @@ impl ToolSpec {
     /// The async arm schema for `status` (`submitted`, `working`, `input-required`), if any.
     pub fn async_arm_schema(&self, status: TaskStatus) -> Option<&'static str> {
         let suffix = format!("-async-response-{}.json", status.as_str());
-        self.async_response_schemas.iter().copied().find(|schema| schema.ends_with(&suffix))
+        self.async_response_schemas
+            .iter()
+            .copied()
+            .find(|schema| schema.ends_with(&suffix))
     }
 }
 
 /// The manifest entry of a tool, by name.
 pub fn tool(name: &str) -> Option<&'static ToolSpec> {
-    TOOLS.binary_search_by(|spec| spec.name.cmp(name)).ok().map(|i| &TOOLS[i])
+    TOOLS
+        .binary_search_by(|spec| spec.name.cmp(name))
+        .ok()
+        .map(|i| &TOOLS[i])
 }
 
 /// One standard error code.
@@ -67,7 +73,10 @@ pub struct SpecialismSpec {
 impl TaskStatus {
     /// Whether the status is final: nothing changes a task after it.
     pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Canceled | Self::Rejected)
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Canceled | Self::Rejected
+        )
     }
 }
 
@@ -80,7 +89,10 @@ mod tests {
         assert_eq!(TOOLS.len(), 64);
         assert_eq!(ERROR_CODES.len(), 92);
         assert_eq!(TaskType::ALL.len(), 23);
-        assert!(TOOLS.windows(2).all(|w| w[0].name < w[1].name), "TOOLS is sorted");
+        assert!(
+            TOOLS.windows(2).all(|w| w[0].name < w[1].name),
+            "TOOLS is sorted"
+        );
     }
 
     #[test]
@@ -96,8 +108,14 @@ mod tests {
         for status in TaskStatus::ALL {
             assert_eq!(status.as_str().parse::<TaskStatus>().unwrap(), *status);
         }
-        assert_eq!(serde_json::to_string(&TaskStatus::InputRequired).unwrap(), "\"input-required\"");
-        assert_eq!("signal-owned".parse::<Specialism>().unwrap(), Specialism::SignalOwned);
+        assert_eq!(
+            serde_json::to_string(&TaskStatus::InputRequired).unwrap(),
+            "\"input-required\""
+        );
+        assert_eq!(
+            "signal-owned".parse::<Specialism>().unwrap(),
+            Specialism::SignalOwned
+        );
         assert!("nope".parse::<TaskType>().is_err());
     }
 }

@@ -190,9 +190,13 @@ mod tests {
 
     #[test]
     fn get_signals_has_no_input_required_arm() {
-        let payload = json!({"status": "input-required", "task_id": "t", "reason": "CLARIFICATION_NEEDED"});
+        let payload =
+            json!({"status": "input-required", "task_id": "t", "reason": "CLARIFICATION_NEEDED"});
         let products: Result<GetProductsResponseUnion, _> = serde_json::from_value(payload.clone());
-        assert!(matches!(products, Ok(GetProductsResponseUnion::InputRequired(_))), "{products:?}");
+        assert!(
+            matches!(products, Ok(GetProductsResponseUnion::InputRequired(_))),
+            "{products:?}"
+        );
         let signals: Result<GetSignalsResponseUnion, _> = serde_json::from_value(payload);
         let message = signals.unwrap_err().to_string();
         assert!(message.contains("not an arm of get_signals"), "{message}");

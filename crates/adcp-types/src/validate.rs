@@ -28,7 +28,9 @@ const BASE: &str = "https://adcp.invalid";
 #[non_exhaustive]
 pub enum ValidateError {
     /// The schema folder is missing or unreadable.
-    #[error("cannot read the AdCP schemas at {path}: {source} (run `cargo xtask schemas`, or set ADCP_SCHEMAS_DIR)")]
+    #[error(
+        "cannot read the AdCP schemas at {path}: {source} (run `cargo xtask schemas`, or set ADCP_SCHEMAS_DIR)"
+    )]
     Io {
         /// The folder or file.
         path: PathBuf,
@@ -65,7 +67,9 @@ pub struct SchemaSet {
 
 impl std::fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SchemaSet").field("schemas", &self.schemas.len()).finish_non_exhaustive()
+        f.debug_struct("SchemaSet")
+            .field("schemas", &self.schemas.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,17 +83,29 @@ impl SchemaSet {
         let mut resources = Vec::with_capacity(files.len());
         for rel in &files {
             let path = dir.join(rel);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| ValidateError::Io { path: path.clone(), source })?;
-            let value: Value = serde_json::from_str(&text)
-                .map_err(|source| ValidateError::Json { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ValidateError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let value: Value =
+                serde_json::from_str(&text).map_err(|source| ValidateError::Json {
+                    path: path.clone(),
+                    source,
+                })?;
             resources.push((uri_of(rel), Resource::from_contents(value)));
         }
         let registry = Registry::new()
             .extend(resources)
             .and_then(jsonschema::RegistryBuilder::prepare)
-            .map_err(|e| ValidateError::Schema { schema: dir.display().to_string(), message: e.to_string() })?;
-        Ok(Self { registry, schemas: files, compiled: RwLock::new(HashMap::new()) })
+            .map_err(|e| ValidateError::Schema {
+                schema: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            registry,
+            schemas: files,
+            compiled: RwLock::new(HashMap::new()),
+        })
     }
 
     /// The process-wide set, loaded once from `ADCP_SCHEMAS_DIR` (the version folder or its
@@ -115,9 +131,17 @@ impl SchemaSet {
 
     /// Validates `instance` against the schema at `schema` (relative to the schema root,
     /// e.g. `core/error.json`). `Ok(())` or every violation found.
-    pub fn validate_schema(&self, schema: &str, instance: &Value) -> Result<(), Vec<ValidationIssue>> {
+    pub fn validate_schema(
+        &self,
+        schema: &str,
+        instance: &Value,
+    ) -> Result<(), Vec<ValidationIssue>> {
         let validator = self.validator(schema).map_err(|e| {
-            vec![ValidationIssue { pointer: String::new(), message: e.to_string(), keyword: "$ref".into() }]
+            vec![ValidationIssue {
+                pointer: String::new(),
+                message: e.to_string(),
+                keyword: "$ref".into(),
+            }]
         })?;
         if validator.is_valid(instance) {
             return Ok(());
@@ -133,13 +157,21 @@ impl SchemaSet {
     }
 
     /// Validates a request to `tool_name`.
-    pub fn validate_request(&self, tool_name: &str, instance: &Value) -> Result<(), Vec<ValidationIssue>> {
+    pub fn validate_request(
+        &self,
+        tool_name: &str,
+        instance: &Value,
+    ) -> Result<(), Vec<ValidationIssue>> {
         let schema = tool(tool_name).map(|t| t.request_schema);
         self.validate_named(tool_name, schema, instance)
     }
 
     /// Validates a success response of `tool_name`.
-    pub fn validate_response(&self, tool_name: &str, instance: &Value) -> Result<(), Vec<ValidationIssue>> {
+    pub fn validate_response(
+        &self,
+        tool_name: &str,
+        instance: &Value,
+    ) -> Result<(), Vec<ValidationIssue>> {
         let schema = tool(tool_name).map(|t| t.response_schema);
         self.validate_named(tool_name, schema, instance)
     }
@@ -173,20 +205,33 @@ impl SchemaSet {
 
     /// The compiled validator of `schema`, compiling it on first use.
     pub fn validator(&self, schema: &str) -> Result<Arc<Validator>, ValidateError> {
-        if let Some(found) = self.compiled.read().ok().and_then(|map| map.get(schema).cloned()) {
+        if let Some(found) = self
+            .compiled
+            .read()
+            .ok()
+            .and_then(|map| map.get(schema).cloned())
+        {
             return Ok(found);
         }
-        if self.schemas.binary_search_by(|s| s.as_str().cmp(schema)).is_err() {
+        if self
+            .schemas
+            .binary_search_by(|s| s.as_str().cmp(schema))
+            .is_err()
+        {
             return Err(ValidateError::UnknownSchema(schema.to_owned()));
         }
         let validator = jsonschema::draft7::options()
             .with_registry(&self.registry)
             .should_validate_formats(true)
             .build(&json!({ "$ref": uri_of(schema) }))
-            .map_err(|e| ValidateError::Schema { schema: schema.to_owned(), message: e.to_string() })?;
+            .map_err(|e| ValidateError::Schema {
+                schema: schema.to_owned(),
+                message: e.to_string(),
+            })?;
         let validator = Arc::new(validator);
         if let Ok(mut map) = self.compiled.write() {
-            map.entry(schema.to_owned()).or_insert_with(|| validator.clone());
+            map.entry(schema.to_owned())
+                .or_insert_with(|| validator.clone());
         }
         Ok(validator)
     }
@@ -212,21 +257,30 @@ fn default_dir() -> PathBuf {
         return if versioned.is_dir() { versioned } else { dir };
     }
     // The workspace layout: crates/adcp-types → ../../schemas/<version>.
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas").join(ADCP_VERSION)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas")
+        .join(ADCP_VERSION)
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), ValidateError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ValidateError::Io { path: dir.to_owned(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| ValidateError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     for entry in entries {
-        let path = entry.map_err(|source| ValidateError::Io { path: dir.to_owned(), source })?.path();
+        let path = entry
+            .map_err(|source| ValidateError::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
         if path.is_dir() {
             collect(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "json") {
             // The manifest is data described by its own meta-schema, not a schema.
-            if let Some(rel) = path.strip_prefix(root).ok().and_then(Path::to_str) {
-                if rel != "manifest.json" {
-                    out.push(rel.replace('\\', "/"));
-                }
+            let rel = path.strip_prefix(root).ok().and_then(Path::to_str);
+            if let Some(rel) = rel.filter(|rel| *rel != "manifest.json") {
+                out.push(rel.replace('\\', "/"));
             }
         }
     }
@@ -247,21 +301,40 @@ mod tests {
         assert_eq!(set().validate_request("get_products", &good), Ok(()));
         let bad = json!({"buying_mode": "nope", "brief": 42});
         let issues = set().validate_request("get_products", &bad).unwrap_err();
-        assert!(issues.iter().any(|i| i.pointer == "/brief" && i.keyword == "type"), "{issues:?}");
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.pointer == "/brief" && i.keyword == "type"),
+            "{issues:?}"
+        );
     }
 
     #[test]
     fn async_arms_are_validated_by_status() {
         let submitted = json!({"status": "submitted", "task_id": "task_1"});
-        assert_eq!(set().validate_async_arm("get_signals", TaskStatus::Submitted, &submitted), Ok(()));
+        assert_eq!(
+            set().validate_async_arm("get_signals", TaskStatus::Submitted, &submitted),
+            Ok(())
+        );
         let wrong = json!({"status": "working", "task_id": "task_1"});
-        assert!(set().validate_async_arm("get_signals", TaskStatus::Submitted, &wrong).is_err());
-        assert!(set().validate_async_arm("get_signals", TaskStatus::InputRequired, &submitted).is_err());
+        assert!(
+            set()
+                .validate_async_arm("get_signals", TaskStatus::Submitted, &wrong)
+                .is_err()
+        );
+        assert!(
+            set()
+                .validate_async_arm("get_signals", TaskStatus::InputRequired, &submitted)
+                .is_err()
+        );
     }
 
     #[test]
     fn unknown_tools_and_schemas_are_errors() {
         assert!(set().validate_request("no_such_tool", &json!({})).is_err());
-        assert!(matches!(set().validator("nope.json"), Err(ValidateError::UnknownSchema(_))));
+        assert!(matches!(
+            set().validator("nope.json"),
+            Err(ValidateError::UnknownSchema(_))
+        ));
     }
 }

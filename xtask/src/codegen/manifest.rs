@@ -12,9 +12,13 @@ use crate::schemas::SchemaTree;
 
 /// The Rust source of `generated/manifest.rs` (unformatted).
 pub(crate) fn generate(tree: &SchemaTree) -> Result<String> {
-    let manifest = tree.get("manifest.json").context("the schema tree has no manifest.json")?;
+    let manifest = tree
+        .get("manifest.json")
+        .context("the schema tree has no manifest.json")?;
     let mut out = String::new();
-    let version = manifest["adcp_version"].as_str().context("manifest adcp_version")?;
+    let version = manifest["adcp_version"]
+        .as_str()
+        .context("manifest adcp_version")?;
     writeln!(out, "/// The AdCP version these types were generated from.")?;
     writeln!(out, "pub const ADCP_VERSION: &str = {version:?};")?;
 
@@ -49,7 +53,9 @@ pub(crate) fn generate(tree: &SchemaTree) -> Result<String> {
 }
 
 fn string_enum(tree: &SchemaTree, name: &str, file: &str, doc: &str) -> Result<String> {
-    let schema = tree.get(file).with_context(|| format!("{file} is missing"))?;
+    let schema = tree
+        .get(file)
+        .with_context(|| format!("{file} is missing"))?;
     let values: Vec<&str> = schema["enum"]
         .as_array()
         .with_context(|| format!("{file} has no enum"))?
@@ -86,18 +92,32 @@ fn string_enum(tree: &SchemaTree, name: &str, file: &str, doc: &str) -> Result<S
     writeln!(out, "    pub const fn as_str(self) -> &'static str {{")?;
     writeln!(out, "        match self {{")?;
     for value in &values {
-        writeln!(out, "            Self::{} => {value:?},", variant_name(value))?;
+        writeln!(
+            out,
+            "            Self::{} => {value:?},",
+            variant_name(value)
+        )?;
     }
     writeln!(out, "        }}\n    }}\n}}\n")?;
     writeln!(out, "impl ::std::fmt::Display for {name} {{")?;
-    writeln!(out, "    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{")?;
+    writeln!(
+        out,
+        "    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{"
+    )?;
     writeln!(out, "        f.write_str(self.as_str())\n    }}\n}}\n")?;
     writeln!(out, "impl ::std::str::FromStr for {name} {{")?;
     writeln!(out, "    type Err = crate::UnknownEnumValue;")?;
-    writeln!(out, "    fn from_str(value: &str) -> Result<Self, Self::Err> {{")?;
+    writeln!(
+        out,
+        "    fn from_str(value: &str) -> Result<Self, Self::Err> {{"
+    )?;
     writeln!(out, "        match value {{")?;
     for value in &values {
-        writeln!(out, "            {value:?} => Ok(Self::{}),", variant_name(value))?;
+        writeln!(
+            out,
+            "            {value:?} => Ok(Self::{}),",
+            variant_name(value)
+        )?;
     }
     writeln!(
         out,
@@ -108,22 +128,39 @@ fn string_enum(tree: &SchemaTree, name: &str, file: &str, doc: &str) -> Result<S
 }
 
 fn error_codes(manifest: &Value) -> Result<String> {
-    let codes = manifest["error_codes"].as_object().context("manifest error_codes")?;
+    // Sorted by code, whatever map order serde_json keeps, so lookups can binary-search.
+    let codes: std::collections::BTreeMap<&String, &Value> = manifest["error_codes"]
+        .as_object()
+        .context("manifest error_codes")?
+        .iter()
+        .collect();
     let default = manifest["error_code_policy"]["default_unknown_recovery"]
         .as_str()
         .context("manifest error_code_policy.default_unknown_recovery")?;
     let mut out = String::new();
-    writeln!(out, "\n/// The standard error codes, as constants (`codes::INVALID_REQUEST`).")?;
+    writeln!(
+        out,
+        "\n/// The standard error codes, as constants (`codes::INVALID_REQUEST`)."
+    )?;
     writeln!(out, "pub mod codes {{")?;
-    for (code, spec) in codes {
-        let doc = spec["description"].as_str().map_or_else(String::new, first_sentence);
+    for (code, spec) in &codes {
+        let doc = spec["description"]
+            .as_str()
+            .map_or_else(String::new, first_sentence);
         writeln!(out, "    /// {doc}")?;
-        writeln!(out, "    pub const {}: &str = {code:?};", code.to_shouty_snake_case())?;
+        writeln!(
+            out,
+            "    pub const {}: &str = {code:?};",
+            code.to_shouty_snake_case()
+        )?;
     }
     writeln!(out, "}}\n")?;
-    writeln!(out, "/// Every standard error code with its recovery and suggestion.")?;
+    writeln!(
+        out,
+        "/// Every standard error code with its recovery and suggestion, sorted by code."
+    )?;
     writeln!(out, "pub static ERROR_CODES: &[ErrorCodeSpec] = &[")?;
-    for (code, spec) in codes {
+    for (code, spec) in &codes {
         let recovery = recovery_variant(spec["recovery"].as_str().context("error recovery")?);
         let suggestion = spec["suggestion"].as_str().unwrap_or_default();
         writeln!(
@@ -138,13 +175,14 @@ fn error_codes(manifest: &Value) -> Result<String> {
          (the manifest's `error_code_policy.default_unknown_recovery`)."
     )?;
     writeln!(out, "pub fn recovery_for_code(code: &str) -> Recovery {{")?;
-    writeln!(out, "    match code {{")?;
-    for (code, spec) in codes {
-        let recovery = recovery_variant(spec["recovery"].as_str().context("error recovery")?);
-        writeln!(out, "        {code:?} => Recovery::{recovery},")?;
-    }
-    writeln!(out, "        _ => Recovery::{},", recovery_variant(default))?;
-    writeln!(out, "    }}\n}}")?;
+    writeln!(out, "    ERROR_CODES")?;
+    writeln!(out, "        .binary_search_by(|spec| spec.code.cmp(code))")?;
+    writeln!(
+        out,
+        "        .map_or(Recovery::{}, |i| ERROR_CODES[i].recovery)",
+        recovery_variant(default)
+    )?;
+    writeln!(out, "}}")?;
     Ok(out)
 }
 
@@ -157,7 +195,12 @@ fn tools(manifest: &Value) -> Result<String> {
         let strings = |key: &str| -> Vec<String> {
             spec[key]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let specialisms: Vec<String> = strings("specialisms")
@@ -170,8 +213,12 @@ fn tools(manifest: &Value) -> Result<String> {
              response_schema: {:?}, async_response_schemas: &{:?}, specialisms: &[{}] }},",
             spec["protocol"].as_str().context("tool protocol")?,
             spec["mutating"].as_bool().context("tool mutating")?,
-            spec["request_schema"].as_str().context("tool request_schema")?,
-            spec["response_schema"].as_str().context("tool response_schema")?,
+            spec["request_schema"]
+                .as_str()
+                .context("tool request_schema")?,
+            spec["response_schema"]
+                .as_str()
+                .context("tool response_schema")?,
             strings("async_response_schemas"),
             specialisms.join(", "),
         )?;
@@ -181,15 +228,25 @@ fn tools(manifest: &Value) -> Result<String> {
 }
 
 fn specialisms(manifest: &Value) -> Result<String> {
-    let specialisms = manifest["specialisms"].as_object().context("manifest specialisms")?;
+    let specialisms = manifest["specialisms"]
+        .as_object()
+        .context("manifest specialisms")?;
     let mut out = String::new();
-    writeln!(out, "\n/// The specialisms the manifest describes, with the tools each exercises.")?;
+    writeln!(
+        out,
+        "\n/// The specialisms the manifest describes, with the tools each exercises."
+    )?;
     writeln!(out, "pub static SPECIALISMS: &[SpecialismSpec] = &[")?;
     for (name, spec) in specialisms {
         let list = |key: &str| -> Vec<String> {
             spec[key]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         writeln!(

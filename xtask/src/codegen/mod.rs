@@ -46,7 +46,11 @@ pub(crate) fn run(check: bool) -> Result<()> {
     if dir.is_dir() {
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
             if !files.contains_key(&name) {
                 if check {
                     bail!("{name} is no longer generated; run `cargo xtask codegen` and commit");
@@ -60,7 +64,11 @@ pub(crate) fn run(check: bool) -> Result<()> {
     eprintln!(
         "codegen: {} files, {lines} lines, {}",
         files.len(),
-        if check { "fresh".to_owned() } else { format!("{changed} changed") }
+        if check {
+            "fresh".to_owned()
+        } else {
+            format!("{changed} changed")
+        }
     );
     Ok(())
 }
@@ -81,4 +89,26 @@ pub(crate) fn generate_all(tree: &schemas::SchemaTree) -> Result<BTreeMap<String
         files.insert(name, format!("{HEADER}{}", rustfmt(&source)?));
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same schemas give byte-identical output, and the committed files are that output —
+    /// so `cargo test` catches a stale generator run as CI's `codegen --check` does.
+    #[test]
+    fn codegen_is_deterministic_and_committed_files_are_fresh() {
+        let (_pin, tree) = schemas::load_materialised().expect("the pinned schemas materialise");
+        let first = generate_all(&tree).expect("codegen succeeds");
+        let second = generate_all(&tree).expect("codegen succeeds twice");
+        assert_eq!(first, second, "codegen is not deterministic");
+        for (name, contents) in &first {
+            let committed = std::fs::read_to_string(generated_dir().join(name)).unwrap_or_default();
+            assert!(
+                committed == *contents,
+                "{name} is stale: run `cargo xtask codegen` and commit"
+            );
+        }
+    }
 }

@@ -87,6 +87,8 @@ pub(crate) struct Definitions {
     pub(crate) schemas: BTreeMap<String, Value>,
     /// Definition name → the schema file it came from (`media-buy/get-products-request.json`).
     pub(crate) origin: BTreeMap<String, String>,
+    /// Schema file → the definition of the file itself (not its hoisted parts).
+    pub(crate) primary: BTreeMap<String, String>,
 }
 
 /// Runs every pass over the tree.
@@ -99,7 +101,9 @@ pub(crate) fn normalise(tree: &SchemaTree, version: &str) -> Result<Definitions>
         drop_validation_only_unions(schema);
         drop_envelopes(schema);
         tag_discriminated_unions(schema);
+        pattern_properties_to_maps(schema);
         keep_unknown_fields(schema);
+        hoist_tagged_branch_properties(name, schema, &mut taken, &mut hoisted);
         hoist_titled_branches(name, schema, &mut taken, &mut hoisted);
     }
     for (name, owner, schema) in hoisted {
@@ -132,20 +136,34 @@ pub(crate) fn flatten_all_of(schemas: &mut BTreeMap<String, Value>) {
     }
 }
 
-fn plain_object<'a>(member: &'a Value, defs: &'a BTreeMap<String, Value>) -> Option<&'a Map<String, Value>> {
+fn plain_object<'a>(
+    member: &'a Value,
+    defs: &'a BTreeMap<String, Value>,
+) -> Option<&'a Map<String, Value>> {
     let target = match member.get("$ref").and_then(Value::as_str) {
         Some(reference) => defs.get(reference.strip_prefix("#/definitions/")?)?,
         None => member,
     };
     let object = target.as_object()?;
-    let composite = ["allOf", "anyOf", "oneOf", "$ref", "enum", "items"].iter().any(|k| object.contains_key(*k));
-    let is_object = object.get("type").and_then(Value::as_str).is_none_or(|t| t == "object");
+    let composite = ["allOf", "anyOf", "oneOf", "$ref", "enum", "items"]
+        .iter()
+        .any(|k| object.contains_key(*k));
+    let is_object = object
+        .get("type")
+        .and_then(Value::as_str)
+        .is_none_or(|t| t == "object");
     (!composite && is_object && object.contains_key("properties")).then_some(object)
 }
 
 fn merge_plain_members(map: &mut Map<String, Value>, defs: &BTreeMap<String, Value>) -> bool {
-    let Some(Value::Array(members)) = map.get("allOf") else { return false };
-    let Some(plain) = members.iter().map(|m| plain_object(m, defs)).collect::<Option<Vec<_>>>() else {
+    let Some(Value::Array(members)) = map.get("allOf") else {
+        return false;
+    };
+    let Some(plain) = members
+        .iter()
+        .map(|m| plain_object(m, defs))
+        .collect::<Option<Vec<_>>>()
+    else {
         return false;
     };
     let plain: Vec<Map<String, Value>> = plain.into_iter().cloned().collect();
@@ -171,7 +189,8 @@ fn merge_plain_members(map: &mut Map<String, Value>, defs: &BTreeMap<String, Val
             }
         }
         if let Some(additional) = member.get("additionalProperties") {
-            map.entry("additionalProperties").or_insert_with(|| additional.clone());
+            map.entry("additionalProperties")
+                .or_insert_with(|| additional.clone());
         }
     }
     true
@@ -181,7 +200,11 @@ fn merge_plain_members(map: &mut Map<String, Value>, defs: &BTreeMap<String, Val
 /// share a stem, the path in UpperCamelCase.
 pub(crate) fn definition_names(files: &[&str]) -> BTreeMap<String, String> {
     let stem = |rel: &str| {
-        rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".json").to_upper_camel_case()
+        rel.rsplit('/')
+            .next()
+            .unwrap_or(rel)
+            .trim_end_matches(".json")
+            .to_upper_camel_case()
     };
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for rel in files {
@@ -192,7 +215,9 @@ pub(crate) fn definition_names(files: &[&str]) -> BTreeMap<String, String> {
         .map(|rel| {
             let short = stem(rel);
             let name = if counts[&short] > 1 {
-                rel.trim_end_matches(".json").replace('/', "_").to_upper_camel_case()
+                rel.trim_end_matches(".json")
+                    .replace('/', "_")
+                    .to_upper_camel_case()
             } else {
                 short
             };
@@ -217,7 +242,13 @@ pub(crate) fn collect_definitions(tree: &SchemaTree, version: &str) -> Result<De
     let mut defs = Definitions::default();
     for rel in &files {
         let root = &tree[*rel];
-        let mut ctx = RefContext { rel, root, names: &names, prefix: &prefix, hoisted: BTreeMap::new() };
+        let mut ctx = RefContext {
+            rel,
+            root,
+            names: &names,
+            prefix: &prefix,
+            hoisted: BTreeMap::new(),
+        };
         let mut body = root.clone();
         ctx.rewrite(&mut body)?;
         let name = names[*rel].clone();
@@ -226,6 +257,7 @@ pub(crate) fn collect_definitions(tree: &SchemaTree, version: &str) -> Result<De
             defs.schemas.insert(hoisted_name, schema);
         }
         defs.origin.insert(name.clone(), (*rel).to_owned());
+        defs.primary.insert((*rel).to_owned(), name.clone());
         defs.schemas.insert(name, body);
     }
     Ok(defs)
@@ -245,7 +277,10 @@ impl RefContext<'_> {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("$ref").cloned() {
                     let target = self.target_name(&reference)?;
-                    map.insert("$ref".into(), Value::String(format!("#/definitions/{target}")));
+                    map.insert(
+                        "$ref".into(),
+                        Value::String(format!("#/definitions/{target}")),
+                    );
                 }
                 // Nested definition blocks are hoisted when referenced; inline they mean nothing.
                 map.remove("definitions");
@@ -297,11 +332,18 @@ impl RefContext<'_> {
                     .with_context(|| format!("{}: $ref to unknown file {rel}", self.rel));
             }
             if rel != self.rel {
-                bail!("{}: cross-file pointer refs are not used by AdCP ({reference})", self.rel);
+                bail!(
+                    "{}: cross-file pointer refs are not used by AdCP ({reference})",
+                    self.rel
+                );
             }
             (rel, self.root)
         };
-        let owner = self.names.get(&rel).cloned().unwrap_or_else(|| rel.to_upper_camel_case());
+        let owner = self
+            .names
+            .get(&rel)
+            .cloned()
+            .unwrap_or_else(|| rel.to_upper_camel_case());
         let last = pointer.rsplit('/').next().unwrap_or_default();
         let name = format!("{owner}{}", last.to_upper_camel_case());
         if !self.hoisted.contains_key(&name) {
@@ -354,10 +396,16 @@ pub(crate) fn strip_schema(schema: &mut Value) {
             map.remove(*keyword);
         }
         map.retain(|key, _| !key.starts_with("x-"));
-        let collides = map.get("enum").and_then(Value::as_array).is_some_and(|values| {
-            let mut seen = BTreeSet::new();
-            values.iter().filter_map(Value::as_str).any(|v| !seen.insert(v.to_upper_camel_case()))
-        });
+        let collides = map
+            .get("enum")
+            .and_then(Value::as_array)
+            .is_some_and(|values| {
+                let mut seen = BTreeSet::new();
+                values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|v| !seen.insert(v.to_upper_camel_case()))
+            });
         if collides {
             map.remove("enum");
         }
@@ -369,11 +417,16 @@ pub(crate) fn drop_validation_only_unions(schema: &mut Value) {
     const SHAPELESS: &[&str] = &["title", "description", "required", "not", "$comment"];
     for_each_schema(schema, &mut |map| {
         for keyword in ["anyOf", "oneOf"] {
-            let shapeless = map.get(keyword).and_then(Value::as_array).is_some_and(|branches| {
-                branches.iter().all(|branch| {
-                    branch.as_object().is_some_and(|o| o.keys().all(|k| SHAPELESS.contains(&k.as_str())))
-                })
-            });
+            let shapeless = map
+                .get(keyword)
+                .and_then(Value::as_array)
+                .is_some_and(|branches| {
+                    branches.iter().all(|branch| {
+                        branch
+                            .as_object()
+                            .is_some_and(|o| o.keys().all(|k| SHAPELESS.contains(&k.as_str())))
+                    })
+                });
             if shapeless {
                 map.remove(keyword);
             }
@@ -383,15 +436,22 @@ pub(crate) fn drop_validation_only_unions(schema: &mut Value) {
 
 /// Pass 4: drop the envelope `allOf` members and members left empty by stripping.
 pub(crate) fn drop_envelopes(schema: &mut Value) {
-    const ENVELOPES: &[&str] =
-        &["#/definitions/VersionEnvelope", "#/definitions/ProtocolEnvelope"];
+    const ENVELOPES: &[&str] = &[
+        "#/definitions/VersionEnvelope",
+        "#/definitions/ProtocolEnvelope",
+    ];
     for_each_schema(schema, &mut |map| {
-        let Some(Value::Array(members)) = map.get_mut("allOf") else { return };
+        let Some(Value::Array(members)) = map.get_mut("allOf") else {
+            return;
+        };
         members.retain(|member| {
-            let is_envelope =
-                member.get("$ref").and_then(Value::as_str).is_some_and(|r| ENVELOPES.contains(&r));
+            let is_envelope = member
+                .get("$ref")
+                .and_then(Value::as_str)
+                .is_some_and(|r| ENVELOPES.contains(&r));
             let is_empty = member.as_object().is_some_and(|o| {
-                o.keys().all(|k| matches!(k.as_str(), "title" | "description" | "$comment"))
+                o.keys()
+                    .all(|k| matches!(k.as_str(), "title" | "description" | "$comment"))
             });
             !is_envelope && !is_empty
         });
@@ -404,21 +464,29 @@ pub(crate) fn drop_envelopes(schema: &mut Value) {
 /// Pass 5: give const-discriminated `oneOf`s a shape typify turns into a tagged enum.
 pub(crate) fn tag_discriminated_unions(schema: &mut Value) {
     for_each_schema(schema, &mut |map| {
-        let Some(tag) = common_const_tag(map) else { return };
+        let Some(tag) = common_const_tag(map) else {
+            return;
+        };
         let shared_properties = map.remove("properties");
         let shared_required = map.remove("required");
         let shared_additional = map.remove("additionalProperties");
         map.insert("type".into(), json!("object"));
-        let Some(Value::Array(branches)) = map.get_mut("oneOf") else { return };
+        let Some(Value::Array(branches)) = map.get_mut("oneOf") else {
+            return;
+        };
         for branch in branches {
-            let Some(branch) = branch.as_object_mut() else { continue };
+            let Some(branch) = branch.as_object_mut() else {
+                continue;
+            };
             branch.insert("type".into(), json!("object"));
             branch.insert("x-tagged-branch".into(), json!(true));
             if let Some(Value::Object(shared)) = &shared_properties {
                 let properties = branch.entry("properties").or_insert_with(|| json!({}));
                 if let Some(properties) = properties.as_object_mut() {
                     for (key, value) in shared {
-                        properties.entry(key.clone()).or_insert_with(|| value.clone());
+                        properties
+                            .entry(key.clone())
+                            .or_insert_with(|| value.clone());
                     }
                 }
             }
@@ -433,13 +501,15 @@ pub(crate) fn tag_discriminated_unions(schema: &mut Value) {
                 }
             }
             if let Some(additional) = &shared_additional {
-                branch.entry("additionalProperties").or_insert_with(|| additional.clone());
+                branch
+                    .entry("additionalProperties")
+                    .or_insert_with(|| additional.clone());
             }
             // typify recognises a one-value enum as a tag; it ignores `const`.
-            if let Some(property) = branch.get_mut("properties").and_then(|p| p.get_mut(&tag)) {
-                if let Some(value) = property.get("const").cloned() {
-                    *property = json!({ "type": "string", "enum": [value] });
-                }
+            if let Some(property) = branch.get_mut("properties").and_then(|p| p.get_mut(&tag))
+                && let Some(value) = property.get("const").cloned()
+            {
+                *property = json!({ "type": "string", "enum": [value] });
             }
         }
     });
@@ -465,14 +535,38 @@ fn common_const_tag(map: &Map<String, Value>) -> Option<String> {
         })
         .collect();
     let first = per_branch.first()?;
-    first.iter().find(|tag| per_branch.iter().all(|set| set.contains(*tag))).cloned()
+    first
+        .iter()
+        .find(|tag| per_branch.iter().all(|set| set.contains(*tag)))
+        .cloned()
+}
+
+/// Pass 6a: `patternProperties` become a map. typify 0.8 ignores them and would generate an
+/// empty struct that drops every entry (creative `assets`, for one). A closed object with a
+/// single pattern gets a typed map; anything else a map of JSON values, so nothing is lost.
+pub(crate) fn pattern_properties_to_maps(schema: &mut Value) {
+    for_each_schema(schema, &mut |map| {
+        let Some(Value::Object(patterns)) = map.remove("patternProperties") else { return };
+        let closed = map.get("additionalProperties") == Some(&Value::Bool(false));
+        let has_properties =
+            map.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+        let value_schema = match patterns.into_iter().next() {
+            Some((_, only)) if closed && !has_properties => only,
+            _ => json!({}),
+        };
+        map.insert("type".into(), json!("object"));
+        map.insert("additionalProperties".into(), value_schema);
+    });
 }
 
 /// Pass 6: open objects keep their unknown fields in a flattened `extra` map.
 pub(crate) fn keep_unknown_fields(schema: &mut Value) {
     for_each_schema(schema, &mut |map| {
         let is_object = map.get("type").and_then(Value::as_str) == Some("object");
-        let has_properties = map.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+        let has_properties = map
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
         if !is_object || !has_properties || map.contains_key("oneOf") || map.contains_key("anyOf") {
             return;
         }
@@ -481,6 +575,57 @@ pub(crate) fn keep_unknown_fields(schema: &mut Value) {
                 map.insert("additionalProperties".into(), json!({}));
             }
             _ => {}
+        }
+    });
+}
+
+/// Pass 8: inline enums and objects inside the branches of a tagged union become named
+/// definitions. typify names an inline property type `{Union}{Property}` whatever the branch,
+/// so two branches with an `action` enum would share one enum and reject the other's values
+/// (`finalize` on a proposal-scoped refine entry).
+fn hoist_tagged_branch_properties(
+    owner: &str,
+    schema: &mut Value,
+    taken: &mut BTreeSet<String>,
+    out: &mut Vec<(String, String, Value)>,
+) {
+    for_each_schema(schema, &mut |map| {
+        let Some(Value::Array(branches)) = map.get_mut("oneOf") else { return };
+        for branch in branches.iter_mut() {
+            let Some(branch) = branch.as_object_mut() else { continue };
+            if !branch.contains_key("x-tagged-branch") {
+                continue;
+            }
+            let Some(Value::Object(properties)) = branch.get_mut("properties") else { continue };
+            // The tag is the property whose schema is a one-value enum.
+            let tag_value = properties
+                .values()
+                .find_map(|p| p.get("enum").and_then(Value::as_array).filter(|e| e.len() == 1))
+                .and_then(|e| e[0].as_str())
+                .unwrap_or("branch")
+                .to_upper_camel_case();
+            for (property, property_schema) in properties.iter_mut() {
+                let inline_enum = property_schema
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|values| values.len() > 1);
+                let inline_object = property_schema.get("properties").is_some();
+                if property_schema.get("$ref").is_some() || !(inline_enum || inline_object) {
+                    continue;
+                }
+                let base = format!("{owner}{tag_value}{}", property.to_upper_camel_case());
+                let mut name = base.clone();
+                let mut n = 2;
+                while !taken.insert(name.clone()) {
+                    name = format!("{base}{n}");
+                    n += 1;
+                }
+                let body = std::mem::replace(
+                    property_schema,
+                    json!({ "$ref": format!("#/definitions/{name}") }),
+                );
+                out.push((name, owner.to_owned(), body));
+            }
         }
     });
 }
@@ -495,13 +640,19 @@ fn hoist_titled_branches(
 ) {
     for_each_schema(schema, &mut |map| {
         for keyword in ["oneOf", "anyOf"] {
-            let Some(Value::Array(branches)) = map.get_mut(keyword) else { continue };
+            let Some(Value::Array(branches)) = map.get_mut(keyword) else {
+                continue;
+            };
             for branch in branches.iter_mut() {
-                let Some(object) = branch.as_object() else { continue };
+                let Some(object) = branch.as_object() else {
+                    continue;
+                };
                 let hoistable = object.get("$ref").is_none()
                     && object.contains_key("properties")
                     && !object.contains_key("x-tagged-branch");
-                let Some(title) = object.get("title").and_then(Value::as_str) else { continue };
+                let Some(title) = object.get("title").and_then(Value::as_str) else {
+                    continue;
+                };
                 if !hoistable {
                     continue;
                 }
@@ -511,10 +662,15 @@ fn hoist_titled_branches(
                 let mut name = title.clone();
                 let mut n = 1;
                 while !taken.insert(name.clone()) {
-                    name = if n == 1 { format!("{owner}{title}Arm") } else { format!("{owner}{title}Arm{n}") };
+                    name = if n == 1 {
+                        format!("{owner}{title}Arm")
+                    } else {
+                        format!("{owner}{title}Arm{n}")
+                    };
                     n += 1;
                 }
-                let body = std::mem::replace(branch, json!({ "$ref": format!("#/definitions/{name}") }));
+                let body =
+                    std::mem::replace(branch, json!({ "$ref": format!("#/definitions/{name}") }));
                 out.push((name, owner.to_owned(), body));
             }
         }
@@ -548,19 +704,28 @@ mod tests {
     #[test]
     fn refs_are_rewritten_and_local_definitions_hoisted() {
         let t = tree(&[
-            ("core/a.json", json!({
-                "type": "object",
-                "properties": {
-                    "b": {"$ref": "/schemas/v/core/b.json"},
-                    "d": {"$ref": "#/definitions/inner"}
-                },
-                "definitions": {"inner": {"type": "string"}}
-            })),
+            (
+                "core/a.json",
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "b": {"$ref": "/schemas/v/core/b.json"},
+                        "d": {"$ref": "#/definitions/inner"}
+                    },
+                    "definitions": {"inner": {"type": "string"}}
+                }),
+            ),
             ("core/b.json", json!({"type": "string"})),
         ]);
         let defs = collect_definitions(&t, "v").unwrap();
-        assert_eq!(defs.schemas["A"]["properties"]["b"]["$ref"], "#/definitions/B");
-        assert_eq!(defs.schemas["A"]["properties"]["d"]["$ref"], "#/definitions/AInner");
+        assert_eq!(
+            defs.schemas["A"]["properties"]["b"]["$ref"],
+            "#/definitions/B"
+        );
+        assert_eq!(
+            defs.schemas["A"]["properties"]["d"]["$ref"],
+            "#/definitions/AInner"
+        );
         assert_eq!(defs.schemas["AInner"], json!({"type": "string"}));
         assert!(defs.schemas["A"].get("definitions").is_none());
     }
@@ -593,7 +758,8 @@ mod tests {
 
     #[test]
     fn envelopes_leave_the_all_of() {
-        let mut s = json!({"allOf": [{"$ref": "#/definitions/VersionEnvelope"}, {"description": "x"}]});
+        let mut s =
+            json!({"allOf": [{"$ref": "#/definitions/VersionEnvelope"}, {"description": "x"}]});
         drop_envelopes(&mut s);
         assert_eq!(s, json!({}));
     }
@@ -610,7 +776,10 @@ mod tests {
         });
         tag_discriminated_unions(&mut s);
         let b = &s["oneOf"][1];
-        assert_eq!(b["properties"]["kind"], json!({"type": "string", "enum": ["b"]}));
+        assert_eq!(
+            b["properties"]["kind"],
+            json!({"type": "string", "enum": ["b"]})
+        );
         assert_eq!(b["properties"]["id"], json!({"type": "string"}));
         assert_eq!(b["required"], json!(["id"]));
         assert!(s.get("properties").is_none());
@@ -622,7 +791,8 @@ mod tests {
             "additionalProperties": true});
         keep_unknown_fields(&mut s);
         assert_eq!(s["additionalProperties"], json!({}));
-        let mut closed = json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false});
+        let mut closed =
+            json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false});
         keep_unknown_fields(&mut closed);
         assert_eq!(closed["additionalProperties"], json!(false));
     }

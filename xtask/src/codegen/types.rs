@@ -44,12 +44,17 @@ pub(crate) fn generate(tree: &SchemaTree) -> Result<BTreeMap<String, String>> {
             Ok((name.clone(), schema))
         })
         .collect::<Result<Vec<_>>>()?;
-    space.add_ref_types(schemas).context("typify rejected the normalised schemas")?;
+    space
+        .add_ref_types(schemas)
+        .context("typify rejected the normalised schemas")?;
     let mut file: syn::File =
         syn::parse2(space.to_stream()).context("typify produced unparsable Rust")?;
     OptionalCollections.visit_file_mut(&mut file);
     let (mut files, homes) = partition::split(file, &defs.origin)?;
-    files.insert("tools.rs".to_owned(), tool_dispatch(tree, &defs.origin, &homes)?);
+    files.insert(
+        "tools.rs".to_owned(),
+        tool_dispatch(tree, &defs.primary, &homes)?,
+    );
     Ok(files)
 }
 
@@ -57,32 +62,43 @@ pub(crate) fn generate(tree: &SchemaTree) -> Result<BTreeMap<String, String>> {
 /// types, each arm behind the feature of the module its type lives in.
 fn tool_dispatch(
     tree: &SchemaTree,
-    origin: &BTreeMap<String, String>,
+    primary: &BTreeMap<String, String>,
     homes: &BTreeMap<String, &'static str>,
 ) -> Result<String> {
-    let by_file: BTreeMap<&str, &str> =
-        origin.iter().map(|(name, file)| (file.as_str(), name.as_str())).collect();
-    let tools = tree["manifest.json"]["tools"].as_object().context("manifest tools")?;
+    let tools = tree["manifest.json"]["tools"]
+        .as_object()
+        .context("manifest tools")?;
     let mut out = String::from(
         "//! Tool name → generated types, for round-trip checks over real payloads.\n\n\
          use serde_json::Value;\n\n\
          fn round_trip<T: ::serde::de::DeserializeOwned + ::serde::Serialize>(value: &Value) -> Result<Value, serde_json::Error> {\n\
          let typed: T = serde_json::from_value(value.clone())?;\n serde_json::to_value(&typed)\n}\n",
     );
-    for (kind, key) in [("request", "request_schema"), ("response", "response_schema")] {
+    for (kind, key) in [
+        ("request", "request_schema"),
+        ("response", "response_schema"),
+    ] {
         out.push_str(&format!(
             "\n/// Parses `value` as the {kind} type of `tool` and serialises it back. `None` when the \
              tool is unknown or its domain's feature is off.\n\
              pub fn {kind}_round_trip(tool: &str, value: &Value) -> Option<Result<Value, serde_json::Error>> {{\n match tool {{\n"
         ));
         for (tool, spec) in tools {
-            let Some(file) = spec[key].as_str() else { continue };
-            let Some(name) = by_file.get(file) else { continue };
-            let Some(module) = homes.get(*name) else { continue };
+            let Some(file) = spec[key].as_str() else {
+                continue;
+            };
+            let Some(name) = primary.get(file) else {
+                continue;
+            };
+            let Some(module) = homes.get(name) else {
+                continue;
+            };
             if let Some((_, feature)) = partition::FEATURES.iter().find(|(m, _)| m == module) {
                 out.push_str(&format!("#[cfg(feature = \"{feature}\")]\n"));
             }
-            out.push_str(&format!("{tool:?} => Some(round_trip::<super::{name}>(value)),\n"));
+            out.push_str(&format!(
+                "{tool:?} => Some(round_trip::<super::{name}>(value)),\n"
+            ));
         }
         out.push_str("_ => None,\n }\n}\n");
     }
@@ -104,7 +120,9 @@ impl VisitMut for OptionalCollections {
         });
         let is_flattened = field.attrs.iter().any(|attr| {
             attr.path().is_ident("serde")
-                && quote::ToTokens::to_token_stream(&attr.meta).to_string().contains("flatten")
+                && quote::ToTokens::to_token_stream(&attr.meta)
+                    .to_string()
+                    .contains("flatten")
         });
         if !skips_empty || is_flattened {
             return;
@@ -118,7 +136,6 @@ impl VisitMut for OptionalCollections {
         }
     }
 }
-
 
 /// Diagnostic for generator work: which definitions make typify panic on their own (with the
 /// definitions they reference). Run with `ADCP_CODEGEN_DIAGNOSE=1 cargo xtask codegen`.
@@ -140,7 +157,11 @@ pub(crate) fn diagnose(tree: &SchemaTree) -> Result<()> {
             if !closure.insert(current.clone()) {
                 continue;
             }
-            let text = defs.schemas.get(&current).map(ToString::to_string).unwrap_or_default();
+            let text = defs
+                .schemas
+                .get(&current)
+                .map(ToString::to_string)
+                .unwrap_or_default();
             for part in text.split("\"#/definitions/").skip(1) {
                 if let Some(target) = part.split('"').next() {
                     stack.push(target.to_owned());
@@ -151,7 +172,10 @@ pub(crate) fn diagnose(tree: &SchemaTree) -> Result<()> {
             .iter()
             .filter(|n| !REPLACED.iter().any(|(r, _)| r == *n))
             .filter_map(|n| {
-                Some((n.clone(), serde_json::from_value(defs.schemas.get(n)?.clone()).ok()?))
+                Some((
+                    n.clone(),
+                    serde_json::from_value(defs.schemas.get(n)?.clone()).ok()?,
+                ))
             })
             .collect();
         let outcome = std::panic::catch_unwind(|| {
@@ -163,7 +187,10 @@ pub(crate) fn diagnose(tree: &SchemaTree) -> Result<()> {
             Ok(Err(e)) => failing.push(format!("{name}: error {e}")),
             Err(p) => failing.push(format!(
                 "{name}: panic {}",
-                p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap_or_default()
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default()
             )),
         }
     }
@@ -171,6 +198,10 @@ pub(crate) fn diagnose(tree: &SchemaTree) -> Result<()> {
     for line in &failing {
         eprintln!("{line}");
     }
-    eprintln!("{} of {} definitions fail", failing.len(), defs.schemas.len());
+    eprintln!(
+        "{} of {} definitions fail",
+        failing.len(),
+        defs.schemas.len()
+    );
     Ok(())
 }

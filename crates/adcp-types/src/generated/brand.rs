@@ -2035,29 +2035,252 @@ pub struct VerifyBrandClaimError {
 #[serde(untagged)]
 pub enum VerifyBrandClaimRequest {
     SubsidiaryClaim {
-        claim: VerifySubsidiaryClaimClaim,
+        claim: VerifyBrandClaimRequestSubsidiaryClaim,
         claim_type: VerifySubsidiaryClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
     ParentClaim {
-        claim: VerifyParentClaimClaim,
+        claim: VerifyBrandClaimRequestParentClaim,
         claim_type: VerifyParentClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
     PropertyClaim {
-        claim: VerifyPropertyClaimClaim,
+        claim: VerifyBrandClaimRequestPropertyClaim,
         claim_type: VerifyPropertyClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
     TrademarkClaim {
-        claim: VerifyTrademarkClaimClaim,
+        claim: VerifyBrandClaimRequestTrademarkClaim,
         claim_type: VerifyTrademarkClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
+}
+///`VerifyBrandClaimRequestParentClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimRequestParentClaim {
+    ///Optional context — what the claimant published or said. Helps the agent disambiguate competing claims.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub claimant_says: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub observed_at: ::std::option::Option<::std::string::String>,
+    ///Domain of the house claimed as this brand's parent.
+    pub parent_domain: ::std::string::String,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`VerifyBrandClaimRequestPropertyClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimRequestPropertyClaim {
+    pub property: VerifyBrandClaimRequestPropertyClaimProperty,
+    ///Optional caller-declared use case. The agent MAY scope its answer.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub use_case: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Shape matches brand.json properties[] entry.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimRequestPropertyClaimProperty {
+    pub identifier: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub region: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub store: ::std::option::Option<VerifyBrandClaimRequestPropertyClaimPropertyStore>,
+    #[serde(rename = "type")]
+    pub type_: VerifyBrandClaimRequestPropertyClaimPropertyType,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`VerifyBrandClaimRequestPropertyClaimPropertyStore`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum VerifyBrandClaimRequestPropertyClaimPropertyStore {
+    #[serde(rename = "apple")]
+    Apple,
+    #[serde(rename = "google")]
+    Google,
+    #[serde(rename = "amazon")]
+    Amazon,
+    #[serde(rename = "roku")]
+    Roku,
+    #[serde(rename = "fire_tv")]
+    FireTv,
+    #[serde(rename = "samsung")]
+    Samsung,
+    #[serde(rename = "lg")]
+    Lg,
+    #[serde(rename = "vizio")]
+    Vizio,
+    #[serde(rename = "other")]
+    Other,
+}
+impl ::std::fmt::Display for VerifyBrandClaimRequestPropertyClaimPropertyStore {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Apple => f.write_str("apple"),
+            Self::Google => f.write_str("google"),
+            Self::Amazon => f.write_str("amazon"),
+            Self::Roku => f.write_str("roku"),
+            Self::FireTv => f.write_str("fire_tv"),
+            Self::Samsung => f.write_str("samsung"),
+            Self::Lg => f.write_str("lg"),
+            Self::Vizio => f.write_str("vizio"),
+            Self::Other => f.write_str("other"),
+        }
+    }
+}
+impl ::std::str::FromStr for VerifyBrandClaimRequestPropertyClaimPropertyStore {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "apple" => Ok(Self::Apple),
+            "google" => Ok(Self::Google),
+            "amazon" => Ok(Self::Amazon),
+            "roku" => Ok(Self::Roku),
+            "fire_tv" => Ok(Self::FireTv),
+            "samsung" => Ok(Self::Samsung),
+            "lg" => Ok(Self::Lg),
+            "vizio" => Ok(Self::Vizio),
+            "other" => Ok(Self::Other),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for VerifyBrandClaimRequestPropertyClaimPropertyStore {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for VerifyBrandClaimRequestPropertyClaimPropertyStore
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///`VerifyBrandClaimRequestPropertyClaimPropertyType`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum VerifyBrandClaimRequestPropertyClaimPropertyType {
+    #[serde(rename = "website")]
+    Website,
+    #[serde(rename = "mobile_app")]
+    MobileApp,
+    #[serde(rename = "ctv_app")]
+    CtvApp,
+    #[serde(rename = "desktop_app")]
+    DesktopApp,
+    #[serde(rename = "dooh")]
+    Dooh,
+    #[serde(rename = "podcast")]
+    Podcast,
+    #[serde(rename = "radio")]
+    Radio,
+    #[serde(rename = "streaming_audio")]
+    StreamingAudio,
+}
+impl ::std::fmt::Display for VerifyBrandClaimRequestPropertyClaimPropertyType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Website => f.write_str("website"),
+            Self::MobileApp => f.write_str("mobile_app"),
+            Self::CtvApp => f.write_str("ctv_app"),
+            Self::DesktopApp => f.write_str("desktop_app"),
+            Self::Dooh => f.write_str("dooh"),
+            Self::Podcast => f.write_str("podcast"),
+            Self::Radio => f.write_str("radio"),
+            Self::StreamingAudio => f.write_str("streaming_audio"),
+        }
+    }
+}
+impl ::std::str::FromStr for VerifyBrandClaimRequestPropertyClaimPropertyType {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "website" => Ok(Self::Website),
+            "mobile_app" => Ok(Self::MobileApp),
+            "ctv_app" => Ok(Self::CtvApp),
+            "desktop_app" => Ok(Self::DesktopApp),
+            "dooh" => Ok(Self::Dooh),
+            "podcast" => Ok(Self::Podcast),
+            "radio" => Ok(Self::Radio),
+            "streaming_audio" => Ok(Self::StreamingAudio),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for VerifyBrandClaimRequestPropertyClaimPropertyType {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for VerifyBrandClaimRequestPropertyClaimPropertyType
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///`VerifyBrandClaimRequestSubsidiaryClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimRequestSubsidiaryClaim {
+    ///When the caller observed the leaf's claim.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub observed_at: ::std::option::Option<::std::string::String>,
+    ///Stable brand identifier the leaf uses for itself. Optional but recommended.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub subsidiary_brand_id: ::std::option::Option<::std::string::String>,
+    ///Domain of the leaf brand whose `house_domain` claim is being verified.
+    pub subsidiary_domain: ::std::string::String,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`VerifyBrandClaimRequestTrademarkClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimRequestTrademarkClaim {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub mark: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub number: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub registry: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub use_case: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///The brand-agent's authoritative answer to a verification claim. Always returns claim_type + verification_status; richer per-claim-type fields ride on the `details` object (shape varies by claim_type — see the task page).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2271,29 +2494,254 @@ pub struct VerifyBrandClaimsRequest {
 #[serde(untagged)]
 pub enum VerifyBrandClaimsRequestClaimEntry {
     SubsidiaryClaim {
-        claim: VerifySubsidiaryClaimClaim,
+        claim: VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim,
         claim_type: VerifySubsidiaryClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
     ParentClaim {
-        claim: VerifyParentClaimClaim,
+        claim: VerifyBrandClaimsRequestClaimEntryParentClaim,
         claim_type: VerifyParentClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
     PropertyClaim {
-        claim: VerifyPropertyClaimClaim,
+        claim: VerifyBrandClaimsRequestClaimEntryPropertyClaim,
         claim_type: VerifyPropertyClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
     TrademarkClaim {
-        claim: VerifyTrademarkClaimClaim,
+        claim: VerifyBrandClaimsRequestClaimEntryTrademarkClaim,
         claim_type: VerifyTrademarkClaimClaimType,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
+}
+///`VerifyBrandClaimsRequestClaimEntryParentClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimsRequestClaimEntryParentClaim {
+    ///Optional context — what the claimant published or said.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub claimant_says: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub observed_at: ::std::option::Option<::std::string::String>,
+    ///Domain of the house claimed as this brand's parent.
+    pub parent_domain: ::std::string::String,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`VerifyBrandClaimsRequestClaimEntryPropertyClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimsRequestClaimEntryPropertyClaim {
+    pub property: VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty,
+    ///Optional caller-declared use case.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub use_case: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Shape matches brand.json properties[] entry.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty {
+    pub identifier: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub region: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub store: ::std::option::Option<VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore>,
+    #[serde(rename = "type")]
+    pub type_: VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore {
+    #[serde(rename = "apple")]
+    Apple,
+    #[serde(rename = "google")]
+    Google,
+    #[serde(rename = "amazon")]
+    Amazon,
+    #[serde(rename = "roku")]
+    Roku,
+    #[serde(rename = "fire_tv")]
+    FireTv,
+    #[serde(rename = "samsung")]
+    Samsung,
+    #[serde(rename = "lg")]
+    Lg,
+    #[serde(rename = "vizio")]
+    Vizio,
+    #[serde(rename = "other")]
+    Other,
+}
+impl ::std::fmt::Display for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Apple => f.write_str("apple"),
+            Self::Google => f.write_str("google"),
+            Self::Amazon => f.write_str("amazon"),
+            Self::Roku => f.write_str("roku"),
+            Self::FireTv => f.write_str("fire_tv"),
+            Self::Samsung => f.write_str("samsung"),
+            Self::Lg => f.write_str("lg"),
+            Self::Vizio => f.write_str("vizio"),
+            Self::Other => f.write_str("other"),
+        }
+    }
+}
+impl ::std::str::FromStr for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "apple" => Ok(Self::Apple),
+            "google" => Ok(Self::Google),
+            "amazon" => Ok(Self::Amazon),
+            "roku" => Ok(Self::Roku),
+            "fire_tv" => Ok(Self::FireTv),
+            "samsung" => Ok(Self::Samsung),
+            "lg" => Ok(Self::Lg),
+            "vizio" => Ok(Self::Vizio),
+            "other" => Ok(Self::Other),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str>
+    for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore
+{
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///`VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType {
+    #[serde(rename = "website")]
+    Website,
+    #[serde(rename = "mobile_app")]
+    MobileApp,
+    #[serde(rename = "ctv_app")]
+    CtvApp,
+    #[serde(rename = "desktop_app")]
+    DesktopApp,
+    #[serde(rename = "dooh")]
+    Dooh,
+    #[serde(rename = "podcast")]
+    Podcast,
+    #[serde(rename = "radio")]
+    Radio,
+    #[serde(rename = "streaming_audio")]
+    StreamingAudio,
+}
+impl ::std::fmt::Display for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Website => f.write_str("website"),
+            Self::MobileApp => f.write_str("mobile_app"),
+            Self::CtvApp => f.write_str("ctv_app"),
+            Self::DesktopApp => f.write_str("desktop_app"),
+            Self::Dooh => f.write_str("dooh"),
+            Self::Podcast => f.write_str("podcast"),
+            Self::Radio => f.write_str("radio"),
+            Self::StreamingAudio => f.write_str("streaming_audio"),
+        }
+    }
+}
+impl ::std::str::FromStr for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "website" => Ok(Self::Website),
+            "mobile_app" => Ok(Self::MobileApp),
+            "ctv_app" => Ok(Self::CtvApp),
+            "desktop_app" => Ok(Self::DesktopApp),
+            "dooh" => Ok(Self::Dooh),
+            "podcast" => Ok(Self::Podcast),
+            "radio" => Ok(Self::Radio),
+            "streaming_audio" => Ok(Self::StreamingAudio),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim {
+    ///When the caller observed the leaf's claim.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub observed_at: ::std::option::Option<::std::string::String>,
+    ///Stable brand identifier the leaf uses for itself. Optional but recommended.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub subsidiary_brand_id: ::std::option::Option<::std::string::String>,
+    ///Domain of the leaf brand whose `house_domain` claim is being verified.
+    pub subsidiary_domain: ::std::string::String,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`VerifyBrandClaimsRequestClaimEntryTrademarkClaim`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct VerifyBrandClaimsRequestClaimEntryTrademarkClaim {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub mark: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub number: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub registry: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub use_case: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///Bulk response for `verify_brand_claims`. `results[]` is positionally aligned with the request's `claims[]` (zip-by-index). Per-result success carries `claim_type` + `status` + per-claim-type `details`; per-result failure carries an `error` field on that single result without failing the batch. Top-level `errors[]` is reserved for batch-level failures (auth, rate-limit, malformed request) — in that case `results` is absent. Top-level `Cache-Control` represents the lowest-common max-age across the batch; individual results MAY carry their own staleness signals out-of-band.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2448,19 +2896,6 @@ pub struct VerifyBrandClaimsSuccess {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-///`VerifyParentClaimClaim`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct VerifyParentClaimClaim {
-    ///Optional context — what the claimant published or said. Helps the agent disambiguate competing claims.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub claimant_says: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub observed_at: ::std::option::Option<::std::string::String>,
-    ///Domain of the house claimed as this brand's parent.
-    pub parent_domain: ::std::string::String,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`VerifyParentClaimClaimType`
 #[derive(
     ::serde::Deserialize,
@@ -2501,183 +2936,6 @@ impl ::std::convert::TryFrom<&str> for VerifyParentClaimClaimType {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for VerifyParentClaimClaimType {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///`VerifyPropertyClaimClaim`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct VerifyPropertyClaimClaim {
-    pub property: VerifyPropertyClaimClaimProperty,
-    ///Optional caller-declared use case. The agent MAY scope its answer.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub use_case: ::std::option::Option<::std::string::String>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
-///Shape matches brand.json properties[] entry.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct VerifyPropertyClaimClaimProperty {
-    pub identifier: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub region: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub store: ::std::option::Option<VerifyPropertyClaimClaimPropertyStore>,
-    #[serde(rename = "type")]
-    pub type_: VerifyPropertyClaimClaimPropertyType,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
-///`VerifyPropertyClaimClaimPropertyStore`
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum VerifyPropertyClaimClaimPropertyStore {
-    #[serde(rename = "apple")]
-    Apple,
-    #[serde(rename = "google")]
-    Google,
-    #[serde(rename = "amazon")]
-    Amazon,
-    #[serde(rename = "roku")]
-    Roku,
-    #[serde(rename = "fire_tv")]
-    FireTv,
-    #[serde(rename = "samsung")]
-    Samsung,
-    #[serde(rename = "lg")]
-    Lg,
-    #[serde(rename = "vizio")]
-    Vizio,
-    #[serde(rename = "other")]
-    Other,
-}
-impl ::std::fmt::Display for VerifyPropertyClaimClaimPropertyStore {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Apple => f.write_str("apple"),
-            Self::Google => f.write_str("google"),
-            Self::Amazon => f.write_str("amazon"),
-            Self::Roku => f.write_str("roku"),
-            Self::FireTv => f.write_str("fire_tv"),
-            Self::Samsung => f.write_str("samsung"),
-            Self::Lg => f.write_str("lg"),
-            Self::Vizio => f.write_str("vizio"),
-            Self::Other => f.write_str("other"),
-        }
-    }
-}
-impl ::std::str::FromStr for VerifyPropertyClaimClaimPropertyStore {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "apple" => Ok(Self::Apple),
-            "google" => Ok(Self::Google),
-            "amazon" => Ok(Self::Amazon),
-            "roku" => Ok(Self::Roku),
-            "fire_tv" => Ok(Self::FireTv),
-            "samsung" => Ok(Self::Samsung),
-            "lg" => Ok(Self::Lg),
-            "vizio" => Ok(Self::Vizio),
-            "other" => Ok(Self::Other),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for VerifyPropertyClaimClaimPropertyStore {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for VerifyPropertyClaimClaimPropertyStore {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///`VerifyPropertyClaimClaimPropertyType`
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum VerifyPropertyClaimClaimPropertyType {
-    #[serde(rename = "website")]
-    Website,
-    #[serde(rename = "mobile_app")]
-    MobileApp,
-    #[serde(rename = "ctv_app")]
-    CtvApp,
-    #[serde(rename = "desktop_app")]
-    DesktopApp,
-    #[serde(rename = "dooh")]
-    Dooh,
-    #[serde(rename = "podcast")]
-    Podcast,
-    #[serde(rename = "radio")]
-    Radio,
-    #[serde(rename = "streaming_audio")]
-    StreamingAudio,
-}
-impl ::std::fmt::Display for VerifyPropertyClaimClaimPropertyType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Website => f.write_str("website"),
-            Self::MobileApp => f.write_str("mobile_app"),
-            Self::CtvApp => f.write_str("ctv_app"),
-            Self::DesktopApp => f.write_str("desktop_app"),
-            Self::Dooh => f.write_str("dooh"),
-            Self::Podcast => f.write_str("podcast"),
-            Self::Radio => f.write_str("radio"),
-            Self::StreamingAudio => f.write_str("streaming_audio"),
-        }
-    }
-}
-impl ::std::str::FromStr for VerifyPropertyClaimClaimPropertyType {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "website" => Ok(Self::Website),
-            "mobile_app" => Ok(Self::MobileApp),
-            "ctv_app" => Ok(Self::CtvApp),
-            "desktop_app" => Ok(Self::DesktopApp),
-            "dooh" => Ok(Self::Dooh),
-            "podcast" => Ok(Self::Podcast),
-            "radio" => Ok(Self::Radio),
-            "streaming_audio" => Ok(Self::StreamingAudio),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for VerifyPropertyClaimClaimPropertyType {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for VerifyPropertyClaimClaimPropertyType {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -2732,20 +2990,6 @@ impl ::std::convert::TryFrom<::std::string::String> for VerifyPropertyClaimClaim
         value.parse()
     }
 }
-///`VerifySubsidiaryClaimClaim`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct VerifySubsidiaryClaimClaim {
-    ///When the caller observed the leaf's claim.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub observed_at: ::std::option::Option<::std::string::String>,
-    ///Stable brand identifier the leaf uses for itself. Optional but recommended.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub subsidiary_brand_id: ::std::option::Option<::std::string::String>,
-    ///Domain of the leaf brand whose `house_domain` claim is being verified.
-    pub subsidiary_domain: ::std::string::String,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`VerifySubsidiaryClaimClaimType`
 #[derive(
     ::serde::Deserialize,
@@ -2792,21 +3036,6 @@ impl ::std::convert::TryFrom<::std::string::String> for VerifySubsidiaryClaimCla
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
-}
-///`VerifyTrademarkClaimClaim`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct VerifyTrademarkClaimClaim {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    pub mark: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub number: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub registry: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub use_case: ::std::option::Option<::std::string::String>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`VerifyTrademarkClaimClaimType`
 #[derive(

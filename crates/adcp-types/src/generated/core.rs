@@ -1684,65 +1684,6 @@ impl ::std::convert::TryFrom<::std::string::String> for AgentPlacementFormatDecl
         value.parse()
     }
 }
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum AgentPlacementFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for AgentPlacementFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for AgentPlacementFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for AgentPlacementFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for AgentPlacementFormatDeclarationSellerPreference
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///How the surface presents the mention. `text` = inline text (chat, search snippet). `audio` = TTS-synthesized voice. `card` = structured card with optional image + text.
 #[derive(
     ::serde::Deserialize,
@@ -2204,8 +2145,7 @@ pub enum ArtifactAssetAccess {
         credentials:
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         method: ArtifactAssetAccessVariant1Method,
-        ///Cloud provider
-        provider: ArtifactAssetAccessVariant1Provider,
+        provider: ArtifactAssetAccessServiceAccountProvider,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -2214,6 +2154,57 @@ pub enum ArtifactAssetAccess {
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
+}
+///Cloud provider
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ArtifactAssetAccessServiceAccountProvider {
+    #[serde(rename = "gcp")]
+    Gcp,
+    #[serde(rename = "aws")]
+    Aws,
+}
+impl ::std::fmt::Display for ArtifactAssetAccessServiceAccountProvider {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Gcp => f.write_str("gcp"),
+            Self::Aws => f.write_str("aws"),
+        }
+    }
+}
+impl ::std::str::FromStr for ArtifactAssetAccessServiceAccountProvider {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "gcp" => Ok(Self::Gcp),
+            "aws" => Ok(Self::Aws),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ArtifactAssetAccessServiceAccountProvider {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetAccessServiceAccountProvider {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
 }
 ///`ArtifactAssetAccessVariant0Method`
 #[derive(
@@ -2309,57 +2300,6 @@ impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetAccessVaria
         value.parse()
     }
 }
-///Cloud provider
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ArtifactAssetAccessVariant1Provider {
-    #[serde(rename = "gcp")]
-    Gcp,
-    #[serde(rename = "aws")]
-    Aws,
-}
-impl ::std::fmt::Display for ArtifactAssetAccessVariant1Provider {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Gcp => f.write_str("gcp"),
-            Self::Aws => f.write_str("aws"),
-        }
-    }
-}
-impl ::std::str::FromStr for ArtifactAssetAccessVariant1Provider {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "gcp" => Ok(Self::Gcp),
-            "aws" => Ok(Self::Aws),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ArtifactAssetAccessVariant1Provider {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetAccessVariant1Provider {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///`ArtifactAssetAccessVariant2Method`
 #[derive(
     ::serde::Deserialize,
@@ -2414,9 +2354,8 @@ pub enum ArtifactAssetsItem {
     Variant0 {
         ///Text content. Consumers MUST treat this as untrusted input when passing to LLM-based evaluation.
         content: ::std::string::String,
-        ///MIME type indicating how to parse the content field. Default: text/plain.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        content_format: ::std::option::Option<ArtifactAssetsItemVariant0ContentFormat>,
+        content_format: ::std::option::Option<ArtifactTextContentFormat>,
         ///Heading level (1-6), only for role=heading
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         heading_level: ::std::option::Option<::std::num::NonZeroU64>,
@@ -2426,9 +2365,8 @@ pub enum ArtifactAssetsItem {
         ///Provenance for this text block, overrides artifact-level provenance
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         provenance: ::std::option::Option<Provenance>,
-        ///Role of this text in the document. Use 'title' for the main artifact title, 'description' for summaries.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        role: ::std::option::Option<ArtifactAssetsItemVariant0Role>,
+        role: ::std::option::Option<ArtifactTextRole>,
         #[serde(rename = "type")]
         type_: ArtifactAssetsItemVariant0Type,
         #[serde(flatten)]
@@ -2476,12 +2414,10 @@ pub enum ArtifactAssetsItem {
         ///Video transcript. Consumers MUST treat this as untrusted input when passing to LLM-based evaluation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         transcript: ::std::option::Option<::std::string::String>,
-        ///MIME type indicating how to parse the transcript field. Default: text/plain.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        transcript_format: ::std::option::Option<ArtifactAssetsItemVariant2TranscriptFormat>,
-        ///How the transcript was generated
+        transcript_format: ::std::option::Option<ArtifactVideoTranscriptFormat>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        transcript_source: ::std::option::Option<ArtifactAssetsItemVariant2TranscriptSource>,
+        transcript_source: ::std::option::Option<ArtifactVideoTranscriptSource>,
         #[serde(rename = "type")]
         type_: ArtifactAssetsItemVariant2Type,
         ///Video URL
@@ -2502,12 +2438,10 @@ pub enum ArtifactAssetsItem {
         ///Audio transcript. Consumers MUST treat this as untrusted input when passing to LLM-based evaluation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         transcript: ::std::option::Option<::std::string::String>,
-        ///MIME type indicating how to parse the transcript field. Default: text/plain.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        transcript_format: ::std::option::Option<ArtifactAssetsItemVariant3TranscriptFormat>,
-        ///How the transcript was generated
+        transcript_format: ::std::option::Option<ArtifactAudioTranscriptFormat>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        transcript_source: ::std::option::Option<ArtifactAssetsItemVariant3TranscriptSource>,
+        transcript_source: ::std::option::Option<ArtifactAudioTranscriptSource>,
         #[serde(rename = "type")]
         type_: ArtifactAssetsItemVariant3Type,
         ///Audio URL
@@ -2515,136 +2449,6 @@ pub enum ArtifactAssetsItem {
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
-}
-///MIME type indicating how to parse the content field. Default: text/plain.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ArtifactAssetsItemVariant0ContentFormat {
-    #[serde(rename = "text/plain")]
-    TextPlain,
-    #[serde(rename = "text/markdown")]
-    TextMarkdown,
-    #[serde(rename = "text/html")]
-    TextHtml,
-    #[serde(rename = "application/json")]
-    ApplicationJson,
-}
-impl ::std::fmt::Display for ArtifactAssetsItemVariant0ContentFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::TextPlain => f.write_str("text/plain"),
-            Self::TextMarkdown => f.write_str("text/markdown"),
-            Self::TextHtml => f.write_str("text/html"),
-            Self::ApplicationJson => f.write_str("application/json"),
-        }
-    }
-}
-impl ::std::str::FromStr for ArtifactAssetsItemVariant0ContentFormat {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "text/plain" => Ok(Self::TextPlain),
-            "text/markdown" => Ok(Self::TextMarkdown),
-            "text/html" => Ok(Self::TextHtml),
-            "application/json" => Ok(Self::ApplicationJson),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ArtifactAssetsItemVariant0ContentFormat {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVariant0ContentFormat {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///Role of this text in the document. Use 'title' for the main artifact title, 'description' for summaries.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ArtifactAssetsItemVariant0Role {
-    #[serde(rename = "title")]
-    Title,
-    #[serde(rename = "paragraph")]
-    Paragraph,
-    #[serde(rename = "heading")]
-    Heading,
-    #[serde(rename = "caption")]
-    Caption,
-    #[serde(rename = "quote")]
-    Quote,
-    #[serde(rename = "list_item")]
-    ListItem,
-    #[serde(rename = "description")]
-    Description,
-}
-impl ::std::fmt::Display for ArtifactAssetsItemVariant0Role {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Title => f.write_str("title"),
-            Self::Paragraph => f.write_str("paragraph"),
-            Self::Heading => f.write_str("heading"),
-            Self::Caption => f.write_str("caption"),
-            Self::Quote => f.write_str("quote"),
-            Self::ListItem => f.write_str("list_item"),
-            Self::Description => f.write_str("description"),
-        }
-    }
-}
-impl ::std::str::FromStr for ArtifactAssetsItemVariant0Role {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "title" => Ok(Self::Title),
-            "paragraph" => Ok(Self::Paragraph),
-            "heading" => Ok(Self::Heading),
-            "caption" => Ok(Self::Caption),
-            "quote" => Ok(Self::Quote),
-            "list_item" => Ok(Self::ListItem),
-            "description" => Ok(Self::Description),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ArtifactAssetsItemVariant0Role {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVariant0Role {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
 }
 ///`ArtifactAssetsItemVariant0Type`
 #[derive(
@@ -2740,124 +2544,6 @@ impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVarian
         value.parse()
     }
 }
-///MIME type indicating how to parse the transcript field. Default: text/plain.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ArtifactAssetsItemVariant2TranscriptFormat {
-    #[serde(rename = "text/plain")]
-    TextPlain,
-    #[serde(rename = "text/markdown")]
-    TextMarkdown,
-    #[serde(rename = "application/json")]
-    ApplicationJson,
-}
-impl ::std::fmt::Display for ArtifactAssetsItemVariant2TranscriptFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::TextPlain => f.write_str("text/plain"),
-            Self::TextMarkdown => f.write_str("text/markdown"),
-            Self::ApplicationJson => f.write_str("application/json"),
-        }
-    }
-}
-impl ::std::str::FromStr for ArtifactAssetsItemVariant2TranscriptFormat {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "text/plain" => Ok(Self::TextPlain),
-            "text/markdown" => Ok(Self::TextMarkdown),
-            "application/json" => Ok(Self::ApplicationJson),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ArtifactAssetsItemVariant2TranscriptFormat {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVariant2TranscriptFormat {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///How the transcript was generated
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ArtifactAssetsItemVariant2TranscriptSource {
-    #[serde(rename = "original_script")]
-    OriginalScript,
-    #[serde(rename = "subtitles")]
-    Subtitles,
-    #[serde(rename = "closed_captions")]
-    ClosedCaptions,
-    #[serde(rename = "dub")]
-    Dub,
-    #[serde(rename = "generated")]
-    Generated,
-}
-impl ::std::fmt::Display for ArtifactAssetsItemVariant2TranscriptSource {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::OriginalScript => f.write_str("original_script"),
-            Self::Subtitles => f.write_str("subtitles"),
-            Self::ClosedCaptions => f.write_str("closed_captions"),
-            Self::Dub => f.write_str("dub"),
-            Self::Generated => f.write_str("generated"),
-        }
-    }
-}
-impl ::std::str::FromStr for ArtifactAssetsItemVariant2TranscriptSource {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "original_script" => Ok(Self::OriginalScript),
-            "subtitles" => Ok(Self::Subtitles),
-            "closed_captions" => Ok(Self::ClosedCaptions),
-            "dub" => Ok(Self::Dub),
-            "generated" => Ok(Self::Generated),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ArtifactAssetsItemVariant2TranscriptSource {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVariant2TranscriptSource {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///`ArtifactAssetsItemVariant2Type`
 #[derive(
     ::serde::Deserialize,
@@ -2905,116 +2591,6 @@ impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVarian
         value.parse()
     }
 }
-///MIME type indicating how to parse the transcript field. Default: text/plain.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ArtifactAssetsItemVariant3TranscriptFormat {
-    #[serde(rename = "text/plain")]
-    TextPlain,
-    #[serde(rename = "text/markdown")]
-    TextMarkdown,
-    #[serde(rename = "application/json")]
-    ApplicationJson,
-}
-impl ::std::fmt::Display for ArtifactAssetsItemVariant3TranscriptFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::TextPlain => f.write_str("text/plain"),
-            Self::TextMarkdown => f.write_str("text/markdown"),
-            Self::ApplicationJson => f.write_str("application/json"),
-        }
-    }
-}
-impl ::std::str::FromStr for ArtifactAssetsItemVariant3TranscriptFormat {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "text/plain" => Ok(Self::TextPlain),
-            "text/markdown" => Ok(Self::TextMarkdown),
-            "application/json" => Ok(Self::ApplicationJson),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ArtifactAssetsItemVariant3TranscriptFormat {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVariant3TranscriptFormat {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///How the transcript was generated
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ArtifactAssetsItemVariant3TranscriptSource {
-    #[serde(rename = "original_script")]
-    OriginalScript,
-    #[serde(rename = "closed_captions")]
-    ClosedCaptions,
-    #[serde(rename = "generated")]
-    Generated,
-}
-impl ::std::fmt::Display for ArtifactAssetsItemVariant3TranscriptSource {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::OriginalScript => f.write_str("original_script"),
-            Self::ClosedCaptions => f.write_str("closed_captions"),
-            Self::Generated => f.write_str("generated"),
-        }
-    }
-}
-impl ::std::str::FromStr for ArtifactAssetsItemVariant3TranscriptSource {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "original_script" => Ok(Self::OriginalScript),
-            "closed_captions" => Ok(Self::ClosedCaptions),
-            "generated" => Ok(Self::Generated),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ArtifactAssetsItemVariant3TranscriptSource {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVariant3TranscriptSource {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///`ArtifactAssetsItemVariant3Type`
 #[derive(
     ::serde::Deserialize,
@@ -3055,6 +2631,116 @@ impl ::std::convert::TryFrom<&str> for ArtifactAssetsItemVariant3Type {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for ArtifactAssetsItemVariant3Type {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///MIME type indicating how to parse the transcript field. Default: text/plain.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ArtifactAudioTranscriptFormat {
+    #[serde(rename = "text/plain")]
+    TextPlain,
+    #[serde(rename = "text/markdown")]
+    TextMarkdown,
+    #[serde(rename = "application/json")]
+    ApplicationJson,
+}
+impl ::std::fmt::Display for ArtifactAudioTranscriptFormat {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::TextPlain => f.write_str("text/plain"),
+            Self::TextMarkdown => f.write_str("text/markdown"),
+            Self::ApplicationJson => f.write_str("application/json"),
+        }
+    }
+}
+impl ::std::str::FromStr for ArtifactAudioTranscriptFormat {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "text/plain" => Ok(Self::TextPlain),
+            "text/markdown" => Ok(Self::TextMarkdown),
+            "application/json" => Ok(Self::ApplicationJson),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ArtifactAudioTranscriptFormat {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ArtifactAudioTranscriptFormat {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///How the transcript was generated
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ArtifactAudioTranscriptSource {
+    #[serde(rename = "original_script")]
+    OriginalScript,
+    #[serde(rename = "closed_captions")]
+    ClosedCaptions,
+    #[serde(rename = "generated")]
+    Generated,
+}
+impl ::std::fmt::Display for ArtifactAudioTranscriptSource {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::OriginalScript => f.write_str("original_script"),
+            Self::ClosedCaptions => f.write_str("closed_captions"),
+            Self::Generated => f.write_str("generated"),
+        }
+    }
+}
+impl ::std::str::FromStr for ArtifactAudioTranscriptSource {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "original_script" => Ok(Self::OriginalScript),
+            "closed_captions" => Ok(Self::ClosedCaptions),
+            "generated" => Ok(Self::Generated),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ArtifactAudioTranscriptSource {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ArtifactAudioTranscriptSource {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -3110,6 +2796,254 @@ pub struct ArtifactMetadata {
         ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///MIME type indicating how to parse the content field. Default: text/plain.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ArtifactTextContentFormat {
+    #[serde(rename = "text/plain")]
+    TextPlain,
+    #[serde(rename = "text/markdown")]
+    TextMarkdown,
+    #[serde(rename = "text/html")]
+    TextHtml,
+    #[serde(rename = "application/json")]
+    ApplicationJson,
+}
+impl ::std::fmt::Display for ArtifactTextContentFormat {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::TextPlain => f.write_str("text/plain"),
+            Self::TextMarkdown => f.write_str("text/markdown"),
+            Self::TextHtml => f.write_str("text/html"),
+            Self::ApplicationJson => f.write_str("application/json"),
+        }
+    }
+}
+impl ::std::str::FromStr for ArtifactTextContentFormat {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "text/plain" => Ok(Self::TextPlain),
+            "text/markdown" => Ok(Self::TextMarkdown),
+            "text/html" => Ok(Self::TextHtml),
+            "application/json" => Ok(Self::ApplicationJson),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ArtifactTextContentFormat {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ArtifactTextContentFormat {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Role of this text in the document. Use 'title' for the main artifact title, 'description' for summaries.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ArtifactTextRole {
+    #[serde(rename = "title")]
+    Title,
+    #[serde(rename = "paragraph")]
+    Paragraph,
+    #[serde(rename = "heading")]
+    Heading,
+    #[serde(rename = "caption")]
+    Caption,
+    #[serde(rename = "quote")]
+    Quote,
+    #[serde(rename = "list_item")]
+    ListItem,
+    #[serde(rename = "description")]
+    Description,
+}
+impl ::std::fmt::Display for ArtifactTextRole {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Title => f.write_str("title"),
+            Self::Paragraph => f.write_str("paragraph"),
+            Self::Heading => f.write_str("heading"),
+            Self::Caption => f.write_str("caption"),
+            Self::Quote => f.write_str("quote"),
+            Self::ListItem => f.write_str("list_item"),
+            Self::Description => f.write_str("description"),
+        }
+    }
+}
+impl ::std::str::FromStr for ArtifactTextRole {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "title" => Ok(Self::Title),
+            "paragraph" => Ok(Self::Paragraph),
+            "heading" => Ok(Self::Heading),
+            "caption" => Ok(Self::Caption),
+            "quote" => Ok(Self::Quote),
+            "list_item" => Ok(Self::ListItem),
+            "description" => Ok(Self::Description),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ArtifactTextRole {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ArtifactTextRole {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///MIME type indicating how to parse the transcript field. Default: text/plain.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ArtifactVideoTranscriptFormat {
+    #[serde(rename = "text/plain")]
+    TextPlain,
+    #[serde(rename = "text/markdown")]
+    TextMarkdown,
+    #[serde(rename = "application/json")]
+    ApplicationJson,
+}
+impl ::std::fmt::Display for ArtifactVideoTranscriptFormat {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::TextPlain => f.write_str("text/plain"),
+            Self::TextMarkdown => f.write_str("text/markdown"),
+            Self::ApplicationJson => f.write_str("application/json"),
+        }
+    }
+}
+impl ::std::str::FromStr for ArtifactVideoTranscriptFormat {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "text/plain" => Ok(Self::TextPlain),
+            "text/markdown" => Ok(Self::TextMarkdown),
+            "application/json" => Ok(Self::ApplicationJson),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ArtifactVideoTranscriptFormat {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ArtifactVideoTranscriptFormat {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///How the transcript was generated
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ArtifactVideoTranscriptSource {
+    #[serde(rename = "original_script")]
+    OriginalScript,
+    #[serde(rename = "subtitles")]
+    Subtitles,
+    #[serde(rename = "closed_captions")]
+    ClosedCaptions,
+    #[serde(rename = "dub")]
+    Dub,
+    #[serde(rename = "generated")]
+    Generated,
+}
+impl ::std::fmt::Display for ArtifactVideoTranscriptSource {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::OriginalScript => f.write_str("original_script"),
+            Self::Subtitles => f.write_str("subtitles"),
+            Self::ClosedCaptions => f.write_str("closed_captions"),
+            Self::Dub => f.write_str("dub"),
+            Self::Generated => f.write_str("generated"),
+        }
+    }
+}
+impl ::std::str::FromStr for ArtifactVideoTranscriptSource {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "original_script" => Ok(Self::OriginalScript),
+            "subtitles" => Ok(Self::Subtitles),
+            "closed_captions" => Ok(Self::ClosedCaptions),
+            "dub" => Ok(Self::Dub),
+            "generated" => Ok(Self::Generated),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ArtifactVideoTranscriptSource {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ArtifactVideoTranscriptSource {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
 }
 ///Standardized quality level for health and readiness assessments. Comparable across sellers — buyer agents should use this for cross-seller decisions.
 #[derive(
@@ -6999,9 +6933,8 @@ pub enum BrandColorRef {
     Name {
         ///Key from the colors object, such as market_yellow, river_green, or any custom palette key. Unambiguous lookup into colors{}.
         name: ::std::string::String,
-        ///Usage surface rather than a specific color value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        surface: ::std::option::Option<BrandColorRefSurface>,
+        surface: ::std::option::Option<BrandColorRefNameSurface>,
         ///Literal hex color when no palette key exists.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         value: ::std::option::Option<BrandHexColor>,
@@ -7011,9 +6944,8 @@ pub enum BrandColorRef {
         ///Key from the colors object, such as market_yellow, river_green, or any custom palette key. Unambiguous lookup into colors{}.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         name: ::std::option::Option<::std::string::String>,
-        ///Usage surface rather than a specific color value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        surface: ::std::option::Option<BrandColorRefSurface>,
+        surface: ::std::option::Option<BrandColorRefValueSurface>,
         ///Literal hex color when no palette key exists.
         value: BrandHexColor,
     },
@@ -7022,8 +6954,7 @@ pub enum BrandColorRef {
         ///Key from the colors object, such as market_yellow, river_green, or any custom palette key. Unambiguous lookup into colors{}.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         name: ::std::option::Option<::std::string::String>,
-        ///Usage surface rather than a specific color value.
-        surface: BrandColorRefSurface,
+        surface: BrandColorRefSurfaceSurface,
         ///Literal hex color when no palette key exists.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         value: ::std::option::Option<BrandHexColor>,
@@ -7042,7 +6973,7 @@ pub enum BrandColorRef {
     PartialEq,
     PartialOrd,
 )]
-pub enum BrandColorRefSurface {
+pub enum BrandColorRefNameSurface {
     #[serde(rename = "background")]
     Background,
     #[serde(rename = "foreground")]
@@ -7062,7 +6993,7 @@ pub enum BrandColorRefSurface {
     #[serde(rename = "graphic_element")]
     GraphicElement,
 }
-impl ::std::fmt::Display for BrandColorRefSurface {
+impl ::std::fmt::Display for BrandColorRefNameSurface {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         match *self {
             Self::Background => f.write_str("background"),
@@ -7077,7 +7008,7 @@ impl ::std::fmt::Display for BrandColorRefSurface {
         }
     }
 }
-impl ::std::str::FromStr for BrandColorRefSurface {
+impl ::std::str::FromStr for BrandColorRefNameSurface {
     type Err = self::error::ConversionError;
     fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
@@ -7094,13 +7025,171 @@ impl ::std::str::FromStr for BrandColorRefSurface {
         }
     }
 }
-impl ::std::convert::TryFrom<&str> for BrandColorRefSurface {
+impl ::std::convert::TryFrom<&str> for BrandColorRefNameSurface {
     type Error = self::error::ConversionError;
     fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for BrandColorRefSurface {
+impl ::std::convert::TryFrom<::std::string::String> for BrandColorRefNameSurface {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Usage surface rather than a specific color value.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum BrandColorRefSurfaceSurface {
+    #[serde(rename = "background")]
+    Background,
+    #[serde(rename = "foreground")]
+    Foreground,
+    #[serde(rename = "text")]
+    Text,
+    #[serde(rename = "logo_background")]
+    LogoBackground,
+    #[serde(rename = "cta")]
+    Cta,
+    #[serde(rename = "accent")]
+    Accent,
+    #[serde(rename = "border")]
+    Border,
+    #[serde(rename = "icon")]
+    Icon,
+    #[serde(rename = "graphic_element")]
+    GraphicElement,
+}
+impl ::std::fmt::Display for BrandColorRefSurfaceSurface {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Background => f.write_str("background"),
+            Self::Foreground => f.write_str("foreground"),
+            Self::Text => f.write_str("text"),
+            Self::LogoBackground => f.write_str("logo_background"),
+            Self::Cta => f.write_str("cta"),
+            Self::Accent => f.write_str("accent"),
+            Self::Border => f.write_str("border"),
+            Self::Icon => f.write_str("icon"),
+            Self::GraphicElement => f.write_str("graphic_element"),
+        }
+    }
+}
+impl ::std::str::FromStr for BrandColorRefSurfaceSurface {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "background" => Ok(Self::Background),
+            "foreground" => Ok(Self::Foreground),
+            "text" => Ok(Self::Text),
+            "logo_background" => Ok(Self::LogoBackground),
+            "cta" => Ok(Self::Cta),
+            "accent" => Ok(Self::Accent),
+            "border" => Ok(Self::Border),
+            "icon" => Ok(Self::Icon),
+            "graphic_element" => Ok(Self::GraphicElement),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for BrandColorRefSurfaceSurface {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for BrandColorRefSurfaceSurface {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Usage surface rather than a specific color value.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum BrandColorRefValueSurface {
+    #[serde(rename = "background")]
+    Background,
+    #[serde(rename = "foreground")]
+    Foreground,
+    #[serde(rename = "text")]
+    Text,
+    #[serde(rename = "logo_background")]
+    LogoBackground,
+    #[serde(rename = "cta")]
+    Cta,
+    #[serde(rename = "accent")]
+    Accent,
+    #[serde(rename = "border")]
+    Border,
+    #[serde(rename = "icon")]
+    Icon,
+    #[serde(rename = "graphic_element")]
+    GraphicElement,
+}
+impl ::std::fmt::Display for BrandColorRefValueSurface {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Background => f.write_str("background"),
+            Self::Foreground => f.write_str("foreground"),
+            Self::Text => f.write_str("text"),
+            Self::LogoBackground => f.write_str("logo_background"),
+            Self::Cta => f.write_str("cta"),
+            Self::Accent => f.write_str("accent"),
+            Self::Border => f.write_str("border"),
+            Self::Icon => f.write_str("icon"),
+            Self::GraphicElement => f.write_str("graphic_element"),
+        }
+    }
+}
+impl ::std::str::FromStr for BrandColorRefValueSurface {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "background" => Ok(Self::Background),
+            "foreground" => Ok(Self::Foreground),
+            "text" => Ok(Self::Text),
+            "logo_background" => Ok(Self::LogoBackground),
+            "cta" => Ok(Self::Cta),
+            "accent" => Ok(Self::Accent),
+            "border" => Ok(Self::Border),
+            "icon" => Ok(Self::Icon),
+            "graphic_element" => Ok(Self::GraphicElement),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for BrandColorRefValueSurface {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for BrandColorRefValueSurface {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -13425,7 +13514,7 @@ pub enum CommittedMetric {
         ///Identifier for the standard metric.
         metric_id: AvailableMetric,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        qualifier: ::std::option::Option<CommittedMetricQualifier>,
+        qualifier: ::std::option::Option<CommittedMetricStandardQualifier>,
     },
     #[serde(rename = "vendor")]
     Vendor {
@@ -13440,7 +13529,7 @@ pub enum CommittedMetric {
 ///Disambiguates metrics whose definition varies by qualifier. Today carries five keys — `viewability_standard` (MRC vs GroupM viewability), `completion_source` (seller- vs vendor-attested completion), `attribution_methodology` (how attribution was computed for outcome metrics), `attribution_window` (the time window over which outcomes were attributed), and `lift_dimension` (which dimension of brand_lift this row represents — awareness, consideration, etc.). Required when the underlying `metric_id` has multiple incompatible measurement paths AND the seller commits to a specific one. Symmetric on `missing_metrics`. Reserved for additive qualifiers in future minors — schema is closed (`additionalProperties: false`); new keys ship explicitly. **Heterogeneous value types**: qualifier values can be either string enums (`viewability_standard`, `completion_source`, `attribution_methodology`, `lift_dimension`) or structured objects (`attribution_window` is a duration `{interval, unit}`). Consumers MUST dispatch on key name to know value shape; structured-value qualifiers join on canonical (key-sorted) deep equality so `{interval: 14, unit: 'days'}` and `{unit: 'days', interval: 14}` resolve to the same partition. Rate-style metrics (`new_to_brand_rate`, `engagement_rate`, etc.) inherit the methodology of their numerator — when a rate carries `attribution_methodology` qualifier, it applies to the underlying conversions/events being rated.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct CommittedMetricQualifier {
+pub struct CommittedMetricStandardQualifier {
     ///How attribution between ad exposure and outcome events was computed. SHOULD be set when `metric_id` is an outcome metric (`conversions`, `conversion_value`, `roas`, `cost_per_acquisition`, `incremental_sales_lift`, `brand_lift`, `foot_traffic`, `conversion_lift`, `brand_search_lift`, `units_sold`, `new_to_brand_rate`, `new_to_brand_units`, `leads`) and the seller commits to a specific methodology. `deterministic_purchase` is the retail-media default; `modeled` covers MMM and clean-room outputs; `probabilistic` and `panel_based` cover their respective methodologies. Two outcome rows with the same `metric_id` and different `attribution_methodology` are not interchangeable and must not be summed.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attribution_methodology: ::std::option::Option<AttributionMethodology>,
@@ -13962,6 +14051,282 @@ impl ::std::convert::From<UpstreamTrafficSuccess> for ComplyTestControllerRespon
 impl ::std::convert::From<ControllerError> for ComplyTestControllerResponse {
     fn from(value: ControllerError) -> Self {
         Self::ControllerError(value)
+    }
+}
+///HTTP method of the outbound call.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ComplyTestControllerResponseDigestMethod {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "POST")]
+    Post,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "PATCH")]
+    Patch,
+    #[serde(rename = "DELETE")]
+    Delete,
+    #[serde(rename = "HEAD")]
+    Head,
+    #[serde(rename = "OPTIONS")]
+    Options,
+}
+impl ::std::fmt::Display for ComplyTestControllerResponseDigestMethod {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Get => f.write_str("GET"),
+            Self::Post => f.write_str("POST"),
+            Self::Put => f.write_str("PUT"),
+            Self::Patch => f.write_str("PATCH"),
+            Self::Delete => f.write_str("DELETE"),
+            Self::Head => f.write_str("HEAD"),
+            Self::Options => f.write_str("OPTIONS"),
+        }
+    }
+}
+impl ::std::str::FromStr for ComplyTestControllerResponseDigestMethod {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "GET" => Ok(Self::Get),
+            "POST" => Ok(Self::Post),
+            "PUT" => Ok(Self::Put),
+            "PATCH" => Ok(Self::Patch),
+            "DELETE" => Ok(Self::Delete),
+            "HEAD" => Ok(Self::Head),
+            "OPTIONS" => Ok(Self::Options),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ComplyTestControllerResponseDigestMethod {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ComplyTestControllerResponseDigestMethod {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Optional adopter-supplied semantic tag for the call's role. Values: `platform_primary` for the primary upstream platform the adapter is integrating with (e.g., a TikTok audience-upload call from a sales-social adapter); `measurement` for ancillary calls to measurement vendors (DV, IAS, Nielsen, MOAT); `attribution` for server-side conversion APIs (TTD Trans-API, Meta CAPI, AppsFlyer/Branch postbacks) that flow alongside primary platform calls in a buy-step; `creative_serving` for ad-server / CDN / tag-build calls (GAM tag generation, VAST/CDN fetches, creative trafficking); `identity` for ID-graph / hashing-service calls (LiveRamp, ID5, UID2); `other` for everything else (config fetches, internal telemetry, consent signal exchange). Lets storyboards scope `upstream_traffic` assertions via `purpose_filter` so a buyer-agent adapter that legitimately calls measurement vendors during a single buy step doesn't muddy the platform-primary assertion. Calls without a `purpose` field are treated as `purpose: other` for `purpose_filter` matching — adopters who haven't classified are matched only by storyboards filtering on `other` (or by storyboards with no `purpose_filter`). Self-reported, not adversarially trustworthy — same trust model as the rest of recorded_calls; misclassification by a façade is bounded by the runner's reporting of unclassified-call counts in `actual` when filters match zero.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ComplyTestControllerResponseDigestPurpose {
+    #[serde(rename = "platform_primary")]
+    PlatformPrimary,
+    #[serde(rename = "measurement")]
+    Measurement,
+    #[serde(rename = "attribution")]
+    Attribution,
+    #[serde(rename = "creative_serving")]
+    CreativeServing,
+    #[serde(rename = "identity")]
+    Identity,
+    #[serde(rename = "other")]
+    Other,
+}
+impl ::std::fmt::Display for ComplyTestControllerResponseDigestPurpose {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::PlatformPrimary => f.write_str("platform_primary"),
+            Self::Measurement => f.write_str("measurement"),
+            Self::Attribution => f.write_str("attribution"),
+            Self::CreativeServing => f.write_str("creative_serving"),
+            Self::Identity => f.write_str("identity"),
+            Self::Other => f.write_str("other"),
+        }
+    }
+}
+impl ::std::str::FromStr for ComplyTestControllerResponseDigestPurpose {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "platform_primary" => Ok(Self::PlatformPrimary),
+            "measurement" => Ok(Self::Measurement),
+            "attribution" => Ok(Self::Attribution),
+            "creative_serving" => Ok(Self::CreativeServing),
+            "identity" => Ok(Self::Identity),
+            "other" => Ok(Self::Other),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ComplyTestControllerResponseDigestPurpose {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ComplyTestControllerResponseDigestPurpose {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///HTTP method of the outbound call.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ComplyTestControllerResponseRawMethod {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "POST")]
+    Post,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "PATCH")]
+    Patch,
+    #[serde(rename = "DELETE")]
+    Delete,
+    #[serde(rename = "HEAD")]
+    Head,
+    #[serde(rename = "OPTIONS")]
+    Options,
+}
+impl ::std::fmt::Display for ComplyTestControllerResponseRawMethod {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Get => f.write_str("GET"),
+            Self::Post => f.write_str("POST"),
+            Self::Put => f.write_str("PUT"),
+            Self::Patch => f.write_str("PATCH"),
+            Self::Delete => f.write_str("DELETE"),
+            Self::Head => f.write_str("HEAD"),
+            Self::Options => f.write_str("OPTIONS"),
+        }
+    }
+}
+impl ::std::str::FromStr for ComplyTestControllerResponseRawMethod {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "GET" => Ok(Self::Get),
+            "POST" => Ok(Self::Post),
+            "PUT" => Ok(Self::Put),
+            "PATCH" => Ok(Self::Patch),
+            "DELETE" => Ok(Self::Delete),
+            "HEAD" => Ok(Self::Head),
+            "OPTIONS" => Ok(Self::Options),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ComplyTestControllerResponseRawMethod {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ComplyTestControllerResponseRawMethod {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Optional adopter-supplied semantic tag for the call's role. Values: `platform_primary` for the primary upstream platform the adapter is integrating with (e.g., a TikTok audience-upload call from a sales-social adapter); `measurement` for ancillary calls to measurement vendors (DV, IAS, Nielsen, MOAT); `attribution` for server-side conversion APIs (TTD Trans-API, Meta CAPI, AppsFlyer/Branch postbacks) that flow alongside primary platform calls in a buy-step; `creative_serving` for ad-server / CDN / tag-build calls (GAM tag generation, VAST/CDN fetches, creative trafficking); `identity` for ID-graph / hashing-service calls (LiveRamp, ID5, UID2); `other` for everything else (config fetches, internal telemetry, consent signal exchange). Lets storyboards scope `upstream_traffic` assertions via `purpose_filter` so a buyer-agent adapter that legitimately calls measurement vendors during a single buy step doesn't muddy the platform-primary assertion. Calls without a `purpose` field are treated as `purpose: other` for `purpose_filter` matching — adopters who haven't classified are matched only by storyboards filtering on `other` (or by storyboards with no `purpose_filter`). Self-reported, not adversarially trustworthy — same trust model as the rest of recorded_calls; misclassification by a façade is bounded by the runner's reporting of unclassified-call counts in `actual` when filters match zero.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ComplyTestControllerResponseRawPurpose {
+    #[serde(rename = "platform_primary")]
+    PlatformPrimary,
+    #[serde(rename = "measurement")]
+    Measurement,
+    #[serde(rename = "attribution")]
+    Attribution,
+    #[serde(rename = "creative_serving")]
+    CreativeServing,
+    #[serde(rename = "identity")]
+    Identity,
+    #[serde(rename = "other")]
+    Other,
+}
+impl ::std::fmt::Display for ComplyTestControllerResponseRawPurpose {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::PlatformPrimary => f.write_str("platform_primary"),
+            Self::Measurement => f.write_str("measurement"),
+            Self::Attribution => f.write_str("attribution"),
+            Self::CreativeServing => f.write_str("creative_serving"),
+            Self::Identity => f.write_str("identity"),
+            Self::Other => f.write_str("other"),
+        }
+    }
+}
+impl ::std::str::FromStr for ComplyTestControllerResponseRawPurpose {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "platform_primary" => Ok(Self::PlatformPrimary),
+            "measurement" => Ok(Self::Measurement),
+            "attribution" => Ok(Self::Attribution),
+            "creative_serving" => Ok(Self::CreativeServing),
+            "identity" => Ok(Self::Identity),
+            "other" => Ok(Self::Other),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ComplyTestControllerResponseRawPurpose {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ComplyTestControllerResponseRawPurpose {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
     }
 }
 ///A component in an A2UI surface
@@ -15300,7 +15665,8 @@ impl ::std::convert::TryFrom<::std::string::String> for CreativeAgentCapability 
 ///Creative asset for upload to library — supports static assets, generative formats, and third-party snippets. Identifies which format this creative conforms to via EITHER a legacy `format_id` (structured `{agent_url, id}`) OR a 3.1+ `format_kind` (canonical format name), with optional `format_option_ref` when the target product needs disambiguation. Mutually exclusive — see the `oneOf` at the schema root.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeAsset {
-    pub assets: CreativeAssetAssets,
+    ///Assets required by the format, keyed by asset_id or canonical asset_group_id. Each slot value is either a single asset object or an array of asset objects (for slots with `min`/`max > 1` like carousel `cards` or responsive_creative `headlines`). Each asset value carries an `asset_type` discriminator that selects the matching asset schema, including reference assets such as `published_post` when a product accepts already-published post references.
+    pub assets: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///Unique identifier for the creative. Stable across legacy named-format and 3.1+ canonical-format paths — a creative registered against `format_id` retains the same `creative_id` when later viewed through a canonical-format flatten.
     pub creative_id: ::std::string::String,
     ///Legacy named-format path. Always a structured object {agent_url, id} — never a plain string. Format identifier specifying which format this creative conforms to. Can be: (1) concrete format_id referencing a format with fixed dimensions, (2) template format_id referencing a template format, or (3) parameterized format_id with dimensions/duration parameters for template formats. Mutually exclusive with `format_kind`.
@@ -15341,9 +15707,6 @@ pub struct CreativeAsset {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-///Assets required by the format, keyed by asset_id or canonical asset_group_id. Each slot value is either a single asset object or an array of asset objects (for slots with `min`/`max > 1` like carousel `cards` or responsive_creative `headlines`). Each asset value carries an `asset_type` discriminator that selects the matching asset schema, including reference assets such as `published_post` when a product accepts already-published post references.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct CreativeAssetAssets {}
 ///`CreativeAssetInputsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeAssetInputsItem {
@@ -15790,7 +16153,10 @@ impl ::std::convert::TryFrom<::std::string::String> for CreativeIdentifierType {
 ///Complete specification of a creative: format identification + assets. A manifest carries EITHER a legacy `format_id` (structured `{agent_url, id}` reference to a named format) OR a 3.1+ `format_kind` (the canonical format name the manifest targets, paired with optional `format_option_ref` for routing when a product's `format_options` contains multiple declarations sharing the same `format_kind`). Mutually exclusive — see the `oneOf` at the schema root. Everything the creative needs — images, text, briefs, catalogs — lives in the assets map, declared by the matching format declaration. Each asset is typed according to its asset_type from the format specification.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeManifest {
-    pub assets: CreativeManifestAssets,
+    /**Map of slot keys to actual asset content. Legacy named-format path: each key matches an `asset_id` from the format's `assets` array (e.g., 'banner_image', 'clickthrough_url', 'video_file', 'vast_tag'). 3.1+ canonical-format path: each key matches an `asset_group_id` from the format's `slots` declaration drawn from the canonical vocabulary registry (e.g., 'images_landscape', 'video', 'published_post', 'landing_page_url', 'vast_tag', 'script', 'creative_brief'). Either path produces the same envelope shape; only the slot-key vocabulary differs.
+
+    Each slot value is **either** a single asset object (most slots — image, video, published_post, vast_tag, landing_page_url, etc.) **or** an array of asset objects (slots with `min`/`max` counts on the format declaration — `cards` on `image_carousel`, `headlines` / `descriptions` / `images_landscape` on `responsive_creative`, etc.). Single-vs-array shape is governed by the format's `slots[].min` and `slots[].max` parameters: when `max > 1` (or when the slot is conceptually a pool), the value MUST be an array; when the slot is single-valued, the value MUST be a single object. Each asset value (single or array element) carries an `asset_type` discriminator (image, video, audio, vast, daast, text, markdown, url, html, css, webhook, javascript, brief, catalog, published_post, zip, card) that selects the matching asset schema. Validators with OpenAPI-style discriminator support use `asset_type` to report errors against only the selected branch instead of all branches.*/
+    pub assets: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///Brand identity reference (BrandRef — `domain` plus optional `brand_id` for house-of-brands; plus optional inline `brand_kit_override` for per-creative tweaks where brand.json is missing/stale). When present, the seller pulls brand context (logos, colors, voice, taglines) from the brand's brand.json automatically; any `brand_kit_override` fields on the BrandRef take precedence. v2 formats no longer redeclare brand_logo / brand_colors / brand_voice as explicit slots — brand identity is implicit context.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub brand: ::std::option::Option<BrandRef>,
@@ -15817,11 +16183,6 @@ pub struct CreativeManifest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-/**Map of slot keys to actual asset content. Legacy named-format path: each key matches an `asset_id` from the format's `assets` array (e.g., 'banner_image', 'clickthrough_url', 'video_file', 'vast_tag'). 3.1+ canonical-format path: each key matches an `asset_group_id` from the format's `slots` declaration drawn from the canonical vocabulary registry (e.g., 'images_landscape', 'video', 'published_post', 'landing_page_url', 'vast_tag', 'script', 'creative_brief'). Either path produces the same envelope shape; only the slot-key vocabulary differs.
-
-Each slot value is **either** a single asset object (most slots — image, video, published_post, vast_tag, landing_page_url, etc.) **or** an array of asset objects (slots with `min`/`max` counts on the format declaration — `cards` on `image_carousel`, `headlines` / `descriptions` / `images_landscape` on `responsive_creative`, etc.). Single-vs-array shape is governed by the format's `slots[].min` and `slots[].max` parameters: when `max > 1` (or when the slot is conceptually a pool), the value MUST be an array; when the slot is single-valued, the value MUST be a single object. Each asset value (single or array element) carries an `asset_type` discriminator (image, video, audio, vast, daast, text, markdown, url, html, css, webhook, javascript, brief, catalog, published_post, zip, card) that selects the matching asset schema. Validators with OpenAPI-style discriminator support use `asset_type` to report errors against only the selected branch instead of all branches.*/
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct CreativeManifestAssets {}
 ///Creative requirements and restrictions for a product
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativePolicy {
@@ -16143,72 +16504,6 @@ impl ::std::convert::TryFrom<::std::string::String> for CustomFormatDeclarationF
         value.parse()
     }
 }
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum CustomFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for CustomFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for CustomFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for CustomFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for CustomFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///Structured parameters for the custom model. Keys follow lowercase_snake_case. Values may be primitives, arrays, or nested objects. Must be sufficient for a human to understand the pricing basis and for a downstream system to reconstruct the charge. Vendors SHOULD include a `summary_for_operator` string (one or two sentences, suitable for display in a buyer's operator-review UI) so reviewers across vendors see a consistent prompt. Required operator-review fields (approver role, dollar threshold for automatic approval, escalation contact) MAY be surfaced via additional keys the buyer's review surface recognizes.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct CustomPricingMetadata {
-    ///One or two sentences describing the pricing construct in plain language, displayed to the buyer's operator when requesting approval. Should not repeat the top-level `description` verbatim — summarize the charge mechanic instead (e.g., 'Base $12 CPM plus $0.50 per qualifying post-view conversion, capped at $45 CPM').
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub summary_for_operator: ::std::option::Option<::std::string::String>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`CustomPricingModel`
 #[derive(
     ::serde::Deserialize,
@@ -16505,65 +16800,6 @@ impl ::std::convert::TryFrom<&str> for DaastAudioFormatDeclarationFormatKind {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for DaastAudioFormatDeclarationFormatKind {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum DaastAudioFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for DaastAudioFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for DaastAudioFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for DaastAudioFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for DaastAudioFormatDeclarationSellerPreference
-{
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -17981,144 +18217,6 @@ pub struct DigestAttestationIdentifierMatchProofsItem {
     ///Echo of one digest from `params.identifier_value_digests` so the runner can pair this proof with the identifier it queried.
     pub identifier_value_sha256: ::std::string::String,
 }
-///HTTP method of the outbound call.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum DigestAttestationMethod {
-    #[serde(rename = "GET")]
-    Get,
-    #[serde(rename = "POST")]
-    Post,
-    #[serde(rename = "PUT")]
-    Put,
-    #[serde(rename = "PATCH")]
-    Patch,
-    #[serde(rename = "DELETE")]
-    Delete,
-    #[serde(rename = "HEAD")]
-    Head,
-    #[serde(rename = "OPTIONS")]
-    Options,
-}
-impl ::std::fmt::Display for DigestAttestationMethod {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Get => f.write_str("GET"),
-            Self::Post => f.write_str("POST"),
-            Self::Put => f.write_str("PUT"),
-            Self::Patch => f.write_str("PATCH"),
-            Self::Delete => f.write_str("DELETE"),
-            Self::Head => f.write_str("HEAD"),
-            Self::Options => f.write_str("OPTIONS"),
-        }
-    }
-}
-impl ::std::str::FromStr for DigestAttestationMethod {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "GET" => Ok(Self::Get),
-            "POST" => Ok(Self::Post),
-            "PUT" => Ok(Self::Put),
-            "PATCH" => Ok(Self::Patch),
-            "DELETE" => Ok(Self::Delete),
-            "HEAD" => Ok(Self::Head),
-            "OPTIONS" => Ok(Self::Options),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for DigestAttestationMethod {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for DigestAttestationMethod {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///Optional adopter-supplied semantic tag for the call's role. Values: `platform_primary` for the primary upstream platform the adapter is integrating with (e.g., a TikTok audience-upload call from a sales-social adapter); `measurement` for ancillary calls to measurement vendors (DV, IAS, Nielsen, MOAT); `attribution` for server-side conversion APIs (TTD Trans-API, Meta CAPI, AppsFlyer/Branch postbacks) that flow alongside primary platform calls in a buy-step; `creative_serving` for ad-server / CDN / tag-build calls (GAM tag generation, VAST/CDN fetches, creative trafficking); `identity` for ID-graph / hashing-service calls (LiveRamp, ID5, UID2); `other` for everything else (config fetches, internal telemetry, consent signal exchange). Lets storyboards scope `upstream_traffic` assertions via `purpose_filter` so a buyer-agent adapter that legitimately calls measurement vendors during a single buy step doesn't muddy the platform-primary assertion. Calls without a `purpose` field are treated as `purpose: other` for `purpose_filter` matching — adopters who haven't classified are matched only by storyboards filtering on `other` (or by storyboards with no `purpose_filter`). Self-reported, not adversarially trustworthy — same trust model as the rest of recorded_calls; misclassification by a façade is bounded by the runner's reporting of unclassified-call counts in `actual` when filters match zero.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum DigestAttestationPurpose {
-    #[serde(rename = "platform_primary")]
-    PlatformPrimary,
-    #[serde(rename = "measurement")]
-    Measurement,
-    #[serde(rename = "attribution")]
-    Attribution,
-    #[serde(rename = "creative_serving")]
-    CreativeServing,
-    #[serde(rename = "identity")]
-    Identity,
-    #[serde(rename = "other")]
-    Other,
-}
-impl ::std::fmt::Display for DigestAttestationPurpose {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::PlatformPrimary => f.write_str("platform_primary"),
-            Self::Measurement => f.write_str("measurement"),
-            Self::Attribution => f.write_str("attribution"),
-            Self::CreativeServing => f.write_str("creative_serving"),
-            Self::Identity => f.write_str("identity"),
-            Self::Other => f.write_str("other"),
-        }
-    }
-}
-impl ::std::str::FromStr for DigestAttestationPurpose {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "platform_primary" => Ok(Self::PlatformPrimary),
-            "measurement" => Ok(Self::Measurement),
-            "attribution" => Ok(Self::Attribution),
-            "creative_serving" => Ok(Self::CreativeServing),
-            "identity" => Ok(Self::Identity),
-            "other" => Ok(Self::Other),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for DigestAttestationPurpose {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for DigestAttestationPurpose {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Classification of AI involvement in content creation, aligned with IPTC digitalsourcetype vocabulary. Used in provenance metadata to declare how a creative asset, artifact, or individual asset was produced.
 #[derive(
     ::serde::Deserialize,
@@ -18775,65 +18873,6 @@ impl ::std::convert::TryFrom<&str> for DisplayTagFormatDeclarationFormatKind {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for DisplayTagFormatDeclarationFormatKind {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum DisplayTagFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for DisplayTagFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for DisplayTagFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for DisplayTagFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for DisplayTagFormatDeclarationSellerPreference
-{
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -22204,65 +22243,6 @@ impl ::std::convert::TryFrom<::std::string::String> for FlatFeePricingModel {
         value.parse()
     }
 }
-///Billing period for the flat fee.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum FlatFeePricingPeriod {
-    #[serde(rename = "monthly")]
-    Monthly,
-    #[serde(rename = "quarterly")]
-    Quarterly,
-    #[serde(rename = "annual")]
-    Annual,
-    #[serde(rename = "campaign")]
-    Campaign,
-}
-impl ::std::fmt::Display for FlatFeePricingPeriod {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Monthly => f.write_str("monthly"),
-            Self::Quarterly => f.write_str("quarterly"),
-            Self::Annual => f.write_str("annual"),
-            Self::Campaign => f.write_str("campaign"),
-        }
-    }
-}
-impl ::std::str::FromStr for FlatFeePricingPeriod {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "monthly" => Ok(Self::Monthly),
-            "quarterly" => Ok(Self::Quarterly),
-            "annual" => Ok(Self::Annual),
-            "campaign" => Ok(Self::Campaign),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for FlatFeePricingPeriod {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for FlatFeePricingPeriod {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Flat rate pricing for sponsorships, takeovers, and DOOH exclusive placements. A fixed total cost regardless of delivery volume. For duration-scaled pricing (rate × time units), use the `time` model instead. If fixed_price is present, it's fixed pricing. If absent, it's auction-based.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FlatRateOption {
@@ -23450,9 +23430,8 @@ pub enum FormatAssetsItem {
         min_count: u64,
         ///Whether this asset group is required. If true, at least min_count repetitions must be provided.
         required: bool,
-        ///How the platform uses repetitions of this group. 'sequential' means all items display in order (carousels, playlists). 'optimize' means the platform selects the best-performing combination from alternatives (asset group optimization like Meta Advantage+ or Google Pmax).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        selection_mode: ::std::option::Option<RepeatableGroupAssetSelectionMode>,
+        selection_mode: ::std::option::Option<FormatRepeatableGroupSelectionMode>,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -23685,6 +23664,57 @@ pub struct FormatRendersItemVariant0DimensionsResponsive {
     pub width: bool,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///How the platform uses repetitions of this group. 'sequential' means all items display in order (carousels, playlists). 'optimize' means the platform selects the best-performing combination from alternatives (asset group optimization like Meta Advantage+ or Google Pmax).
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum FormatRepeatableGroupSelectionMode {
+    #[serde(rename = "sequential")]
+    Sequential,
+    #[serde(rename = "optimize")]
+    Optimize,
+}
+impl ::std::fmt::Display for FormatRepeatableGroupSelectionMode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Sequential => f.write_str("sequential"),
+            Self::Optimize => f.write_str("optimize"),
+        }
+    }
+}
+impl ::std::str::FromStr for FormatRepeatableGroupSelectionMode {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "sequential" => Ok(Self::Sequential),
+            "optimize" => Ok(Self::Optimize),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for FormatRepeatableGroupSelectionMode {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for FormatRepeatableGroupSelectionMode {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
 }
 /**Canonical registry of `format_shape` values used on `ProductFormatDeclaration` when `format_kind: "custom"`. Captures recognized creative-structure patterns that are NOT yet first-class canonical formats — composed/coordinated/sponsorship shapes that high-end publishers and broadcast networks sell as headline products. Each registry entry names a global shape; the seller's actual structure lives in `format_schema` (URI+digest reference to the seller-hosted or AAO-mirrored schema) so buyer agents can fetch and validate against a real schema rather than reasoning over an opaque ext blob.
 
@@ -26848,8 +26878,10 @@ pub struct GetProductsResponse {
     pub errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub extensions: ::std::option::Option<GetProductsResponseExtensions>,
+    ///Bundled platform-extension definitions referenced by any product in `products`. Keyed by `<extension_uri>@<digest>` (e.g., `https://creative.adcontextprotocol.org/translated/meta/extensions/meta_pixel@sha256:abc...`). When present, lets buyers resolve `platform_extensions` references on product format declarations without a separate fetch. Buyer SDKs cache by URI@digest; subsequent get_products responses MAY omit definitions the buyer already has cached and rely on the digest match. Each value is an extension definition with `extends` (the canonical concept it extends, e.g., `tracking`), `fields` (the schema for additional fields the extension contributes), `version`, and optional `description`.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub extensions:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filter_diagnostics: ::std::option::Option<GetProductsResponseFilterDiagnostics>,
     ///Declares what the seller could not finish within the buyer's time_budget or due to internal limits. Each entry identifies a scope that is missing or partial. Absent when the response is fully complete.
@@ -26936,9 +26968,6 @@ impl ::std::convert::TryFrom<::std::string::String> for GetProductsResponseCache
         value.parse()
     }
 }
-///Bundled platform-extension definitions referenced by any product in `products`. Keyed by `<extension_uri>@<digest>` (e.g., `https://creative.adcontextprotocol.org/translated/meta/extensions/meta_pixel@sha256:abc...`). When present, lets buyers resolve `platform_extensions` references on product format declarations without a separate fetch. Buyer SDKs cache by URI@digest; subsequent get_products responses MAY omit definitions the buyer already has cached and rely on the digest match. Each value is an extension definition with `extends` (the canonical concept it extends, e.g., `tracking`), `fields` (the schema for additional fields the extension contributes), `version`, and optional `description`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct GetProductsResponseExtensions {}
 ///Optional non-fatal diagnostic block describing how the request's `filters` narrowed the candidate set. Use this to disambiguate empty/small result lists between 'no inventory matches the brief' and 'a specific filter excluded everything', without breaking the filter-not-fail convention (sellers still silently exclude unmatched products; this block is observability, not error reporting). Sellers MAY populate this when meaningful narrowing occurred; buyers MAY use it for triage UX without depending on its presence. Counts only — products are not enumerated by name to avoid leaking competitive intelligence about adjacent campaigns or seller inventory. `total_candidates` and `excluded_by` are independently optional — sellers whose baseline candidate set size is sensitive MAY emit `excluded_by` without `total_candidates`, or vice versa.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetProductsResponseFilterDiagnostics {
@@ -27193,6 +27222,116 @@ impl ::std::convert::TryFrom<::std::string::String> for GetProductsResponseIncom
         value.parse()
     }
 }
+///'applied': the ask was fulfilled. 'partial': the ask was partially fulfilled — see notes for details. 'unable': the seller could not fulfill the ask — see notes for why.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum GetProductsResponseProductStatus {
+    #[serde(rename = "applied")]
+    Applied,
+    #[serde(rename = "partial")]
+    Partial,
+    #[serde(rename = "unable")]
+    Unable,
+}
+impl ::std::fmt::Display for GetProductsResponseProductStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Applied => f.write_str("applied"),
+            Self::Partial => f.write_str("partial"),
+            Self::Unable => f.write_str("unable"),
+        }
+    }
+}
+impl ::std::str::FromStr for GetProductsResponseProductStatus {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "applied" => Ok(Self::Applied),
+            "partial" => Ok(Self::Partial),
+            "unable" => Ok(Self::Unable),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for GetProductsResponseProductStatus {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for GetProductsResponseProductStatus {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///'applied': the ask was fulfilled. 'partial': the ask was partially fulfilled — see notes for details. 'unable': the seller could not fulfill the ask — see notes for why.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum GetProductsResponseProposalStatus {
+    #[serde(rename = "applied")]
+    Applied,
+    #[serde(rename = "partial")]
+    Partial,
+    #[serde(rename = "unable")]
+    Unable,
+}
+impl ::std::fmt::Display for GetProductsResponseProposalStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Applied => f.write_str("applied"),
+            Self::Partial => f.write_str("partial"),
+            Self::Unable => f.write_str("unable"),
+        }
+    }
+}
+impl ::std::str::FromStr for GetProductsResponseProposalStatus {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "applied" => Ok(Self::Applied),
+            "partial" => Ok(Self::Partial),
+            "unable" => Ok(Self::Unable),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for GetProductsResponseProposalStatus {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for GetProductsResponseProposalStatus {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
 ///`GetProductsResponseRefinementAppliedItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "scope", deny_unknown_fields)]
@@ -27202,8 +27341,7 @@ pub enum GetProductsResponseRefinementAppliedItem {
         ///Seller explanation of what was done, what couldn't be done, or why. Recommended when status is 'partial' or 'unable'.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         notes: ::std::option::Option<::std::string::String>,
-        ///'applied': the ask was fulfilled. 'partial': the ask was partially fulfilled — see notes for details. 'unable': the seller could not fulfill the ask — see notes for why.
-        status: GetProductsResponseRefinementAppliedItemStatus,
+        status: GetProductsResponseRequestStatus,
     },
     #[serde(rename = "product")]
     Product {
@@ -27212,8 +27350,7 @@ pub enum GetProductsResponseRefinementAppliedItem {
         notes: ::std::option::Option<::std::string::String>,
         ///Echoes product_id from the corresponding refine entry.
         product_id: ::std::string::String,
-        ///'applied': the ask was fulfilled. 'partial': the ask was partially fulfilled — see notes for details. 'unable': the seller could not fulfill the ask — see notes for why.
-        status: GetProductsResponseRefinementAppliedItemStatus,
+        status: GetProductsResponseProductStatus,
     },
     #[serde(rename = "proposal")]
     Proposal {
@@ -27222,8 +27359,7 @@ pub enum GetProductsResponseRefinementAppliedItem {
         notes: ::std::option::Option<::std::string::String>,
         ///Echoes proposal_id from the corresponding refine entry.
         proposal_id: ::std::string::String,
-        ///'applied': the ask was fulfilled. 'partial': the ask was partially fulfilled — see notes for details. 'unable': the seller could not fulfill the ask — see notes for why.
-        status: GetProductsResponseRefinementAppliedItemStatus,
+        status: GetProductsResponseProposalStatus,
     },
 }
 ///'applied': the ask was fulfilled. 'partial': the ask was partially fulfilled — see notes for details. 'unable': the seller could not fulfill the ask — see notes for why.
@@ -27239,7 +27375,7 @@ pub enum GetProductsResponseRefinementAppliedItem {
     PartialEq,
     PartialOrd,
 )]
-pub enum GetProductsResponseRefinementAppliedItemStatus {
+pub enum GetProductsResponseRequestStatus {
     #[serde(rename = "applied")]
     Applied,
     #[serde(rename = "partial")]
@@ -27247,7 +27383,7 @@ pub enum GetProductsResponseRefinementAppliedItemStatus {
     #[serde(rename = "unable")]
     Unable,
 }
-impl ::std::fmt::Display for GetProductsResponseRefinementAppliedItemStatus {
+impl ::std::fmt::Display for GetProductsResponseRequestStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         match *self {
             Self::Applied => f.write_str("applied"),
@@ -27256,7 +27392,7 @@ impl ::std::fmt::Display for GetProductsResponseRefinementAppliedItemStatus {
         }
     }
 }
-impl ::std::str::FromStr for GetProductsResponseRefinementAppliedItemStatus {
+impl ::std::str::FromStr for GetProductsResponseRequestStatus {
     type Err = self::error::ConversionError;
     fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
@@ -27267,15 +27403,13 @@ impl ::std::str::FromStr for GetProductsResponseRefinementAppliedItemStatus {
         }
     }
 }
-impl ::std::convert::TryFrom<&str> for GetProductsResponseRefinementAppliedItemStatus {
+impl ::std::convert::TryFrom<&str> for GetProductsResponseRequestStatus {
     type Error = self::error::ConversionError;
     fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String>
-    for GetProductsResponseRefinementAppliedItemStatus
-{
+impl ::std::convert::TryFrom<::std::string::String> for GetProductsResponseRequestStatus {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -29587,65 +29721,6 @@ impl ::std::convert::TryFrom<::std::string::String> for HostedAudioFormatDeclara
         value.parse()
     }
 }
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum HostedAudioFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for HostedAudioFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for HostedAudioFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for HostedAudioFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for HostedAudioFormatDeclarationSellerPreference
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///`HostedVideoFormatDeclarationFormatKind`
 #[derive(
     ::serde::Deserialize,
@@ -29686,65 +29761,6 @@ impl ::std::convert::TryFrom<&str> for HostedVideoFormatDeclarationFormatKind {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for HostedVideoFormatDeclarationFormatKind {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum HostedVideoFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for HostedVideoFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for HostedVideoFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for HostedVideoFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for HostedVideoFormatDeclarationSellerPreference
-{
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -30373,63 +30389,6 @@ impl ::std::convert::TryFrom<&str> for Html5FormatDeclarationFormatKind {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for Html5FormatDeclarationFormatKind {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum Html5FormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for Html5FormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for Html5FormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for Html5FormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for Html5FormatDeclarationSellerPreference {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -32947,65 +32906,6 @@ impl ::std::convert::TryFrom<::std::string::String> for ImageCarouselFormatDecla
         value.parse()
     }
 }
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ImageCarouselFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for ImageCarouselFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for ImageCarouselFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ImageCarouselFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for ImageCarouselFormatDeclarationSellerPreference
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Policy for formats whose `slots` accept a `published_post` reference. `immutable_snapshot`: seller snapshots the referenced post at approval and later source changes do not change the served creative. `mutable_requires_reapproval`: the source post may change and material changes require review before continued serving. `mutable_auto_recheck`: the source post may change and the seller continuously or periodically rechecks authorization/policy without requiring buyer resubmission. Omit when the format has no `published_post` slot.
 #[derive(
     ::serde::Deserialize,
@@ -33101,63 +33001,6 @@ impl ::std::convert::TryFrom<&str> for ImageFormatDeclarationFormatKind {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for ImageFormatDeclarationFormatKind {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ImageFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for ImageFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for ImageFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ImageFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for ImageFormatDeclarationSellerPreference {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -39656,65 +39499,6 @@ impl ::std::convert::TryFrom<::std::string::String> for NativeInFeedFormatDeclar
         value.parse()
     }
 }
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum NativeInFeedFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for NativeInFeedFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for NativeInFeedFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for NativeInFeedFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for NativeInFeedFormatDeclarationSellerPreference
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Required (width, height) for the icon slot when present (typical: 80×80 or 100×100).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -40187,8 +39971,7 @@ pub struct OfferingGeoTargetsPostalAreasItem {
 pub enum OptimizationGoal {
     Variant0 {
         kind: OptimizationGoalVariant0Kind,
-        ///Seller-native metric to optimize for. Delivery metrics: clicks (link clicks, swipe-throughs, CTA taps that navigate away), views (viewable impressions), completed_views (video/audio completions — see view_duration_seconds), reach (unique audience reach — see reach_unit and target_frequency). Duration/score metrics: viewed_seconds (time in view per impression — reported back via `delivery-metrics.viewability.viewed_seconds`, governed by the viewability `standard`). Audience action metrics: engagements (any direct interaction with the ad unit beyond viewing — social reactions/comments/shares, story/unit opens, interactive overlay taps, companion banner interactions on audio and CTV), follows (new followers, page likes, artist/podcast/channel follows, or free channel/feed subscribes; paid subscriptions use event_type: subscribe), saves (saves, bookmarks, playlist adds, pins — signals of intent to return), profile_visits (visits to the brand's in-platform page — profile, artist page, channel, or storefront. Does not include external website clicks, which are covered by 'clicks'). **DEPRECATED values** (slated for removal at next major): `attention_seconds` and `attention_score` — these have no industry-graduated definition (DoubleVerify, IAS, Adelaide, TVision, Lumen each define them differently) and cannot be meaningfully optimized for without a vendor binding. Use `kind: 'vendor_metric'` with an explicit `vendor` and `metric_id` instead — that path binds the goal to a specific measurement vendor and reconciles to the same `(vendor, metric_id)` key in delivery's `vendor_metric_values[]`. Sellers MAY reject the deprecated values with `TERMS_REJECTED` and a suggestion to use the `vendor_metric` kind.
-        metric: OptimizationGoalVariant0Metric,
+        metric: OptimizationGoalMetricMetric,
         ///Relative priority among all optimization goals on this package. 1 = highest priority (primary goal); higher numbers are lower priority (secondary signals). When omitted, sellers may use array position as priority.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         priority: ::std::option::Option<::std::num::NonZeroU64>,
@@ -40199,7 +39982,7 @@ pub enum OptimizationGoal {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         target: ::std::option::Option<OptimizationGoalVariant0Target>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        target_frequency: ::std::option::Option<OptimizationGoalVariant0TargetFrequency>,
+        target_frequency: ::std::option::Option<OptimizationGoalMetricTargetFrequency>,
         ///Minimum video view duration in seconds that qualifies as a completed_view for this goal. Only applicable when metric is 'completed_views'. When omitted, the seller uses their platform default (typically 2–15 seconds). Common values: 2 (Snap/LinkedIn default), 6 (TikTok), 15 (Snap 15-second views, Meta ThruPlay). Sellers declare which durations they support in metric_optimization.supported_view_durations. Sellers must reject goals with unsupported values — silent rounding would create measurement discrepancies.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         view_duration_seconds: ::std::option::Option<f64>,
@@ -40236,6 +40019,180 @@ pub enum OptimizationGoal {
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
+}
+///Seller-native metric to optimize for. Delivery metrics: clicks (link clicks, swipe-throughs, CTA taps that navigate away), views (viewable impressions), completed_views (video/audio completions — see view_duration_seconds), reach (unique audience reach — see reach_unit and target_frequency). Duration/score metrics: viewed_seconds (time in view per impression — reported back via `delivery-metrics.viewability.viewed_seconds`, governed by the viewability `standard`). Audience action metrics: engagements (any direct interaction with the ad unit beyond viewing — social reactions/comments/shares, story/unit opens, interactive overlay taps, companion banner interactions on audio and CTV), follows (new followers, page likes, artist/podcast/channel follows, or free channel/feed subscribes; paid subscriptions use event_type: subscribe), saves (saves, bookmarks, playlist adds, pins — signals of intent to return), profile_visits (visits to the brand's in-platform page — profile, artist page, channel, or storefront. Does not include external website clicks, which are covered by 'clicks'). **DEPRECATED values** (slated for removal at next major): `attention_seconds` and `attention_score` — these have no industry-graduated definition (DoubleVerify, IAS, Adelaide, TVision, Lumen each define them differently) and cannot be meaningfully optimized for without a vendor binding. Use `kind: 'vendor_metric'` with an explicit `vendor` and `metric_id` instead — that path binds the goal to a specific measurement vendor and reconciles to the same `(vendor, metric_id)` key in delivery's `vendor_metric_values[]`. Sellers MAY reject the deprecated values with `TERMS_REJECTED` and a suggestion to use the `vendor_metric` kind.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum OptimizationGoalMetricMetric {
+    #[serde(rename = "clicks")]
+    Clicks,
+    #[serde(rename = "views")]
+    Views,
+    #[serde(rename = "completed_views")]
+    CompletedViews,
+    #[serde(rename = "viewed_seconds")]
+    ViewedSeconds,
+    #[serde(rename = "attention_seconds")]
+    AttentionSeconds,
+    #[serde(rename = "attention_score")]
+    AttentionScore,
+    #[serde(rename = "engagements")]
+    Engagements,
+    #[serde(rename = "follows")]
+    Follows,
+    #[serde(rename = "saves")]
+    Saves,
+    #[serde(rename = "profile_visits")]
+    ProfileVisits,
+    #[serde(rename = "reach")]
+    Reach,
+}
+impl ::std::fmt::Display for OptimizationGoalMetricMetric {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Clicks => f.write_str("clicks"),
+            Self::Views => f.write_str("views"),
+            Self::CompletedViews => f.write_str("completed_views"),
+            Self::ViewedSeconds => f.write_str("viewed_seconds"),
+            Self::AttentionSeconds => f.write_str("attention_seconds"),
+            Self::AttentionScore => f.write_str("attention_score"),
+            Self::Engagements => f.write_str("engagements"),
+            Self::Follows => f.write_str("follows"),
+            Self::Saves => f.write_str("saves"),
+            Self::ProfileVisits => f.write_str("profile_visits"),
+            Self::Reach => f.write_str("reach"),
+        }
+    }
+}
+impl ::std::str::FromStr for OptimizationGoalMetricMetric {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "clicks" => Ok(Self::Clicks),
+            "views" => Ok(Self::Views),
+            "completed_views" => Ok(Self::CompletedViews),
+            "viewed_seconds" => Ok(Self::ViewedSeconds),
+            "attention_seconds" => Ok(Self::AttentionSeconds),
+            "attention_score" => Ok(Self::AttentionScore),
+            "engagements" => Ok(Self::Engagements),
+            "follows" => Ok(Self::Follows),
+            "saves" => Ok(Self::Saves),
+            "profile_visits" => Ok(Self::ProfileVisits),
+            "reach" => Ok(Self::Reach),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for OptimizationGoalMetricMetric {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for OptimizationGoalMetricMetric {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Target frequency band for reach optimization. Only applicable when metric is 'reach'. Frames frequency as an optimization signal: the seller should treat impressions toward entities already within the [min, max] band as lower-value, and impressions toward unreached entities as higher-value. This shifts budget toward fresh reach rather than re-reaching known users. When omitted, the seller maximizes unique reach without a frequency constraint. A hard cap can still be layered via targeting_overlay.frequency_cap if a ceiling is needed.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct OptimizationGoalMetricTargetFrequency {
+    ///Frequency at which an entity is considered saturated within the window. Impressions toward entities at or above this threshold are treated as lower-value. When both min and max are present, max must be greater than or equal to min. When omitted, the seller determines the saturation point.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub max: ::std::option::Option<::std::num::NonZeroU64>,
+    ///Minimum frequency for an entity to be considered meaningfully reached within the window. Impressions that would bring an entity below this threshold are treated as high-value (growing reach). When omitted, the seller uses their platform default (typically 1).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub min: ::std::option::Option<::std::num::NonZeroU64>,
+    pub window: OptimizationGoalMetricTargetFrequencyWindow,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Time window over which frequency is measured (e.g. {"interval": 7, "unit": "days"} or {"interval": 1, "unit": "campaign"} for the full flight). Weekly windows are typical for brand campaigns; daily windows suit high-cadence direct response.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizationGoalMetricTargetFrequencyWindow {
+    ///Number of time units. Must be 1 when unit is 'campaign'.
+    pub interval: ::std::num::NonZeroU64,
+    ///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
+    pub unit: OptimizationGoalMetricTargetFrequencyWindowUnit,
+}
+///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum OptimizationGoalMetricTargetFrequencyWindowUnit {
+    #[serde(rename = "seconds")]
+    Seconds,
+    #[serde(rename = "minutes")]
+    Minutes,
+    #[serde(rename = "hours")]
+    Hours,
+    #[serde(rename = "days")]
+    Days,
+    #[serde(rename = "campaign")]
+    Campaign,
+}
+impl ::std::fmt::Display for OptimizationGoalMetricTargetFrequencyWindowUnit {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Seconds => f.write_str("seconds"),
+            Self::Minutes => f.write_str("minutes"),
+            Self::Hours => f.write_str("hours"),
+            Self::Days => f.write_str("days"),
+            Self::Campaign => f.write_str("campaign"),
+        }
+    }
+}
+impl ::std::str::FromStr for OptimizationGoalMetricTargetFrequencyWindowUnit {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "seconds" => Ok(Self::Seconds),
+            "minutes" => Ok(Self::Minutes),
+            "hours" => Ok(Self::Hours),
+            "days" => Ok(Self::Days),
+            "campaign" => Ok(Self::Campaign),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for OptimizationGoalMetricTargetFrequencyWindowUnit {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for OptimizationGoalMetricTargetFrequencyWindowUnit
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
 }
 ///`OptimizationGoalVariant0Kind`
 #[derive(
@@ -40284,93 +40241,6 @@ impl ::std::convert::TryFrom<::std::string::String> for OptimizationGoalVariant0
         value.parse()
     }
 }
-///Seller-native metric to optimize for. Delivery metrics: clicks (link clicks, swipe-throughs, CTA taps that navigate away), views (viewable impressions), completed_views (video/audio completions — see view_duration_seconds), reach (unique audience reach — see reach_unit and target_frequency). Duration/score metrics: viewed_seconds (time in view per impression — reported back via `delivery-metrics.viewability.viewed_seconds`, governed by the viewability `standard`). Audience action metrics: engagements (any direct interaction with the ad unit beyond viewing — social reactions/comments/shares, story/unit opens, interactive overlay taps, companion banner interactions on audio and CTV), follows (new followers, page likes, artist/podcast/channel follows, or free channel/feed subscribes; paid subscriptions use event_type: subscribe), saves (saves, bookmarks, playlist adds, pins — signals of intent to return), profile_visits (visits to the brand's in-platform page — profile, artist page, channel, or storefront. Does not include external website clicks, which are covered by 'clicks'). **DEPRECATED values** (slated for removal at next major): `attention_seconds` and `attention_score` — these have no industry-graduated definition (DoubleVerify, IAS, Adelaide, TVision, Lumen each define them differently) and cannot be meaningfully optimized for without a vendor binding. Use `kind: 'vendor_metric'` with an explicit `vendor` and `metric_id` instead — that path binds the goal to a specific measurement vendor and reconciles to the same `(vendor, metric_id)` key in delivery's `vendor_metric_values[]`. Sellers MAY reject the deprecated values with `TERMS_REJECTED` and a suggestion to use the `vendor_metric` kind.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum OptimizationGoalVariant0Metric {
-    #[serde(rename = "clicks")]
-    Clicks,
-    #[serde(rename = "views")]
-    Views,
-    #[serde(rename = "completed_views")]
-    CompletedViews,
-    #[serde(rename = "viewed_seconds")]
-    ViewedSeconds,
-    #[serde(rename = "attention_seconds")]
-    AttentionSeconds,
-    #[serde(rename = "attention_score")]
-    AttentionScore,
-    #[serde(rename = "engagements")]
-    Engagements,
-    #[serde(rename = "follows")]
-    Follows,
-    #[serde(rename = "saves")]
-    Saves,
-    #[serde(rename = "profile_visits")]
-    ProfileVisits,
-    #[serde(rename = "reach")]
-    Reach,
-}
-impl ::std::fmt::Display for OptimizationGoalVariant0Metric {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Clicks => f.write_str("clicks"),
-            Self::Views => f.write_str("views"),
-            Self::CompletedViews => f.write_str("completed_views"),
-            Self::ViewedSeconds => f.write_str("viewed_seconds"),
-            Self::AttentionSeconds => f.write_str("attention_seconds"),
-            Self::AttentionScore => f.write_str("attention_score"),
-            Self::Engagements => f.write_str("engagements"),
-            Self::Follows => f.write_str("follows"),
-            Self::Saves => f.write_str("saves"),
-            Self::ProfileVisits => f.write_str("profile_visits"),
-            Self::Reach => f.write_str("reach"),
-        }
-    }
-}
-impl ::std::str::FromStr for OptimizationGoalVariant0Metric {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "clicks" => Ok(Self::Clicks),
-            "views" => Ok(Self::Views),
-            "completed_views" => Ok(Self::CompletedViews),
-            "viewed_seconds" => Ok(Self::ViewedSeconds),
-            "attention_seconds" => Ok(Self::AttentionSeconds),
-            "attention_score" => Ok(Self::AttentionScore),
-            "engagements" => Ok(Self::Engagements),
-            "follows" => Ok(Self::Follows),
-            "saves" => Ok(Self::Saves),
-            "profile_visits" => Ok(Self::ProfileVisits),
-            "reach" => Ok(Self::Reach),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for OptimizationGoalVariant0Metric {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for OptimizationGoalVariant0Metric {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Target for this metric. When omitted, the seller optimizes for maximum metric volume within budget.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
@@ -40389,93 +40259,6 @@ pub enum OptimizationGoalVariant0Target {
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
-}
-///Target frequency band for reach optimization. Only applicable when metric is 'reach'. Frames frequency as an optimization signal: the seller should treat impressions toward entities already within the [min, max] band as lower-value, and impressions toward unreached entities as higher-value. This shifts budget toward fresh reach rather than re-reaching known users. When omitted, the seller maximizes unique reach without a frequency constraint. A hard cap can still be layered via targeting_overlay.frequency_cap if a ceiling is needed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct OptimizationGoalVariant0TargetFrequency {
-    ///Frequency at which an entity is considered saturated within the window. Impressions toward entities at or above this threshold are treated as lower-value. When both min and max are present, max must be greater than or equal to min. When omitted, the seller determines the saturation point.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub max: ::std::option::Option<::std::num::NonZeroU64>,
-    ///Minimum frequency for an entity to be considered meaningfully reached within the window. Impressions that would bring an entity below this threshold are treated as high-value (growing reach). When omitted, the seller uses their platform default (typically 1).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub min: ::std::option::Option<::std::num::NonZeroU64>,
-    pub window: OptimizationGoalVariant0TargetFrequencyWindow,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
-///Time window over which frequency is measured (e.g. {"interval": 7, "unit": "days"} or {"interval": 1, "unit": "campaign"} for the full flight). Weekly windows are typical for brand campaigns; daily windows suit high-cadence direct response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct OptimizationGoalVariant0TargetFrequencyWindow {
-    ///Number of time units. Must be 1 when unit is 'campaign'.
-    pub interval: ::std::num::NonZeroU64,
-    ///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
-    pub unit: OptimizationGoalVariant0TargetFrequencyWindowUnit,
-}
-///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum OptimizationGoalVariant0TargetFrequencyWindowUnit {
-    #[serde(rename = "seconds")]
-    Seconds,
-    #[serde(rename = "minutes")]
-    Minutes,
-    #[serde(rename = "hours")]
-    Hours,
-    #[serde(rename = "days")]
-    Days,
-    #[serde(rename = "campaign")]
-    Campaign,
-}
-impl ::std::fmt::Display for OptimizationGoalVariant0TargetFrequencyWindowUnit {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Seconds => f.write_str("seconds"),
-            Self::Minutes => f.write_str("minutes"),
-            Self::Hours => f.write_str("hours"),
-            Self::Days => f.write_str("days"),
-            Self::Campaign => f.write_str("campaign"),
-        }
-    }
-}
-impl ::std::str::FromStr for OptimizationGoalVariant0TargetFrequencyWindowUnit {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "seconds" => Ok(Self::Seconds),
-            "minutes" => Ok(Self::Minutes),
-            "hours" => Ok(Self::Hours),
-            "days" => Ok(Self::Days),
-            "campaign" => Ok(Self::Campaign),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for OptimizationGoalVariant0TargetFrequencyWindowUnit {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for OptimizationGoalVariant0TargetFrequencyWindowUnit
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
 }
 ///`OptimizationGoalVariant0TargetVariant0Kind`
 #[derive(
@@ -42919,7 +42702,7 @@ pub enum PerformanceFeedbackMetric {
         ///Identifier for the standard metric.
         metric_id: AvailableMetric,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        qualifier: ::std::option::Option<PerformanceFeedbackMetricQualifier>,
+        qualifier: ::std::option::Option<PerformanceFeedbackStandardQualifier>,
     },
     #[serde(rename = "vendor")]
     Vendor {
@@ -42932,7 +42715,7 @@ pub enum PerformanceFeedbackMetric {
 ///Disambiguator — same shape as `committed_metrics.qualifier`. Carry `viewability_standard` for MRC vs GroupM viewability feedback; `completion_source` for seller- vs vendor-attested completion feedback; `attribution_methodology` and `attribution_window` for outcome-metric feedback (the buyer pinning a specific methodology or window when the feedback is methodology-sensitive). Closed (`additionalProperties: false`); new keys ship explicitly in subsequent minors.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct PerformanceFeedbackMetricQualifier {
+pub struct PerformanceFeedbackStandardQualifier {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attribution_methodology: ::std::option::Option<AttributionMethodology>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -43958,9 +43741,9 @@ impl ::std::convert::TryFrom<::std::string::String> for PreviewOutputFormat {
 pub enum PreviewRender {
     Variant0 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        dimensions: ::std::option::Option<PreviewRenderVariant0Dimensions>,
+        dimensions: ::std::option::Option<PreviewRenderUrlDimensions>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        embedding: ::std::option::Option<PreviewRenderVariant0Embedding>,
+        embedding: ::std::option::Option<PreviewRenderUrlEmbedding>,
         output_format: PreviewRenderVariant0OutputFormat,
         ///URL to an HTML page that renders this piece. Can be embedded in an iframe.
         preview_url: ::std::string::String,
@@ -43973,9 +43756,9 @@ pub enum PreviewRender {
     },
     Variant1 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        dimensions: ::std::option::Option<PreviewRenderVariant1Dimensions>,
+        dimensions: ::std::option::Option<PreviewRenderHtmlDimensions>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        embedding: ::std::option::Option<PreviewRenderVariant1Embedding>,
+        embedding: ::std::option::Option<PreviewRenderHtmlEmbedding>,
         output_format: PreviewRenderVariant1OutputFormat,
         ///Raw HTML for this rendered piece. Can be embedded directly in the page without iframe. Security warning: Only use with trusted creative agents as this bypasses iframe sandboxing.
         preview_html: ::std::string::String,
@@ -43988,9 +43771,9 @@ pub enum PreviewRender {
     },
     Variant2 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        dimensions: ::std::option::Option<PreviewRenderVariant2Dimensions>,
+        dimensions: ::std::option::Option<PreviewRenderBothDimensions>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        embedding: ::std::option::Option<PreviewRenderVariant2Embedding>,
+        embedding: ::std::option::Option<PreviewRenderBothEmbedding>,
         output_format: PreviewRenderVariant2OutputFormat,
         ///Raw HTML for this rendered piece. Can be embedded directly in the page without iframe. Security warning: Only use with trusted creative agents as this bypasses iframe sandboxing.
         preview_html: ::std::string::String,
@@ -44006,7 +43789,7 @@ pub enum PreviewRender {
 }
 ///Dimensions for this rendered piece
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct PreviewRenderVariant0Dimensions {
+pub struct PreviewRenderBothDimensions {
     pub height: f64,
     pub width: f64,
     #[serde(flatten)]
@@ -44014,7 +43797,59 @@ pub struct PreviewRenderVariant0Dimensions {
 }
 ///Optional security and embedding metadata for safe iframe integration
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct PreviewRenderVariant0Embedding {
+pub struct PreviewRenderBothEmbedding {
+    ///Content Security Policy requirements for embedding
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub csp_policy: ::std::option::Option<::std::string::String>,
+    ///Recommended iframe sandbox attribute value (e.g., 'allow-scripts allow-same-origin')
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub recommended_sandbox: ::std::option::Option<::std::string::String>,
+    ///Whether this output requires HTTPS for secure embedding
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub requires_https: ::std::option::Option<bool>,
+    ///Whether this output supports fullscreen mode
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub supports_fullscreen: ::std::option::Option<bool>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Dimensions for this rendered piece
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct PreviewRenderHtmlDimensions {
+    pub height: f64,
+    pub width: f64,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Optional security and embedding metadata
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct PreviewRenderHtmlEmbedding {
+    ///Content Security Policy requirements for embedding
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub csp_policy: ::std::option::Option<::std::string::String>,
+    ///Recommended iframe sandbox attribute value (e.g., 'allow-scripts allow-same-origin')
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub recommended_sandbox: ::std::option::Option<::std::string::String>,
+    ///Whether this output requires HTTPS for secure embedding
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub requires_https: ::std::option::Option<bool>,
+    ///Whether this output supports fullscreen mode
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub supports_fullscreen: ::std::option::Option<bool>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Dimensions for this rendered piece
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct PreviewRenderUrlDimensions {
+    pub height: f64,
+    pub width: f64,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Optional security and embedding metadata for safe iframe integration
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct PreviewRenderUrlEmbedding {
     ///Content Security Policy requirements for embedding
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub csp_policy: ::std::option::Option<::std::string::String>,
@@ -44077,32 +43912,6 @@ impl ::std::convert::TryFrom<::std::string::String> for PreviewRenderVariant0Out
         value.parse()
     }
 }
-///Dimensions for this rendered piece
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct PreviewRenderVariant1Dimensions {
-    pub height: f64,
-    pub width: f64,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
-///Optional security and embedding metadata
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct PreviewRenderVariant1Embedding {
-    ///Content Security Policy requirements for embedding
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub csp_policy: ::std::option::Option<::std::string::String>,
-    ///Recommended iframe sandbox attribute value (e.g., 'allow-scripts allow-same-origin')
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub recommended_sandbox: ::std::option::Option<::std::string::String>,
-    ///Whether this output requires HTTPS for secure embedding
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub requires_https: ::std::option::Option<bool>,
-    ///Whether this output supports fullscreen mode
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub supports_fullscreen: ::std::option::Option<bool>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`PreviewRenderVariant1OutputFormat`
 #[derive(
     ::serde::Deserialize,
@@ -44149,32 +43958,6 @@ impl ::std::convert::TryFrom<::std::string::String> for PreviewRenderVariant1Out
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
-}
-///Dimensions for this rendered piece
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct PreviewRenderVariant2Dimensions {
-    pub height: f64,
-    pub width: f64,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
-///Optional security and embedding metadata for safe iframe integration
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct PreviewRenderVariant2Embedding {
-    ///Content Security Policy requirements for embedding
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub csp_policy: ::std::option::Option<::std::string::String>,
-    ///Recommended iframe sandbox attribute value (e.g., 'allow-scripts allow-same-origin')
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub recommended_sandbox: ::std::option::Option<::std::string::String>,
-    ///Whether this output requires HTTPS for secure embedding
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub requires_https: ::std::option::Option<bool>,
-    ///Whether this output supports fullscreen mode
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub supports_fullscreen: ::std::option::Option<bool>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`PreviewRenderVariant2OutputFormat`
 #[derive(
@@ -44819,11 +44602,8 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<ImageFormatDeclarationSellerPreference>,
+        seller_preference: ::std::option::Option<ProductFormatDeclarationImageSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -44879,11 +44659,8 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<Html5FormatDeclarationSellerPreference>,
+        seller_preference: ::std::option::Option<ProductFormatDeclarationHtml5SellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -44939,11 +44716,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<DisplayTagFormatDeclarationSellerPreference>,
+        seller_preference:
+            ::std::option::Option<ProductFormatDeclarationDisplayTagSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -44999,11 +44774,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<ImageCarouselFormatDeclarationSellerPreference>,
+        seller_preference:
+            ::std::option::Option<ProductFormatDeclarationImageCarouselSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45059,11 +44832,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<HostedVideoFormatDeclarationSellerPreference>,
+        seller_preference:
+            ::std::option::Option<ProductFormatDeclarationVideoHostedSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45119,11 +44890,8 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<VastVideoFormatDeclarationSellerPreference>,
+        seller_preference: ::std::option::Option<ProductFormatDeclarationVideoVastSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45179,11 +44947,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<HostedAudioFormatDeclarationSellerPreference>,
+        seller_preference:
+            ::std::option::Option<ProductFormatDeclarationAudioHostedSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45239,11 +45005,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<DaastAudioFormatDeclarationSellerPreference>,
+        seller_preference:
+            ::std::option::Option<ProductFormatDeclarationAudioDaastSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45299,12 +45063,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         seller_preference:
-            ::std::option::Option<SponsoredPlacementFormatDeclarationSellerPreference>,
+            ::std::option::Option<ProductFormatDeclarationSponsoredPlacementSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45360,11 +45121,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<NativeInFeedFormatDeclarationSellerPreference>,
+        seller_preference:
+            ::std::option::Option<ProductFormatDeclarationNativeInFeedSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45420,12 +45179,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         seller_preference:
-            ::std::option::Option<ResponsiveCreativeFormatDeclarationSellerPreference>,
+            ::std::option::Option<ProductFormatDeclarationResponsiveCreativeSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45481,11 +45237,9 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<AgentPlacementFormatDeclarationSellerPreference>,
+        seller_preference:
+            ::std::option::Option<ProductFormatDeclarationAgentPlacementSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45542,11 +45296,8 @@ pub enum ProductFormatDeclaration {
         ///Namespace for `format_option_id` when this declaration references or narrows a publisher-declared format option from that publisher's adagents.json top-level `formats[]`. Product-local options omit this field and are selected by `format_option_id` within the target product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         publisher_domain: ::std::option::Option<::std::string::String>,
-        /**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-        **Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        seller_preference: ::std::option::Option<CustomFormatDeclarationSellerPreference>,
+        seller_preference: ::std::option::Option<ProductFormatDeclarationCustomSellerPreference>,
         /**Authoritative v2 → v1 link, expressed as an array of one or more v1 `format_id` ({agent_url, id}) values. Each entry asserts that this canonical-formats declaration IS the same underlying format as the referenced v1 named format. Always an array (single-ref is `[{...}]`) so the multi-size case below has a clean wire shape — adopters surveyed in the SDK implementor review pushed for this over the lossy single-ref form.
 
         The v2 declaration's `params` MUST narrow (be compatible with) each referenced v1 format's `requirements` — see the 'Narrows — formal definition' section in canonical-formats.mdx. SDKs comparing dual-emitted shapes (`Product.format_ids[]` ⊇ entries from `v1_format_ref` AND `Product.format_options[]` carrying this declaration) treat the link as the authoritative pairing and run the narrowing check between this declaration and EACH referenced v1 format file's `requirements`.
@@ -45571,6 +45322,773 @@ pub enum ProductFormatDeclaration {
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationAgentPlacementSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationAgentPlacementSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationAgentPlacementSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationAgentPlacementSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationAgentPlacementSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationAudioDaastSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationAudioDaastSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationAudioDaastSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationAudioDaastSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationAudioDaastSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationAudioHostedSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationAudioHostedSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationAudioHostedSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationAudioHostedSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationAudioHostedSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationCustomSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationCustomSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationCustomSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationCustomSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationCustomSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationDisplayTagSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationDisplayTagSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationDisplayTagSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationDisplayTagSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationDisplayTagSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationHtml5SellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationHtml5SellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationHtml5SellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationHtml5SellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationHtml5SellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationImageCarouselSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationImageCarouselSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationImageCarouselSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationImageCarouselSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationImageCarouselSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationImageSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationImageSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationImageSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationImageSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationImageSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationNativeInFeedSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationNativeInFeedSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationNativeInFeedSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationNativeInFeedSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationNativeInFeedSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationResponsiveCreativeSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationResponsiveCreativeSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationResponsiveCreativeSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationResponsiveCreativeSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationResponsiveCreativeSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationSponsoredPlacementSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationSponsoredPlacementSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationSponsoredPlacementSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationSponsoredPlacementSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationSponsoredPlacementSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationVideoHostedSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationVideoHostedSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationVideoHostedSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationVideoHostedSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationVideoHostedSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
+
+**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ProductFormatDeclarationVideoVastSellerPreference {
+    #[serde(rename = "preferred")]
+    Preferred,
+    #[serde(rename = "accepted")]
+    Accepted,
+    #[serde(rename = "discouraged")]
+    Discouraged,
+}
+impl ::std::fmt::Display for ProductFormatDeclarationVideoVastSellerPreference {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Preferred => f.write_str("preferred"),
+            Self::Accepted => f.write_str("accepted"),
+            Self::Discouraged => f.write_str("discouraged"),
+        }
+    }
+}
+impl ::std::str::FromStr for ProductFormatDeclarationVideoVastSellerPreference {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "preferred" => Ok(Self::Preferred),
+            "accepted" => Ok(Self::Accepted),
+            "discouraged" => Ok(Self::Discouraged),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ProductFormatDeclarationVideoVastSellerPreference {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for ProductFormatDeclarationVideoVastSellerPreference
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
 }
 ///`ProductLocalFormatOptionReferenceScope`
 #[derive(
@@ -47436,144 +47954,6 @@ pub struct RawAttestationIdentifierMatchProofsItem {
     ///Echo of one digest from `params.identifier_value_digests` so the runner can pair this proof with the identifier it queried.
     pub identifier_value_sha256: ::std::string::String,
 }
-///HTTP method of the outbound call.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum RawAttestationMethod {
-    #[serde(rename = "GET")]
-    Get,
-    #[serde(rename = "POST")]
-    Post,
-    #[serde(rename = "PUT")]
-    Put,
-    #[serde(rename = "PATCH")]
-    Patch,
-    #[serde(rename = "DELETE")]
-    Delete,
-    #[serde(rename = "HEAD")]
-    Head,
-    #[serde(rename = "OPTIONS")]
-    Options,
-}
-impl ::std::fmt::Display for RawAttestationMethod {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Get => f.write_str("GET"),
-            Self::Post => f.write_str("POST"),
-            Self::Put => f.write_str("PUT"),
-            Self::Patch => f.write_str("PATCH"),
-            Self::Delete => f.write_str("DELETE"),
-            Self::Head => f.write_str("HEAD"),
-            Self::Options => f.write_str("OPTIONS"),
-        }
-    }
-}
-impl ::std::str::FromStr for RawAttestationMethod {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "GET" => Ok(Self::Get),
-            "POST" => Ok(Self::Post),
-            "PUT" => Ok(Self::Put),
-            "PATCH" => Ok(Self::Patch),
-            "DELETE" => Ok(Self::Delete),
-            "HEAD" => Ok(Self::Head),
-            "OPTIONS" => Ok(Self::Options),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for RawAttestationMethod {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for RawAttestationMethod {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///Optional adopter-supplied semantic tag for the call's role. Values: `platform_primary` for the primary upstream platform the adapter is integrating with (e.g., a TikTok audience-upload call from a sales-social adapter); `measurement` for ancillary calls to measurement vendors (DV, IAS, Nielsen, MOAT); `attribution` for server-side conversion APIs (TTD Trans-API, Meta CAPI, AppsFlyer/Branch postbacks) that flow alongside primary platform calls in a buy-step; `creative_serving` for ad-server / CDN / tag-build calls (GAM tag generation, VAST/CDN fetches, creative trafficking); `identity` for ID-graph / hashing-service calls (LiveRamp, ID5, UID2); `other` for everything else (config fetches, internal telemetry, consent signal exchange). Lets storyboards scope `upstream_traffic` assertions via `purpose_filter` so a buyer-agent adapter that legitimately calls measurement vendors during a single buy step doesn't muddy the platform-primary assertion. Calls without a `purpose` field are treated as `purpose: other` for `purpose_filter` matching — adopters who haven't classified are matched only by storyboards filtering on `other` (or by storyboards with no `purpose_filter`). Self-reported, not adversarially trustworthy — same trust model as the rest of recorded_calls; misclassification by a façade is bounded by the runner's reporting of unclassified-call counts in `actual` when filters match zero.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum RawAttestationPurpose {
-    #[serde(rename = "platform_primary")]
-    PlatformPrimary,
-    #[serde(rename = "measurement")]
-    Measurement,
-    #[serde(rename = "attribution")]
-    Attribution,
-    #[serde(rename = "creative_serving")]
-    CreativeServing,
-    #[serde(rename = "identity")]
-    Identity,
-    #[serde(rename = "other")]
-    Other,
-}
-impl ::std::fmt::Display for RawAttestationPurpose {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::PlatformPrimary => f.write_str("platform_primary"),
-            Self::Measurement => f.write_str("measurement"),
-            Self::Attribution => f.write_str("attribution"),
-            Self::CreativeServing => f.write_str("creative_serving"),
-            Self::Identity => f.write_str("identity"),
-            Self::Other => f.write_str("other"),
-        }
-    }
-}
-impl ::std::str::FromStr for RawAttestationPurpose {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "platform_primary" => Ok(Self::PlatformPrimary),
-            "measurement" => Ok(Self::Measurement),
-            "attribution" => Ok(Self::Attribution),
-            "creative_serving" => Ok(Self::CreativeServing),
-            "identity" => Ok(Self::Identity),
-            "other" => Ok(Self::Other),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for RawAttestationPurpose {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for RawAttestationPurpose {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Unit of measurement for reach and audience size metrics. Different channels and measurement providers count reach in fundamentally different units, making cross-channel comparison impossible without declaring the unit.
 #[derive(
     ::serde::Deserialize,
@@ -48295,57 +48675,6 @@ impl ::std::convert::TryFrom<::std::string::String> for RepeatableGroupAssetItem
         value.parse()
     }
 }
-///How the platform uses repetitions of this group. 'sequential' means all items display in order (carousels, playlists). 'optimize' means the platform selects the best-performing combination from alternatives (asset group optimization like Meta Advantage+ or Google Pmax).
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum RepeatableGroupAssetSelectionMode {
-    #[serde(rename = "sequential")]
-    Sequential,
-    #[serde(rename = "optimize")]
-    Optimize,
-}
-impl ::std::fmt::Display for RepeatableGroupAssetSelectionMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Sequential => f.write_str("sequential"),
-            Self::Optimize => f.write_str("optimize"),
-        }
-    }
-}
-impl ::std::str::FromStr for RepeatableGroupAssetSelectionMode {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "sequential" => Ok(Self::Sequential),
-            "optimize" => Ok(Self::Optimize),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for RepeatableGroupAssetSelectionMode {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for RepeatableGroupAssetSelectionMode {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Reports how a vendor's service was consumed after campaign delivery. Used by orchestrators (DSPs, storefronts) to inform vendor agents (signals, governance, creative, or — when the receiving agent is the seller of the media buy itself — a sales agent for buyer-attested or vendor-attested billing reconciliation) what was used so the receiver can track earned revenue and verify billing. Records can span multiple accounts and campaigns in a single request. When the buy's `measurement_terms.billing_measurement.vendor` names a party other than the seller's own ad server, that party (or the buyer on its behalf) pushes final measurements via this task; the seller invoices against those final records. See [Billing authority](/docs/media-buy/advanced-topics/billing-authority) for the end-to-end flow.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ReportUsageRequest {
@@ -48949,65 +49278,6 @@ impl ::std::convert::TryFrom<&str> for ResponsiveCreativeFormatDeclarationFormat
 }
 impl ::std::convert::TryFrom<::std::string::String>
     for ResponsiveCreativeFormatDeclarationFormatKind
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum ResponsiveCreativeFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for ResponsiveCreativeFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for ResponsiveCreativeFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for ResponsiveCreativeFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for ResponsiveCreativeFormatDeclarationSellerPreference
 {
     type Error = self::error::ConversionError;
     fn try_from(
@@ -52724,8 +52994,7 @@ pub enum SignalPricing {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         ext: ::std::option::Option<Ext>,
         model: FlatFeePricingModel,
-        ///Billing period for the flat fee.
-        period: FlatFeePricingPeriod,
+        period: SignalPricingFlatFeePeriod,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -52750,11 +53019,79 @@ pub enum SignalPricing {
         description: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         ext: ::std::option::Option<Ext>,
-        metadata: CustomPricingMetadata,
+        metadata: SignalPricingCustomMetadata,
         model: CustomPricingModel,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
+}
+///Structured parameters for the custom model. Keys follow lowercase_snake_case. Values may be primitives, arrays, or nested objects. Must be sufficient for a human to understand the pricing basis and for a downstream system to reconstruct the charge. Vendors SHOULD include a `summary_for_operator` string (one or two sentences, suitable for display in a buyer's operator-review UI) so reviewers across vendors see a consistent prompt. Required operator-review fields (approver role, dollar threshold for automatic approval, escalation contact) MAY be surfaced via additional keys the buyer's review surface recognizes.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct SignalPricingCustomMetadata {
+    ///One or two sentences describing the pricing construct in plain language, displayed to the buyer's operator when requesting approval. Should not repeat the top-level `description` verbatim — summarize the charge mechanic instead (e.g., 'Base $12 CPM plus $0.50 per qualifying post-view conversion, capped at $45 CPM').
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub summary_for_operator: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Billing period for the flat fee.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum SignalPricingFlatFeePeriod {
+    #[serde(rename = "monthly")]
+    Monthly,
+    #[serde(rename = "quarterly")]
+    Quarterly,
+    #[serde(rename = "annual")]
+    Annual,
+    #[serde(rename = "campaign")]
+    Campaign,
+}
+impl ::std::fmt::Display for SignalPricingFlatFeePeriod {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Monthly => f.write_str("monthly"),
+            Self::Quarterly => f.write_str("quarterly"),
+            Self::Annual => f.write_str("annual"),
+            Self::Campaign => f.write_str("campaign"),
+        }
+    }
+}
+impl ::std::str::FromStr for SignalPricingFlatFeePeriod {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "monthly" => Ok(Self::Monthly),
+            "quarterly" => Ok(Self::Quarterly),
+            "annual" => Ok(Self::Annual),
+            "campaign" => Ok(Self::Campaign),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for SignalPricingFlatFeePeriod {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for SignalPricingFlatFeePeriod {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
 }
 ///Deprecated — use vendor-pricing-option.json for new implementations. This alias is retained for backward compatibility.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -52814,7 +53151,7 @@ pub enum VendorPricingOption {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         ext: ::std::option::Option<Ext>,
         model: VendorPricingOptionVariant2Model,
-        period: VendorPricingOptionVariant2Period,
+        period: SignalPricingFlatFeePeriod,
         pricing_option_id: ::std::string::String,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -52840,7 +53177,7 @@ pub enum VendorPricingOption {
         description: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         ext: ::std::option::Option<Ext>,
-        metadata: VendorPricingOptionVariant4Metadata,
+        metadata: SignalPricingCustomMetadata,
         model: VendorPricingOptionVariant4Model,
         pricing_option_id: ::std::string::String,
         #[serde(flatten)]
@@ -54296,65 +54633,6 @@ impl ::std::convert::TryFrom<::std::string::String>
         value.parse()
     }
 }
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum SponsoredPlacementFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for SponsoredPlacementFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for SponsoredPlacementFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for SponsoredPlacementFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for SponsoredPlacementFormatDeclarationSellerPreference
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///How each per-item creative is produced. Covers the same production-source axis as `asset_source` on `image` / `video_hosted` / `audio_hosted` but with a 4-value subset — drops `publisher_host_recorded` because it's audio-specific and doesn't apply to retail-media catalog placements. SDK codegen MAY share a base enum and narrow per-canonical, or emit two distinct enums; either way the wire values overlap exactly for the 4 retained values. `buyer_uploaded` (default, current Amazon/Criteo/CitrusAd pattern): the buyer's catalog already contains rendered assets per item; the seller composes the placement using those assets. ("Uploaded" reads slightly off for catalog-keyed items where the buyer didn't actively upload bytes — the catalog ingestion already supplied them — but the semantic is the same: rendered bytes are buyer-supplied, not seller-produced.) `seller_pre_rendered_from_brief`: the buyer ships a brief plus the catalog reference; the seller renders one creative per catalog item from the brief at sync_creatives time. `seller_human_designed`: seller's design team produces per-item renders manually. `agent_synthesized`: AI synthesis pipeline produces per-item renders; pair with `synthesis_nondeterministic: true` for Veo/Sora-class generative video applied per item. Captures the multi-output generative pattern (1 brief × N catalog items → N rendered creatives) under the existing canonical without requiring a separate canonical. Distinct from `fanout_mode`, which describes how items map to delivery slots after rendering.
 #[derive(
     ::serde::Deserialize,
@@ -55757,8 +56035,10 @@ pub struct SyncCreativesSuccessCreativesItem {
     ///Package IDs this creative was successfully assigned to (only present when assignments were requested)
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub assigned_to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub assignment_errors: ::std::option::Option<SyncCreativesSuccessCreativesItemAssignmentErrors>,
+    ///Assignment errors by package ID (only present when assignment failures occurred)
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub assignment_errors:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     ///Field names that were modified (only present when action='updated')
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub changes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -55785,9 +56065,6 @@ pub struct SyncCreativesSuccessCreativesItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-///Assignment errors by package ID (only present when assignment failures occurred)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct SyncCreativesSuccessCreativesItemAssignmentErrors {}
 ///Operation failed completely, no accounts were processed
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SyncGovernanceError {
@@ -58140,8 +58417,7 @@ pub enum UpstreamTrafficSuccessRecordedCallsItem {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         identifier_match_proofs:
             ::std::option::Option<::std::vec::Vec<RawAttestationIdentifierMatchProofsItem>>,
-        ///HTTP method of the outbound call.
-        method: RawAttestationMethod,
+        method: ComplyTestControllerResponseRawMethod,
         ///Path portion of the URL (without query string).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         path: ::std::option::Option<::std::string::String>,
@@ -58152,9 +58428,8 @@ pub enum UpstreamTrafficSuccessRecordedCallsItem {
         payload_digest_sha256: ::std::option::Option<::std::string::String>,
         ///Byte length of the post-redaction body bytes represented by this recorded_call. Required in both `raw` and `digest` modes — symmetric across modes so runners can detect adopter-side truncation regardless of attestation choice. In `raw` mode this MUST equal the UTF-8 byte length of the emitted `payload` value after the same recursive secret-key redaction the controller applied before returning it. In `digest` mode this MUST equal the exact number of bytes fed into SHA-256 for `payload_digest_sha256`: RFC 8785 (JCS) canonical bytes for JSON-shaped content after redaction, or the post-redaction raw body bytes for non-JSON content. Digest-mode `payload_length` is therefore NOT the original outbound body length before JSON parsing, redaction, or canonicalization. Mismatch between observed payload length and reported `payload_length` is a controller-side bug worth surfacing in the report.
         payload_length: u64,
-        ///Optional adopter-supplied semantic tag for the call's role. Values: `platform_primary` for the primary upstream platform the adapter is integrating with (e.g., a TikTok audience-upload call from a sales-social adapter); `measurement` for ancillary calls to measurement vendors (DV, IAS, Nielsen, MOAT); `attribution` for server-side conversion APIs (TTD Trans-API, Meta CAPI, AppsFlyer/Branch postbacks) that flow alongside primary platform calls in a buy-step; `creative_serving` for ad-server / CDN / tag-build calls (GAM tag generation, VAST/CDN fetches, creative trafficking); `identity` for ID-graph / hashing-service calls (LiveRamp, ID5, UID2); `other` for everything else (config fetches, internal telemetry, consent signal exchange). Lets storyboards scope `upstream_traffic` assertions via `purpose_filter` so a buyer-agent adapter that legitimately calls measurement vendors during a single buy step doesn't muddy the platform-primary assertion. Calls without a `purpose` field are treated as `purpose: other` for `purpose_filter` matching — adopters who haven't classified are matched only by storyboards filtering on `other` (or by storyboards with no `purpose_filter`). Self-reported, not adversarially trustworthy — same trust model as the rest of recorded_calls; misclassification by a façade is bounded by the runner's reporting of unclassified-call counts in `actual` when filters match zero.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        purpose: ::std::option::Option<RawAttestationPurpose>,
+        purpose: ::std::option::Option<ComplyTestControllerResponseRawPurpose>,
         ///HTTP status code returned by the upstream. Optional — adopters MAY omit when the call was instrumented before the response arrived.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         status_code: ::std::option::Option<i64>,
@@ -58179,8 +58454,7 @@ pub enum UpstreamTrafficSuccessRecordedCallsItem {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         identifier_match_proofs:
             ::std::option::Option<::std::vec::Vec<DigestAttestationIdentifierMatchProofsItem>>,
-        ///HTTP method of the outbound call.
-        method: DigestAttestationMethod,
+        method: ComplyTestControllerResponseDigestMethod,
         ///Path portion of the URL (without query string).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         path: ::std::option::Option<::std::string::String>,
@@ -58191,9 +58465,8 @@ pub enum UpstreamTrafficSuccessRecordedCallsItem {
         payload_digest_sha256: ::std::string::String,
         ///Byte length of the post-redaction body bytes represented by this recorded_call. Required in both `raw` and `digest` modes — symmetric across modes so runners can detect adopter-side truncation regardless of attestation choice. In `raw` mode this MUST equal the UTF-8 byte length of the emitted `payload` value after the same recursive secret-key redaction the controller applied before returning it. In `digest` mode this MUST equal the exact number of bytes fed into SHA-256 for `payload_digest_sha256`: RFC 8785 (JCS) canonical bytes for JSON-shaped content after redaction, or the post-redaction raw body bytes for non-JSON content. Digest-mode `payload_length` is therefore NOT the original outbound body length before JSON parsing, redaction, or canonicalization. Mismatch between observed payload length and reported `payload_length` is a controller-side bug worth surfacing in the report.
         payload_length: u64,
-        ///Optional adopter-supplied semantic tag for the call's role. Values: `platform_primary` for the primary upstream platform the adapter is integrating with (e.g., a TikTok audience-upload call from a sales-social adapter); `measurement` for ancillary calls to measurement vendors (DV, IAS, Nielsen, MOAT); `attribution` for server-side conversion APIs (TTD Trans-API, Meta CAPI, AppsFlyer/Branch postbacks) that flow alongside primary platform calls in a buy-step; `creative_serving` for ad-server / CDN / tag-build calls (GAM tag generation, VAST/CDN fetches, creative trafficking); `identity` for ID-graph / hashing-service calls (LiveRamp, ID5, UID2); `other` for everything else (config fetches, internal telemetry, consent signal exchange). Lets storyboards scope `upstream_traffic` assertions via `purpose_filter` so a buyer-agent adapter that legitimately calls measurement vendors during a single buy step doesn't muddy the platform-primary assertion. Calls without a `purpose` field are treated as `purpose: other` for `purpose_filter` matching — adopters who haven't classified are matched only by storyboards filtering on `other` (or by storyboards with no `purpose_filter`). Self-reported, not adversarially trustworthy — same trust model as the rest of recorded_calls; misclassification by a façade is bounded by the runner's reporting of unclassified-call counts in `actual` when filters match zero.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        purpose: ::std::option::Option<DigestAttestationPurpose>,
+        purpose: ::std::option::Option<ComplyTestControllerResponseDigestPurpose>,
         ///HTTP status code returned by the upstream. Optional — adopters MAY omit when the call was instrumented before the response arrived.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         status_code: ::std::option::Option<i64>,
@@ -59235,63 +59508,6 @@ impl ::std::convert::TryFrom<::std::string::String> for VastVideoFormatDeclarati
         value.parse()
     }
 }
-/**Optional soft routing hint *within* a product's accepted set of formats — NOT an enforcement axis. `preferred` — seller actively recommends this format (often because of measurement, viewability, or render-quality differences); `accepted` — supported on equal footing with other format_options (default when omitted); `discouraged` — supported but suboptimal (e.g., legacy 3p-tag where the seller would prefer html5 for OM-SDK coverage). Buyer agents picking between format_options SHOULD respect seller preferences when their own constraints don't override.
-
-**Not an enforcement axis (normative).** `seller_preference` does NOT carry the meaning of 'this format won't work / required-only'. That case is structural: `format_options[]` IS the closed set of accepted formats; anything outside the list is rejected at `create_media_buy` regardless of preference. A seller that accepts only one format lists exactly that one entry — the structural fact does the enforcement work, no enum value needed. There is intentionally no `required` value; preference is bounded to *ranking within the already-accepted set*, not gating into it.*/
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum VastVideoFormatDeclarationSellerPreference {
-    #[serde(rename = "preferred")]
-    Preferred,
-    #[serde(rename = "accepted")]
-    Accepted,
-    #[serde(rename = "discouraged")]
-    Discouraged,
-}
-impl ::std::fmt::Display for VastVideoFormatDeclarationSellerPreference {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Preferred => f.write_str("preferred"),
-            Self::Accepted => f.write_str("accepted"),
-            Self::Discouraged => f.write_str("discouraged"),
-        }
-    }
-}
-impl ::std::str::FromStr for VastVideoFormatDeclarationSellerPreference {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "preferred" => Ok(Self::Preferred),
-            "accepted" => Ok(Self::Accepted),
-            "discouraged" => Ok(Self::Discouraged),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for VastVideoFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for VastVideoFormatDeclarationSellerPreference {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///Viewable Cost Per Mille (cost per 1,000 viewable impressions) pricing - MRC viewability standard. If fixed_price is present, it's fixed pricing. If absent, it's auction-based.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VcpmOption {
@@ -60058,65 +60274,6 @@ impl ::std::convert::TryFrom<::std::string::String> for VendorPricingOptionVaria
         value.parse()
     }
 }
-///`VendorPricingOptionVariant2Period`
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum VendorPricingOptionVariant2Period {
-    #[serde(rename = "monthly")]
-    Monthly,
-    #[serde(rename = "quarterly")]
-    Quarterly,
-    #[serde(rename = "annual")]
-    Annual,
-    #[serde(rename = "campaign")]
-    Campaign,
-}
-impl ::std::fmt::Display for VendorPricingOptionVariant2Period {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Monthly => f.write_str("monthly"),
-            Self::Quarterly => f.write_str("quarterly"),
-            Self::Annual => f.write_str("annual"),
-            Self::Campaign => f.write_str("campaign"),
-        }
-    }
-}
-impl ::std::str::FromStr for VendorPricingOptionVariant2Period {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "monthly" => Ok(Self::Monthly),
-            "quarterly" => Ok(Self::Quarterly),
-            "annual" => Ok(Self::Annual),
-            "campaign" => Ok(Self::Campaign),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for VendorPricingOptionVariant2Period {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String> for VendorPricingOptionVariant2Period {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
 ///`VendorPricingOptionVariant3Model`
 #[derive(
     ::serde::Deserialize,
@@ -60163,15 +60320,6 @@ impl ::std::convert::TryFrom<::std::string::String> for VendorPricingOptionVaria
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
-}
-///`VendorPricingOptionVariant4Metadata`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct VendorPricingOptionVariant4Metadata {
-    ///One or two sentences describing the pricing construct in plain language, displayed to the buyer's operator when requesting approval. Should not repeat the top-level `description` verbatim — summarize the charge mechanic instead (e.g., 'Base $12 CPM plus $0.50 per qualifying post-view conversion, capped at $45 CPM').
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub summary_for_operator: ::std::option::Option<::std::string::String>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`VendorPricingOptionVariant4Model`
 #[derive(
@@ -62532,7 +62680,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant0Payload,
+        payload: WholesaleFeedEventProductPayload,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62545,7 +62693,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant1Payload,
+        payload: WholesaleFeedEventProductPayload2,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62558,7 +62706,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant2Payload,
+        payload: WholesaleFeedEventProductPayload3,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62571,7 +62719,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant3Payload,
+        payload: WholesaleFeedEventProductPayload4,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62584,7 +62732,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant4Payload,
+        payload: WholesaleFeedEventSignalPayload,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62597,7 +62745,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant5Payload,
+        payload: WholesaleFeedEventSignalPayload2,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62610,7 +62758,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant6Payload,
+        payload: WholesaleFeedEventSignalPayload3,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62623,7 +62771,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant7Payload,
+        payload: WholesaleFeedEventSignalPayload4,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62636,7 +62784,7 @@ pub enum WholesaleFeedEvent {
         ///Stable logical event identifier for this wholesale feed change. MUST equal the enclosing webhook `notification_id`. UUID v7 is RECOMMENDED so receivers can detect obvious out-of-order delivery, but there is no durable cursor or event-polling API; missed or distrusted pushes are repaired through get_products / get_signals.
         event_id: ::std::string::String,
         event_type: ::serde_json::Value,
-        payload: WholesaleFeedEventVariant8Payload,
+        payload: WholesaleFeedEventFeedPayload,
         #[serde(flatten)]
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
@@ -62654,6 +62802,177 @@ pub enum WholesaleFeedEventAppliesTo {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     },
+}
+///`WholesaleFeedEventFeedPayload`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventFeedPayload {
+    ///Approximate count of affected entities.
+    pub affected_count: ::std::num::NonZeroU64,
+    ///Which wholesale feed this bulk operation touched. A bulk operation that changes both products and signals MUST emit one webhook per feed so each envelope carries the correct post-change wholesale_feed_version.
+    pub affected_entity_type: WholesaleFeedEventFeedPayloadAffectedEntityType,
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    ///Advisory recommendation. Consumers SHOULD repair by re-reading the affected feed named by affected_entity_type; the recommendation is not a synchronized trigger. Modeled as a single-value enum (not a boolean) so future minor versions can extend the recommendation vocabulary without a breaking shape change. Consumers MUST be prepared to ignore unknown recommendation values.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub recommendation: ::std::option::Option<WholesaleFeedEventFeedPayloadRecommendation>,
+    ///Human-readable description of the bulk operation (e.g., 'Q3 2026 rate card refresh').
+    pub summary: ::std::string::String,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///Which wholesale feed this bulk operation touched. A bulk operation that changes both products and signals MUST emit one webhook per feed so each envelope carries the correct post-change wholesale_feed_version.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum WholesaleFeedEventFeedPayloadAffectedEntityType {
+    #[serde(rename = "product")]
+    Product,
+    #[serde(rename = "signal")]
+    Signal,
+}
+impl ::std::fmt::Display for WholesaleFeedEventFeedPayloadAffectedEntityType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Product => f.write_str("product"),
+            Self::Signal => f.write_str("signal"),
+        }
+    }
+}
+impl ::std::str::FromStr for WholesaleFeedEventFeedPayloadAffectedEntityType {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "product" => Ok(Self::Product),
+            "signal" => Ok(Self::Signal),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for WholesaleFeedEventFeedPayloadAffectedEntityType {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for WholesaleFeedEventFeedPayloadAffectedEntityType
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Advisory recommendation. Consumers SHOULD repair by re-reading the affected feed named by affected_entity_type; the recommendation is not a synchronized trigger. Modeled as a single-value enum (not a boolean) so future minor versions can extend the recommendation vocabulary without a breaking shape change. Consumers MUST be prepared to ignore unknown recommendation values.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum WholesaleFeedEventFeedPayloadRecommendation {
+    #[serde(rename = "wholesale_resync")]
+    WholesaleResync,
+}
+impl ::std::fmt::Display for WholesaleFeedEventFeedPayloadRecommendation {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::WholesaleResync => f.write_str("wholesale_resync"),
+        }
+    }
+}
+impl ::std::str::FromStr for WholesaleFeedEventFeedPayloadRecommendation {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "wholesale_resync" => Ok(Self::WholesaleResync),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for WholesaleFeedEventFeedPayloadRecommendation {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+    for WholesaleFeedEventFeedPayloadRecommendation
+{
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///`WholesaleFeedEventProductPayload`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventProductPayload {
+    ///REQUIRED. Sellers MUST declare the cache layer explicitly on every *.created event. When introducing an entity that exists only in an account overlay (e.g., a custom product for a single account), the seller MUST emit { scope: 'account', account_ids: [...] } to prevent the entity from leaking into every consumer's public-layer cache. For public-layer additions, declare { scope: 'public' } explicitly rather than relying on a default — schema-required declaration prevents the quiet-failure path where a forgotten applies_to leaks an account-only entity to all consumers.
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    ///Full post-change Product object.
+    pub product: Product,
+    pub product_id: ::std::string::String,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`WholesaleFeedEventProductPayload2`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventProductPayload2 {
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    ///Advisory list of changed top-level field names (e.g., ['format_ids', 'performance_standards']). Consumers MAY use for fine-grained re-render, but the product object is the source of truth for this webhook payload.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub changed_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ///Full post-change Product object. Consumers replace the prior product mirror entry with this object.
+    pub product: Product,
+    pub product_id: ::std::string::String,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`WholesaleFeedEventProductPayload3`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventProductPayload3 {
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    ///When the price change takes effect. A value in the future is a pre-announcement: consumers MAY warm caches but MUST NOT bind decisions until the effective time has passed. See specs/wholesale-feed-webhooks.md §`effective_at` and pre-announce.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub effective_at: ::std::option::Option<::std::string::String>,
+    ///Optional. Lets consumers detect which pricing_option_ids were retired.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub previous_pricing_option_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ///Full post-change pricing_options array. NOT a delta — consumers replace the prior options with this list.
+    pub pricing_options: ::std::vec::Vec<PricingOption>,
+    pub product_id: ::std::string::String,
+    ///Optional. When this event retracts a prior pre-announced *.priced (per the §`effective_at` and pre-announce rules), set this to the event_id of the announcement being retracted. Lets consumers detect retraction deterministically by event_id lookup rather than maintaining per-entity 'latest-event' state. When present, the retraction MUST carry effective_at <= the retracted event's effective_at.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub retracts_event_id: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`WholesaleFeedEventProductPayload4`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventProductPayload4 {
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    pub product_id: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub removal_reason: ::std::option::Option<WholesaleFeedEventRemovalReason>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///Why the entity was removed. 'withdrawn': seller-initiated, no resubmit path. 'cancellation': resource cancelled, may return. 'expired': time-bounded availability ended (flight ended, seasonal product retired). 'depublication': underlying property depublished (see publisher.adagents_changed in the registry feed). 'policy_takedown': governance-driven removal (AdCP governance agent OR external regulator/legal takedown). In-flight buys honor existing cancellation policy regardless of reason; storefront UX differs.
 #[derive(
@@ -62760,6 +63079,66 @@ pub struct WholesaleFeedEventSignal {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+///`WholesaleFeedEventSignalPayload`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventSignalPayload {
+    ///REQUIRED. Agents MUST declare the cache layer explicitly on every *.created event. When introducing a signal that exists only in an account overlay (e.g., a custom segment for a single account), the agent MUST emit { scope: 'account', account_ids: [...] } to prevent leak into every consumer's public-layer cache. For public-layer additions, declare { scope: 'public' } explicitly rather than relying on a default — schema-required declaration prevents the quiet-failure path.
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    ///Full post-change signal object.
+    pub signal: WholesaleFeedEventSignal,
+    pub signal_agent_segment_id: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub signal_ref: ::std::option::Option<SignalRef>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`WholesaleFeedEventSignalPayload2`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventSignalPayload2 {
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    ///Advisory list of changed top-level field names. Consumers MAY use for fine-grained re-render, but the signal object is the source of truth for this webhook payload.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub changed_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ///Full post-change signal object. Consumers replace the prior signal mirror entry with this object.
+    pub signal: WholesaleFeedEventSignal,
+    pub signal_agent_segment_id: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub signal_ref: ::std::option::Option<SignalRef>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`WholesaleFeedEventSignalPayload3`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventSignalPayload3 {
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    ///When the price change takes effect. A value in the future is a pre-announcement: consumers MAY warm caches but MUST NOT bind decisions until the effective time has passed. See specs/wholesale-feed-webhooks.md §`effective_at` and pre-announce.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub effective_at: ::std::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub previous_pricing_option_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ///Full post-change pricing_options array. NOT a delta.
+    pub pricing_options: ::std::vec::Vec<VendorPricingOption>,
+    ///Optional. When this event retracts a prior pre-announced *.priced, set this to the event_id of the announcement being retracted. See product.priced for the full retraction contract.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub retracts_event_id: ::std::option::Option<::std::string::String>,
+    pub signal_agent_segment_id: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub signal_ref: ::std::option::Option<SignalRef>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`WholesaleFeedEventSignalPayload4`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct WholesaleFeedEventSignalPayload4 {
+    pub applies_to: WholesaleFeedEventAppliesTo,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub removal_reason: ::std::option::Option<WholesaleFeedEventRemovalReason>,
+    pub signal_agent_segment_id: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub signal_ref: ::std::option::Option<SignalRef>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
 ///`WholesaleFeedEventSignalRange`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -62814,17 +63193,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
         value.parse()
     }
 }
-///`WholesaleFeedEventVariant0Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant0Payload {
-    ///REQUIRED. Sellers MUST declare the cache layer explicitly on every *.created event. When introducing an entity that exists only in an account overlay (e.g., a custom product for a single account), the seller MUST emit { scope: 'account', account_ids: [...] } to prevent the entity from leaking into every consumer's public-layer cache. For public-layer additions, declare { scope: 'public' } explicitly rather than relying on a default — schema-required declaration prevents the quiet-failure path where a forgotten applies_to leaks an account-only entity to all consumers.
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    ///Full post-change Product object.
-    pub product: Product,
-    pub product_id: ::std::string::String,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`WholesaleFeedEventVariant1EntityType`
 #[derive(
     ::serde::Deserialize,
@@ -62871,19 +63239,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
-}
-///`WholesaleFeedEventVariant1Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant1Payload {
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    ///Advisory list of changed top-level field names (e.g., ['format_ids', 'performance_standards']). Consumers MAY use for fine-grained re-render, but the product object is the source of truth for this webhook payload.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub changed_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    ///Full post-change Product object. Consumers replace the prior product mirror entry with this object.
-    pub product: Product,
-    pub product_id: ::std::string::String,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`WholesaleFeedEventVariant2EntityType`
 #[derive(
@@ -62932,25 +63287,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
         value.parse()
     }
 }
-///`WholesaleFeedEventVariant2Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant2Payload {
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    ///When the price change takes effect. A value in the future is a pre-announcement: consumers MAY warm caches but MUST NOT bind decisions until the effective time has passed. See specs/wholesale-feed-webhooks.md §`effective_at` and pre-announce.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub effective_at: ::std::option::Option<::std::string::String>,
-    ///Optional. Lets consumers detect which pricing_option_ids were retired.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub previous_pricing_option_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    ///Full post-change pricing_options array. NOT a delta — consumers replace the prior options with this list.
-    pub pricing_options: ::std::vec::Vec<PricingOption>,
-    pub product_id: ::std::string::String,
-    ///Optional. When this event retracts a prior pre-announced *.priced (per the §`effective_at` and pre-announce rules), set this to the event_id of the announcement being retracted. Lets consumers detect retraction deterministically by event_id lookup rather than maintaining per-entity 'latest-event' state. When present, the retraction MUST carry effective_at <= the retracted event's effective_at.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub retracts_event_id: ::std::option::Option<::std::string::String>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`WholesaleFeedEventVariant3EntityType`
 #[derive(
     ::serde::Deserialize,
@@ -62997,16 +63333,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
-}
-///`WholesaleFeedEventVariant3Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant3Payload {
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    pub product_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub removal_reason: ::std::option::Option<WholesaleFeedEventRemovalReason>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`WholesaleFeedEventVariant4EntityType`
 #[derive(
@@ -63055,19 +63381,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
         value.parse()
     }
 }
-///`WholesaleFeedEventVariant4Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant4Payload {
-    ///REQUIRED. Agents MUST declare the cache layer explicitly on every *.created event. When introducing a signal that exists only in an account overlay (e.g., a custom segment for a single account), the agent MUST emit { scope: 'account', account_ids: [...] } to prevent leak into every consumer's public-layer cache. For public-layer additions, declare { scope: 'public' } explicitly rather than relying on a default — schema-required declaration prevents the quiet-failure path.
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    ///Full post-change signal object.
-    pub signal: WholesaleFeedEventSignal,
-    pub signal_agent_segment_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub signal_ref: ::std::option::Option<SignalRef>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`WholesaleFeedEventVariant5EntityType`
 #[derive(
     ::serde::Deserialize,
@@ -63114,21 +63427,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
-}
-///`WholesaleFeedEventVariant5Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant5Payload {
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    ///Advisory list of changed top-level field names. Consumers MAY use for fine-grained re-render, but the signal object is the source of truth for this webhook payload.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub changed_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    ///Full post-change signal object. Consumers replace the prior signal mirror entry with this object.
-    pub signal: WholesaleFeedEventSignal,
-    pub signal_agent_segment_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub signal_ref: ::std::option::Option<SignalRef>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`WholesaleFeedEventVariant6EntityType`
 #[derive(
@@ -63177,26 +63475,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
         value.parse()
     }
 }
-///`WholesaleFeedEventVariant6Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant6Payload {
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    ///When the price change takes effect. A value in the future is a pre-announcement: consumers MAY warm caches but MUST NOT bind decisions until the effective time has passed. See specs/wholesale-feed-webhooks.md §`effective_at` and pre-announce.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub effective_at: ::std::option::Option<::std::string::String>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub previous_pricing_option_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    ///Full post-change pricing_options array. NOT a delta.
-    pub pricing_options: ::std::vec::Vec<VendorPricingOption>,
-    ///Optional. When this event retracts a prior pre-announced *.priced, set this to the event_id of the announcement being retracted. See product.priced for the full retraction contract.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub retracts_event_id: ::std::option::Option<::std::string::String>,
-    pub signal_agent_segment_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub signal_ref: ::std::option::Option<SignalRef>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`WholesaleFeedEventVariant7EntityType`
 #[derive(
     ::serde::Deserialize,
@@ -63244,18 +63522,6 @@ impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVarian
         value.parse()
     }
 }
-///`WholesaleFeedEventVariant7Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant7Payload {
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub removal_reason: ::std::option::Option<WholesaleFeedEventRemovalReason>,
-    pub signal_agent_segment_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub signal_ref: ::std::option::Option<SignalRef>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
 ///`WholesaleFeedEventVariant8EntityType`
 #[derive(
     ::serde::Deserialize,
@@ -63296,124 +63562,6 @@ impl ::std::convert::TryFrom<&str> for WholesaleFeedEventVariant8EntityType {
     }
 }
 impl ::std::convert::TryFrom<::std::string::String> for WholesaleFeedEventVariant8EntityType {
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///`WholesaleFeedEventVariant8Payload`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub struct WholesaleFeedEventVariant8Payload {
-    ///Approximate count of affected entities.
-    pub affected_count: ::std::num::NonZeroU64,
-    ///Which wholesale feed this bulk operation touched. A bulk operation that changes both products and signals MUST emit one webhook per feed so each envelope carries the correct post-change wholesale_feed_version.
-    pub affected_entity_type: WholesaleFeedEventVariant8PayloadAffectedEntityType,
-    pub applies_to: WholesaleFeedEventAppliesTo,
-    ///Advisory recommendation. Consumers SHOULD repair by re-reading the affected feed named by affected_entity_type; the recommendation is not a synchronized trigger. Modeled as a single-value enum (not a boolean) so future minor versions can extend the recommendation vocabulary without a breaking shape change. Consumers MUST be prepared to ignore unknown recommendation values.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub recommendation: ::std::option::Option<WholesaleFeedEventVariant8PayloadRecommendation>,
-    ///Human-readable description of the bulk operation (e.g., 'Q3 2026 rate card refresh').
-    pub summary: ::std::string::String,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
-///Which wholesale feed this bulk operation touched. A bulk operation that changes both products and signals MUST emit one webhook per feed so each envelope carries the correct post-change wholesale_feed_version.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum WholesaleFeedEventVariant8PayloadAffectedEntityType {
-    #[serde(rename = "product")]
-    Product,
-    #[serde(rename = "signal")]
-    Signal,
-}
-impl ::std::fmt::Display for WholesaleFeedEventVariant8PayloadAffectedEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Product => f.write_str("product"),
-            Self::Signal => f.write_str("signal"),
-        }
-    }
-}
-impl ::std::str::FromStr for WholesaleFeedEventVariant8PayloadAffectedEntityType {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "product" => Ok(Self::Product),
-            "signal" => Ok(Self::Signal),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for WholesaleFeedEventVariant8PayloadAffectedEntityType {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for WholesaleFeedEventVariant8PayloadAffectedEntityType
-{
-    type Error = self::error::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-///Advisory recommendation. Consumers SHOULD repair by re-reading the affected feed named by affected_entity_type; the recommendation is not a synchronized trigger. Modeled as a single-value enum (not a boolean) so future minor versions can extend the recommendation vocabulary without a breaking shape change. Consumers MUST be prepared to ignore unknown recommendation values.
-#[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
-    Clone,
-    Copy,
-    Debug,
-    Eq,
-    Hash,
-    Ord,
-    PartialEq,
-    PartialOrd,
-)]
-pub enum WholesaleFeedEventVariant8PayloadRecommendation {
-    #[serde(rename = "wholesale_resync")]
-    WholesaleResync,
-}
-impl ::std::fmt::Display for WholesaleFeedEventVariant8PayloadRecommendation {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::WholesaleResync => f.write_str("wholesale_resync"),
-        }
-    }
-}
-impl ::std::str::FromStr for WholesaleFeedEventVariant8PayloadRecommendation {
-    type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        match value {
-            "wholesale_resync" => Ok(Self::WholesaleResync),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-impl ::std::convert::TryFrom<&str> for WholesaleFeedEventVariant8PayloadRecommendation {
-    type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-        value.parse()
-    }
-}
-impl ::std::convert::TryFrom<::std::string::String>
-    for WholesaleFeedEventVariant8PayloadRecommendation
-{
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,

@@ -2310,8 +2310,10 @@ pub struct ListCreativesResponse {
     pub errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub format_summary: ::std::option::Option<ListCreativesResponseFormatSummary>,
+    ///Breakdown of creatives by format. Keys are agent-defined format identifiers, optionally including dimensions (e.g., 'display_static_300x250', 'video_30s_vast'). Key construction is platform-specific — there is no required format.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub format_summary:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     pub pagination: PaginationResponse,
     pub query_summary: ListCreativesResponseQuerySummary,
     ///When true, this response contains simulated data from sandbox mode.
@@ -2328,8 +2330,10 @@ pub struct ListCreativesResponseCreativesItem {
     ///Account that owns this creative
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub account: ::std::option::Option<Account>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub assets: ::std::option::Option<ListCreativesResponseCreativesItemAssets>,
+    ///Assets for this creative, keyed by asset_id. Each slot value is either a single asset object or an array of asset objects (for slots with `min`/`max > 1`). Each asset value carries an `asset_type` discriminator that selects the matching asset schema.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub assets:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub assignments: ::std::option::Option<ListCreativesResponseCreativesItemAssignments>,
     ///Creative concept this creative belongs to. Concepts group related creatives across sizes and formats.
@@ -2375,9 +2379,6 @@ pub struct ListCreativesResponseCreativesItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-///Assets for this creative, keyed by asset_id. Each slot value is either a single asset object or an array of asset objects (for slots with `min`/`max > 1`). Each asset value carries an `asset_type` discriminator that selects the matching asset schema.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct ListCreativesResponseCreativesItemAssets {}
 ///Current package assignments (included when include_assignments=true)
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListCreativesResponseCreativesItemAssignments {
@@ -2476,9 +2477,6 @@ pub struct ListCreativesResponseCreativesItemSnapshot {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-///Breakdown of creatives by format. Keys are agent-defined format identifiers, optionally including dimensions (e.g., 'display_static_300x250', 'video_30s_vast'). Key construction is platform-specific — there is no required format.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct ListCreativesResponseFormatSummary {}
 ///Summary of the query that was executed
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListCreativesResponseQuerySummary {

@@ -1684,7 +1684,7 @@ pub enum DeliveryMetricAggregate {
         ///Identifier for the standard metric.
         metric_id: AvailableMetric,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        qualifier: ::std::option::Option<DeliveryMetricAggregateQualifier>,
+        qualifier: ::std::option::Option<DeliveryMetricAggregateStandardQualifier>,
         ///Component for cost-per metrics (denominator-ish; the cost half of the ratio).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         spend: ::std::option::Option<f64>,
@@ -1709,10 +1709,14 @@ pub enum DeliveryMetricAggregate {
         vendor: BrandRef,
     },
 }
+///Optional qualifier keys for vendor metrics that need disambiguation (rare today — most vendor methodologies are intrinsic to the metric definition).
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryMetricAggregateQualifier {}
 ///Qualifier keys disambiguating this row from sibling rows under the same `metric_id`. Symmetric with `committed_metrics.qualifier` today; expected to diverge in future minors as transparency disclosures buyers don't commit to ship delivery-only. Closed (`additionalProperties: false`) — new qualifier keys ship explicitly.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct DeliveryMetricAggregateQualifier {
+pub struct DeliveryMetricAggregateStandardQualifier {
     ///Attribution methodology under which this outcome row was computed (`deterministic_purchase`, `probabilistic`, `panel_based`, `modeled`). Outcome metrics measured under different methodologies represent materially different numbers; never sum across methodologies.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attribution_methodology: ::std::option::Option<AttributionMethodology>,
@@ -7244,40 +7248,6 @@ impl ::std::convert::TryFrom<::std::string::String> for GetProductsRequestFields
         value.parse()
     }
 }
-///`GetProductsRequestRefineItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(tag = "scope", deny_unknown_fields)]
-pub enum GetProductsRequestRefineItem {
-    #[serde(rename = "request")]
-    Request {
-        ///What the buyer is asking for at the request level (e.g., 'more video options and less display', 'suggest how to combine these products').
-        ask: ::std::string::String,
-    },
-    #[serde(rename = "product")]
-    Product {
-        ///'include' (default): return this product with updated pricing and data. 'omit': exclude this product from the response. 'more_like_this': find additional products similar to this one (the original is also returned). Optional — when omitted, the seller treats the entry as action: 'include'.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        action: ::std::option::Option<GetProductsRequestRefineItemAction>,
-        ///What the buyer is asking for on this product. For 'include': specific changes to request (e.g., 'add 16:9 format'). For 'more_like_this': what 'similar' means (e.g., 'same audience but video format'). Ignored when action is 'omit'.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        ask: ::std::option::Option<::std::string::String>,
-        ///Product ID from a previous get_products response.
-        product_id: ::std::string::String,
-    },
-    #[serde(rename = "proposal")]
-    Proposal {
-        /**'include' (default): return this proposal with updated allocations and pricing. 'omit': exclude this proposal from the response. 'finalize': request firm pricing and inventory hold — transitions a draft proposal to committed with an expires_at hold window. May trigger seller-side approval (HITL). The buyer should not set a time_budget for finalize requests — they represent a commitment to wait for the result. Optional — when omitted, the seller treats the entry as action: 'include'.
-
-        Finalize is exclusive within the parent `refine[]` array: see the array-level description for the finalize-exclusivity rule (mixing finalize with non-finalize entries is rejected) and multi-finalize atomicity contract.*/
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        action: ::std::option::Option<GetProductsRequestRefineItemAction>,
-        ///What the buyer is asking for on this proposal (e.g., 'shift more budget toward video', 'reduce total by 10%'). Ignored when action is 'omit'.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        ask: ::std::option::Option<::std::string::String>,
-        ///Proposal ID from a previous get_products response.
-        proposal_id: ::std::string::String,
-    },
-}
 ///'include' (default): return this product with updated pricing and data. 'omit': exclude this product from the response. 'more_like_this': find additional products similar to this one (the original is also returned). Optional — when omitted, the seller treats the entry as action: 'include'.
 #[derive(
     ::serde::Deserialize,
@@ -7291,7 +7261,7 @@ pub enum GetProductsRequestRefineItem {
     PartialEq,
     PartialOrd,
 )]
-pub enum GetProductsRequestRefineItemAction {
+pub enum GetProductsRequestProductAction {
     #[serde(rename = "include")]
     Include,
     #[serde(rename = "omit")]
@@ -7299,7 +7269,7 @@ pub enum GetProductsRequestRefineItemAction {
     #[serde(rename = "more_like_this")]
     MoreLikeThis,
 }
-impl ::std::fmt::Display for GetProductsRequestRefineItemAction {
+impl ::std::fmt::Display for GetProductsRequestProductAction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         match *self {
             Self::Include => f.write_str("include"),
@@ -7308,7 +7278,7 @@ impl ::std::fmt::Display for GetProductsRequestRefineItemAction {
         }
     }
 }
-impl ::std::str::FromStr for GetProductsRequestRefineItemAction {
+impl ::std::str::FromStr for GetProductsRequestProductAction {
     type Err = self::error::ConversionError;
     fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
@@ -7319,19 +7289,106 @@ impl ::std::str::FromStr for GetProductsRequestRefineItemAction {
         }
     }
 }
-impl ::std::convert::TryFrom<&str> for GetProductsRequestRefineItemAction {
+impl ::std::convert::TryFrom<&str> for GetProductsRequestProductAction {
     type Error = self::error::ConversionError;
     fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for GetProductsRequestRefineItemAction {
+impl ::std::convert::TryFrom<::std::string::String> for GetProductsRequestProductAction {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
+}
+/**'include' (default): return this proposal with updated allocations and pricing. 'omit': exclude this proposal from the response. 'finalize': request firm pricing and inventory hold — transitions a draft proposal to committed with an expires_at hold window. May trigger seller-side approval (HITL). The buyer should not set a time_budget for finalize requests — they represent a commitment to wait for the result. Optional — when omitted, the seller treats the entry as action: 'include'.
+
+Finalize is exclusive within the parent `refine[]` array: see the array-level description for the finalize-exclusivity rule (mixing finalize with non-finalize entries is rejected) and multi-finalize atomicity contract.*/
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum GetProductsRequestProposalAction {
+    #[serde(rename = "include")]
+    Include,
+    #[serde(rename = "omit")]
+    Omit,
+    #[serde(rename = "finalize")]
+    Finalize,
+}
+impl ::std::fmt::Display for GetProductsRequestProposalAction {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Include => f.write_str("include"),
+            Self::Omit => f.write_str("omit"),
+            Self::Finalize => f.write_str("finalize"),
+        }
+    }
+}
+impl ::std::str::FromStr for GetProductsRequestProposalAction {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "include" => Ok(Self::Include),
+            "omit" => Ok(Self::Omit),
+            "finalize" => Ok(Self::Finalize),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for GetProductsRequestProposalAction {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for GetProductsRequestProposalAction {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///`GetProductsRequestRefineItem`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(tag = "scope", deny_unknown_fields)]
+pub enum GetProductsRequestRefineItem {
+    #[serde(rename = "request")]
+    Request {
+        ///What the buyer is asking for at the request level (e.g., 'more video options and less display', 'suggest how to combine these products').
+        ask: ::std::string::String,
+    },
+    #[serde(rename = "product")]
+    Product {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        action: ::std::option::Option<GetProductsRequestProductAction>,
+        ///What the buyer is asking for on this product. For 'include': specific changes to request (e.g., 'add 16:9 format'). For 'more_like_this': what 'similar' means (e.g., 'same audience but video format'). Ignored when action is 'omit'.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ask: ::std::option::Option<::std::string::String>,
+        ///Product ID from a previous get_products response.
+        product_id: ::std::string::String,
+    },
+    #[serde(rename = "proposal")]
+    Proposal {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        action: ::std::option::Option<GetProductsRequestProposalAction>,
+        ///What the buyer is asking for on this proposal (e.g., 'shift more budget toward video', 'reduce total by 10%'). Ignored when action is 'omit'.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ask: ::std::option::Option<::std::string::String>,
+        ///Proposal ID from a previous get_products response.
+        proposal_id: ::std::string::String,
+    },
 }
 ///Maximum time the buyer will commit to this request. The seller returns the best results achievable within this budget and does not start processes (human approvals, expensive external queries) that cannot complete in time. When omitted, the seller decides timing.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -8121,7 +8178,7 @@ pub enum MissingMetric {
     Standard {
         metric_id: AvailableMetric,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        qualifier: ::std::option::Option<MissingMetricQualifier>,
+        qualifier: ::std::option::Option<MissingMetricStandardQualifier>,
     },
     #[serde(rename = "vendor")]
     Vendor {
@@ -8132,7 +8189,7 @@ pub enum MissingMetric {
 ///Mirrors the qualifier on `committed_metrics` so the missing entry preserves the contract distinction (e.g., flagging MRC viewability as missing when only GroupM was reported, vendor-attested completion as missing when only seller-attested was reported, or deterministic_purchase attribution as missing when only probabilistic was reported). MUST match the qualifier on the corresponding `committed_metrics` entry the missing flag refers to.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct MissingMetricQualifier {
+pub struct MissingMetricStandardQualifier {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attribution_methodology: ::std::option::Option<AttributionMethodology>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8249,7 +8306,7 @@ pub enum PackageRequestCommittedMetricsItem {
         ///Identifier for the standard metric. MUST be present in the product's `reporting_capabilities.available_metrics`.
         metric_id: AvailableMetric,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        qualifier: ::std::option::Option<PackageRequestCommittedMetricsItemQualifier>,
+        qualifier: ::std::option::Option<PackageRequestStandardQualifier>,
     },
     #[serde(rename = "vendor")]
     Vendor {
@@ -8262,7 +8319,7 @@ pub enum PackageRequestCommittedMetricsItem {
 ///Disambiguator — same shape as on the response-side `committed_metrics`. Required when the buyer wants to pin a specific measurement path: `viewability_standard` for MRC vs GroupM viewability; `completion_source` for seller- vs vendor-attested `completion_rate`; `attribution_methodology` for how attribution was computed (deterministic_purchase, probabilistic, panel_based, modeled); `attribution_window` for the time window over which outcomes are attributed. See response-side description for full semantics.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct PackageRequestCommittedMetricsItemQualifier {
+pub struct PackageRequestStandardQualifier {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attribution_methodology: ::std::option::Option<AttributionMethodology>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]

@@ -145,9 +145,7 @@ pub fn request_round_trip(tool: &str, value: &Value) -> Option<Result<Value, ser
         #[cfg(feature = "brand")]
         "verify_brand_claim" => Some(round_trip::<super::VerifyBrandClaimRequest>(value)),
         #[cfg(feature = "brand")]
-        "verify_brand_claims" => Some(round_trip::<super::VerifyBrandClaimsRequestClaimEntry>(
-            value,
-        )),
+        "verify_brand_claims" => Some(round_trip::<super::VerifyBrandClaimsRequest>(value)),
         _ => None,
     }
 }
@@ -158,32 +156,32 @@ pub fn response_round_trip(tool: &str, value: &Value) -> Option<Result<Value, se
         #[cfg(feature = "brand")]
         "acquire_rights" => Some(round_trip::<super::AcquireRightsResponse>(value)),
         #[cfg(feature = "signals")]
-        "activate_signal" => Some(round_trip::<super::ActivateSignalSuccess>(value)),
-        "build_creative" => Some(round_trip::<super::BuildCreativeVariantSuccess>(value)),
+        "activate_signal" => Some(round_trip::<super::ActivateSignalResponse>(value)),
+        "build_creative" => Some(round_trip::<super::BuildCreativeResponse>(value)),
         #[cfg(feature = "governance")]
         "calibrate_content" => Some(round_trip::<super::CalibrateContentResponse>(value)),
         #[cfg(feature = "governance")]
         "check_governance" => Some(round_trip::<super::CheckGovernanceResponse>(value)),
-        "comply_test_controller" => Some(round_trip::<super::UpstreamTrafficSuccess>(value)),
+        "comply_test_controller" => Some(round_trip::<super::ComplyTestControllerResponse>(value)),
         #[cfg(feature = "governance")]
         "create_collection_list" => Some(round_trip::<super::CreateCollectionListResponse>(value)),
         #[cfg(feature = "governance")]
         "create_content_standards" => {
             Some(round_trip::<super::CreateContentStandardsResponse>(value))
         }
-        "create_media_buy" => Some(round_trip::<super::CreateMediaBuySuccess>(value)),
+        "create_media_buy" => Some(round_trip::<super::CreateMediaBuyResponse>(value)),
         #[cfg(feature = "governance")]
         "create_property_list" => Some(round_trip::<super::CreatePropertyListResponse>(value)),
         #[cfg(feature = "brand")]
-        "creative_approval" => Some(round_trip::<super::CreativePendingReview>(value)),
+        "creative_approval" => Some(round_trip::<super::CreativeApprovalResponse>(value)),
         #[cfg(feature = "governance")]
         "delete_collection_list" => Some(round_trip::<super::DeleteCollectionListResponse>(value)),
         #[cfg(feature = "governance")]
         "delete_property_list" => Some(round_trip::<super::DeletePropertyListResponse>(value)),
-        "get_account_financials" => Some(round_trip::<super::GetAccountFinancialsSuccess>(value)),
-        "get_adcp_capabilities" => Some(round_trip::<super::IdempotencyUnsupported>(value)),
+        "get_account_financials" => Some(round_trip::<super::GetAccountFinancialsResponse>(value)),
+        "get_adcp_capabilities" => Some(round_trip::<super::GetAdcpCapabilitiesResponse>(value)),
         #[cfg(feature = "brand")]
-        "get_brand_identity" => Some(round_trip::<super::GetBrandIdentitySuccess>(value)),
+        "get_brand_identity" => Some(round_trip::<super::GetBrandIdentityResponse>(value)),
         #[cfg(feature = "governance")]
         "get_collection_list" => Some(round_trip::<super::GetCollectionListResponse>(value)),
         #[cfg(feature = "governance")]
@@ -204,7 +202,7 @@ pub fn response_round_trip(tool: &str, value: &Value) -> Option<Result<Value, se
         #[cfg(feature = "governance")]
         "get_property_list" => Some(round_trip::<super::GetPropertyListResponse>(value)),
         #[cfg(feature = "brand")]
-        "get_rights" => Some(round_trip::<super::GetRightsSuccess>(value)),
+        "get_rights" => Some(round_trip::<super::GetRightsResponse>(value)),
         "get_signals" => Some(round_trip::<super::GetSignalsResponse>(value)),
         "get_task_status" => Some(round_trip::<super::GetTaskStatusResponse>(value)),
         "list_accounts" => Some(round_trip::<super::ListAccountsResponse>(value)),
@@ -224,18 +222,18 @@ pub fn response_round_trip(tool: &str, value: &Value) -> Option<Result<Value, se
         #[cfg(feature = "creative")]
         "list_transformers" => Some(round_trip::<super::ListTransformersResponse>(value)),
         #[cfg(feature = "media-buy")]
-        "log_event" => Some(round_trip::<super::LogEventSuccess>(value)),
+        "log_event" => Some(round_trip::<super::LogEventResponse>(value)),
         #[cfg(feature = "creative")]
         "preview_creative" => Some(round_trip::<super::PreviewCreativeResponse>(value)),
         #[cfg(feature = "media-buy")]
         "provide_performance_feedback" => Some(round_trip::<
-            super::ProvidePerformanceFeedbackSuccess,
+            super::ProvidePerformanceFeedbackResponse,
         >(value)),
         #[cfg(feature = "governance")]
         "report_plan_outcome" => Some(round_trip::<super::ReportPlanOutcomeResponse>(value)),
         "report_usage" => Some(round_trip::<super::ReportUsageResponse>(value)),
         #[cfg(feature = "brand")]
-        "search_brands" => Some(round_trip::<super::SearchBrandsSuccess>(value)),
+        "search_brands" => Some(round_trip::<super::SearchBrandsResponse>(value)),
         #[cfg(feature = "sponsored-intelligence")]
         "si_get_offering" => Some(round_trip::<super::SiGetOfferingResponse>(value)),
         #[cfg(feature = "sponsored-intelligence")]
@@ -244,27 +242,27 @@ pub fn response_round_trip(tool: &str, value: &Value) -> Option<Result<Value, se
         "si_send_message" => Some(round_trip::<super::SiSendMessageResponse>(value)),
         #[cfg(feature = "sponsored-intelligence")]
         "si_terminate_session" => Some(round_trip::<super::SiTerminateSessionResponse>(value)),
-        "sync_accounts" => Some(round_trip::<super::SyncAccountsSuccess>(value)),
+        "sync_accounts" => Some(round_trip::<super::SyncAccountsResponse>(value)),
         #[cfg(feature = "media-buy")]
-        "sync_audiences" => Some(round_trip::<super::SyncAudiencesSuccess>(value)),
-        "sync_catalogs" => Some(round_trip::<super::SyncCatalogsSuccess>(value)),
-        "sync_creatives" => Some(round_trip::<super::SyncCreativesSuccess>(value)),
+        "sync_audiences" => Some(round_trip::<super::SyncAudiencesResponse>(value)),
+        "sync_catalogs" => Some(round_trip::<super::SyncCatalogsResponse>(value)),
+        "sync_creatives" => Some(round_trip::<super::SyncCreativesResponse>(value)),
         #[cfg(feature = "media-buy")]
-        "sync_event_sources" => Some(round_trip::<super::SyncEventSourcesSuccess>(value)),
-        "sync_governance" => Some(round_trip::<super::SyncGovernanceSuccess>(value)),
+        "sync_event_sources" => Some(round_trip::<super::SyncEventSourcesResponse>(value)),
+        "sync_governance" => Some(round_trip::<super::SyncGovernanceResponse>(value)),
         #[cfg(feature = "governance")]
         "sync_plans" => Some(round_trip::<super::SyncPlansResponse>(value)),
         #[cfg(feature = "governance")]
         "update_collection_list" => Some(round_trip::<super::UpdateCollectionListResponse>(value)),
         #[cfg(feature = "governance")]
         "update_content_standards" => {
-            Some(round_trip::<super::UpdateContentStandardsSuccess>(value))
+            Some(round_trip::<super::UpdateContentStandardsResponse>(value))
         }
-        "update_media_buy" => Some(round_trip::<super::UpdateMediaBuySuccess>(value)),
+        "update_media_buy" => Some(round_trip::<super::UpdateMediaBuyResponse>(value)),
         #[cfg(feature = "governance")]
         "update_property_list" => Some(round_trip::<super::UpdatePropertyListResponse>(value)),
         #[cfg(feature = "brand")]
-        "update_rights" => Some(round_trip::<super::UpdateRightsSuccess>(value)),
+        "update_rights" => Some(round_trip::<super::UpdateRightsResponse>(value)),
         #[cfg(feature = "governance")]
         "validate_content_delivery" => {
             Some(round_trip::<super::ValidateContentDeliveryResponse>(value))
@@ -276,9 +274,9 @@ pub fn response_round_trip(tool: &str, value: &Value) -> Option<Result<Value, se
             Some(round_trip::<super::ValidatePropertyDeliveryResponse>(value))
         }
         #[cfg(feature = "brand")]
-        "verify_brand_claim" => Some(round_trip::<super::VerifyBrandClaimSuccess>(value)),
+        "verify_brand_claim" => Some(round_trip::<super::VerifyBrandClaimResponse>(value)),
         #[cfg(feature = "brand")]
-        "verify_brand_claims" => Some(round_trip::<super::VerifyBrandClaimsSuccess>(value)),
+        "verify_brand_claims" => Some(round_trip::<super::VerifyBrandClaimsResponse>(value)),
         _ => None,
     }
 }

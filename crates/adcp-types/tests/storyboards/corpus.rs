@@ -39,7 +39,7 @@ pub(crate) struct Storyboard {
 /// One step, with what a runner needs to know about its phase.
 pub(crate) struct Step<'a> {
     pub(crate) phase: &'a Value,
-    pub(crate) step: &'a Value,
+    pub(crate) raw: &'a Value,
     pub(crate) id: &'a str,
 }
 
@@ -71,7 +71,8 @@ impl Corpus {
             kits: BTreeMap::new(),
         };
         for rel in files {
-            let text = std::fs::read_to_string(root.join(&rel)).expect("compliance file is readable");
+            let text =
+                std::fs::read_to_string(root.join(&rel)).expect("compliance file is readable");
             if !seen.insert(text.clone()) {
                 corpus.duplicates += 1;
                 continue;
@@ -91,13 +92,20 @@ impl Corpus {
                 corpus.not_storyboards += 1;
             }
         }
-        assert!(!corpus.storyboards.is_empty(), "no storyboards under {}", root.display());
+        assert!(
+            !corpus.storyboards.is_empty(),
+            "no storyboards under {}",
+            root.display()
+        );
         corpus
     }
 
     /// The test kit a storyboard names in `prerequisites.test_kit`, if it exists.
     pub(crate) fn kit_of(&self, storyboard: &Storyboard) -> Option<&Value> {
-        let path = storyboard.doc.pointer("/prerequisites/test_kit")?.as_str()?;
+        let path = storyboard
+            .doc
+            .pointer("/prerequisites/test_kit")?
+            .as_str()?;
         self.kits.get(path.trim_start_matches("./"))
     }
 
@@ -115,7 +123,11 @@ impl Storyboard {
         for phase in self.doc["phases"].as_array().into_iter().flatten() {
             for step in phase["steps"].as_array().into_iter().flatten() {
                 let id = step["id"].as_str().unwrap_or("<no id>");
-                out.push(Step { phase, step, id });
+                out.push(Step {
+                    phase,
+                    raw: step,
+                    id,
+                });
             }
         }
         out
@@ -135,7 +147,9 @@ fn compliance_dir() -> PathBuf {
         let versioned = dir.join(ADCP_VERSION);
         return if versioned.is_dir() { versioned } else { dir };
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/compliance").join(ADCP_VERSION)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/compliance")
+        .join(ADCP_VERSION)
 }
 
 fn collect_yaml(root: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -144,7 +158,11 @@ fn collect_yaml(root: &Path, dir: &Path, out: &mut Vec<String>) {
         if path.is_dir() {
             collect_yaml(root, &path, out);
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            let rel = path.strip_prefix(root).expect("below root").to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .expect("below root")
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push(rel);
         }
     }
@@ -162,7 +180,9 @@ pub(crate) fn yaml_to_json(value: serde_yaml_ng::Value) -> Value {
             } else if let Some(u) = n.as_u64() {
                 Value::from(u)
             } else {
-                n.as_f64().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::Null, Value::Number)
             }
         }
         Y::String(s) => Value::String(s),
