@@ -546,10 +546,14 @@ fn common_const_tag(map: &Map<String, Value>) -> Option<String> {
 /// single pattern gets a typed map; anything else a map of JSON values, so nothing is lost.
 pub(crate) fn pattern_properties_to_maps(schema: &mut Value) {
     for_each_schema(schema, &mut |map| {
-        let Some(Value::Object(patterns)) = map.remove("patternProperties") else { return };
+        let Some(Value::Object(patterns)) = map.remove("patternProperties") else {
+            return;
+        };
         let closed = map.get("additionalProperties") == Some(&Value::Bool(false));
-        let has_properties =
-            map.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+        let has_properties = map
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
         let value_schema = match patterns.into_iter().next() {
             Some((_, only)) if closed && !has_properties => only,
             _ => json!({}),
@@ -590,17 +594,27 @@ fn hoist_tagged_branch_properties(
     out: &mut Vec<(String, String, Value)>,
 ) {
     for_each_schema(schema, &mut |map| {
-        let Some(Value::Array(branches)) = map.get_mut("oneOf") else { return };
+        let Some(Value::Array(branches)) = map.get_mut("oneOf") else {
+            return;
+        };
         for branch in branches.iter_mut() {
-            let Some(branch) = branch.as_object_mut() else { continue };
+            let Some(branch) = branch.as_object_mut() else {
+                continue;
+            };
             if !branch.contains_key("x-tagged-branch") {
                 continue;
             }
-            let Some(Value::Object(properties)) = branch.get_mut("properties") else { continue };
+            let Some(Value::Object(properties)) = branch.get_mut("properties") else {
+                continue;
+            };
             // The tag is the property whose schema is a one-value enum.
             let tag_value = properties
                 .values()
-                .find_map(|p| p.get("enum").and_then(Value::as_array).filter(|e| e.len() == 1))
+                .find_map(|p| {
+                    p.get("enum")
+                        .and_then(Value::as_array)
+                        .filter(|e| e.len() == 1)
+                })
                 .and_then(|e| e[0].as_str())
                 .unwrap_or("branch")
                 .to_upper_camel_case();

@@ -1,7 +1,7 @@
 //! Property tests: no rule panics on arbitrary JSON, every rejection is well formed and belongs
 //! to the moment that produced it, and secrets never reach a message.
 
-mod common;
+use crate::common;
 
 use adcp_guards::{DispatchOutcome, GuardConfig, Moment, Rejection, pre_dispatch};
 use common::{assert_well_formed, config};

@@ -1,7 +1,7 @@
 //! The rules after pre-dispatch: account resolution, pre-handoff and post-dispatch, as tables for
 //! get_products, get_signals and a non-discovery tool.
 
-mod common;
+use crate::common;
 
 use adcp_guards::{AccountChecked, DispatchOutcome, Rule, account_is_resolved, pre_dispatch};
 use common::{Expect, check, config};

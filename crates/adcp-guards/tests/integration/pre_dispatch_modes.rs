@@ -1,8 +1,7 @@
 //! The pre-dispatch discovery rules (request shape, field types, mode consistency) as tables of
 //! positive and negative cases for get_products, get_signals and a non-discovery tool.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use adcp_guards::{DiscoveryMode, Rule, pre_dispatch};
 use common::{Expect, config, run};

@@ -1,8 +1,7 @@
 //! The pre-dispatch push-notification rules as tables of positive and negative cases for
 //! get_products, get_signals and a non-discovery tool.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use adcp_guards::{GuardConfig, Rule, pre_dispatch};
 use common::{Case, Expect, config, run, with};

@@ -1,0 +1,1 @@
+//! adcp-server: filled by a later issue.
