@@ -192,18 +192,7 @@ fn tools(manifest: &Value) -> Result<String> {
     writeln!(out, "\n/// Every tool of the protocol, sorted by name.")?;
     writeln!(out, "pub static TOOLS: &[ToolSpec] = &[")?;
     for (name, spec) in tools {
-        let strings = |key: &str| -> Vec<String> {
-            spec[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let specialisms: Vec<String> = strings("specialisms")
+        let specialisms: Vec<String> = strings(spec, "specialisms")
             .iter()
             .map(|s| format!("Specialism::{}", variant_name(&s.replace('_', "-"))))
             .collect();
@@ -219,7 +208,7 @@ fn tools(manifest: &Value) -> Result<String> {
             spec["response_schema"]
                 .as_str()
                 .context("tool response_schema")?,
-            strings("async_response_schemas"),
+            strings(spec, "async_response_schemas"),
             specialisms.join(", "),
         )?;
     }
@@ -238,17 +227,6 @@ fn specialisms(manifest: &Value) -> Result<String> {
     )?;
     writeln!(out, "pub static SPECIALISMS: &[SpecialismSpec] = &[")?;
     for (name, spec) in specialisms {
-        let list = |key: &str| -> Vec<String> {
-            spec[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         writeln!(
             out,
             "    SpecialismSpec {{ specialism: Specialism::{}, protocol: {:?}, title: {:?}, \
@@ -256,12 +234,25 @@ fn specialisms(manifest: &Value) -> Result<String> {
             variant_name(&name.replace('_', "-")),
             spec["protocol"].as_str().context("specialism protocol")?,
             spec["title"].as_str().unwrap_or_default(),
-            list("entry_point_tools"),
-            list("exercised_tools"),
+            strings(spec, "entry_point_tools"),
+            strings(spec, "exercised_tools"),
         )?;
     }
     writeln!(out, "];")?;
     Ok(out)
+}
+
+/// The strings of the array at `spec[key]` (empty when absent).
+fn strings(spec: &Value, key: &str) -> Vec<String> {
+    spec[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn recovery_variant(recovery: &str) -> String {
