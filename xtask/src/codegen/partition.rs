@@ -64,9 +64,10 @@ pub(crate) fn split(
     let mut owned: BTreeMap<String, Vec<syn::Item>> = BTreeMap::new();
     let mut shared_items = Vec::new();
     let mut order = Vec::new();
+    let declared: BTreeSet<String> = file.items.iter().filter_map(declared_type).collect();
     for mut item in file.items {
         strip_schema_docs(&mut item);
-        match owner_of(&item) {
+        match owner_of(&item, &declared) {
             Some(owner) => {
                 if !owned.contains_key(&owner) {
                     order.push(owner.clone());
@@ -149,14 +150,16 @@ pub(crate) fn split(
 
     let homes: BTreeMap<String, &'static str> =
         types.iter().map(|t| (t.clone(), home(t))).collect();
-    let mut modules: BTreeMap<&'static str, Vec<syn::Item>> = BTreeMap::new();
-    modules.entry(CORE).or_default().extend(shared_items);
+    // Items stay grouped by the type they belong to, so a file split never separates a type
+    // from its impls.
+    let mut modules: BTreeMap<&'static str, Vec<Vec<syn::Item>>> = BTreeMap::new();
+    modules.entry(CORE).or_default().push(shared_items);
     for owner in &order {
         let module = home(owner);
         modules
             .entry(module)
             .or_default()
-            .extend(owned.remove(owner).unwrap_or_default());
+            .push(owned.remove(owner).unwrap_or_default());
     }
 
     let mut files = BTreeMap::new();
@@ -164,32 +167,41 @@ pub(crate) fn split(
         "//! Types generated from the AdCP schemas, one module per protocol domain.\n\
          //! Every type is re-exported here; a domain's types exist when its feature is on.\n\n",
     );
-    for (module, items) in modules {
+    for (module, groups) in modules {
         let feature = FEATURES.iter().find(|(m, _)| *m == module).map(|(_, f)| *f);
-        let mut source = String::new();
-        if module == CORE {
-            source.push_str("//! Types every domain shares, and the always-on protocol tools.\n");
-        } else {
-            source.push_str(&format!(
-                "//! Types used only by the `{}` domain.\n\n#[allow(unused_imports)]\nuse super::core::*;\n",
-                feature.unwrap_or(module)
+        let parts = split_into_parts(groups);
+        let count = parts.len();
+        for (index, part) in parts.into_iter().enumerate() {
+            let name = if count == 1 {
+                module.to_owned()
+            } else {
+                format!("{module}_{}", index + 1)
+            };
+            let mut source = if module == CORE {
+                String::from("//! Types every domain shares, and the always-on protocol tools.\n")
+            } else {
+                format!(
+                    "//! Types used only by the `{}` domain.\n",
+                    feature.unwrap_or(module)
+                )
+            };
+            if count > 1 {
+                source.push_str(&format!(
+                    "//! Part {} of {count}, split to keep files small.\n",
+                    index + 1
+                ));
+            }
+            source.push_str("\n#[allow(unused_imports)]\nuse super::*;\n");
+            source.push_str(&part);
+            files.insert(format!("{name}.rs"), source);
+            let cfg = feature
+                .map(|f| format!("#[cfg(feature = \"{f}\")]\n"))
+                .unwrap_or_default();
+            mod_rs.push_str(&format!(
+                "{cfg}#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub, dead_code, \
+                 rust_2018_idioms, missing_debug_implementations)]\nmod {name};\n{cfg}pub use {name}::*;\n\n"
             ));
         }
-        let body = syn::File {
-            shebang: None,
-            frontmatter: None,
-            attrs: Vec::new(),
-            items,
-        };
-        source.push_str(&prettyplease::unparse(&body));
-        files.insert(format!("{module}.rs"), source);
-        let cfg = feature
-            .map(|f| format!("#[cfg(feature = \"{f}\")]\n"))
-            .unwrap_or_default();
-        mod_rs.push_str(&format!(
-            "{cfg}#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub, dead_code, \
-             rust_2018_idioms, missing_debug_implementations)]\nmod {module};\n{cfg}pub use {module}::*;\n\n"
-        ));
     }
     mod_rs.push_str("/// The manifest tables and the protocol's small enums.\npub mod manifest;\n");
     mod_rs.push_str("/// Tool name → generated request and response types.\n#[allow(clippy::too_many_lines)]\npub mod tools;\n");
@@ -197,18 +209,79 @@ pub(crate) fn split(
     Ok((files, homes))
 }
 
-/// The generated type an item belongs to: the type it declares, or the `Self` type of an impl.
-fn owner_of(item: &syn::Item) -> Option<String> {
+/// The largest generated file, in bytes of source; bigger modules are split into parts.
+const MAX_FILE_BYTES: usize = 1_000_000;
+
+/// Formats `groups` and splits them, at group boundaries, into sources of at most
+/// [`MAX_FILE_BYTES`] (a single larger group still gets a file of its own).
+fn split_into_parts(groups: Vec<Vec<syn::Item>>) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for items in groups {
+        let text = prettyplease::unparse(&syn::File {
+            shebang: None,
+            frontmatter: None,
+            attrs: Vec::new(),
+            items,
+        });
+        if !current.is_empty() && current.len() + text.len() > MAX_FILE_BYTES {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push_str(&text);
+    }
+    if !current.is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// The type an item declares, if it declares one.
+fn declared_type(item: &syn::Item) -> Option<String> {
     match item {
         syn::Item::Struct(s) => Some(s.ident.to_string()),
         syn::Item::Enum(e) => Some(e.ident.to_string()),
         syn::Item::Type(t) => Some(t.ident.to_string()),
-        syn::Item::Impl(i) => match i.self_ty.as_ref() {
-            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        },
         _ => None,
     }
+}
+
+/// The generated type an item belongs to: the type it declares, the `Self` type of an impl, or
+/// — for an impl on a foreign type such as `impl From<Newtype> for i64`, which reads the
+/// newtype's private field — the first generated type the impl names.
+fn owner_of(item: &syn::Item, declared: &BTreeSet<String>) -> Option<String> {
+    if let Some(name) = declared_type(item) {
+        return Some(name);
+    }
+    let syn::Item::Impl(implementation) = item else {
+        return None;
+    };
+    if let syn::Type::Path(path) = implementation.self_ty.as_ref()
+        && let Some(last) = path.path.segments.last()
+        && declared.contains(&last.ident.to_string())
+    {
+        return Some(last.ident.to_string());
+    }
+    let mut named = BTreeSet::new();
+    collect_idents(implementation.to_token_stream(), declared, &mut named);
+    // Prefer the first one in source order, not the alphabetical first.
+    first_ident_in(implementation.to_token_stream(), &named)
+}
+
+fn first_ident_in(tokens: TokenStream, names: &BTreeSet<String>) -> Option<String> {
+    for token in tokens {
+        match token {
+            TokenTree::Ident(ident) if names.contains(&ident.to_string()) => {
+                return Some(ident.to_string());
+            }
+            TokenTree::Group(group) => {
+                if let Some(found) = first_ident_in(group.stream(), names) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn collect_idents(tokens: TokenStream, types: &BTreeSet<String>, found: &mut BTreeSet<String>) {

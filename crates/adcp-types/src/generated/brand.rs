@@ -4,7 +4,7 @@
 //! Types used only by the `brand` domain.
 
 #[allow(unused_imports)]
-use super::core::*;
+use super::*;
 ///`AcquireRightsAcquired`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AcquireRightsAcquired {

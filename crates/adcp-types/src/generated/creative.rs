@@ -4,7 +4,7 @@
 //! Types used only by the `creative` domain.
 
 #[allow(unused_imports)]
-use super::core::*;
+use super::*;
 ///Shared parameter fields that apply across canonical formats. Each canonical format extends this base with format-specific parameters (dimensions, durations, codecs, slot constraints).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Base {
@@ -383,6 +383,26 @@ impl ::std::convert::TryFrom<::std::string::String> for CanonicalFormatTargetKin
         value: ::std::string::String,
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
+    }
+}
+///Registry of asset types used in AdCP creative manifests. Each asset type defines the structure of actual content payloads (what you send), not requirements or constraints (which belong in format specifications).
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(transparent)]
+pub struct CreativeAssetTypesIndex(pub ::serde_json::Value);
+impl ::std::ops::Deref for CreativeAssetTypesIndex {
+    type Target = ::serde_json::Value;
+    fn deref(&self) -> &::serde_json::Value {
+        &self.0
+    }
+}
+impl ::std::convert::From<CreativeAssetTypesIndex> for ::serde_json::Value {
+    fn from(value: CreativeAssetTypesIndex) -> Self {
+        value.0
+    }
+}
+impl ::std::convert::From<::serde_json::Value> for CreativeAssetTypesIndex {
+    fn from(value: ::serde_json::Value) -> Self {
+        Self(value)
     }
 }
 ///Filter criteria for querying creatives from a creative library. By default, archived creatives are excluded from results. To include archived creatives, explicitly filter by status='archived' or include 'archived' in the statuses array.

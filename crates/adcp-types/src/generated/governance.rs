@@ -4,7 +4,7 @@
 //! Types used only by the `governance` domain.
 
 #[allow(unused_imports)]
-use super::core::*;
+use super::*;
 ///Payload sent by sales agents to orchestrators when pushing content artifacts for governance validation. Complements get_media_buy_artifacts for push-based artifact delivery.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ArtifactWebhookPayload {

@@ -27,8 +27,44 @@ pub use brand::*;
     rust_2018_idioms,
     missing_debug_implementations
 )]
-mod core;
-pub use core::*;
+mod core_1;
+pub use core_1::*;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+mod core_2;
+pub use core_2::*;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+mod core_3;
+pub use core_3::*;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+mod core_4;
+pub use core_4::*;
 
 #[cfg(feature = "creative")]
 #[allow(

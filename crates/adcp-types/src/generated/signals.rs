@@ -4,7 +4,7 @@
 //! Types used only by the `signals` domain.
 
 #[allow(unused_imports)]
-use super::core::*;
+use super::*;
 ///Error response - operation failed, signal not activated
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ActivateSignalError {

@@ -4,7 +4,7 @@
 //! Types used only by the `sponsored-intelligence` domain.
 
 #[allow(unused_imports)]
-use super::core::*;
+use super::*;
 ///Machine-readable availability state for an SI offering or a matching product. Provides a structured counterpart to the free-string availability_summary and aligns to the same vocabulary as the free-string unavailable_reason (sold_out, expired, region_restricted, inactive) plus positive in-stock states.
 #[derive(
     ::serde::Deserialize,

@@ -4,7 +4,7 @@
 //! Types used only by the `trusted-match` domain.
 
 #[allow(unused_imports)]
-use super::core::*;
+use super::*;
 ///A package available for contextual matching. Synced to providers at media buy creation time — not sent per request. Providers cache this metadata and use it when evaluating context match requests for the placement. The `seller_agent` field binds the package to the originating seller agent; providers MUST use this binding rather than re-deriving seller identity from media_buy_id.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
