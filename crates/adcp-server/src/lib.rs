@@ -1,1 +1,91 @@
-//! adcp-server: filled by a later issue.
+//! # adcp-server
+//!
+//! Composes the AdCP building blocks into a seller agent: adopters implement the platform
+//! traits ([`SalesPlatform`], [`SignalsPlatform`], [`ToolHandler`]) and an
+//! [`AccountResolver`]; the server runs every call through decoding, version negotiation,
+//! the guards of `adcp-guards`, idempotency, account resolution, the platform, the task
+//! handoff of `adcp-tasks`, terminal webhooks through `adcp-webhooks`, and (strict mode)
+//! response validation against the rc.9 schemas. [`router`] serves it over MCP streamable
+//! HTTP with `rmcp`; the framework tools (`get_adcp_capabilities`, `get_task_status`,
+//! `list_tasks`, `tasks/get`, and in sandbox mode `comply_test_controller`) come for free.
+//!
+//! ```no_run
+//! use adcp_server::{AdcpServer, DiscoveryResult, CallContext, SalesPlatform, HttpConfig};
+//! use adcp_types::AdcpError;
+//! use adcp_types::generated::{GetProductsRequest, GetProductsResponse};
+//!
+//! struct Seller;
+//!
+//! #[async_trait::async_trait]
+//! impl SalesPlatform for Seller {
+//!     async fn get_products(
+//!         &self,
+//!         _request: GetProductsRequest,
+//!         ctx: &CallContext,
+//!     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
+//!         // Slow curation runs as a task: the buyer gets `submitted` at once.
+//!         Ok(ctx
+//!             .handoff_to_task(|_task| async move {
+//!                 Ok::<_, AdcpError>(GetProductsResponse::default())
+//!             })
+//!             .into())
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = AdcpServer::builder().sales(Seller).build()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3001").await?;
+//! adcp_server::serve(listener, adcp_server::router(&server, HttpConfig::default()), std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Guarantees: every reply echoes the request's `context` and the served `adcp_version`;
+//! every failure is an AdCP error (`adcp_error` + `errors[]` + `status: failed`, MCP
+//! `isError`), never a panic or a stack trace; a handoff answers exactly
+//! `{task_id, status: "submitted"}` (+ echo) and produces exactly one terminal webhook when the
+//! buyer registered a push config and delivery is wired.
+
+mod account;
+mod auth;
+mod call;
+mod dispatch;
+mod error;
+mod framework;
+mod hooks;
+pub mod idempotency;
+mod platform;
+mod sandbox;
+mod server;
+mod transport;
+
+use std::future::Future;
+
+pub use account::{
+    Account, AccountQuery, AccountResolver, ExplicitAccounts, PrincipalAccounts, SingletonAccount,
+    account_id_of,
+};
+pub use auth::{Authenticator, BearerTokens, Principal, auth_required, bearer_token};
+pub use call::{CallContext, CompletedResult};
+pub use dispatch::{SERVED_VERSION, SUPPORTED_MAJOR, SUPPORTED_VERSIONS, ToolReply};
+pub use error::ServerError;
+pub use framework::SandboxFixtures;
+pub use hooks::ResultHook;
+pub use platform::{
+    DiscoveryResult, Outcome, SalesPlatform, SalesTool, SignalsPlatform, SignalsTool, TaskResult,
+    ToolHandler, not_implemented,
+};
+pub use server::{AdcpServer, AdcpServerBuilder, WebhookDelivery};
+pub use transport::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, router};
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting connections
+/// and lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The demo's sandbox fixtures: `seed_product` and `seed_pricing_option`; and the
+//! `list_creatives` read the security storyboard probes.
+
+use std::sync::Arc;
+
+use adcp_server::{Account, CallContext, Outcome, SandboxFixtures, ToolHandler};
+use adcp_types::{AdcpError, codes};
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+
+use crate::catalog::Catalog;
+
+/// Seeds the shared catalog.
+#[derive(Debug, Clone)]
+pub(crate) struct DemoFixtures {
+    pub(crate) catalog: Arc<Catalog>,
+}
+
+fn text<'a>(params: &'a Value, name: &str) -> Result<&'a str, AdcpError> {
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AdcpError::new("INVALID_PARAMS", format!("`params.{name}` is required")))
+}
+
+#[async_trait]
+impl SandboxFixtures for DemoFixtures {
+    fn scenarios(&self) -> Vec<&'static str> {
+        vec!["seed_product", "seed_pricing_option"]
+    }
+
+    async fn apply(
+        &self,
+        scenario: &str,
+        params: &Value,
+        _account: &Account,
+    ) -> Result<(), AdcpError> {
+        let empty = Map::new();
+        let fixture = params
+            .get("fixture")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        match scenario {
+            "seed_product" => {
+                self.catalog
+                    .seed_product(text(params, "product_id")?, fixture);
+                Ok(())
+            }
+            "seed_pricing_option" => {
+                let product_id = text(params, "product_id")?;
+                let option_id = text(params, "pricing_option_id")?;
+                if self
+                    .catalog
+                    .seed_pricing_option(product_id, option_id, fixture)
+                {
+                    Ok(())
+                } else {
+                    Err(AdcpError::new(
+                        "NOT_FOUND",
+                        format!("no seeded product `{product_id}`"),
+                    ))
+                }
+            }
+            other => Err(AdcpError::new(
+                codes::UNSUPPORTED_FEATURE,
+                format!("unknown scenario {other}"),
+            )),
+        }
+    }
+}
+
+/// `list_creatives`: the demo keeps no creative library, so the list is empty (but real).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DemoCreatives;
+
+#[async_trait]
+impl ToolHandler for DemoCreatives {
+    async fn call(&self, _request: Value, _ctx: &CallContext) -> Result<Outcome<Value>, AdcpError> {
+        Ok(Outcome::Completed(json!({
+            "query_summary": { "total_matching": 0, "returned": 0 },
+            "pagination": { "has_more": false },
+            "creatives": []
+        })))
+    }
+}

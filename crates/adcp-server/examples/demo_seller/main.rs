@@ -1,0 +1,209 @@
+//! The demo seller: a sales + signals AdCP agent on MCP, with in-memory stores by default and
+//! PostgreSQL with `--database-url` (feature `postgres`).
+//!
+//! ```text
+//! cargo run --release -p adcp-server --example demo_seller            # http://127.0.0.1:3001/mcp
+//! cargo run --release -p adcp-server --features postgres --example demo_seller -- \
+//!     --database-url postgres://...
+//! ```
+//!
+//! Callers authenticate with a compliance test-kit key, e.g. `Authorization: Bearer
+//! demo-acme-outdoor-v1` (sandbox); `demo-acme-outdoor-live-v1` is a live-mode principal.
+//! Discovery with a `push_notification_config` hands off to a short simulated curation, so a
+//! buyer sees the whole async path: `submitted`, polling, and the signed terminal webhook.
+
+mod access;
+mod catalog;
+mod fixtures;
+mod sales;
+mod signals;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adcp_server::{AdcpServer, HttpConfig, WebhookDelivery};
+use adcp_types::Specialism;
+use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
+use adcp_webhooks::ssrf::SsrfPolicy;
+use adcp_webhooks::{InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender};
+use clap::Parser;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(about = "An AdCP demo seller (sales + signals) served over MCP")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3001")]
+    addr: SocketAddr,
+    /// PostgreSQL URL: tasks, the webhook outbox and idempotency keys go to PostgreSQL.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// The URL buyers reach this agent at (brand.json links; `identity.brand_json_url` when
+    /// HTTPS).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// How long the simulated curation of a handed-off task takes, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    curation_ms: u64,
+    /// Serve without authentication (every caller is anonymous and has no account).
+    #[arg(long)]
+    no_auth: bool,
+}
+
+type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[tokio::main]
+async fn main() -> DemoResult<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,adcp_server=info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.addr));
+    let curation = Duration::from_millis(args.curation_ms);
+    let catalog = Arc::new(catalog::Catalog::new());
+
+    let key = WebhookSigningKey::generate(
+        format!("demo-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")),
+        SignatureAlgorithm::Ed25519,
+    );
+    let mut builder = AdcpServer::builder()
+        .sales(sales::DemoSales {
+            catalog: Arc::clone(&catalog),
+            media_buys: Arc::default(),
+            curation,
+        })
+        .signals(signals::DemoSignals {
+            curation,
+            agent_url: format!("{public_url}/mcp"),
+        })
+        .tool("list_creatives", fixtures::DemoCreatives)
+        .sandbox_fixtures(fixtures::DemoFixtures {
+            catalog: Arc::clone(&catalog),
+        })
+        .specialism(Specialism::SalesNonGuaranteed)
+        .specialism(Specialism::SignalOwned)
+        .accounts(access::DemoAccounts)
+        .strict(true)
+        .publish_signing_key(&key)
+        .public_url(public_url.clone())
+        .agent_name("adcp-rs demo seller")
+        .allow_insecure_webhook_host("127.0.0.1")
+        .allow_insecure_webhook_host("localhost")
+        .capabilities(json!({
+            "account": { "supported_billing": ["operator", "agent"] },
+            "media_buy": {},
+            "signals": {}
+        }));
+    let sender = WebhookSender::new(
+        SenderConfig {
+            // Development: loopback receivers are allowed; production keeps the strict policy.
+            policy: SsrfPolicy::strict().allow_loopback(),
+            ..SenderConfig::default()
+        },
+        Some(WebhookSigner::new(key)),
+    )?;
+    let shutdown = CancellationToken::new();
+    match &args.database_url {
+        Some(url) => builder = with_postgres(builder, url, sender, shutdown.clone()).await?,
+        None => {
+            let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
+            builder = builder.webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)));
+        }
+    }
+    let server = builder.build()?;
+
+    let mut http = HttpConfig::default();
+    if !args.no_auth {
+        http = http.with_authenticator(access::DemoKeys);
+    }
+    if let Some(host) = url_host(&public_url) {
+        http.allowed_hosts.push(host);
+    }
+    http.shutdown = shutdown.clone();
+    let router = adcp_server::router(&server, http);
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let bound = listener.local_addr()?;
+    println!("adcp-rs demo seller serving MCP at http://{bound}/mcp");
+    println!("  tools: {}", server.tool_names().join(", "));
+    println!(
+        "  stores: {}",
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "in-memory"
+        }
+    );
+    if !args.no_auth {
+        println!("  auth: Authorization: Bearer demo-acme-outdoor-v1 (sandbox)");
+    }
+    let stop = shutdown.clone();
+    adcp_server::serve(listener, router, async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    })
+    .await?;
+    let report = server.shutdown(Duration::from_secs(10)).await;
+    println!(
+        "stopped: {} tasks finished, {} failed on shutdown",
+        report.finished, report.failed
+    );
+    Ok(())
+}
+
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split("://").nth(1)?;
+    Some(rest.split('/').next()?.to_owned())
+}
+
+#[cfg(feature = "postgres")]
+async fn with_postgres(
+    builder: adcp_server::AdcpServerBuilder,
+    url: &str,
+    sender: WebhookSender,
+    shutdown: CancellationToken,
+) -> DemoResult<adcp_server::AdcpServerBuilder> {
+    use adcp_webhooks::outbox::{OutboxWorkerConfig, PgOutbox};
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .connect(url)
+        .await?;
+    let outbox = PgOutbox::new(pool.clone());
+    outbox.migrate().await?;
+    let registry = adcp_tasks::pg::PgTaskRegistry::builder(pool.clone())
+        .outbox(Arc::new(outbox.clone()))
+        .build()?;
+    registry.migrate().await?;
+    let idempotency = adcp_server::idempotency::PgIdempotencyStore::new(pool);
+    idempotency.migrate().await?;
+    tokio::spawn(async move {
+        if let Err(error) = outbox
+            .run_worker(sender, OutboxWorkerConfig::default(), shutdown)
+            .await
+        {
+            tracing::error!(%error, "outbox worker stopped");
+        }
+    });
+    Ok(builder
+        .task_registry(Arc::new(registry))
+        .idempotency_store(Arc::new(idempotency))
+        .webhooks(WebhookDelivery::Transactional))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn with_postgres(
+    _builder: adcp_server::AdcpServerBuilder,
+    _url: &str,
+    _sender: WebhookSender,
+    _shutdown: CancellationToken,
+) -> DemoResult<adcp_server::AdcpServerBuilder> {
+    Err("--database-url needs the `postgres` feature: cargo run -p adcp-server --features postgres --example demo_seller".into())
+}

@@ -1,0 +1,217 @@
+//! The demo's sales platform: discovery over the catalog (brief discovery with a push config
+//! hands off to a short simulated curation), media buys kept in memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adcp_server::{CallContext, DiscoveryResult, Outcome, SalesPlatform, SalesTool, TaskResult};
+use adcp_tasks::TaskProgress;
+use adcp_types::generated::{
+    CreateMediaBuyRequest, CreateMediaBuyResponse, GetMediaBuysRequest, GetMediaBuysResponse,
+    GetProductsRequest, GetProductsResponse,
+};
+use adcp_types::{AdcpError, codes};
+use dashmap::DashMap;
+use serde_json::{Value, json};
+
+use crate::catalog::{Catalog, matches_filters};
+
+/// The demo seller's sales side.
+#[derive(Debug, Clone)]
+pub(crate) struct DemoSales {
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) media_buys: Arc<DashMap<String, Vec<Value>>>,
+    pub(crate) curation: Duration,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdcpError> {
+    serde_json::from_value(value).map_err(|error| {
+        tracing::error!(%error, "demo seller built an invalid response");
+        AdcpError::internal()
+    })
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl DemoSales {
+    fn products_for(&self, request: &Value) -> Value {
+        let limit = request
+            .pointer("/pagination/max_results")
+            .and_then(Value::as_u64)
+            .unwrap_or(50);
+        let limit = usize::try_from(limit).unwrap_or(50);
+        let products: Vec<Value> = self
+            .catalog
+            .all()
+            .into_iter()
+            .filter(|p| matches_filters(p, request.get("filters")))
+            .take(limit)
+            .collect();
+        json!({ "products": products })
+    }
+
+    fn wants_async(request: &Value) -> bool {
+        request
+            .get("push_notification_config")
+            .is_some_and(|p| !p.is_null())
+    }
+}
+
+#[async_trait::async_trait]
+impl SalesPlatform for DemoSales {
+    fn tools(&self) -> Vec<SalesTool> {
+        vec![
+            SalesTool::GetProducts,
+            SalesTool::CreateMediaBuy,
+            SalesTool::GetMediaBuys,
+        ]
+    }
+
+    async fn get_products(
+        &self,
+        request: GetProductsRequest,
+        ctx: &CallContext,
+    ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
+        let request = to_value(&request);
+        let body = self.products_for(&request);
+        let wholesale = request.get("buying_mode").and_then(Value::as_str) == Some("wholesale");
+        if wholesale || !Self::wants_async(&request) {
+            return Ok(Outcome::Completed(typed(body)?));
+        }
+        // Brief (or refine) discovery with a webhook registered: curate in the background.
+        let curation = self.curation;
+        Ok(ctx
+            .handoff_to_task(move |task| async move {
+                task.update_progress(TaskProgress::new().percentage(50.0).steps(1, 2))
+                    .await;
+                tokio::time::sleep(curation).await;
+                typed::<GetProductsResponse>(body)
+            })
+            .into())
+    }
+
+    async fn create_media_buy(
+        &self,
+        request: CreateMediaBuyRequest,
+        ctx: &CallContext,
+    ) -> Result<TaskResult<CreateMediaBuyResponse>, AdcpError> {
+        let request = to_value(&request);
+        let start = request
+            .get("start_time")
+            .and_then(Value::as_str)
+            .unwrap_or("asap");
+        let end = request
+            .get("end_time")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if start != "asap" {
+            let parsed = (
+                chrono::DateTime::parse_from_rfc3339(start),
+                chrono::DateTime::parse_from_rfc3339(end),
+            );
+            if let (Ok(start), Ok(end)) = parsed {
+                if end <= start {
+                    return Err(AdcpError::invalid_request(
+                        "`end_time` must be after `start_time`",
+                    )
+                    .with_field("end_time"));
+                }
+            }
+        }
+        let packages = request
+            .get("packages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if packages.is_empty() {
+            return Err(
+                AdcpError::invalid_request("a media buy needs at least one package")
+                    .with_field("packages"),
+            );
+        }
+        let mut created = Vec::new();
+        for (i, package) in packages.iter().enumerate() {
+            if package
+                .get("budget")
+                .and_then(Value::as_f64)
+                .is_some_and(|b| b < 0.0)
+            {
+                return Err(
+                    AdcpError::new(codes::VALIDATION_ERROR, "budget must not be negative")
+                        .with_field(format!("packages[{i}].budget")),
+                );
+            }
+            let product_id = package
+                .get("product_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if self.catalog.find(product_id).is_none() && !ctx.is_sandbox() {
+                return Err(AdcpError::new(
+                    codes::PRODUCT_NOT_FOUND,
+                    format!("no product `{product_id}`"),
+                )
+                .with_field(format!("packages[{i}].product_id")));
+            }
+            let mut out = json!({
+                "package_id": format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()),
+                "product_id": product_id,
+            });
+            for key in ["budget", "pricing_option_id", "bid_price", "context"] {
+                if let Some(value) = package.get(key) {
+                    out[key] = value.clone();
+                }
+            }
+            created.push(out);
+        }
+        let media_buy = json!({
+            "media_buy_id": format!("mb_{}", uuid::Uuid::new_v4().simple()),
+            "media_buy_status": "pending_creatives",
+            "confirmed_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "revision": 1,
+            "packages": created,
+        });
+        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
+        self.media_buys
+            .entry(account)
+            .or_default()
+            .push(media_buy.clone());
+        let response: CreateMediaBuyResponse = typed(media_buy)?;
+        if !Self::wants_async(&request) {
+            return Ok(Outcome::Completed(response));
+        }
+        // With a webhook registered the buy goes through a (simulated) review as a task.
+        let review = self.curation;
+        Ok(ctx
+            .handoff_to_task(move |_task| async move {
+                tokio::time::sleep(review).await;
+                Ok::<_, AdcpError>(response)
+            })
+            .into())
+    }
+
+    async fn get_media_buys(
+        &self,
+        _request: GetMediaBuysRequest,
+        ctx: &CallContext,
+    ) -> Result<GetMediaBuysResponse, AdcpError> {
+        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
+        let buys: Vec<Value> = self
+            .media_buys
+            .get(&account)
+            .map(|buys| {
+                buys.iter()
+                    .map(|b| {
+                        json!({
+                            "media_buy_id": b["media_buy_id"],
+                            "status": b["media_buy_status"],
+                            "packages": b["packages"],
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        typed(json!({ "media_buys": buys }))
+    }
+}

@@ -1,0 +1,125 @@
+//! What a platform method knows about the call it serves.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use adcp_tasks::{BoxError, RequestContext, TaskContext, TaskHandoff};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::account::Account;
+use crate::auth::Principal;
+use crate::hooks::ResultHook;
+
+/// One tool call as a platform method sees it: the tool, the resolved account, the
+/// authenticated principal, and the means to hand work to a task.
+///
+/// Cloning is cheap; clones share the hooks registered with [`CallContext::on_complete`].
+#[derive(Clone)]
+pub struct CallContext {
+    tool: &'static str,
+    account: Option<Account>,
+    principal: Option<Principal>,
+    request: RequestContext,
+    hooks: Arc<Mutex<Vec<Arc<dyn ResultHook>>>>,
+}
+
+impl fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallContext")
+            .field("tool", &self.tool)
+            .field("account", &self.account)
+            .field("principal", &self.principal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallContext {
+    pub(crate) fn new(
+        tool: &'static str,
+        account: Option<Account>,
+        principal: Option<Principal>,
+        request: RequestContext,
+    ) -> Self {
+        Self {
+            tool,
+            account,
+            principal,
+            request,
+            hooks: Arc::default(),
+        }
+    }
+
+    /// The wire tool name being served.
+    pub fn tool(&self) -> &'static str {
+        self.tool
+    }
+
+    /// The account the server's [`AccountResolver`](crate::AccountResolver) resolved, if any.
+    pub fn account(&self) -> Option<&Account> {
+        self.account.as_ref()
+    }
+
+    /// The authenticated caller, if the transport authenticated one.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// Whether the call runs against a sandbox account (no real spend, test controller on).
+    pub fn is_sandbox(&self) -> bool {
+        self.account.as_ref().is_some_and(Account::is_sandbox)
+    }
+
+    /// Hands `work` to a protocol task; return the handoff inside an
+    /// [`Outcome::Handoff`](crate::Outcome::Handoff). Nothing runs until the server has checked
+    /// the handoff is allowed (never for wholesale discovery, never for an unresolved account)
+    /// and issued the task; then the buyer gets `submitted` at once and `work` runs in the
+    /// background. Its value becomes the task's result; an `AdcpError` it returns becomes the
+    /// task's error; anything else (or a panic) fails the task with a generic error.
+    pub fn handoff_to_task<T, F, Fut, E>(&self, work: F) -> TaskHandoff<T>
+    where
+        T: Serialize + Send + Sync + 'static,
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        self.request.handoff_to_task(work)
+    }
+
+    /// Registers a terminal side effect (e.g. persisting a proposal draft) that runs once the
+    /// call's result exists: before the synchronous answer is sent, or before a handed-off task
+    /// is marked completed. It sees the full result, before any `fields` projection; an error
+    /// it returns replaces the result (the call or task fails with it).
+    pub fn on_complete(&self, hook: Arc<dyn ResultHook>) {
+        if let Ok(mut hooks) = self.hooks.lock() {
+            hooks.push(hook);
+        }
+    }
+
+    pub(crate) fn take_hooks(&self) -> Vec<Arc<dyn ResultHook>> {
+        self.hooks
+            .lock()
+            .map(|mut hooks| std::mem::take(&mut *hooks))
+            .unwrap_or_default()
+    }
+
+    /// A copy whose handoffs create a task with `task_id` (the sandbox controller's forced arms).
+    pub(crate) fn with_forced_task_id(mut self, task_id: adcp_tasks::TaskId) -> Self {
+        self.request = self.request.with_task_id(task_id);
+        self
+    }
+}
+
+/// What a [`ResultHook`] is told about a completed result.
+#[derive(Debug, Clone, Copy)]
+pub struct CompletedResult<'a> {
+    /// The tool that produced it.
+    pub tool: &'static str,
+    /// The task it completes, `None` on the synchronous path.
+    pub task_id: Option<&'a str>,
+    /// The resolved account id, if any.
+    pub account_id: Option<&'a str>,
+    /// The full result as serialised, before any wire-only shaping.
+    pub result: &'a Value,
+}

@@ -1,0 +1,222 @@
+//! `comply_test_controller`: sandbox-only scenarios the compliance storyboards drive.
+//!
+//! Order of checks: the calling account must resolve and be a sandbox account (else
+//! `ControllerError{error: FORBIDDEN}` before any scenario runs); then the scenario is
+//! dispatched. Forced arms go to the sandbox as a whole (see [`crate::sandbox`]); `seed_*`
+//! scenarios go to the platform's [`SandboxFixtures`].
+
+use adcp_tasks::TaskId;
+use adcp_types::AdcpError;
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+
+use crate::account::Account;
+use crate::auth::Principal;
+use crate::dispatch::{Core, Echo, Failure};
+use crate::sandbox::forced_tool;
+
+/// The scenarios the server itself implements.
+pub(crate) const BUILT_IN_SCENARIOS: [&str; 4] = [
+    "force_get_products_arm",
+    "force_get_signals_arm",
+    "force_create_media_buy_arm",
+    "force_task_completion",
+];
+
+/// A platform's sandbox fixtures: the `seed_*` (and any other) controller scenarios that need
+/// the platform's own data, e.g. `seed_product` adding a product to the sandbox catalog.
+#[async_trait]
+pub trait SandboxFixtures: Send + Sync + 'static {
+    /// The scenario names this platform handles (advertised in `compliance_testing.scenarios`).
+    fn scenarios(&self) -> Vec<&'static str>;
+
+    /// Runs `scenario` with `params` for the sandbox `account`. An error's `code` becomes the
+    /// `ControllerError.error` when it is one of the controller's codes (`NOT_FOUND`,
+    /// `INVALID_PARAMS`, ...), else `INVALID_PARAMS`.
+    async fn apply(
+        &self,
+        scenario: &str,
+        params: &Value,
+        account: &Account,
+    ) -> Result<(), AdcpError>;
+}
+
+/// The controller's error codes (`ControllerError.error`).
+const CONTROLLER_CODES: [&str; 8] = [
+    "INVALID_TRANSITION",
+    "INVALID_STATE",
+    "NOT_FOUND",
+    "UNKNOWN_SCENARIO",
+    "INVALID_PARAMS",
+    "FORBIDDEN",
+    "JCS_NON_FINITE_NUMBER",
+    "INTERNAL_ERROR",
+];
+
+fn refuse(code: &str, detail: impl Into<String>, echo: &Echo) -> Failure {
+    let detail = detail.into();
+    let mut body = Map::new();
+    body.insert("success".into(), Value::Bool(false));
+    body.insert("status".into(), Value::from("completed"));
+    body.insert("error".into(), Value::from(code));
+    body.insert("error_detail".into(), Value::from(detail.clone()));
+    body.insert("adcp_error".into(), AdcpError::new(code, detail).to_value());
+    echo.apply(&mut body);
+    Failure::Body(Value::Object(body))
+}
+
+fn success(fields: Value, echo: &Echo) -> Value {
+    let mut body = match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    body.insert("success".into(), Value::Bool(true));
+    body.insert("status".into(), Value::from("completed"));
+    echo.apply(&mut body);
+    Value::Object(body)
+}
+
+fn param<'a>(params: &'a Value, name: &str) -> Option<&'a str> {
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+pub(super) async fn serve(
+    core: &Core,
+    request: &Value,
+    principal: Option<&Principal>,
+    echo: &Echo,
+) -> Result<Value, Failure> {
+    let Some(sandbox) = &core.sandbox else {
+        return Err(refuse(
+            "UNKNOWN_SCENARIO",
+            "the test controller is not enabled",
+            echo,
+        ));
+    };
+    let account = core
+        .resolve_account("comply_test_controller", request, principal)
+        .await?;
+    let Some(account) = account.filter(Account::is_sandbox) else {
+        return Err(refuse(
+            "FORBIDDEN",
+            "comply_test_controller requires a sandbox account; the calling account is not one",
+            echo,
+        ));
+    };
+    let Some(scenario) = request.get("scenario").and_then(Value::as_str) else {
+        return Err(refuse(
+            "INVALID_PARAMS",
+            "`scenario` must be a string",
+            echo,
+        ));
+    };
+    let empty = json!({});
+    let params = request
+        .get("params")
+        .filter(|p| p.is_object())
+        .unwrap_or(&empty);
+    if scenario == "list_scenarios" {
+        let scenarios = core.controller_scenarios();
+        let body = success(json!({ "scenarios": scenarios }), echo);
+        core.check_response("comply_test_controller", &body)?;
+        return Ok(body);
+    }
+    if let Some(tool) = forced_tool(scenario) {
+        if !core.serves(tool) {
+            return Err(refuse(
+                "UNKNOWN_SCENARIO",
+                format!("this agent does not serve `{tool}`"),
+                echo,
+            ));
+        }
+        match param(params, "arm") {
+            Some("submitted") => {}
+            Some(other) => {
+                return Err(refuse(
+                    "INVALID_PARAMS",
+                    format!("arm `{other}` is not supported; use `submitted`"),
+                    echo,
+                ));
+            }
+            None => return Err(refuse("INVALID_PARAMS", "`params.arm` is required", echo)),
+        }
+        let Some(task_id) = param(params, "task_id") else {
+            return Err(refuse(
+                "INVALID_PARAMS",
+                "`params.task_id` is required",
+                echo,
+            ));
+        };
+        let Ok(task_id) = TaskId::parse(task_id.to_owned()) else {
+            return Err(refuse(
+                "INVALID_PARAMS",
+                "`params.task_id` is not a valid task id",
+                echo,
+            ));
+        };
+        let message = param(params, "message").map(str::to_owned);
+        let forced = json!({ "arm": "submitted", "task_id": task_id.as_str() });
+        sandbox
+            .force_arm(tool, task_id, message)
+            .map_err(|detail| refuse("INVALID_STATE", detail, echo))?;
+        let body = success(json!({ "forced": forced }), echo);
+        core.check_response("comply_test_controller", &body)?;
+        return Ok(body);
+    }
+    if scenario == "force_task_completion" {
+        let Some(task_id) = param(params, "task_id") else {
+            return Err(refuse(
+                "INVALID_PARAMS",
+                "`params.task_id` is required",
+                echo,
+            ));
+        };
+        let Some(result) = params.get("result").filter(|r| r.is_object()) else {
+            return Err(refuse(
+                "INVALID_PARAMS",
+                "`params.result` must be an object",
+                echo,
+            ));
+        };
+        if !sandbox.complete(task_id, Ok(result.clone())) {
+            return Err(refuse(
+                "NOT_FOUND",
+                format!("no forced sandbox task `{task_id}` is waiting"),
+                echo,
+            ));
+        }
+        let body = success(
+            json!({ "previous_state": "submitted", "current_state": "completed" }),
+            echo,
+        );
+        core.check_response("comply_test_controller", &body)?;
+        return Ok(body);
+    }
+    match &core.fixtures {
+        Some(fixtures) if fixtures.scenarios().contains(&scenario) => {
+            match fixtures.apply(scenario, params, &account).await {
+                Ok(()) => {
+                    let body = success(json!({ "message": format!("{scenario} applied") }), echo);
+                    core.check_response("comply_test_controller", &body)?;
+                    Ok(body)
+                }
+                Err(error) => {
+                    let code = if CONTROLLER_CODES.contains(&error.code.as_str()) {
+                        error.code.clone()
+                    } else {
+                        "INVALID_PARAMS".to_owned()
+                    };
+                    Err(refuse(&code, error.message, echo))
+                }
+            }
+        }
+        _ => Err(refuse(
+            "UNKNOWN_SCENARIO",
+            format!("scenario `{scenario}` is not supported"),
+            echo,
+        )),
+    }
+}

@@ -1,0 +1,134 @@
+//! `get_task_status` (and the legacy `tasks/get`) and `list_tasks`: strictly scoped to the
+//! caller's account and principal. A task of anyone else is indistinguishable from a task that
+//! does not exist (`REFERENCE_NOT_FOUND`).
+
+use adcp_tasks::projection::{self, StatusOptions};
+use adcp_tasks::{TaskId, TaskQuery, TaskScope};
+use adcp_types::{AdcpError, codes};
+use serde_json::Value;
+
+use crate::account::Account;
+use crate::auth::Principal;
+use crate::dispatch::{Core, Echo, completed_body};
+
+fn not_found() -> AdcpError {
+    AdcpError::new(
+        codes::REFERENCE_NOT_FOUND,
+        "no task with this id exists for this caller",
+    )
+    .with_field("task_id")
+}
+
+fn internal(error: &adcp_tasks::TaskError) -> AdcpError {
+    tracing::error!(%error, "task registry failed");
+    error.to_adcp_error()
+}
+
+/// The caller's task scope, `None` when the caller has no account (and so no tasks).
+async fn scope_of(
+    core: &Core,
+    tool: &str,
+    request: &Value,
+    principal: Option<&Principal>,
+) -> Result<Option<TaskScope>, AdcpError> {
+    let Some(account) = core.resolve_account(tool, request, principal).await? else {
+        return Ok(None);
+    };
+    let owner = principal.map_or("anonymous", Principal::id);
+    Ok(TaskScope::new(Account::id(&account), owner).ok())
+}
+
+fn flag(request: &Value, names: &[&str]) -> Result<bool, AdcpError> {
+    for name in names {
+        match request.get(*name) {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(b)) => return Ok(*b),
+            Some(_) => {
+                return Err(
+                    AdcpError::invalid_request(format!("`{name}` must be a boolean"))
+                        .with_field(*name),
+                );
+            }
+        }
+    }
+    Ok(false)
+}
+
+pub(super) async fn get_task_status(
+    core: &Core,
+    request: &Value,
+    principal: Option<&Principal>,
+    echo: &Echo,
+    legacy: bool,
+) -> Result<Value, AdcpError> {
+    let tool = if legacy {
+        "tasks/get"
+    } else {
+        "get_task_status"
+    };
+    let id_field = if legacy && request.get("task_id").is_none() {
+        "taskId"
+    } else {
+        "task_id"
+    };
+    let task_id = match request.get(id_field) {
+        Some(Value::String(id)) => id,
+        Some(_) => {
+            return Err(
+                AdcpError::invalid_request("`task_id` must be a string").with_field("task_id")
+            );
+        }
+        None => {
+            return Err(AdcpError::invalid_request("`task_id` is required").with_field("task_id"));
+        }
+    };
+    let options = StatusOptions {
+        include_history: flag(request, &["include_history", "includeHistory"])?,
+        include_result: flag(request, &["include_result", "includeResult"])?,
+    };
+    let Ok(task_id) = TaskId::parse(task_id.clone()) else {
+        return Err(not_found());
+    };
+    let Some(scope) = scope_of(core, tool, request, principal).await? else {
+        return Err(not_found());
+    };
+    let record = core
+        .runtime
+        .registry()
+        .get(&scope, &task_id)
+        .await
+        .map_err(|error| internal(&error))?
+        .ok_or_else(not_found)?;
+    let body = completed_body(projection::task_status_response(&record, options), echo);
+    if !legacy {
+        core.check_response("get_task_status", &body)?;
+    }
+    Ok(body)
+}
+
+pub(super) async fn list_tasks(
+    core: &Core,
+    request: &Value,
+    principal: Option<&Principal>,
+    echo: &Echo,
+) -> Result<Value, AdcpError> {
+    let query = TaskQuery::from_list_request(request).map_err(|error| error.to_adcp_error())?;
+    let body = match scope_of(core, "list_tasks", request, principal).await? {
+        Some(scope) => {
+            let page = core
+                .runtime
+                .registry()
+                .list(&scope, &query)
+                .await
+                .map_err(|error| internal(&error))?;
+            projection::list_tasks_response(&page, &query)
+        }
+        None => projection::list_tasks_response(
+            &adcp_tasks::TaskPage::new(Vec::new(), None, adcp_tasks::TaskSummary::default()),
+            &query,
+        ),
+    };
+    let body = completed_body(body, echo);
+    core.check_response("list_tasks", &body)?;
+    Ok(body)
+}

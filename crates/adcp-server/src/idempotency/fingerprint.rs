@@ -1,0 +1,88 @@
+//! The payload hash that tells a replay from a conflicting reuse of a key.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Fields that do not make two requests different: the key itself and the buyer's echo-only
+/// `context`, plus the version envelope.
+const IGNORED: [&str; 4] = [
+    "idempotency_key",
+    "context",
+    "adcp_version",
+    "adcp_major_version",
+];
+
+/// SHA-256 (hex) of the request's canonical JSON (keys sorted at every depth), without the
+/// fields in [`IGNORED`]. Two requests with the same fingerprint are the same request.
+pub fn fingerprint(request: &Value) -> String {
+    let mut canonical = String::new();
+    match request {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map
+                .keys()
+                .filter(|k| !IGNORED.contains(&k.as_str()))
+                .collect();
+            keys.sort();
+            canonical.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    canonical.push(',');
+                }
+                write_canonical(&Value::String(key.clone()), &mut canonical);
+                canonical.push(':');
+                write_canonical(&map[key], &mut canonical);
+            }
+            canonical.push('}');
+        }
+        other => write_canonical(other, &mut canonical),
+    }
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_order_key_and_context_do_not_matter() {
+        let a = json!({"idempotency_key": "k1", "b": {"y": 1, "x": [1, 2]}, "a": 1, "context": {"n": 1}});
+        let b = json!({"a": 1, "b": {"x": [1, 2], "y": 1}, "idempotency_key": "k2"});
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        let c = json!({"a": 2, "b": {"x": [1, 2], "y": 1}});
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+        let d = json!({"a": 1, "b": {"x": [2, 1], "y": 1}});
+        assert_ne!(fingerprint(&a), fingerprint(&d));
+    }
+}

@@ -1,0 +1,129 @@
+//! Sandbox state behind `comply_test_controller`: one-shot forced response arms and the tasks
+//! they created, waiting for `force_task_completion`.
+//!
+//! Forced directives are scoped to the sandbox as a whole, not to the account of the
+//! controller call: compliance runners send controller calls under their own account. They
+//! only ever apply to calls whose resolved account is a sandbox account.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use adcp_guards::DiscoveryMode;
+use adcp_tasks::TaskId;
+use adcp_types::AdcpError;
+use dashmap::DashMap;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::call::CallContext;
+use crate::dispatch::handler::{Produced, start_fn};
+
+/// How long a forced task waits for `force_task_completion` before it fails.
+const FORCED_TASK_PATIENCE: Duration = Duration::from_secs(60 * 60);
+
+/// The most directives queued per tool (a runaway controller cannot grow memory).
+const MAX_QUEUED: usize = 64;
+
+/// One forced arm: the next matching call hands off to a task with this id.
+#[derive(Debug, Clone)]
+pub(crate) struct ForcedArm {
+    task_id: TaskId,
+    message: Option<String>,
+}
+
+/// What `force_task_completion` delivers to a waiting forced task.
+type Completion = Result<Value, AdcpError>;
+
+/// The sandbox's shared state.
+#[derive(Debug, Default)]
+pub(crate) struct Sandbox {
+    forced: Mutex<HashMap<&'static str, VecDeque<ForcedArm>>>,
+    waiting: DashMap<String, oneshot::Sender<Completion>>,
+}
+
+/// Which tool a `force_*_arm` scenario targets.
+pub(crate) fn forced_tool(scenario: &str) -> Option<&'static str> {
+    match scenario {
+        "force_get_products_arm" => Some("get_products"),
+        "force_get_signals_arm" => Some("get_signals"),
+        "force_create_media_buy_arm" => Some("create_media_buy"),
+        _ => None,
+    }
+}
+
+impl Sandbox {
+    /// Queues a forced arm for the next matching call to `tool`.
+    pub(crate) fn force_arm(
+        &self,
+        tool: &'static str,
+        task_id: TaskId,
+        message: Option<String>,
+    ) -> Result<(), String> {
+        let mut forced = self
+            .forced
+            .lock()
+            .map_err(|_| "sandbox state poisoned".to_owned())?;
+        let queue = forced.entry(tool).or_default();
+        if queue.len() >= MAX_QUEUED {
+            return Err(format!(
+                "at most {MAX_QUEUED} directives may be queued per tool"
+            ));
+        }
+        queue.push_back(ForcedArm { task_id, message });
+        Ok(())
+    }
+
+    /// Takes the forced arm for a call to `tool`, if one is queued and the call is eligible
+    /// (discovery: brief or refine mode only; wholesale always answers synchronously).
+    pub(crate) fn take_forced_arm(
+        &self,
+        tool: &str,
+        mode: Option<DiscoveryMode>,
+    ) -> Option<ForcedArm> {
+        if mode == Some(DiscoveryMode::Wholesale) {
+            return None;
+        }
+        self.forced.lock().ok()?.get_mut(tool)?.pop_front()
+    }
+
+    /// Completes a waiting forced task with `result`. `false` when no forced task of that id
+    /// is waiting.
+    pub(crate) fn complete(&self, task_id: &str, completion: Completion) -> bool {
+        match self.waiting.remove(task_id) {
+            Some((_, sender)) => sender.send(completion).is_ok(),
+            None => false,
+        }
+    }
+
+    fn wait_for(&self, task_id: &TaskId) -> oneshot::Receiver<Completion> {
+        let (sender, receiver) = oneshot::channel();
+        self.waiting.insert(task_id.as_str().to_owned(), sender);
+        receiver
+    }
+}
+
+impl ForcedArm {
+    /// The handoff a forced arm stands for: a task with the forced id whose result arrives
+    /// through `force_task_completion`.
+    pub(crate) fn into_produced(self, sandbox: &Sandbox, ctx: &CallContext) -> Produced {
+        let receiver = sandbox.wait_for(&self.task_id);
+        let tool = ctx.tool();
+        if let Some(message) = &self.message {
+            tracing::debug!(tool, message = %message, "forced submitted arm");
+        }
+        let handoff = ctx
+            .clone()
+            .with_forced_task_id(self.task_id)
+            .handoff_to_task(move |_task| async move {
+                match tokio::time::timeout(FORCED_TASK_PATIENCE, receiver).await {
+                    Ok(Ok(completion)) => completion,
+                    Ok(Err(_)) | Err(_) => Err(AdcpError::new(
+                        adcp_types::codes::SERVICE_UNAVAILABLE,
+                        "the sandbox task was never completed by the test controller",
+                    )),
+                }
+            });
+        Produced::Handoff(start_fn(handoff))
+    }
+}

@@ -1,0 +1,573 @@
+//! [`AdcpServer`] and its builder: where platform traits, guards, tasks, webhooks and
+//! idempotency are composed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adcp_guards::GuardConfig;
+use adcp_tasks::seams::TerminalCallback;
+use adcp_tasks::{InMemoryTaskRegistry, ShutdownReport, TaskRegistry, TaskRuntime};
+use adcp_types::validate::SchemaSet;
+use adcp_types::{Specialism, manifest};
+use adcp_webhooks::signing::WebhookSigningKey;
+use adcp_webhooks::{DeliverySupervisor, TerminalEmitter, WebhookTerminalCallback};
+use serde_json::{Map, Value};
+
+use crate::account::{AccountResolver, ExplicitAccounts};
+use crate::auth::Principal;
+use crate::dispatch::handler::{ErasedTool, Typed};
+use crate::dispatch::{Core, ToolReply};
+use crate::error::ServerError;
+use crate::framework::capabilities::{self, CapabilityInputs};
+use crate::framework::{FrameworkTool, SandboxFixtures};
+use crate::idempotency::{DEFAULT_IN_FLIGHT_MAX, IdempotencyStore, InMemoryIdempotencyStore};
+use crate::platform::{SalesPlatform, SalesTool, SignalsPlatform, SignalsTool, ToolHandler};
+use crate::sandbox::Sandbox;
+
+/// How terminal webhooks reach buyers that registered a `push_notification_config`.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum WebhookDelivery {
+    /// The seller delivers no webhooks: requests carrying a push config are rejected with
+    /// `INVALID_REQUEST` (`field: push_notification_config`) instead of being accepted silently.
+    #[default]
+    Disabled,
+    /// After the registry's terminal write, the terminal webhook is enqueued on this supervisor
+    /// (e.g. `adcp_webhooks::InMemorySupervisor`). A crash between the write and the enqueue
+    /// loses that webhook; use [`WebhookDelivery::Transactional`] where that matters.
+    Supervisor(Arc<dyn DeliverySupervisor>),
+    /// The task registry writes the webhook row in the same transaction as the terminal state
+    /// (a `PgTaskRegistry` built with a `PgOutbox`), and outbox workers deliver it.
+    Transactional,
+    /// Push configs are accepted and stored, but the seller emits terminal webhooks itself
+    /// (automatic emission switched off).
+    Manual,
+}
+
+impl fmt::Debug for WebhookDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Disabled => "Disabled",
+            Self::Supervisor(_) => "Supervisor",
+            Self::Transactional => "Transactional",
+            Self::Manual => "Manual",
+        })
+    }
+}
+
+/// A composed AdCP seller: call [`AdcpServer::call_tool`] from any transport, or serve MCP
+/// with [`AdcpServer::router`] / [`crate::serve`].
+///
+/// Cloning is cheap (shared state).
+#[derive(Clone)]
+pub struct AdcpServer {
+    pub(crate) core: Arc<Core>,
+    pub(crate) jwks: Option<Value>,
+    pub(crate) brand: Option<Value>,
+}
+
+impl fmt::Debug for AdcpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdcpServer")
+            .field("core", &self.core)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdcpServer {
+    /// Starts building a server.
+    pub fn builder() -> AdcpServerBuilder {
+        AdcpServerBuilder::default()
+    }
+
+    /// Serves one tool call, transport-neutral. Every failure is a reply carrying
+    /// `adcp_error`; this never panics on wire input.
+    pub async fn call_tool(
+        &self,
+        tool: &str,
+        arguments: Value,
+        principal: Option<Principal>,
+    ) -> ToolReply {
+        self.core.call(tool, arguments, principal).await
+    }
+
+    /// The names of every tool served (platform tools plus framework tools).
+    pub fn tool_names(&self) -> Vec<&'static str> {
+        self.core.tool_names()
+    }
+
+    /// The `get_adcp_capabilities` body this server answers with.
+    pub fn capabilities(&self) -> &Value {
+        &self.core.capabilities
+    }
+
+    /// The task runtime (registry, running tasks).
+    pub fn runtime(&self) -> &TaskRuntime {
+        &self.core.runtime
+    }
+
+    /// Stops accepting new tasks and waits up to `deadline` for running ones; the rest fail as
+    /// transient (a buyer may retry).
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        self.core.runtime.shutdown(deadline).await
+    }
+}
+
+/// Builds an [`AdcpServer`]. Start-up checks: every claimed specialism's entry-point tools in
+/// its own protocol are implemented; strict mode has its schemas; tools are registered once.
+#[derive(Default)]
+pub struct AdcpServerBuilder {
+    sales: Option<Arc<dyn SalesPlatform>>,
+    signals: Option<Arc<dyn SignalsPlatform>>,
+    custom: BTreeMap<String, Arc<dyn ToolHandler>>,
+    specialisms: Vec<Specialism>,
+    accounts: Option<Arc<dyn AccountResolver>>,
+    registry: Option<Arc<dyn TaskRegistry>>,
+    lease: Option<Duration>,
+    idempotency: Option<Arc<dyn IdempotencyStore>>,
+    webhooks: WebhookDelivery,
+    insecure_webhook_hosts: Vec<String>,
+    strict: bool,
+    schemas: Option<&'static SchemaSet>,
+    validate_requests: bool,
+    sandbox: bool,
+    fixtures: Option<Arc<dyn SandboxFixtures>>,
+    signing_jwk: Option<(Value, &'static str)>,
+    public_url: Option<String>,
+    agent_name: Option<String>,
+    extra_capabilities: Map<String, Value>,
+}
+
+impl fmt::Debug for AdcpServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdcpServerBuilder")
+            .field("specialisms", &self.specialisms)
+            .field("webhooks", &self.webhooks)
+            .field("strict", &self.strict)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdcpServerBuilder {
+    /// Serves the sales tools `platform` lists in [`SalesPlatform::tools`].
+    #[must_use]
+    pub fn sales(mut self, platform: impl SalesPlatform) -> Self {
+        self.sales = Some(Arc::new(platform));
+        self
+    }
+
+    /// Serves the signals tools `platform` lists in [`SignalsPlatform::tools`].
+    #[must_use]
+    pub fn signals(mut self, platform: impl SignalsPlatform) -> Self {
+        self.signals = Some(Arc::new(platform));
+        self
+    }
+
+    /// Serves any other manifest tool with a JSON handler.
+    #[must_use]
+    pub fn tool(mut self, name: impl Into<String>, handler: impl ToolHandler) -> Self {
+        self.custom.insert(name.into(), Arc::new(handler));
+        self
+    }
+
+    /// Claims a specialism in `get_adcp_capabilities` (checked against the tools served).
+    #[must_use]
+    pub fn specialism(mut self, specialism: Specialism) -> Self {
+        if !self.specialisms.contains(&specialism) {
+            self.specialisms.push(specialism);
+        }
+        self
+    }
+
+    /// How accounts are resolved (default: [`ExplicitAccounts::open`]).
+    #[must_use]
+    pub fn accounts(mut self, resolver: impl AccountResolver) -> Self {
+        self.accounts = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Where tasks live (default: an [`InMemoryTaskRegistry`]).
+    #[must_use]
+    pub fn task_registry(mut self, registry: Arc<dyn TaskRegistry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// How long a replica's claim on a running task lasts without a heartbeat (durable
+    /// registries): after it, another replica fails the task instead of leaving it running
+    /// forever.
+    #[must_use]
+    pub fn task_lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Where idempotency claims live (default: an [`InMemoryIdempotencyStore`]).
+    #[must_use]
+    pub fn idempotency_store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.idempotency = Some(store);
+        self
+    }
+
+    /// How terminal webhooks are delivered (default: [`WebhookDelivery::Disabled`]).
+    #[must_use]
+    pub fn webhooks(mut self, delivery: WebhookDelivery) -> Self {
+        self.webhooks = delivery;
+        self
+    }
+
+    /// Accepts `http://` push-notification URLs on `host` (development and tests only; the
+    /// default accepts HTTPS only).
+    #[must_use]
+    pub fn allow_insecure_webhook_host(mut self, host: impl Into<String>) -> Self {
+        self.insecure_webhook_hosts.push(host.into());
+        self
+    }
+
+    /// Strict mode: validate every outgoing response (and incoming request) against the rc.9
+    /// schemas from [`SchemaSet::load_default`]. A response that fails is a seller bug: the
+    /// buyer gets a generic error and the violation is logged.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self.validate_requests = strict;
+        self
+    }
+
+    /// Strict mode with an explicit schema set.
+    #[must_use]
+    pub fn strict_with(mut self, schemas: &'static SchemaSet) -> Self {
+        self.strict = true;
+        self.validate_requests = true;
+        self.schemas = Some(schemas);
+        self
+    }
+
+    /// Enables the sandbox: `comply_test_controller` is served (to sandbox accounts only).
+    #[must_use]
+    pub fn sandbox(mut self, enabled: bool) -> Self {
+        self.sandbox = enabled;
+        self
+    }
+
+    /// The platform's sandbox fixtures (`seed_*` controller scenarios); implies the sandbox.
+    #[must_use]
+    pub fn sandbox_fixtures(mut self, fixtures: impl SandboxFixtures) -> Self {
+        self.fixtures = Some(Arc::new(fixtures));
+        self.sandbox = true;
+        self
+    }
+
+    /// Publishes the public half of the webhook-signing key: served as a JWKS at
+    /// `/.well-known/jwks.json` (the `jwks_uri` of the brand.json agent entry) and declared in
+    /// `webhook_signing`.
+    #[must_use]
+    pub fn publish_signing_key(mut self, key: &WebhookSigningKey) -> Self {
+        self.signing_jwk = Some((key.public_jwk(), key.algorithm().as_str()));
+        self
+    }
+
+    /// The URL buyers reach this agent at (e.g. `https://seller.example`), used for
+    /// `identity.brand_json_url` (HTTPS only, as the schema demands) and brand.json links.
+    #[must_use]
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The agent's display name in brand.json.
+    #[must_use]
+    pub fn agent_name(mut self, name: impl Into<String>) -> Self {
+        self.agent_name = Some(name.into());
+        self
+    }
+
+    /// Extra capability blocks (`media_buy`, `signals`, `account`, ...), deep-merged over the
+    /// derived document.
+    #[must_use]
+    pub fn capabilities(mut self, extra: Value) -> Self {
+        if let Value::Object(map) = extra {
+            self.extra_capabilities.extend(map);
+        }
+        self
+    }
+
+    /// Builds the server: registers tools, runs the start-up checks and starts the task
+    /// runtime. Must be called inside a tokio runtime.
+    pub fn build(self) -> Result<AdcpServer, ServerError> {
+        let tools = self.register_tools()?;
+        check_specialisms(&self.specialisms, &tools)?;
+        let schemas = match (self.strict, self.schemas) {
+            (true, Some(set)) => Some(set),
+            (true, None) => Some(SchemaSet::load_default()?),
+            (false, _) => None,
+        };
+        let registry = self
+            .registry
+            .clone()
+            .unwrap_or_else(|| Arc::new(InMemoryTaskRegistry::new()));
+        let mut runtime = TaskRuntime::builder(registry);
+        if let Some(lease) = self.lease {
+            runtime = runtime.lease_duration(lease);
+        }
+        let delivers = !matches!(self.webhooks, WebhookDelivery::Disabled);
+        if let WebhookDelivery::Supervisor(supervisor) = &self.webhooks {
+            let callback: Arc<dyn TerminalCallback> = Arc::new(WebhookTerminalCallback::new(
+                TerminalEmitter::new(Some(Arc::clone(supervisor))),
+            ));
+            runtime = runtime.terminal_callback(callback);
+        }
+        let runtime = runtime.build()?;
+        let mut guards = GuardConfig::new().with_webhook_delivery(delivers);
+        for host in &self.insecure_webhook_hosts {
+            guards = guards
+                .allow_insecure_http_host(host)
+                .map_err(|e| ServerError::Config(e.to_string()))?;
+        }
+        let idempotency = self
+            .idempotency
+            .clone()
+            .unwrap_or_else(|| Arc::new(InMemoryIdempotencyStore::new()));
+        let brand_json_url = self
+            .public_url
+            .as_ref()
+            .filter(|url| url.starts_with("https://"))
+            .map(|url| format!("{url}/.well-known/brand.json"));
+        let mut core = Core {
+            tools,
+            guards,
+            accounts: self
+                .accounts
+                .clone()
+                .unwrap_or_else(|| Arc::new(ExplicitAccounts::open())),
+            runtime,
+            idempotency: Arc::clone(&idempotency),
+            schemas,
+            validate_requests: self.validate_requests,
+            capabilities: Value::Null,
+            sandbox: self.sandbox.then(|| Arc::new(Sandbox::default())),
+            fixtures: self.fixtures.clone(),
+        };
+        let scenarios: Vec<&'static str> = if self.sandbox {
+            core.controller_scenarios()
+                .into_iter()
+                .filter(|s| *s != "list_scenarios")
+                .collect()
+        } else {
+            Vec::new()
+        };
+        core.capabilities = capabilities::document(&CapabilityInputs {
+            protocols: protocols_of(&core),
+            specialisms: self.specialisms.clone(),
+            replay_ttl: idempotency.replay_ttl(),
+            in_flight_max: DEFAULT_IN_FLIGHT_MAX,
+            signing_algorithm: self.signing_jwk.as_ref().map(|(_, alg)| *alg),
+            brand_json_url,
+            scenarios,
+            extra: self.extra_capabilities.clone(),
+        });
+        let jwks = self
+            .signing_jwk
+            .as_ref()
+            .map(|(jwk, _)| serde_json::json!({ "keys": [jwk] }));
+        let brand = self.brand_json(jwks.is_some());
+        Ok(AdcpServer {
+            core: Arc::new(core),
+            jwks,
+            brand,
+        })
+    }
+
+    fn brand_json(&self, has_jwks: bool) -> Option<Value> {
+        let url = self.public_url.as_ref()?;
+        let host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or(url)
+            .split('/')
+            .next()
+            .unwrap_or(url);
+        let mut agent = serde_json::json!({
+            "type": "sales",
+            "url": format!("{url}/mcp"),
+            "id": "adcp-agent",
+            "description": self.agent_name.clone().unwrap_or_else(|| "AdCP agent".to_owned()),
+        });
+        if has_jwks {
+            agent["jwks_uri"] = Value::from(format!("{url}/.well-known/jwks.json"));
+        }
+        Some(serde_json::json!({
+            "house": { "domain": host, "name": self.agent_name.clone().unwrap_or_else(|| host.to_owned()) },
+            "agents": [agent],
+        }))
+    }
+
+    fn register_tools(&self) -> Result<BTreeMap<&'static str, Arc<dyn ErasedTool>>, ServerError> {
+        let mut tools: BTreeMap<&'static str, Arc<dyn ErasedTool>> = BTreeMap::new();
+        let mut add = |name: &str, handler: Arc<dyn ErasedTool>| -> Result<(), ServerError> {
+            let Some(spec) = manifest::tool(name) else {
+                return Err(ServerError::InvalidTool {
+                    tool: name.to_owned(),
+                    reason: "not a tool of the AdCP manifest",
+                });
+            };
+            if FrameworkTool::parse(spec.name, true).is_some() {
+                return Err(ServerError::InvalidTool {
+                    tool: name.to_owned(),
+                    reason: "served by the framework",
+                });
+            }
+            if tools.insert(spec.name, handler).is_some() {
+                return Err(ServerError::InvalidTool {
+                    tool: name.to_owned(),
+                    reason: "registered twice",
+                });
+            }
+            Ok(())
+        };
+        if let Some(sales) = &self.sales {
+            let mut listed = sales.tools();
+            listed.sort();
+            listed.dedup();
+            if !listed.contains(&SalesTool::GetProducts) {
+                listed.insert(0, SalesTool::GetProducts);
+            }
+            for tool in listed {
+                add(tool.name(), sales_handler(sales, tool))?;
+            }
+        }
+        if let Some(signals) = &self.signals {
+            let mut listed = signals.tools();
+            listed.sort();
+            listed.dedup();
+            if !listed.contains(&SignalsTool::GetSignals) {
+                listed.insert(0, SignalsTool::GetSignals);
+            }
+            for tool in listed {
+                add(tool.name(), signals_handler(signals, tool))?;
+            }
+        }
+        for (name, handler) in &self.custom {
+            let handler = Arc::clone(handler);
+            add(
+                name,
+                Typed::<Value, Value>::new(move |request, ctx| {
+                    let handler = Arc::clone(&handler);
+                    Box::pin(async move { handler.call(request, &ctx).await })
+                }),
+            )?;
+        }
+        Ok(tools)
+    }
+}
+
+/// `supported_protocols` (snake_case) from the tools served.
+fn protocols_of(core: &Core) -> Vec<&'static str> {
+    let mut protocols = Vec::new();
+    for name in core.tools.keys() {
+        let protocol = match manifest::tool(name).map(|spec| spec.protocol) {
+            Some("media-buy") => "media_buy",
+            Some("signals") => "signals",
+            Some("creative") => "creative",
+            Some("governance" | "property" | "collection" | "content-standards") => "governance",
+            Some("sponsored-intelligence") => "sponsored_intelligence",
+            Some("brand") => "brand",
+            _ => continue,
+        };
+        if !protocols.contains(&protocol) {
+            protocols.push(protocol);
+        }
+    }
+    protocols
+}
+
+fn check_specialisms(
+    specialisms: &[Specialism],
+    tools: &BTreeMap<&'static str, Arc<dyn ErasedTool>>,
+) -> Result<(), ServerError> {
+    for specialism in specialisms {
+        let Some(spec) = manifest::SPECIALISMS
+            .iter()
+            .find(|s| s.specialism == *specialism)
+        else {
+            continue;
+        };
+        let missing: Vec<&'static str> = spec
+            .entry_point_tools
+            .iter()
+            .copied()
+            .filter(|tool| {
+                manifest::tool(tool).is_some_and(|t| t.protocol == spec.protocol)
+                    && !tools.contains_key(tool)
+                    && FrameworkTool::parse(tool, true).is_none()
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(ServerError::MissingTools {
+                specialism: specialism.as_str(),
+                missing,
+            });
+        }
+    }
+    Ok(())
+}
+
+macro_rules! typed_method {
+    ($platform:expr, $method:ident) => {{
+        let platform = Arc::clone($platform);
+        Typed::new(move |request, ctx| {
+            let platform = Arc::clone(&platform);
+            Box::pin(async move { platform.$method(request, &ctx).await })
+        })
+    }};
+    ($platform:expr, $method:ident, sync) => {{
+        let platform = Arc::clone($platform);
+        Typed::new(move |request, ctx| {
+            let platform = Arc::clone(&platform);
+            Box::pin(async move {
+                platform
+                    .$method(request, &ctx)
+                    .await
+                    .map(crate::platform::Outcome::Completed)
+            })
+        })
+    }};
+}
+
+fn sales_handler(platform: &Arc<dyn SalesPlatform>, tool: SalesTool) -> Arc<dyn ErasedTool> {
+    match tool {
+        SalesTool::GetProducts => {
+            let platform = Arc::clone(platform);
+            Typed::new(
+                move |request: adcp_types::generated::GetProductsRequest, ctx| {
+                    let platform = Arc::clone(&platform);
+                    Box::pin(async move {
+                        if matches!(
+                            request.buying_mode,
+                            adcp_types::generated::GetProductsRequestBuyingMode::Refine
+                        ) {
+                            platform.refine_get_products(request, &ctx).await
+                        } else {
+                            platform.get_products(request, &ctx).await
+                        }
+                    })
+                },
+            )
+        }
+        SalesTool::CreateMediaBuy => typed_method!(platform, create_media_buy),
+        SalesTool::UpdateMediaBuy => typed_method!(platform, update_media_buy),
+        SalesTool::SyncCreatives => typed_method!(platform, sync_creatives),
+        SalesTool::GetMediaBuyDelivery => typed_method!(platform, get_media_buy_delivery, sync),
+        SalesTool::GetMediaBuys => typed_method!(platform, get_media_buys, sync),
+        SalesTool::ListCreativeFormats => typed_method!(platform, list_creative_formats, sync),
+    }
+}
+
+fn signals_handler(platform: &Arc<dyn SignalsPlatform>, tool: SignalsTool) -> Arc<dyn ErasedTool> {
+    match tool {
+        SignalsTool::GetSignals => typed_method!(platform, get_signals),
+        SignalsTool::ActivateSignal => typed_method!(platform, activate_signal),
+    }
+}

@@ -1,0 +1,294 @@
+//! The async path: handoff → submitted → polling → exactly one terminal webhook.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adcp_webhooks::verify::{InboundWebhook, WebhookVerifier};
+use serde_json::json;
+
+use crate::support::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn brief_handoff_is_polled_and_delivers_exactly_one_signed_webhook() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let acct = account("acme.example");
+
+    let reply = buyer
+        .call(
+            "get_products",
+            json!({
+                "buying_mode": "brief", "brief": "outdoor", "account": acct,
+                "push_notification_config": push(&receiver, "hooks/capture-1", "op-products-1"),
+                "context": { "correlation_id": "c-1", "b": 2 },
+                "ext": { "handoff": true, "draft": true }
+            }),
+        )
+        .await;
+    let body = reply.ok();
+    assert_eq!(body["status"], "submitted");
+    let task_id = body["task_id"].as_str().unwrap().to_owned();
+    assert!(
+        body.get("products").is_none(),
+        "the submitted arm carries no products"
+    );
+    assert_eq!(body["context"], json!({ "correlation_id": "c-1", "b": 2 }));
+    assert_eq!(body["adcp_version"], "3.1");
+
+    let status = poll_until_terminal(&buyer, &task_id, &acct).await;
+    assert_eq!(status["status"], "completed");
+    assert_eq!(status["task_type"], "get_products");
+    assert_eq!(status["result"]["products"][0]["product_id"], "p1");
+
+    receiver.wait_for("hooks/capture-1", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hooks: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/hooks/capture-1")
+        .collect();
+    assert_eq!(hooks.len(), 1, "exactly one terminal webhook");
+    let payload = hooks[0].json();
+    assert_eq!(
+        payload["operation_id"], "op-products-1",
+        "echoed from the registration, not the URL"
+    );
+    assert_eq!(payload["task_id"], task_id.as_str());
+    assert_eq!(payload["status"], "completed");
+    assert_eq!(payload["task_type"], "get_products");
+    assert_eq!(payload["token"], "receiver-token-0123456789abcdef");
+    assert_eq!(payload["result"]["products"][1]["product_id"], "p2");
+
+    // The signature verifies against the JWKS the server publishes.
+    let jwks: serde_json::Value = reqwest::get(format!("{}/.well-known/jwks.json", running.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let headers: Vec<(&str, &str)> = hooks[0]
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let url = receiver.url("hooks/capture-1");
+    WebhookVerifier::new(&jwks)
+        .verify_now(&InboundWebhook {
+            method: "POST",
+            url: &url,
+            headers: &headers,
+            body: &hooks[0].body,
+        })
+        .expect("the webhook signature verifies with the published JWKS");
+
+    // The persist-draft hook ran once, on the task path.
+    let drafts = observed.drafts.lock().unwrap().clone();
+    assert_eq!(drafts, vec![("get_products".to_owned(), Some(task_id))]);
+}
+
+#[tokio::test]
+async fn a_failing_handoff_delivers_one_failed_webhook() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let acct = account("acme.example");
+    let reply = buyer
+        .call(
+            "get_signals",
+            json!({
+                "signal_spec": "hikers", "account": acct,
+                "push_notification_config": push(&receiver, "hooks/fail", "op-fail"),
+                "ext": { "handoff": true, "fail": true }
+            }),
+        )
+        .await;
+    let task_id = reply.ok()["task_id"].as_str().unwrap().to_owned();
+    let status = poll_until_terminal(&buyer, &task_id, &acct).await;
+    assert_eq!(status["status"], "failed");
+    assert_eq!(status["error"]["code"], "PRODUCT_UNAVAILABLE");
+    let hooks = receiver.wait_for("hooks/fail", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "one failed webhook");
+    let payload = hooks[0].json();
+    assert_eq!(payload["status"], "failed");
+    assert_eq!(payload["task_type"], "get_signals");
+    assert_eq!(payload["operation_id"], "op-fail");
+}
+
+#[tokio::test]
+async fn refine_handoff_with_push_config_delivers_the_webhook() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let reply = buyer
+        .call(
+            "get_products",
+            json!({
+                "buying_mode": "refine", "account": account("acme.example"),
+                "refine": [{ "scope": "request", "ask": "more video" }],
+                "push_notification_config": push(&receiver, "hooks/refine", "op-refine"),
+                "ext": { "handoff": true }
+            }),
+        )
+        .await;
+    assert_eq!(reply.ok()["status"], "submitted");
+    let hooks = receiver.wait_for("hooks/refine", 1, WAIT).await;
+    assert_eq!(
+        hooks.len(),
+        1,
+        "the refine handoff's terminal webhook is delivered"
+    );
+    assert_eq!(hooks[0].json()["status"], "completed");
+}
+
+#[tokio::test]
+async fn without_push_config_there_is_no_webhook_and_sync_answers_stay_silent() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let acct = account("acme.example");
+    // A handoff without a registration: pollable, but no webhook.
+    let reply = buyer
+        .call("get_products", json!({ "buying_mode": "brief", "brief": "x", "account": acct, "ext": { "handoff": true } }))
+        .await;
+    let task_id = reply.ok()["task_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        poll_until_terminal(&buyer, &task_id, &acct).await["status"],
+        "completed"
+    );
+    // A synchronous answer with a registration: no task, so no webhook either.
+    let sync = buyer
+        .call(
+            "get_products",
+            json!({
+                "buying_mode": "brief", "brief": "x", "account": acct,
+                "push_notification_config": push(&receiver, "hooks/sync", "op-sync"),
+                "ext": { "draft": true }
+            }),
+        )
+        .await;
+    let body = sync.ok();
+    assert_eq!(body["status"], "completed");
+    assert_eq!(
+        body["cache_scope"], "account",
+        "an account-scoped request gets a cache_scope"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(receiver.received().is_empty(), "no webhook without a task");
+    // The persist-draft hook also runs on the synchronous path.
+    assert_eq!(
+        observed.drafts.lock().unwrap().clone(),
+        vec![("get_products".to_owned(), None)]
+    );
+}
+
+#[tokio::test]
+async fn tasks_are_invisible_to_other_accounts_and_principals() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(builder(&observed).build().unwrap()).await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let acct = account("acme.example");
+    let reply = buyer
+        .call("get_products", json!({ "buying_mode": "brief", "brief": "x", "account": acct, "ext": { "handoff": true } }))
+        .await;
+    let task_id = reply.ok()["task_id"].as_str().unwrap().to_owned();
+    poll_until_terminal(&buyer, &task_id, &acct).await;
+
+    let other = account("otherbrand.example");
+    buyer
+        .call(
+            "get_task_status",
+            json!({ "task_id": task_id, "account": other }),
+        )
+        .await
+        .expect_error("REFERENCE_NOT_FOUND", Some("task_id"));
+    let listed = buyer.call("list_tasks", json!({ "account": other })).await;
+    assert_eq!(listed.ok()["tasks"], json!([]));
+    let mine = buyer.call("list_tasks", json!({ "account": acct })).await;
+    assert_eq!(mine.ok()["tasks"][0]["task_id"], task_id.as_str());
+    assert_eq!(mine.ok()["tasks"][0]["domain"], "media-buy");
+
+    let intruder = Buyer::connect(&running.url, Some("token-b")).await;
+    intruder
+        .call(
+            "get_task_status",
+            json!({ "task_id": task_id, "account": acct }),
+        )
+        .await
+        .expect_error("REFERENCE_NOT_FOUND", Some("task_id"));
+    // The legacy alias answers the owner.
+    let legacy = buyer
+        .call("tasks/get", json!({ "taskId": task_id, "account": acct }))
+        .await;
+    assert_eq!(legacy.ok()["task_id"], task_id.as_str());
+}
+
+#[tokio::test]
+async fn webhooks_are_retried_after_503_with_one_idempotency_key() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.fail_next(2);
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    buyer
+        .call(
+            "get_products",
+            json!({
+                "buying_mode": "brief", "brief": "x", "account": account("acme.example"),
+                "push_notification_config": push(&receiver, "hooks/retry", "op-retry"),
+                "ext": { "handoff": true }
+            }),
+        )
+        .await
+        .ok();
+    let hooks = receiver
+        .wait_for("hooks/retry", 3, Duration::from_secs(20))
+        .await;
+    assert_eq!(hooks.len(), 3, "two 503s, then delivered");
+    let keys: std::collections::BTreeSet<String> = hooks
+        .iter()
+        .map(|h| h.json()["idempotency_key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys.len(),
+        1,
+        "retries reuse the logical event's idempotency_key"
+    );
+}

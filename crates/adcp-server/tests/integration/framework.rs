@@ -1,0 +1,256 @@
+//! Framework tools: capabilities, version negotiation, the sandbox controller, brand.json.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adcp_server::{AdcpServer, ServerError};
+use adcp_types::Specialism;
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn capabilities_are_derived_from_the_server() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let reply = buyer
+        .call(
+            "get_adcp_capabilities",
+            json!({ "context": { "z": 1, "a": 2 } }),
+        )
+        .await;
+    let caps = reply.ok();
+    assert_eq!(caps["status"], "completed");
+    assert_eq!(caps["adcp"]["major_versions"], json!([3]));
+    assert_eq!(caps["adcp"]["supported_versions"], json!(["3.1"]));
+    assert_eq!(caps["adcp"]["idempotency"]["supported"], true);
+    assert_eq!(caps["adcp"]["idempotency"]["replay_ttl_seconds"], 86_400);
+    assert_eq!(caps["supported_protocols"], json!(["media_buy", "signals"]));
+    assert_eq!(
+        caps["specialisms"],
+        json!(["sales-non-guaranteed", "signal-owned"])
+    );
+    assert_eq!(caps["webhook_signing"]["algorithms"], json!(["ed25519"]));
+    assert_eq!(
+        caps["identity"]["brand_json_url"],
+        "https://seller.example/.well-known/brand.json"
+    );
+    let scenarios = caps["compliance_testing"]["scenarios"].as_array().unwrap();
+    assert!(scenarios.contains(&json!("force_get_products_arm")));
+    assert!(!scenarios.contains(&json!("list_scenarios")));
+    assert_eq!(caps["context"], json!({ "z": 1, "a": 2 }), "context echoed");
+    assert!(caps.get("task_status").is_none() && caps.get("response_status").is_none());
+
+    let mut tools = buyer.tool_names().await;
+    tools.sort();
+    for expected in [
+        "comply_test_controller",
+        "create_media_buy",
+        "get_adcp_capabilities",
+        "get_products",
+        "get_signals",
+        "get_task_status",
+        "list_tasks",
+    ] {
+        assert!(
+            tools.iter().any(|t| t == expected),
+            "{expected} in {tools:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn version_pins_outside_major_3_are_unsupported() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(builder(&observed).build().unwrap()).await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    for (field, value) in [
+        ("adcp_major_version", json!(99)),
+        ("adcp_version", json!("99.0")),
+    ] {
+        let reply = buyer
+            .call("get_products", json!({ "buying_mode": "brief", "brief": "x", field: value, "context": { "v": 1 } }))
+            .await;
+        reply.expect_error("VERSION_UNSUPPORTED", Some(field));
+        assert_eq!(reply.body["adcp_error"]["recovery"], "correctable");
+        assert_eq!(
+            reply.body["adcp_error"]["details"]["supported_versions"],
+            json!(["3.1"])
+        );
+        assert_eq!(reply.body["context"], json!({ "v": 1 }));
+    }
+    let served = buyer
+        .call(
+            "get_products",
+            json!({ "buying_mode": "brief", "brief": "x", "adcp_version": "3.1" }),
+        )
+        .await;
+    assert_eq!(served.ok()["adcp_version"], "3.1");
+    let legacy = buyer
+        .call(
+            "get_products",
+            json!({ "brief": "x", "adcp_major_version": 3 }),
+        )
+        .await;
+    assert_eq!(
+        legacy.ok()["products"][0]["product_id"],
+        "p1",
+        "a missing buying_mode means brief"
+    );
+}
+
+#[tokio::test]
+async fn forced_arms_complete_through_the_controller_and_emit_the_webhook() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    // The controller runs under the runner's own account; the business call under another.
+    let forced = buyer
+        .call(
+            "comply_test_controller",
+            json!({
+                "scenario": "force_get_products_arm", "account": account("runner.example"),
+                "params": { "arm": "submitted", "task_id": "task_forced_products_1" },
+                "context": { "step": "force" }
+            }),
+        )
+        .await;
+    assert_eq!(
+        forced.ok()["forced"],
+        json!({ "arm": "submitted", "task_id": "task_forced_products_1" })
+    );
+    assert_eq!(forced.ok()["success"], true);
+
+    let acct = account("acme.example");
+    // Wholesale never consumes the directive.
+    buyer
+        .call(
+            "get_products",
+            json!({ "buying_mode": "wholesale", "account": acct }),
+        )
+        .await
+        .ok();
+    let submitted = buyer
+        .call(
+            "get_products",
+            json!({
+                "buying_mode": "brief", "brief": "x", "account": acct,
+                "push_notification_config": push(&receiver, "hooks/forced", "op-forced")
+            }),
+        )
+        .await;
+    assert_eq!(submitted.ok()["task_id"], "task_forced_products_1");
+    assert_eq!(submitted.ok()["status"], "submitted");
+    assert_eq!(
+        observed
+            .platform_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "only the wholesale call reached the platform"
+    );
+
+    let result = json!({ "products": [product("forced_1")], "cache_scope": "public", "context": { "correlation_id": "terminal" } });
+    let completed = buyer
+        .call(
+            "comply_test_controller",
+            json!({
+                "scenario": "force_task_completion", "account": account("runner.example"),
+                "params": { "task_id": "task_forced_products_1", "result": result }
+            }),
+        )
+        .await;
+    assert_eq!(completed.ok()["current_state"], "completed");
+    let status = poll_until_terminal(&buyer, "task_forced_products_1", &acct).await;
+    assert_eq!(status["result"]["products"][0]["product_id"], "forced_1");
+    let hooks = receiver
+        .wait_for("hooks/forced", 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        hooks[0].json()["result"]["products"][0]["product_id"],
+        "forced_1"
+    );
+
+    let unknown = buyer
+        .call(
+            "comply_test_controller",
+            json!({ "scenario": "force_teleport", "account": account("runner.example") }),
+        )
+        .await;
+    assert!(unknown.is_error);
+    assert_eq!(unknown.body["error"], "UNKNOWN_SCENARIO");
+    assert_eq!(unknown.body["success"], false);
+}
+
+#[tokio::test]
+async fn the_controller_refuses_live_accounts() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(builder(&observed).build().unwrap()).await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let reply = buyer
+        .call(
+            "comply_test_controller",
+            json!({
+                "scenario": "force_get_products_arm",
+                "account": { "account_id": "live-account" },
+                "params": { "arm": "submitted", "task_id": "task_x" },
+                "context": { "correlation_id": "gate" }
+            }),
+        )
+        .await;
+    assert!(reply.is_error);
+    assert_eq!(reply.body["success"], false);
+    assert_eq!(reply.body["error"], "FORBIDDEN");
+    assert_eq!(reply.body["context"], json!({ "correlation_id": "gate" }));
+}
+
+#[tokio::test]
+async fn brand_json_points_at_the_jwks() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(builder(&observed).build().unwrap()).await;
+    let brand: serde_json::Value = reqwest::get(format!("{}/.well-known/brand.json", running.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        brand["agents"][0]["jwks_uri"],
+        "https://seller.example/.well-known/jwks.json"
+    );
+    let jwks: serde_json::Value = reqwest::get(format!("{}/.well-known/jwks.json", running.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kid"], "test-key-1");
+    assert!(key.get("d").is_none(), "no private material is published");
+}
+
+#[tokio::test]
+async fn claiming_a_specialism_without_its_tools_fails_at_start_up() {
+    let error = AdcpServer::builder()
+        .specialism(Specialism::SignalOwned)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&error, ServerError::MissingTools { specialism: "signal-owned", missing } if missing == &vec!["get_signals"]),
+        "{error}"
+    );
+    assert!(error.to_string().contains("get_signals"));
+}
