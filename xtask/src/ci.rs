@@ -1,5 +1,7 @@
 //! `cargo xtask ci`, `demo`, `validate` and `bench`: the commands the README promises.
 //!
+//! `ci` ends with `cargo xtask conformance` (the demo seller graded against its storyboards).
+//!
 //! `ci` is the whole gate, in the order that fails fastest: schemas, generated-code and API
 //! freshness, formatting, clippy, cargo-deny, then every test against a real PostgreSQL started
 //! for the run (or `DATABASE_URL` when set).
@@ -9,7 +11,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::util::{cargo, run, workspace_root};
-use crate::{api_snapshot, codegen, schemas};
+use crate::{api_snapshot, codegen, conformance, schemas};
 
 /// Runs every check CI runs.
 pub(crate) fn run_ci() -> Result<()> {
@@ -40,7 +42,9 @@ pub(crate) fn run_ci() -> Result<()> {
             tests.env("DATABASE_URL", url);
         }
         run(&mut tests)
-    })
+    })?;
+    // The demo seller against the compliance storyboards it must pass.
+    conformance::run_conformance(&[])
 }
 
 fn deny() -> Result<()> {
@@ -118,12 +122,21 @@ pub(crate) fn validate(args: &[String]) -> Result<()> {
         .args(args))
 }
 
-/// `cargo xtask demo [ARGS]`: the main job. Until the server lands it is the request validator.
+/// `cargo xtask demo [ARGS]`: the main job, the demo seller (release build) on
+/// `127.0.0.1:3001/mcp` with in-memory stores; `--database-url URL` switches to PostgreSQL.
 pub(crate) fn demo(args: &[String]) -> Result<()> {
-    validate(args)
+    schemas::materialise()?;
+    let mut command = cargo();
+    command.args(["run", "--release", "-p", "adcp-server"]);
+    if args.iter().any(|a| a.starts_with("--database-url")) {
+        command.args(["--features", "postgres"]);
+    }
+    run(command.args(["--example", "demo_seller", "--"]).args(args))
 }
 
-/// `cargo xtask bench`: every benchmark, built in release, printing its numbers.
+/// `cargo xtask bench`: every benchmark, built in release, printing its numbers: request and
+/// response validation, get_products over MCP against a bare axum endpoint, and the
+/// PostgreSQL webhook outbox (against a throwaway cluster).
 pub(crate) fn bench(_args: &[String]) -> Result<()> {
     schemas::materialise()?;
     run(cargo().args([
@@ -134,5 +147,32 @@ pub(crate) fn bench(_args: &[String]) -> Result<()> {
         "full",
         "--bench",
         "validator",
-    ]))
+    ]))?;
+    run(cargo().args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "adcp-server",
+        "--example",
+        "bench_server",
+    ]))?;
+    with_database(|database_url| {
+        let mut outbox = cargo();
+        outbox.args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "adcp-webhooks",
+            "--features",
+            "postgres",
+            "--example",
+            "bench_outbox",
+        ]);
+        if let Some(url) = database_url {
+            outbox.env("DATABASE_URL", url);
+        }
+        run(&mut outbox)
+    })
 }

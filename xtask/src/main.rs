@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workspace's automation, one module per command.
 //!
 //! Commands: `schemas`, `codegen [--check]`, `api-snapshot [--check]`, `ci`, `validate`, `demo`,
-//! `bench`.
+//! `conformance`, `bench`.
 
 // Code generators build source text by appending formatted pieces and run long linear passes;
 // these pedantic lints fight that style without catching bugs here.
@@ -14,6 +14,7 @@
 mod api_snapshot;
 mod ci;
 mod codegen;
+mod conformance;
 mod schemas;
 mod util;
 
@@ -27,8 +28,9 @@ commands:
   api-snapshot [--check]  regenerate api/*.txt from rustdoc JSON (or check it is fresh)
   ci                      everything CI runs: checks, clippy, deny, tests
   validate TOOL [FILE]    validate a JSON request (file or stdin) for TOOL; print the typed value or errors
-  demo [ARGS]             the main job (for now: validate)
-  bench                   run the benchmarks and print their numbers";
+  demo [ARGS]             the main job: the demo seller on http://127.0.0.1:3001/mcp (ARGS go to it)
+  conformance [ARGS]      grade the demo seller (or --url URL) against the compliance storyboards
+  bench                   run the benchmarks (release) and print their numbers";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +46,7 @@ fn main() -> Result<()> {
         "validate" => ci::validate(rest),
         "demo" => ci::demo(rest),
         "bench" => ci::bench(rest),
+        "conformance" => conformance::run_conformance(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -26,7 +26,8 @@
 //!         // Slow curation runs as a task: the buyer gets `submitted` at once.
 //!         Ok(ctx
 //!             .handoff_to_task(|_task| async move {
-//!                 Ok::<_, AdcpError>(GetProductsResponse::default())
+//!                 let curated = serde_json::json!({ "products": [] });
+//!                 serde_json::from_value::<GetProductsResponse>(curated)
 //!             })
 //!             .into())
 //!     }

@@ -20,7 +20,7 @@ use crate::call::CallContext;
 use crate::dispatch::handler::{Produced, start_fn};
 
 /// How long a forced task waits for `force_task_completion` before it fails.
-const FORCED_TASK_PATIENCE: Duration = Duration::from_secs(60 * 60);
+const FORCED_TASK_PATIENCE: Duration = Duration::from_hours(1);
 
 /// The most directives queued per tool (a runaway controller cannot grow memory).
 const MAX_QUEUED: usize = 64;

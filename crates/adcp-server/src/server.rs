@@ -453,7 +453,7 @@ impl AdcpServerBuilder {
             let handler = Arc::clone(handler);
             add(
                 name,
-                Typed::<Value, Value>::new(move |request, ctx| {
+                Typed::<Value, Value>::erased(move |request, ctx| {
                     let handler = Arc::clone(&handler);
                     Box::pin(async move { handler.call(request, &ctx).await })
                 }),
@@ -517,14 +517,14 @@ fn check_specialisms(
 macro_rules! typed_method {
     ($platform:expr, $method:ident) => {{
         let platform = Arc::clone($platform);
-        Typed::new(move |request, ctx| {
+        Typed::erased(move |request, ctx| {
             let platform = Arc::clone(&platform);
             Box::pin(async move { platform.$method(request, &ctx).await })
         })
     }};
     ($platform:expr, $method:ident, sync) => {{
         let platform = Arc::clone($platform);
-        Typed::new(move |request, ctx| {
+        Typed::erased(move |request, ctx| {
             let platform = Arc::clone(&platform);
             Box::pin(async move {
                 platform
@@ -540,7 +540,7 @@ fn sales_handler(platform: &Arc<dyn SalesPlatform>, tool: SalesTool) -> Arc<dyn 
     match tool {
         SalesTool::GetProducts => {
             let platform = Arc::clone(platform);
-            Typed::new(
+            Typed::erased(
                 move |request: adcp_types::generated::GetProductsRequest, ctx| {
                     let platform = Arc::clone(&platform);
                     Box::pin(async move {

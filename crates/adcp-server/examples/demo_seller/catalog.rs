@@ -203,10 +203,10 @@ impl Catalog {
 /// Whether `product` passes the request's `filters` (delivery type, fixed price).
 pub(crate) fn matches_filters(product: &Value, filters: Option<&Value>) -> bool {
     let Some(filters) = filters else { return true };
-    if let Some(delivery) = filters.get("delivery_type").and_then(Value::as_str) {
-        if product.get("delivery_type").and_then(Value::as_str) != Some(delivery) {
-            return false;
-        }
+    if let Some(delivery) = filters.get("delivery_type").and_then(Value::as_str)
+        && product.get("delivery_type").and_then(Value::as_str) != Some(delivery)
+    {
+        return false;
     }
     if let Some(fixed) = filters.get("is_fixed_price").and_then(Value::as_bool) {
         let has_fixed = product

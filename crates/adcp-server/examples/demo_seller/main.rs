@@ -46,11 +46,14 @@ struct Args {
     #[arg(long)]
     public_url: Option<String>,
     /// How long the simulated curation of a handed-off task takes, in milliseconds.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 1500)]
     curation_ms: u64,
     /// Serve without authentication (every caller is anonymous and has no account).
     #[arg(long)]
     no_auth: bool,
+    /// Serve MCP statelessly (no `initialize` session; suits replicas behind a balancer).
+    #[arg(long)]
+    stateless: bool,
 }
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -112,16 +115,18 @@ async fn main() -> DemoResult<()> {
         Some(WebhookSigner::new(key)),
     )?;
     let shutdown = CancellationToken::new();
-    match &args.database_url {
-        Some(url) => builder = with_postgres(builder, url, sender, shutdown.clone()).await?,
-        None => {
-            let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
-            builder = builder.webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)));
-        }
+    if let Some(url) = &args.database_url {
+        builder = with_postgres(builder, url, sender, shutdown.clone()).await?;
+    } else {
+        let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
+        builder = builder.webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)));
     }
     let server = builder.build()?;
 
-    let mut http = HttpConfig::default();
+    let mut http = HttpConfig {
+        sessions: !args.stateless,
+        ..HttpConfig::default()
+    };
     if !args.no_auth {
         http = http.with_authenticator(access::DemoKeys);
     }

@@ -111,13 +111,13 @@ impl SalesPlatform for DemoSales {
                 chrono::DateTime::parse_from_rfc3339(start),
                 chrono::DateTime::parse_from_rfc3339(end),
             );
-            if let (Ok(start), Ok(end)) = parsed {
-                if end <= start {
-                    return Err(AdcpError::invalid_request(
-                        "`end_time` must be after `start_time`",
-                    )
-                    .with_field("end_time"));
-                }
+            if let (Ok(start), Ok(end)) = parsed
+                && end <= start
+            {
+                return Err(
+                    AdcpError::invalid_request("`end_time` must be after `start_time`")
+                        .with_field("end_time"),
+                );
             }
         }
         let packages = request

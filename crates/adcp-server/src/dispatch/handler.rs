@@ -53,7 +53,7 @@ where
     Req: DeserializeOwned + Send + 'static,
     Resp: Serialize + Send + Sync + 'static,
 {
-    pub(crate) fn new<F>(method: F) -> Arc<dyn ErasedTool>
+    pub(crate) fn erased<F>(method: F) -> Arc<dyn ErasedTool>
     where
         F: Fn(Req, CallContext) -> BoxFuture<'static, Result<Outcome<Resp>, AdcpError>>
             + Send

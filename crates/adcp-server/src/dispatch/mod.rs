@@ -422,17 +422,21 @@ fn idempotency_key(tool: &str, request: &Value) -> Result<Option<String>, AdcpEr
 /// A `required` violation reports the object holding the missing property; the buyer needs
 /// the property itself in `field`.
 fn name_missing_fields(mut error: AdcpError) -> AdcpError {
-    if let Some(issue) = error.issues.first() {
-        if issue.keyword == "required" {
-            if let Some(name) = issue.message.split('"').nth(1) {
-                let parent = adcp_types::error::pointer_to_field_path(&issue.pointer);
-                error.field = Some(if parent.is_empty() {
-                    name.to_owned()
-                } else {
-                    format!("{parent}.{name}")
-                });
-            }
-        }
+    let missing = error
+        .issues
+        .first()
+        .filter(|issue| issue.keyword == "required")
+        .and_then(|issue| {
+            let name = issue.message.split('"').nth(1)?;
+            let parent = adcp_types::error::pointer_to_field_path(&issue.pointer);
+            Some(if parent.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{parent}.{name}")
+            })
+        });
+    if missing.is_some() {
+        error.field = missing;
     }
     error
 }

@@ -79,6 +79,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[allow(clippy::needless_pass_by_value)]
     fn run(v: Value) -> Result<&'static str, AdcpError> {
         negotiate(v.as_object().unwrap())
     }

@@ -102,8 +102,8 @@ mod tests {
         let doc = document(&CapabilityInputs {
             protocols: vec!["media_buy"],
             specialisms: vec![Specialism::SalesNonGuaranteed],
-            replay_ttl: Duration::from_secs(60),
-            in_flight_max: Duration::from_secs(600),
+            replay_ttl: Duration::from_mins(1),
+            in_flight_max: Duration::from_mins(10),
             signing_algorithm: Some("ed25519"),
             brand_json_url: Some("https://seller.example/.well-known/brand.json".into()),
             scenarios: vec!["force_task_completion"],

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::account::Account;
 use crate::auth::Principal;
 use crate::dispatch::{Core, Echo, Failure};
-use crate::sandbox::forced_tool;
+use crate::sandbox::{Sandbox, forced_tool};
 
 /// The scenarios the server itself implements.
 pub(crate) const BUILT_IN_SCENARIOS: [&str; 4] = [
@@ -125,75 +125,10 @@ pub(super) async fn serve(
         return Ok(body);
     }
     if let Some(tool) = forced_tool(scenario) {
-        if !core.serves(tool) {
-            return Err(refuse(
-                "UNKNOWN_SCENARIO",
-                format!("this agent does not serve `{tool}`"),
-                echo,
-            ));
-        }
-        match param(params, "arm") {
-            Some("submitted") => {}
-            Some(other) => {
-                return Err(refuse(
-                    "INVALID_PARAMS",
-                    format!("arm `{other}` is not supported; use `submitted`"),
-                    echo,
-                ));
-            }
-            None => return Err(refuse("INVALID_PARAMS", "`params.arm` is required", echo)),
-        }
-        let Some(task_id) = param(params, "task_id") else {
-            return Err(refuse(
-                "INVALID_PARAMS",
-                "`params.task_id` is required",
-                echo,
-            ));
-        };
-        let Ok(task_id) = TaskId::parse(task_id.to_owned()) else {
-            return Err(refuse(
-                "INVALID_PARAMS",
-                "`params.task_id` is not a valid task id",
-                echo,
-            ));
-        };
-        let message = param(params, "message").map(str::to_owned);
-        let forced = json!({ "arm": "submitted", "task_id": task_id.as_str() });
-        sandbox
-            .force_arm(tool, task_id, message)
-            .map_err(|detail| refuse("INVALID_STATE", detail, echo))?;
-        let body = success(json!({ "forced": forced }), echo);
-        core.check_response("comply_test_controller", &body)?;
-        return Ok(body);
+        return force_arm(core, sandbox, tool, params, echo);
     }
     if scenario == "force_task_completion" {
-        let Some(task_id) = param(params, "task_id") else {
-            return Err(refuse(
-                "INVALID_PARAMS",
-                "`params.task_id` is required",
-                echo,
-            ));
-        };
-        let Some(result) = params.get("result").filter(|r| r.is_object()) else {
-            return Err(refuse(
-                "INVALID_PARAMS",
-                "`params.result` must be an object",
-                echo,
-            ));
-        };
-        if !sandbox.complete(task_id, Ok(result.clone())) {
-            return Err(refuse(
-                "NOT_FOUND",
-                format!("no forced sandbox task `{task_id}` is waiting"),
-                echo,
-            ));
-        }
-        let body = success(
-            json!({ "previous_state": "submitted", "current_state": "completed" }),
-            echo,
-        );
-        core.check_response("comply_test_controller", &body)?;
-        return Ok(body);
+        return force_completion(core, sandbox, params, echo);
     }
     match &core.fixtures {
         Some(fixtures) if fixtures.scenarios().contains(&scenario) => {
@@ -204,12 +139,12 @@ pub(super) async fn serve(
                     Ok(body)
                 }
                 Err(error) => {
-                    let code = if CONTROLLER_CODES.contains(&error.code.as_str()) {
+                    let controller_code = if CONTROLLER_CODES.contains(&error.code.as_str()) {
                         error.code.clone()
                     } else {
                         "INVALID_PARAMS".to_owned()
                     };
-                    Err(refuse(&code, error.message, echo))
+                    Err(refuse(&controller_code, error.message, echo))
                 }
             }
         }
@@ -219,4 +154,90 @@ pub(super) async fn serve(
             echo,
         )),
     }
+}
+
+/// `force_*_arm`: queues a one-shot submitted arm for the next eligible call to `tool`.
+fn force_arm(
+    core: &Core,
+    sandbox: &Sandbox,
+    tool: &'static str,
+    params: &Value,
+    echo: &Echo,
+) -> Result<Value, Failure> {
+    if !core.serves(tool) {
+        return Err(refuse(
+            "UNKNOWN_SCENARIO",
+            format!("this agent does not serve `{tool}`"),
+            echo,
+        ));
+    }
+    match param(params, "arm") {
+        Some("submitted") => {}
+        Some(other) => {
+            return Err(refuse(
+                "INVALID_PARAMS",
+                format!("arm `{other}` is not supported; use `submitted`"),
+                echo,
+            ));
+        }
+        None => return Err(refuse("INVALID_PARAMS", "`params.arm` is required", echo)),
+    }
+    let Some(task_id) = param(params, "task_id") else {
+        return Err(refuse(
+            "INVALID_PARAMS",
+            "`params.task_id` is required",
+            echo,
+        ));
+    };
+    let Ok(task_id) = TaskId::parse(task_id.to_owned()) else {
+        return Err(refuse(
+            "INVALID_PARAMS",
+            "`params.task_id` is not a valid task id",
+            echo,
+        ));
+    };
+    let message = param(params, "message").map(str::to_owned);
+    let forced = json!({ "arm": "submitted", "task_id": task_id.as_str() });
+    sandbox
+        .force_arm(tool, task_id, message)
+        .map_err(|detail| refuse("INVALID_STATE", detail, echo))?;
+    let body = success(json!({ "forced": forced }), echo);
+    core.check_response("comply_test_controller", &body)?;
+    Ok(body)
+}
+
+/// `force_task_completion`: completes a waiting forced task with the given result, verbatim.
+fn force_completion(
+    core: &Core,
+    sandbox: &Sandbox,
+    params: &Value,
+    echo: &Echo,
+) -> Result<Value, Failure> {
+    let Some(task_id) = param(params, "task_id") else {
+        return Err(refuse(
+            "INVALID_PARAMS",
+            "`params.task_id` is required",
+            echo,
+        ));
+    };
+    let Some(result) = params.get("result").filter(|r| r.is_object()) else {
+        return Err(refuse(
+            "INVALID_PARAMS",
+            "`params.result` must be an object",
+            echo,
+        ));
+    };
+    if !sandbox.complete(task_id, Ok(result.clone())) {
+        return Err(refuse(
+            "NOT_FOUND",
+            format!("no forced sandbox task `{task_id}` is waiting"),
+            echo,
+        ));
+    }
+    let body = success(
+        json!({ "previous_state": "submitted", "current_state": "completed" }),
+        echo,
+    );
+    core.check_response("comply_test_controller", &body)?;
+    Ok(body)
 }

@@ -37,7 +37,12 @@ pub fn fingerprint(request: &Value) -> String {
         other => write_canonical(other, &mut canonical),
     }
     let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 fn write_canonical(value: &Value, out: &mut String) {

@@ -25,10 +25,10 @@ pub use memory::InMemoryIdempotencyStore;
 pub use pg::PgIdempotencyStore;
 
 /// How long a stored response answers replays, unless configured otherwise (24 h).
-pub const DEFAULT_REPLAY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+pub const DEFAULT_REPLAY_TTL: Duration = Duration::from_hours(24);
 
 /// After this long, a claim whose call never finished (a crashed replica) may be taken over.
-pub const DEFAULT_IN_FLIGHT_MAX: Duration = Duration::from_secs(10 * 60);
+pub const DEFAULT_IN_FLIGHT_MAX: Duration = Duration::from_mins(10);
 
 /// Whose key it is: keys are scoped per account, principal and tool, so two buyers can never
 /// collide or read each other's stored responses.

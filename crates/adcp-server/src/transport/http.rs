@@ -133,15 +133,15 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         .nest("/mcp", mcp)
         .route(
             "/.well-known/brand.json",
-            get(move || json_or_404(brand.clone())),
+            get(move || std::future::ready(json_or_404(brand.clone()))),
         )
         .route(
             "/.well-known/jwks.json",
-            get(move || json_or_404(jwks.clone())),
+            get(move || std::future::ready(json_or_404(jwks.clone()))),
         )
 }
 
-async fn json_or_404(document: Option<Value>) -> Response {
+fn json_or_404(document: Option<Value>) -> Response {
     match document {
         Some(document) => (
             [(
@@ -156,7 +156,7 @@ async fn json_or_404(document: Option<Value>) -> Response {
 }
 
 /// A JSON-RPC error response carrying an AdCP error in `error.data.adcp_error`.
-fn rpc_error(status: StatusCode, id: Value, code: i64, error: &adcp_types::AdcpError) -> Response {
+fn rpc_error(status: StatusCode, id: &Value, code: i64, error: &adcp_types::AdcpError) -> Response {
     let body = json!({
         "jsonrpc": "2.0",
         "id": id,
@@ -175,7 +175,7 @@ fn rpc_error(status: StatusCode, id: Value, code: i64, error: &adcp_types::AdcpE
 
 fn unauthorized(
     config: &HttpConfig,
-    id: Value,
+    id: &Value,
     error: &adcp_types::AdcpError,
     invalid: bool,
 ) -> Response {
@@ -202,7 +202,7 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     if let Some(authenticator) = &config.authenticator {
         match authenticator.authenticate(&parts.headers).await {
             Ok(found) => principal = found,
-            Err(error) => return unauthorized(config, Value::Null, &error, true),
+            Err(error) => return unauthorized(config, &Value::Null, &error, true),
         }
     }
     if let Some(principal) = &principal {
@@ -214,7 +214,7 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     let too_large = || {
         rpc_error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            Value::Null,
+            &Value::Null,
             INVALID_REQUEST,
             &adcp_types::AdcpError::invalid_request(format!(
                 "the request body exceeds {} bytes",
@@ -239,7 +239,7 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         Err(error) => {
             return rpc_error(
                 StatusCode::BAD_REQUEST,
-                Value::Null,
+                &Value::Null,
                 PARSE_ERROR,
                 &adcp_types::AdcpError::invalid_request(format!(
                     "the request body is not valid JSON: {error}"
@@ -250,7 +250,7 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     if config.authenticator.is_some() && principal.is_none() && needs_credentials(config, &message)
     {
         let id = message.get("id").cloned().unwrap_or(Value::Null);
-        return unauthorized(config, id, &auth_required(), false);
+        return unauthorized(config, &id, &auth_required(), false);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

@@ -1,6 +1,17 @@
 //! adcp-server driven from the outside: a real MCP client over loopback HTTP, a real webhook
 //! receiver, and (for the durable path) a real PostgreSQL.
 
+// Test code: a failed unwrap is a failed test with its location, which is what we want here;
+// fixtures are built by value for readability.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::needless_pass_by_value,
+    clippy::similar_names,
+    clippy::missing_panics_doc,
+    clippy::unnecessary_wraps
+)]
+
 mod async_flow;
 mod framework;
 mod guards;

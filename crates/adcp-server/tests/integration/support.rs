@@ -399,7 +399,7 @@ pub(crate) async fn serve_with(server: AdcpServer, mut http: HttpConfig) -> Runn
     let addr = listener.local_addr().unwrap();
     let token = stop.clone();
     tokio::spawn(adcp_server::serve(listener, router, async move {
-        token.cancelled().await
+        token.cancelled().await;
     }));
     Running {
         url: format!("http://{addr}/mcp"),

@@ -1,0 +1,285 @@
+//! Benchmark: synchronous get_products over MCP (strict mode on) against a bare axum endpoint
+//! returning the same bytes, at concurrency 1 and 16; and handoff → terminal-webhook latency.
+//! Prints one JSON document. Run with `cargo xtask bench` (release).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use adcp_server::{
+    AdcpServer, CallContext, DiscoveryResult, HttpConfig, Outcome, SalesPlatform, WebhookDelivery,
+};
+use adcp_types::AdcpError;
+use adcp_types::generated::{GetProductsRequest, GetProductsResponse};
+use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
+use adcp_webhooks::ssrf::SsrfPolicy;
+use adcp_webhooks::{InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const PRODUCTS: usize = 10;
+const RUN: Duration = Duration::from_secs(3);
+
+fn product(i: usize) -> Value {
+    json!({
+        "product_id": format!("p{i}"), "name": format!("Product {i}"), "description": "Bench inventory.",
+        "publisher_properties": [{ "publisher_domain": "news.example", "selection_type": "all" }],
+        "delivery_type": "non_guaranteed",
+        "format_ids": [{ "agent_url": "https://creative.adcontextprotocol.org/", "id": "display_300x250" }],
+        "pricing_options": [{ "pricing_option_id": "cpm", "pricing_model": "cpm", "currency": "USD", "fixed_price": 5.0 }],
+        "reporting_capabilities": {
+            "available_reporting_frequencies": ["daily"], "expected_delay_minutes": 60, "timezone": "UTC",
+            "supports_webhooks": false, "available_metrics": ["impressions"], "date_range_support": "date_range"
+        }
+    })
+}
+
+/// A seller answering from a fixed catalog; brief requests with a push config hand off.
+struct BenchSeller {
+    response: GetProductsResponse,
+}
+
+#[async_trait::async_trait]
+impl SalesPlatform for BenchSeller {
+    async fn get_products(
+        &self,
+        request: GetProductsRequest,
+        ctx: &CallContext,
+    ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
+        let response = self.response.clone();
+        if request.push_notification_config.is_none() {
+            return Ok(Outcome::Completed(response));
+        }
+        Ok(ctx
+            .handoff_to_task(move |_| async move { Ok::<_, AdcpError>(response) })
+            .into())
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Load {
+    concurrency: usize,
+    requests: u64,
+    requests_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+async fn load(
+    url: &str,
+    body: &'static str,
+    token: Option<&'static str>,
+    concurrency: usize,
+) -> BenchResult<Load> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let count = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, count) = (client.clone(), url.to_owned(), Arc::clone(&count));
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while started.elapsed() < RUN {
+                let at = Instant::now();
+                let mut request = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .body(body);
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await?;
+                let ok = response.status().is_success();
+                let bytes = response.bytes().await?;
+                if !ok || bytes.is_empty() {
+                    return Err(format!("bad response: {}", String::from_utf8_lossy(&bytes)).into());
+                }
+                latencies.push(at.elapsed().as_secs_f64() * 1000.0);
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    let requests = count.load(Ordering::Relaxed);
+    #[allow(clippy::cast_precision_loss)]
+    Ok(Load {
+        concurrency,
+        requests,
+        requests_per_sec: requests as f64 / elapsed,
+        p50_ms: percentile(&all, 0.5),
+        p99_ms: percentile(&all, 0.99),
+    })
+}
+
+async fn receiver() -> BenchResult<(String, mpsc::UnboundedReceiver<Instant>)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Instant::now());
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, rx))
+}
+
+#[tokio::main]
+async fn main() -> BenchResult<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let response: GetProductsResponse = serde_json::from_value(
+        json!({ "products": (0..PRODUCTS).map(product).collect::<Vec<_>>() }),
+    )?;
+    let sender = WebhookSender::new(
+        SenderConfig {
+            policy: SsrfPolicy::strict().allow_loopback(),
+            ..SenderConfig::default()
+        },
+        Some(WebhookSigner::new(WebhookSigningKey::generate(
+            "bench",
+            SignatureAlgorithm::Ed25519,
+        ))),
+    )?;
+    let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
+    let server = AdcpServer::builder()
+        .sales(BenchSeller { response })
+        .strict(true)
+        .webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)))
+        .allow_insecure_webhook_host("127.0.0.1")
+        .build()?;
+    let http = HttpConfig {
+        sessions: false,
+        ..HttpConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let mcp_url = format!("http://{}/mcp", listener.local_addr()?);
+    tokio::spawn(adcp_server::serve(
+        listener,
+        adcp_server::router(&server, http),
+        std::future::pending(),
+    ));
+
+    let call: &'static str = Box::leak(
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": { "name": "get_products", "arguments": { "buying_mode": "wholesale", "context": { "correlation_id": "bench" } } } })
+        .to_string()
+        .into_boxed_str(),
+    );
+    // The bare endpoint answers with exactly the bytes the MCP endpoint answers with.
+    let sample = reqwest::Client::new()
+        .post(&mcp_url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(call)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let bare_url = format!("http://{}/bare", bare_listener.local_addr()?);
+    let bare_bytes = sample.clone();
+    let bare = axum::Router::new().route(
+        "/bare",
+        axum::routing::post(move |_body: axum::body::Bytes| {
+            let bytes = bare_bytes.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    bytes,
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(bare_listener, bare).await });
+
+    let mut runs = Vec::new();
+    for concurrency in [1, 16] {
+        let mcp = load(&mcp_url, call, None, concurrency).await?;
+        let bare = load(&bare_url, call, None, concurrency).await?;
+        runs.push(json!({
+            "concurrency": concurrency,
+            "mcp_get_products": mcp,
+            "bare_axum": bare,
+            "mcp_vs_bare_throughput": mcp.requests_per_sec / bare.requests_per_sec,
+        }));
+    }
+
+    let latencies = handoff_latencies(&mcp_url).await?;
+    let report = json!({
+        "benchmark": "adcp-server get_products over MCP (stateless streamable HTTP, strict validation on) vs bare axum",
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "products_per_response": PRODUCTS,
+        "response_bytes": sample.len(),
+        "seconds_per_run": RUN.as_secs(),
+        "runs": runs,
+        "handoff_to_terminal_webhook_ms": { "samples": latencies.len(), "p50": percentile(&latencies, 0.5), "p95": percentile(&latencies, 0.95), "max": percentile(&latencies, 1.0) },
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// Handoff → terminal webhook latency: 100 sequential brief calls with a push config, each
+/// timed from the request to the webhook's arrival at a loopback receiver. Sorted.
+async fn handoff_latencies(mcp_url: &str) -> BenchResult<Vec<f64>> {
+    let (hook_url, mut arrivals) = receiver().await?;
+    let client = reqwest::Client::new();
+    let mut latencies = Vec::new();
+    for i in 0..100 {
+        let body = json!({ "jsonrpc": "2.0", "id": i, "method": "tools/call",
+            "params": { "name": "get_products", "arguments": {
+                "buying_mode": "brief", "brief": "bench", "account": { "account_id": "acc_bench" },
+                "push_notification_config": { "url": hook_url, "operation_id": format!("op-{i}") } } } });
+        let at = Instant::now();
+        let reply: Value = client
+            .post(mcp_url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string())
+            .send()
+            .await?
+            .json()
+            .await?;
+        if reply
+            .pointer("/result/structuredContent/status")
+            .and_then(Value::as_str)
+            != Some("submitted")
+        {
+            return Err(format!("expected a submitted arm, got {reply}").into());
+        }
+        let arrived = tokio::time::timeout(Duration::from_secs(10), arrivals.recv())
+            .await?
+            .ok_or("receiver closed")?;
+        latencies.push(arrived.duration_since(at).as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    Ok(latencies)
+}

@@ -1,0 +1,114 @@
+//! `cargo xtask conformance [--url URL] [--storyboard PATH]... [--report FILE] [--junit FILE]`:
+//! grades an agent against the rc.9 compliance storyboards with `adcp-conformance`. Without
+//! `--url` it builds and starts the demo seller on a free loopback port, grades it against the
+//! storyboards that apply to it, and stops it.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::schemas;
+use crate::util::{cargo, run, workspace_root};
+
+/// The storyboards the demo seller must pass (issue 7), relative to the compliance folder.
+pub(crate) const DEMO_STORYBOARDS: [&str; 14] = [
+    "domains/media-buy/scenarios/get_products_async.yaml",
+    "domains/signals/scenarios/get_signals_async.yaml",
+    "universal/webhook-emission.yaml",
+    "universal/idempotency.yaml",
+    "universal/error-compliance.yaml",
+    "universal/error-compliance-signals.yaml",
+    "universal/capability-discovery.yaml",
+    "universal/schema-validation.yaml",
+    "universal/schema-validation-signals.yaml",
+    "universal/version-negotiation.yaml",
+    "universal/v3-envelope-integrity.yaml",
+    "universal/read-tool-idempotency.yaml",
+    "universal/security.yaml",
+    "universal/comply-controller-mode-gate.yaml",
+];
+
+/// The specialism bundles the demo seller claims.
+const DEMO_SPECIALISMS: [&str; 2] = ["sales-non-guaranteed", "signal-owned"];
+
+struct DemoSeller(Child);
+
+impl Drop for DemoSeller {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn start_demo() -> Result<(DemoSeller, String)> {
+    run(cargo().args(["build", "--quiet", "-p", "adcp-server", "--example", "demo_seller"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), Into::into);
+    let binary = target.join("debug/examples/demo_seller");
+    let port = free_port()?;
+    let child = Command::new(&binary)
+        .args(["--addr", &format!("127.0.0.1:{port}"), "--curation-ms", "300"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let seller = DemoSeller(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("the demo seller did not start listening on port {port}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok((seller, format!("http://127.0.0.1:{port}/mcp")))
+}
+
+/// Runs the conformance suite.
+pub(crate) fn run_conformance(args: &[String]) -> Result<()> {
+    schemas::materialise()?;
+    let mut url = None;
+    let mut passthrough = Vec::new();
+    let mut storyboards = false;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--url" {
+            url = Some(iter.next().context("--url needs a value")?.clone());
+        } else {
+            storyboards |= arg == "--storyboard" || arg == "--specialism";
+            passthrough.push(arg.clone());
+        }
+    }
+    if !passthrough.iter().any(|a| a == "--report") {
+        passthrough.extend(["--report".into(), "target/conformance/report.json".into()]);
+        passthrough.extend(["--junit".into(), "target/conformance/junit.xml".into()]);
+        std::fs::create_dir_all(workspace_root().join("target/conformance"))?;
+    }
+    let _seller;
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let (seller, url) = start_demo()?;
+            _seller = seller;
+            if !storyboards {
+                for storyboard in DEMO_STORYBOARDS {
+                    passthrough.extend(["--storyboard".into(), storyboard.into()]);
+                }
+                for specialism in DEMO_SPECIALISMS {
+                    passthrough.extend(["--specialism".into(), specialism.into()]);
+                }
+            }
+            url
+        }
+    };
+    run(cargo()
+        .current_dir(workspace_root())
+        .args(["run", "--quiet", "-p", "adcp-conformance", "--", "--url", &url])
+        .args(&passthrough))
+}
