@@ -48,13 +48,25 @@ fn free_port() -> Result<u16> {
 }
 
 fn start_demo() -> Result<(DemoSeller, String)> {
-    run(cargo().args(["build", "--quiet", "-p", "adcp-server", "--example", "demo_seller"]))?;
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "adcp-server",
+        "--example",
+        "demo_seller",
+    ]))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), Into::into);
     let binary = target.join("debug/examples/demo_seller");
     let port = free_port()?;
     let child = Command::new(&binary)
-        .args(["--addr", &format!("127.0.0.1:{port}"), "--curation-ms", "300"])
+        .args([
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--curation-ms",
+            "300",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -90,25 +102,92 @@ pub(crate) fn run_conformance(args: &[String]) -> Result<()> {
         passthrough.extend(["--junit".into(), "target/conformance/junit.xml".into()]);
         std::fs::create_dir_all(workspace_root().join("target/conformance"))?;
     }
-    let _seller;
-    let url = match url {
-        Some(url) => url,
-        None => {
-            let (seller, url) = start_demo()?;
-            _seller = seller;
-            if !storyboards {
-                for storyboard in DEMO_STORYBOARDS {
-                    passthrough.extend(["--storyboard".into(), storyboard.into()]);
-                }
-                for specialism in DEMO_SPECIALISMS {
-                    passthrough.extend(["--specialism".into(), specialism.into()]);
-                }
-            }
-            url
+    let graded_demo = url.is_none() && !storyboards;
+    let mut seller = None;
+    let url = if let Some(url) = url {
+        url
+    } else {
+        let (started, url) = start_demo()?;
+        seller = Some(started);
+        // The demo seller's credentials (a compliance test-kit key, sandbox principal).
+        if !passthrough.iter().any(|a| a == "--auth") {
+            passthrough.extend(["--auth".into(), "demo-acme-outdoor-v1".into()]);
         }
+        if !storyboards {
+            for storyboard in DEMO_STORYBOARDS {
+                passthrough.extend(["--storyboard".into(), storyboard.into()]);
+            }
+            for specialism in DEMO_SPECIALISMS {
+                passthrough.extend(["--specialism".into(), specialism.into()]);
+            }
+        }
+        url
     };
-    run(cargo()
+    let status = cargo()
         .current_dir(workspace_root())
-        .args(["run", "--quiet", "-p", "adcp-conformance", "--", "--url", &url])
-        .args(&passthrough))
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "adcp-conformance",
+            "--",
+            "--url",
+            &url,
+        ])
+        .args(&passthrough)
+        .status()
+        .context("running adcp-conformance")?;
+    drop(seller);
+    if !graded_demo {
+        if !status.success() {
+            bail!("conformance failed ({status})");
+        }
+        return Ok(());
+    }
+    compare_with_baseline()
+}
+
+/// Compares the demo seller's report with `tests/conformance/demo-baseline.json`: any failure
+/// not listed there is a regression; a listed storyboard that now passes must leave the list.
+fn compare_with_baseline() -> Result<()> {
+    let root = workspace_root();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("target/conformance/report.json"))
+            .context("reading the conformance report")?,
+    )?;
+    let baseline: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/conformance/demo-baseline.json"))
+            .context("reading tests/conformance/demo-baseline.json")?,
+    )?;
+    let known = baseline["known_failures"]
+        .as_object()
+        .context("baseline.known_failures")?;
+    let mut regressions = Vec::new();
+    let mut fixed = Vec::new();
+    let storyboards = report["storyboards"]
+        .as_array()
+        .context("report.storyboards")?;
+    for storyboard in storyboards {
+        let id = storyboard["id"].as_str().unwrap_or_default();
+        let outcome = storyboard["outcome"].as_str().unwrap_or_default();
+        match (outcome, known.contains_key(id)) {
+            ("failed", false) => regressions.push(id.to_owned()),
+            ("passed", true) => fixed.push(id.to_owned()),
+            _ => {}
+        }
+    }
+    println!(
+        "conformance baseline: {} storyboards graded, {} known gaps (tests/conformance/demo-baseline.json)",
+        storyboards.len(),
+        known.len()
+    );
+    if !regressions.is_empty() {
+        bail!("conformance regressions (failed, not in the baseline): {regressions:?}");
+    }
+    if !fixed.is_empty() {
+        bail!(
+            "these storyboards now pass; remove them from tests/conformance/demo-baseline.json: {fixed:?}"
+        );
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use adcp_tasks::{BoxError, RequestContext, TaskContext, TaskHandoff};
@@ -23,6 +24,7 @@ pub struct CallContext {
     principal: Option<Principal>,
     request: RequestContext,
     hooks: Arc<Mutex<Vec<Arc<dyn ResultHook>>>>,
+    push_completion: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for CallContext {
@@ -48,6 +50,7 @@ impl CallContext {
             principal,
             request,
             hooks: Arc::default(),
+            push_completion: Arc::default(),
         }
     }
 
@@ -95,6 +98,20 @@ impl CallContext {
         if let Ok(mut hooks) = self.hooks.lock() {
             hooks.push(hook);
         }
+    }
+
+    /// Asks the server to also deliver this call's *synchronous* result to the buyer's
+    /// `push_notification_config`: the result is recorded as a completed task (pollable with
+    /// `get_task_status`, its id returned as `task_id`) and its terminal webhook is sent exactly
+    /// once, through the same delivery path as handed-off work. Media-buy operations whose
+    /// buyers registered a webhook expect this. Without a push config (or an account) it does
+    /// nothing; replays of an idempotent call never send it again.
+    pub fn push_completion(&self) {
+        self.push_completion.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn wants_push_completion(&self) -> bool {
+        self.push_completion.load(Ordering::Relaxed)
     }
 
     pub(crate) fn take_hooks(&self) -> Vec<Arc<dyn ResultHook>> {

@@ -117,7 +117,11 @@ impl Catalog {
     }
 
     /// Adds or replaces a seeded product, completing a partial fixture into a valid product.
-    pub(crate) fn seed_product(&self, product_id: &str, fixture: &Map<String, Value>) {
+    pub(crate) fn seed_product(
+        &self,
+        product_id: &str,
+        fixture: &Map<String, Value>,
+    ) -> Result<(), String> {
         let mut product = json!({
             "product_id": product_id,
             "name": product_id.replace('_', " "),
@@ -142,8 +146,16 @@ impl Catalog {
                 }
             }
         }
+        normalise_channels(&mut product);
+        if let Err(error) =
+            serde_json::from_value::<adcp_types::generated::Product>(product.clone())
+        {
+            return Err(format!(
+                "the completed fixture is not a valid product: {error}"
+            ));
+        }
         let Ok(mut seeded) = self.seeded.write() else {
-            return;
+            return Err("catalog lock poisoned".to_owned());
         };
         for batch in &mut seeded.batches {
             batch.retain(|p| p.get("product_id").and_then(Value::as_str) != Some(product_id));
@@ -160,6 +172,7 @@ impl Catalog {
         if let Some(batch) = seeded.batches.last_mut() {
             batch.push(product);
         }
+        Ok(())
     }
 
     /// Adds or replaces a pricing option on a seeded product. `false` when no such product.
@@ -184,8 +197,18 @@ impl Catalog {
                 for (key, value) in fixture {
                     option.insert(key.clone(), value.clone());
                 }
-                if !option.contains_key("fixed_price") && !option.contains_key("floor_price") {
-                    option.insert("floor_price".into(), Value::from(1.0));
+                if !option.contains_key("fixed_price") {
+                    // An auction option: a floor, and bid guidance around it.
+                    let floor = option
+                        .get("floor_price")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(1.0);
+                    option
+                        .entry("floor_price")
+                        .or_insert_with(|| Value::from(floor));
+                    option.entry("price_guidance").or_insert_with(|| {
+                        json!({ "p25": floor * 1.2, "p50": floor * 1.5, "p75": floor * 2.0, "p90": floor * 2.5 })
+                    });
                 }
                 if let Some(Value::Array(options)) = product.get_mut("pricing_options") {
                     options.retain(|o| {
@@ -197,6 +220,50 @@ impl Catalog {
             }
         }
         false
+    }
+}
+
+/// Storyboard fixtures use a few channel names the rc.9 enum spells differently; map them, and
+/// drop any other unknown channel rather than serve an invalid product.
+fn normalise_channels(product: &mut Value) {
+    const KNOWN: [&str; 20] = [
+        "display",
+        "olv",
+        "social",
+        "search",
+        "ctv",
+        "linear_tv",
+        "radio",
+        "streaming_audio",
+        "podcast",
+        "dooh",
+        "ooh",
+        "print",
+        "cinema",
+        "email",
+        "gaming",
+        "retail_media",
+        "influencer",
+        "affiliate",
+        "product_placement",
+        "sponsored_intelligence",
+    ];
+    if let Some(Value::Array(channels)) = product.get_mut("channels") {
+        let mut normalised: Vec<Value> = Vec::new();
+        for channel in channels.iter().filter_map(Value::as_str) {
+            let mapped = match channel {
+                "video" | "online_video" => "olv",
+                "audio" => "streaming_audio",
+                "native" => "display",
+                other => other,
+            };
+            let mapped = Value::from(mapped);
+            if KNOWN.contains(&mapped.as_str().unwrap_or_default()) && !normalised.contains(&mapped)
+            {
+                normalised.push(mapped);
+            }
+        }
+        *channels = normalised;
     }
 }
 

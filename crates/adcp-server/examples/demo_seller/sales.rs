@@ -52,6 +52,7 @@ impl DemoSales {
         json!({ "products": products })
     }
 
+    /// Whether discovery should run as a task: the buyer registered a webhook.
     fn wants_async(request: &Value) -> bool {
         request
             .get("push_notification_config")
@@ -147,7 +148,7 @@ impl SalesPlatform for DemoSales {
                 .get("product_id")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            if self.catalog.find(product_id).is_none() && !ctx.is_sandbox() {
+            if self.catalog.find(product_id).is_none() {
                 return Err(AdcpError::new(
                     codes::PRODUCT_NOT_FOUND,
                     format!("no product `{product_id}`"),
@@ -178,17 +179,10 @@ impl SalesPlatform for DemoSales {
             .or_default()
             .push(media_buy.clone());
         let response: CreateMediaBuyResponse = typed(media_buy)?;
-        if !Self::wants_async(&request) {
-            return Ok(Outcome::Completed(response));
-        }
-        // With a webhook registered the buy goes through a (simulated) review as a task.
-        let review = self.curation;
-        Ok(ctx
-            .handoff_to_task(move |_task| async move {
-                tokio::time::sleep(review).await;
-                Ok::<_, AdcpError>(response)
-            })
-            .into())
+        // The buy is confirmed at once; a buyer that registered a webhook also gets the result
+        // pushed (recorded as a completed task), as media-buy buyers expect.
+        ctx.push_completion();
+        Ok(Outcome::Completed(response))
     }
 
     async fn get_media_buys(
@@ -203,9 +197,17 @@ impl SalesPlatform for DemoSales {
             .map(|buys| {
                 buys.iter()
                     .map(|b| {
+                        let total: f64 = b["packages"]
+                            .as_array()
+                            .map(|p| p.iter().filter_map(|p| p["budget"].as_f64()).sum())
+                            .unwrap_or_default();
                         json!({
                             "media_buy_id": b["media_buy_id"],
                             "status": b["media_buy_status"],
+                            "currency": "USD",
+                            "total_budget": total,
+                            "confirmed_at": b["confirmed_at"],
+                            "revision": b["revision"],
                             "packages": b["packages"],
                         })
                     })

@@ -189,7 +189,6 @@ impl Core {
                         codes::IDEMPOTENCY_CONFLICT,
                         "this idempotency_key was already used with a different request",
                     )
-                    .with_field("idempotency_key")
                     .into());
                 }
                 Ok(Claim::InFlight) => {
@@ -272,7 +271,11 @@ impl Core {
                     },
                 )
                 .await?;
+                let pushed = self.push_completion(name, request, &ctx, &value).await?;
                 let mut body = envelope::completed(value, echo);
+                if let Some(task_id) = pushed {
+                    body["task_id"] = Value::from(task_id);
+                }
                 if name == "get_products" || name == "get_signals" {
                     default_cache_scope(
                         &mut body,
@@ -283,6 +286,33 @@ impl Core {
                 Ok(body)
             }
         }
+    }
+
+    /// Records a synchronous result as a completed task when the platform asked for its
+    /// completion to be pushed and the buyer registered a webhook; returns the task id.
+    async fn push_completion(
+        &self,
+        name: &'static str,
+        request: &Value,
+        ctx: &CallContext,
+        value: &Value,
+    ) -> Result<Option<String>, AdcpError> {
+        let registered = request
+            .get("push_notification_config")
+            .is_some_and(|push| !push.is_null());
+        if !ctx.wants_push_completion() || !registered || ctx.account().is_none() {
+            return Ok(None);
+        }
+        let result = value.clone();
+        let handoff =
+            ctx.handoff_to_task(move |_task| async move { Ok::<Value, AdcpError>(result) });
+        let submitted = handler::start_fn(handoff)(StartHooks {
+            tool: name,
+            hooks: Vec::new(),
+        })
+        .await
+        .map_err(|error| error.to_adcp_error())?;
+        Ok(Some(submitted.task_id.as_str().to_owned()))
     }
 
     fn call_context(

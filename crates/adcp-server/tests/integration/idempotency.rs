@@ -70,7 +70,11 @@ async fn replay_conflict_and_missing_key() {
             create(key, json!({ "po_number": "PO-different" })),
         )
         .await;
-    conflict.expect_error("IDEMPOTENCY_CONFLICT", Some("idempotency_key"));
+    conflict.expect_error("IDEMPOTENCY_CONFLICT", None);
+    assert!(
+        conflict.field().is_none(),
+        "a conflict says nothing about the stored request"
+    );
 
     let mut missing = create(key, json!({}));
     missing.as_object_mut().unwrap().remove("idempotency_key");
@@ -159,4 +163,49 @@ async fn a_replayed_async_create_sends_no_second_webhook() {
     let hooks = receiver.received();
     assert_eq!(hooks.len(), 1, "one webhook for one logical create");
     assert_eq!(hooks[0].json()["task_type"], "create_media_buy");
+}
+
+#[tokio::test]
+async fn a_synchronous_create_can_push_its_completion_once() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let request = create(
+        "key-0004-sync-pushed1",
+        json!({
+            "push_notification_config": push(&receiver, "hooks/sync-create", "op-sync-create"),
+            "ext": { "push": true }
+        }),
+    );
+    let first = buyer.call("create_media_buy", request.clone()).await;
+    let body = first.ok().clone();
+    assert_eq!(body["media_buy_id"], "mb_1", "answered synchronously");
+    let task_id = body["task_id"].as_str().unwrap().to_owned();
+    let hooks = receiver
+        .wait_for("hooks/sync-create", 1, Duration::from_secs(10))
+        .await;
+    let payload = hooks[0].json();
+    assert_eq!(payload["task_id"], task_id.as_str());
+    assert_eq!(payload["status"], "completed");
+    assert_eq!(payload["operation_id"], "op-sync-create");
+    assert_eq!(payload["result"]["media_buy_id"], "mb_1");
+    let replay = buyer.call("create_media_buy", request).await;
+    assert_eq!(replay.ok()["replayed"], true);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(receiver.received().len(), 1, "a replay pushes nothing");
+    // Without a registration nothing is pushed (and no task is recorded).
+    let quiet = buyer
+        .call(
+            "create_media_buy",
+            create("key-0005-sync-quiet01", json!({ "ext": { "push": true } })),
+        )
+        .await;
+    assert!(quiet.ok().get("task_id").is_none());
 }

@@ -126,6 +126,9 @@ impl Scripted {
         T: serde::de::DeserializeOwned + serde::Serialize + Send + Sync + 'static,
     {
         self.observed.platform_calls.fetch_add(1, Ordering::SeqCst);
+        if ext_flag(request, "push") {
+            ctx.push_completion();
+        }
         if ext_flag(request, "draft") {
             ctx.on_complete(Arc::new(DraftHook(Arc::clone(&self.observed))));
         }

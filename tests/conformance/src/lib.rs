@@ -1,0 +1,182 @@
+//! A storyboard runner that grades an AdCP seller agent against the protocol's compliance
+//! storyboards (AdCP 3.1.0-rc.9), over MCP, by URL.
+//!
+//! The protocol publishes its compliance suite as YAML storyboards: phases of steps, each a
+//! tool call (or a runner assertion such as "a webhook arrived") with validations on the
+//! response. This crate parses them ([`model`]), carries `context_outputs` between steps
+//! ([`context`]), drives the agent with rmcp's streamable-HTTP client ([`client`]) or, where
+//! HTTP details are graded, a raw probe ([`probe`]), hosts the webhook receiver on loopback
+//! ([`receiver`]), verifies RFC 9421 webhook signatures ([`signature`]), grades every check
+//! ([`checks`]) and reports ([`report`]).
+//!
+//! # Using it
+//!
+//! From code (what `cargo xtask conformance` can call):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), adcp_conformance::Error> {
+//! let mut config = adcp_conformance::RunConfig::new("http://127.0.0.1:3001/mcp");
+//! config.storyboards = vec!["universal/idempotency.yaml".into()];
+//! config.specialisms = vec!["signal-owned".into()];
+//! let report = adcp_conformance::run(&config).await?;
+//! println!("{}", report.to_table());
+//! std::fs::write("conformance.json", report.to_json()).ok();
+//! assert!(report.passed());
+//! # Ok(()) }
+//! ```
+//!
+//! From a shell:
+//!
+//! ```text
+//! adcp-conformance --url http://127.0.0.1:3001/mcp \
+//!     --storyboard universal/idempotency.yaml --specialism signal-owned \
+//!     --report conformance.json --junit conformance.xml
+//! ```
+//!
+//! The process exits 1 when any storyboard fails and 2 when the run cannot start. Other flags:
+//! `--auth TOKEN` (or `ADCP_CONFORMANCE_AUTH`; default: each storyboard's test-kit demo key),
+//! `--compliance-dir`, `--schemas-dir`, `--brand-json-url` (where the webhook-signing JWKS is
+//! found when the agent's declared `https` brand.json is not reachable from the run),
+//! `--timeout SECONDS`, `--skip-rate-limit-trip`, `--seeded-state`.
+//!
+//! # Selection and applicability
+//!
+//! Storyboards come from `--storyboard` paths (files or folders, relative to the compliance
+//! folder when not found as given) and `--specialism` bundles
+//! (`specialisms/<slug>/index.yaml`); each selected storyboard pulls in its
+//! `requires_scenarios`. With neither, the run is capability-driven: every universal
+//! storyboard, the baseline of each supported protocol, and the bundle of each declared
+//! specialism. A storyboard that does not apply (undeclared specialism or protocol, missing
+//! tools, unmet `requires:`) is reported `not_applicable` with the reason; it never drops out.
+//!
+//! # Guarantees
+//!
+//! - A check kind the runner does not implement fails its step, naming the kind.
+//! - A placeholder that cannot be resolved is never sent: the step fails with
+//!   `unresolved_substitution`, or is skipped as `prerequisite_failed` when the step that
+//!   should have produced the value failed.
+//! - Everything the runner adds to a request (see [`shaping`]) is listed in the step's notes.
+//! - A step in any phase that fails fails its storyboard; an optional branch made moot by a
+//!   contributing peer is regraded `peer_branch_taken` first. A storyboard whose every step was
+//!   skipped is `not_applicable`, never `passed`.
+//!
+//! # Deliberate differences from the reference runner, and what is not implemented
+//!
+//! - Webhook assertions that count deliveries (`expect_max_deliveries_per_logical_event`,
+//!   `expect_webhook_retry_keys_stable`) return once a delivery was acknowledged and no new one
+//!   arrived for [`RunConfig::webhook_settle`], rather than idling out the full timeout.
+//! - Requests are sent as the storyboard wrote them; accounts are never swapped for a
+//!   "harness account". Only [`shaping`]'s additions are made.
+//! - Invariants: `context.no_secret_echo` and `idempotency.conflict_no_payload_leak` are graded;
+//!   others (`status.monotonic`, ...) are reported, advisory, as not implemented.
+//! - Not implemented, and reported when met: the `canonical_format_satisfaction` check and
+//!   runner tasks other than the ten in this crate (a storyboard using them fails, naming them);
+//!   A2A (`a2a_*` checks grade not applicable on MCP); `expires_after_version` promotion (an
+//!   advisory check stays advisory); multi-agent routing (`default_agent`); schema validation
+//!   of `sample_request` (an authoring lint, not agent behaviour); the signature verifier's
+//!   per-key rate caps and revocation-list staleness (webhook vectors 018 and 019).
+
+pub mod catalog;
+pub mod checks;
+mod checks_extra;
+pub mod client;
+pub mod context;
+pub mod error;
+mod invariants;
+pub mod kit;
+pub mod model;
+mod path;
+pub mod probe;
+mod pseudo;
+pub mod receiver;
+pub mod report;
+mod request;
+mod runner;
+mod seeding;
+pub mod shaping;
+pub mod signature;
+mod step;
+mod webhooks;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::Error;
+pub use report::Report;
+
+/// How a run is configured.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RunConfig {
+    /// The agent's MCP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    pub agent_url: String,
+    /// Storyboard files or folders (relative to the compliance folder when not found as given).
+    pub storyboards: Vec<PathBuf>,
+    /// Specialism bundles to run (`sales-non-guaranteed`, `signal-owned`).
+    pub specialisms: Vec<String>,
+    /// The `compliance/<version>` folder; default [`catalog::default_compliance_dir`].
+    pub compliance_dir: Option<PathBuf>,
+    /// The schema folder; default [`catalog::default_schemas_dir`].
+    pub schemas_dir: Option<PathBuf>,
+    /// The bearer token sent on ordinary calls. Default: the storyboard's test-kit
+    /// `auth.api_key`, else none.
+    pub auth: Option<String>,
+    /// The longest any single request may take.
+    pub request_timeout: Duration,
+    /// Webhook assertions that count deliveries return once no new delivery arrived for this
+    /// long (after at least one was acknowledged), instead of idling out their full timeout.
+    pub webhook_settle: Duration,
+    /// Run the `rate_limit_trip_runner` burst (up to a few hundred mutating calls).
+    pub rate_limit_trip: bool,
+    /// The operator asserts prerequisite state was seeded out of band (`requires: [seeded_state]`).
+    pub seeded_state: bool,
+    /// Where to fetch the agent's brand.json (and through it the webhook-signing JWKS), ahead
+    /// of the agent's own `identity.brand_json_url` and its origin's `/.well-known/brand.json`.
+    pub brand_json_url: Option<String>,
+    /// The account used where a storyboard names none (seeding, filled requests) and its own
+    /// requests carry no account.
+    pub default_account: serde_json::Value,
+}
+
+impl RunConfig {
+    /// Defaults for grading the agent at `agent_url`.
+    pub fn new(agent_url: &str) -> Self {
+        Self {
+            agent_url: agent_url.to_owned(),
+            storyboards: Vec::new(),
+            specialisms: Vec::new(),
+            compliance_dir: None,
+            schemas_dir: None,
+            auth: None,
+            request_timeout: Duration::from_mins(1),
+            webhook_settle: Duration::from_secs(3),
+            rate_limit_trip: true,
+            seeded_state: false,
+            brand_json_url: None,
+            default_account: serde_json::json!({
+                "brand": {"domain": "acmeoutdoor.example"},
+                "operator": "pinnacle-agency.example",
+                "sandbox": true
+            }),
+        }
+    }
+}
+
+/// Runs the selected storyboards against the agent and grades them.
+///
+/// Fails only when the run cannot start (unreadable storyboards, no compliance folder, the
+/// receiver cannot bind); everything the agent does is graded into the [`Report`].
+pub async fn run(config: &RunConfig) -> Result<Report, Error> {
+    runner::Runner::start(config.clone()).await?.run().await
+}
+
+#[cfg(test)]
+mod tests {
+    /// `run` can be spawned onto a multi-threaded runtime (xtask may do so).
+    #[test]
+    fn the_run_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let config = crate::RunConfig::new("http://127.0.0.1:9/mcp");
+        assert_send(&crate::run(&config));
+    }
+}
