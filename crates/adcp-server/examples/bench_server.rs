@@ -172,7 +172,7 @@ async fn main() -> BenchResult<()> {
     let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
     let server = AdcpServer::builder()
         .sales(BenchSeller { response })
-        .strict(true)
+        .strict(std::env::var_os("BENCH_NO_STRICT").is_none())
         .webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)))
         .allow_insecure_webhook_host("127.0.0.1")
         .build()?;
@@ -221,6 +221,21 @@ async fn main() -> BenchResult<()> {
     );
     tokio::spawn(async move { axum::serve(bare_listener, bare).await });
 
+    // The dispatcher alone (no HTTP, no MCP framing): decode, guards, platform, envelope,
+    // strict validation.
+    let arguments = json!({ "buying_mode": "wholesale", "context": { "correlation_id": "bench" } });
+    let calls = 5_000_u32;
+    let at = Instant::now();
+    for _ in 0..calls {
+        let reply = server
+            .call_tool("get_products", arguments.clone(), None)
+            .await;
+        if reply.is_error {
+            return Err(format!("dispatch failed: {}", reply.body).into());
+        }
+    }
+    let dispatch_us = at.elapsed().as_secs_f64() * 1e6 / f64::from(calls);
+
     let mut runs = Vec::new();
     for concurrency in [1, 16] {
         let mcp = load(&mcp_url, call, None, concurrency).await?;
@@ -238,6 +253,8 @@ async fn main() -> BenchResult<()> {
         "benchmark": "adcp-server get_products over MCP (stateless streamable HTTP, strict validation on) vs bare axum",
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "products_per_response": PRODUCTS,
+        "strict_validation": std::env::var_os("BENCH_NO_STRICT").is_none(),
+        "dispatch_only_us_per_call": dispatch_us,
         "response_bytes": sample.len(),
         "seconds_per_run": RUN.as_secs(),
         "runs": runs,
