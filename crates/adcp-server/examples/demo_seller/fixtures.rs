@@ -42,11 +42,10 @@ impl SandboxFixtures for DemoFixtures {
             .and_then(Value::as_object)
             .unwrap_or(&empty);
         match scenario {
-            "seed_product" => {
-                self.catalog
-                    .seed_product(text(params, "product_id")?, fixture);
-                Ok(())
-            }
+            "seed_product" => self
+                .catalog
+                .seed_product(text(params, "product_id")?, fixture)
+                .map_err(|reason| AdcpError::new("INVALID_PARAMS", reason)),
             "seed_pricing_option" => {
                 let product_id = text(params, "product_id")?;
                 let option_id = text(params, "pricing_option_id")?;
