@@ -79,15 +79,27 @@ pub trait AccountResolver: Send + Sync + 'static {
 /// Open by default (any well-formed reference resolves to an account of that id); with
 /// [`ExplicitAccounts::with_account`] only the registered ids resolve and any other id is
 /// `ACCOUNT_NOT_FOUND`.
+///
+/// The reference's `sandbox` flag is chosen by the buyer, so it is ignored (accounts resolve as
+/// production) unless [`ExplicitAccounts::trust_buyer_sandbox_flag`] opts in — a seller whose
+/// whole endpoint is a sandbox. Registered accounts keep their registered mode.
 #[derive(Debug, Clone, Default)]
 pub struct ExplicitAccounts {
     known: BTreeMap<String, Account>,
+    trust_sandbox_flag: bool,
 }
 
 impl ExplicitAccounts {
     /// Resolves every well-formed reference.
     pub fn open() -> Self {
         Self::default()
+    }
+
+    /// Honours the buyer's `sandbox: true` on open references (sandbox-only deployments).
+    #[must_use]
+    pub fn trust_buyer_sandbox_flag(mut self) -> Self {
+        self.trust_sandbox_flag = true;
+        self
     }
 
     /// Registers a known account; once any is registered, only known ids resolve.
@@ -99,7 +111,10 @@ impl ExplicitAccounts {
 
     fn lookup(&self, id: String, sandbox: bool) -> Result<Account, AdcpError> {
         if self.known.is_empty() {
-            return Ok(Account { id, sandbox });
+            return Ok(Account {
+                id,
+                sandbox: sandbox && self.trust_sandbox_flag,
+            });
         }
         self.known.get(&id).cloned().ok_or_else(|| {
             AdcpError::new(
@@ -207,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn explicit_accounts_read_both_reference_forms() {
-        let resolver = ExplicitAccounts::open();
+        let resolver = ExplicitAccounts::open().trust_buyer_sandbox_flag();
         let by_id = json!({"account_id": "acc_1"});
         let natural = json!({"brand": {"domain": "acme.example"}, "operator": "agency.example", "sandbox": true});
         let q = |account| AccountQuery {
@@ -226,6 +241,22 @@ mod tests {
         let bad = json!({"nothing": 1});
         let error = resolver.resolve(q(Some(&bad))).await.unwrap_err();
         assert_eq!(error.field.as_deref(), Some("account"));
+    }
+
+    #[tokio::test]
+    async fn the_buyers_sandbox_flag_needs_an_opt_in() {
+        let natural = json!({"brand": {"domain": "acme.example"}, "sandbox": true});
+        let query = AccountQuery {
+            tool: "comply_test_controller",
+            account: Some(&natural),
+            principal: None,
+        };
+        let account = ExplicitAccounts::open()
+            .resolve(query)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!account.is_sandbox());
     }
 
     #[tokio::test]

@@ -9,7 +9,8 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
 /// An authenticated caller. Tasks are owned by (account, principal), so one principal can never
-/// read another's tasks.
+/// read another's tasks. Ids are compared exactly; choose ids that cannot collide across
+/// authentication schemes (e.g. `api_key:<id>`, `oauth:<client>`).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     id: String,
@@ -44,10 +45,16 @@ pub trait Authenticator: Send + Sync + 'static {
 }
 
 /// Static bearer tokens, each mapped to a principal. Reads `Authorization: Bearer <token>` and
-/// the older `x-adcp-auth: <token>`.
+/// the older `x-adcp-auth: <token>`. Tokens are kept and looked up as SHA-256 digests, so the
+/// lookup's timing does not depend on how much of a guessed token matches.
 #[derive(Clone, Default)]
 pub struct BearerTokens {
-    tokens: BTreeMap<String, Principal>,
+    tokens: BTreeMap<[u8; 32], Principal>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
 impl fmt::Debug for BearerTokens {
@@ -67,7 +74,7 @@ impl BearerTokens {
     /// Accepts `token` as `principal`.
     #[must_use]
     pub fn with_token(mut self, token: impl Into<String>, principal: Principal) -> Self {
-        self.tokens.insert(token.into(), principal);
+        self.tokens.insert(digest(&token.into()), principal);
         self
     }
 }
@@ -93,7 +100,7 @@ impl Authenticator for BearerTokens {
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Principal>, AdcpError> {
         let presented = headers.contains_key(AUTHORIZATION) || headers.contains_key("x-adcp-auth");
         match bearer_token(headers) {
-            Some(token) => match self.tokens.get(token) {
+            Some(token) => match self.tokens.get(&digest(token)) {
                 Some(principal) => Ok(Some(principal.clone())),
                 None => Err(auth_invalid()),
             },

@@ -20,13 +20,18 @@
 //! impl SalesPlatform for Seller {
 //!     async fn get_products(
 //!         &self,
-//!         _request: GetProductsRequest,
+//!         request: GetProductsRequest,
 //!         ctx: &CallContext,
 //!     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
-//!         // Slow curation runs as a task: the buyer gets `submitted` at once.
+//!         let curated = serde_json::json!({ "products": [] });
+//!         // Wholesale answers at once; a brief from a buyer with a webhook may take a while,
+//!         // so it runs as a task and the buyer gets `submitted` now.
+//!         if request.push_notification_config.is_none() {
+//!             let products = serde_json::from_value(curated).map_err(|_| AdcpError::internal())?;
+//!             return Ok(DiscoveryResult::Completed(products));
+//!         }
 //!         Ok(ctx
 //!             .handoff_to_task(|_task| async move {
-//!                 let curated = serde_json::json!({ "products": [] });
 //!                 serde_json::from_value::<GetProductsResponse>(curated)
 //!             })
 //!             .into())
@@ -42,7 +47,8 @@
 //!
 //! Guarantees: every reply echoes the request's `context` and the served `adcp_version`;
 //! every failure is an AdCP error (`adcp_error` + `errors[]` + `status: failed`, MCP
-//! `isError`), never a panic or a stack trace; a handoff answers exactly
+//! `isError`), never a stack trace (a panicking platform method is caught and answered with a
+//! generic transient error); a handoff answers exactly
 //! `{task_id, status: "submitted"}` (+ echo) and produces exactly one terminal webhook when the
 //! buyer registered a push config and delivery is wired.
 

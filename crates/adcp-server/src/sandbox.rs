@@ -1,12 +1,14 @@
 //! Sandbox state behind `comply_test_controller`: one-shot forced response arms and the tasks
 //! they created, waiting for `force_task_completion`.
 //!
-//! Forced directives are scoped to the sandbox as a whole, not to the account of the
-//! controller call: compliance runners send controller calls under their own account. They
-//! only ever apply to calls whose resolved account is a sandbox account.
+//! Forced directives are scoped to the caller (the authenticated principal) within the
+//! sandbox, not to the account of the controller call: compliance runners send controller calls
+//! under their own account. They only ever apply to calls whose resolved account is a sandbox
+//! account, and only the principal that forced a task can complete it — one buyer cannot steer
+//! another's sandbox calls.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adcp_guards::DiscoveryMode;
@@ -38,8 +40,10 @@ type Completion = Result<Value, AdcpError>;
 /// The sandbox's shared state.
 #[derive(Debug, Default)]
 pub(crate) struct Sandbox {
-    forced: Mutex<HashMap<&'static str, VecDeque<ForcedArm>>>,
-    waiting: DashMap<String, oneshot::Sender<Completion>>,
+    /// Queued arms by (principal, tool).
+    forced: Mutex<HashMap<(String, &'static str), VecDeque<ForcedArm>>>,
+    /// Forced tasks waiting for completion, by task id: (principal, sender).
+    waiting: DashMap<String, (String, oneshot::Sender<Completion>)>,
 }
 
 /// Which tool a `force_*_arm` scenario targets.
@@ -56,6 +60,7 @@ impl Sandbox {
     /// Queues a forced arm for the next matching call to `tool`.
     pub(crate) fn force_arm(
         &self,
+        owner: &str,
         tool: &'static str,
         task_id: TaskId,
         message: Option<String>,
@@ -64,7 +69,7 @@ impl Sandbox {
             .forced
             .lock()
             .map_err(|_| "sandbox state poisoned".to_owned())?;
-        let queue = forced.entry(tool).or_default();
+        let queue = forced.entry((owner.to_owned(), tool)).or_default();
         if queue.len() >= MAX_QUEUED {
             return Err(format!(
                 "at most {MAX_QUEUED} directives may be queued per tool"
@@ -78,27 +83,36 @@ impl Sandbox {
     /// (discovery: brief or refine mode only; wholesale always answers synchronously).
     pub(crate) fn take_forced_arm(
         &self,
-        tool: &str,
+        owner: &str,
+        tool: &'static str,
         mode: Option<DiscoveryMode>,
     ) -> Option<ForcedArm> {
         if mode == Some(DiscoveryMode::Wholesale) {
             return None;
         }
-        self.forced.lock().ok()?.get_mut(tool)?.pop_front()
+        self.forced
+            .lock()
+            .ok()?
+            .get_mut(&(owner.to_owned(), tool))?
+            .pop_front()
     }
 
     /// Completes a waiting forced task with `result`. `false` when no forced task of that id
     /// is waiting.
-    pub(crate) fn complete(&self, task_id: &str, completion: Completion) -> bool {
-        match self.waiting.remove(task_id) {
-            Some((_, sender)) => sender.send(completion).is_ok(),
+    pub(crate) fn complete(&self, owner: &str, task_id: &str, completion: Completion) -> bool {
+        match self
+            .waiting
+            .remove_if(task_id, |_, (waiting_owner, _)| waiting_owner == owner)
+        {
+            Some((_, (_, sender))) => sender.send(completion).is_ok(),
             None => false,
         }
     }
 
-    fn wait_for(&self, task_id: &TaskId) -> oneshot::Receiver<Completion> {
+    fn wait_for(&self, owner: &str, task_id: &TaskId) -> oneshot::Receiver<Completion> {
         let (sender, receiver) = oneshot::channel();
-        self.waiting.insert(task_id.as_str().to_owned(), sender);
+        self.waiting
+            .insert(task_id.as_str().to_owned(), (owner.to_owned(), sender));
         receiver
     }
 }
@@ -106,8 +120,15 @@ impl Sandbox {
 impl ForcedArm {
     /// The handoff a forced arm stands for: a task with the forced id whose result arrives
     /// through `force_task_completion`.
-    pub(crate) fn into_produced(self, sandbox: &Sandbox, ctx: &CallContext) -> Produced {
-        let receiver = sandbox.wait_for(&self.task_id);
+    pub(crate) fn into_produced(
+        self,
+        sandbox: &Arc<Sandbox>,
+        owner: &str,
+        ctx: &CallContext,
+    ) -> Produced {
+        let receiver = sandbox.wait_for(owner, &self.task_id);
+        let waiting_id = self.task_id.as_str().to_owned();
+        let sandbox = Arc::clone(sandbox);
         let tool = ctx.tool();
         if let Some(message) = &self.message {
             tracing::debug!(tool, message = %message, "forced submitted arm");
@@ -116,7 +137,9 @@ impl ForcedArm {
             .clone()
             .with_forced_task_id(self.task_id)
             .handoff_to_task(move |_task| async move {
-                match tokio::time::timeout(FORCED_TASK_PATIENCE, receiver).await {
+                let outcome = tokio::time::timeout(FORCED_TASK_PATIENCE, receiver).await;
+                sandbox.waiting.remove(&waiting_id);
+                match outcome {
                     Ok(Ok(completion)) => completion,
                     Ok(Err(_)) | Err(_) => Err(AdcpError::new(
                         adcp_types::codes::SERVICE_UNAVAILABLE,

@@ -39,7 +39,8 @@ pub enum WebhookDelivery {
     /// loses that webhook; use [`WebhookDelivery::Transactional`] where that matters.
     Supervisor(Arc<dyn DeliverySupervisor>),
     /// The task registry writes the webhook row in the same transaction as the terminal state
-    /// (a `PgTaskRegistry` built with a `PgOutbox`), and outbox workers deliver it.
+    /// (a `PgTaskRegistry` built with a `PgOutbox`), and outbox workers deliver it. `build()`
+    /// refuses a non-durable registry with this mode.
     Transactional,
     /// Push configs are accepted and stored, but the seller emits terminal webhooks itself
     /// (automatic emission switched off).
@@ -58,7 +59,7 @@ impl fmt::Debug for WebhookDelivery {
 }
 
 /// A composed AdCP seller: call [`AdcpServer::call_tool`] from any transport, or serve MCP
-/// with [`AdcpServer::router`] / [`crate::serve`].
+/// with [`crate::router`] and [`crate::serve`].
 ///
 /// Cloning is cheap (shared state).
 #[derive(Clone)]
@@ -83,7 +84,8 @@ impl AdcpServer {
     }
 
     /// Serves one tool call, transport-neutral. Every failure is a reply carrying
-    /// `adcp_error`; this never panics on wire input.
+    /// `adcp_error`, including a panic inside a platform method (caught and answered with a
+    /// generic transient error).
     pub async fn call_tool(
         &self,
         tool: &str,
@@ -308,6 +310,14 @@ impl AdcpServerBuilder {
             .registry
             .clone()
             .unwrap_or_else(|| Arc::new(InMemoryTaskRegistry::new()));
+        if matches!(self.webhooks, WebhookDelivery::Transactional) && !registry.is_durable() {
+            return Err(ServerError::Config(
+                "WebhookDelivery::Transactional needs a durable task registry built with an \
+                 outbox (PgTaskRegistry::builder(pool).outbox(..)); the in-memory registry \
+                 would accept push configs and never send their webhooks"
+                    .into(),
+            ));
+        }
         let mut runtime = TaskRuntime::builder(registry);
         if let Some(lease) = self.lease {
             runtime = runtime.lease_duration(lease);
@@ -330,6 +340,13 @@ impl AdcpServerBuilder {
             .idempotency
             .clone()
             .unwrap_or_else(|| Arc::new(InMemoryIdempotencyStore::new()));
+        if idempotency.replay_ttl() < Duration::from_hours(1) {
+            return Err(ServerError::Config(
+                "the idempotency replay TTL must be at least one hour (the protocol's minimum, \
+                 advertised in get_adcp_capabilities)"
+                    .into(),
+            ));
+        }
         let brand_json_url = self
             .public_url
             .as_ref()

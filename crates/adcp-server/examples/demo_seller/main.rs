@@ -63,7 +63,9 @@ async fn main() -> DemoResult<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,adcp_server=info".into()),
+                .unwrap_or_else(|_| "info".into())
+                // rmcp logs whole requests at debug level (push-config tokens included).
+                .add_directive("rmcp=info".parse().unwrap_or_default()),
         )
         .init();
     let args = Args::parse();
@@ -189,6 +191,16 @@ async fn with_postgres(
     registry.migrate().await?;
     let idempotency = adcp_server::idempotency::PgIdempotencyStore::new(pool);
     idempotency.migrate().await?;
+    let purger = idempotency.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_hours(1));
+        loop {
+            every.tick().await;
+            if let Err(error) = purger.purge_expired().await {
+                tracing::warn!(%error, "purging expired idempotency keys failed");
+            }
+        }
+    });
     tokio::spawn(async move {
         if let Err(error) = outbox
             .run_worker(sender, OutboxWorkerConfig::default(), shutdown)

@@ -2,8 +2,8 @@
 //! protocol's order.
 //!
 //! ```text
-//! arguments ─ object? ─ version ─ guards.pre_dispatch ─ request schema ─ idempotency claim
-//!   ─ account ─ guards.after_account_resolution ─ sandbox directive? ─ platform
+//! arguments ─ object? ─ version ─ guards.pre_dispatch ─ idempotency_key rule ─ request schema
+//!   ─ account ─ guards.after_account_resolution ─ idempotency claim ─ sandbox directive? ─ platform
 //!   ─ handoff: guards.pre_handoff ─ task issued ─ {task_id, status: submitted}
 //!   ─ sync:    guards.post_dispatch ─ result hooks ─ {status: completed, …}
 //!   ─ envelope (context, adcp_version) ─ strict response validation ─ idempotency store
@@ -15,7 +15,11 @@ pub(crate) mod handler;
 mod version;
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::FutureExt as _;
 
 use adcp_guards::{AccountChecked, DispatchOutcome, GuardConfig, Rejection};
 use adcp_tasks::{RequestContext, TaskKind, TaskRuntime, TaskScope};
@@ -110,7 +114,16 @@ impl Core {
         );
         async {
             let mut echo = Echo::read(&request);
-            match self.call_inner(tool, request, principal, &mut echo).await {
+            let outcome = AssertUnwindSafe(self.call_inner(tool, request, principal, &mut echo))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    // A panic in a platform method or hook: the buyer gets a generic transient
+                    // error (an idempotency claim stays in flight until it expires).
+                    tracing::error!(tool, "a tool call panicked");
+                    Err(AdcpError::internal().into())
+                });
+            match outcome {
                 Ok(body) => ToolReply {
                     body,
                     is_error: false,
@@ -182,7 +195,12 @@ impl Core {
                     if let Some(map) = stored.as_object_mut() {
                         map.insert("replayed".to_owned(), Value::Bool(true));
                     }
-                    return Ok(envelope::submitted(stored, echo));
+                    let replay = envelope::submitted(stored, echo);
+                    // A stored failure (the platform had acted) replays as the failure it was.
+                    if replay.get("adcp_error").is_some() {
+                        return Err(Failure::Body(replay));
+                    }
+                    return Ok(replay);
                 }
                 Ok(Claim::Conflict) => {
                     return Err(AdcpError::new(
@@ -206,12 +224,21 @@ impl Core {
                 }
             }
         }
+        let acted = AtomicBool::new(false);
         let result = self
-            .run_platform(name, handler, &request, account, principal, &checked, echo)
+            .run_platform(
+                name, handler, &request, account, principal, &checked, echo, &acted,
+            )
             .await;
         if let Some(scope) = &idempotency {
             let stored = match &result {
                 Ok(body) => self.idempotency.complete(scope, &strip_echo(body)).await,
+                // Once the platform has acted, a retry must not act again: the failure is
+                // stored and replayed. Before that, the key is released for a clean retry.
+                Err(error) if acted.load(Ordering::Relaxed) => {
+                    let failed = envelope::failed(error, &Echo::default());
+                    self.idempotency.complete(scope, &failed.body).await
+                }
                 Err(_) => self.idempotency.release(scope).await,
             };
             if let Err(error) = stored {
@@ -231,18 +258,21 @@ impl Core {
         principal: Option<Principal>,
         checked: &AccountChecked,
         echo: &Echo,
+        acted: &AtomicBool,
     ) -> Result<Value, AdcpError> {
         let ctx = self.call_context(name, request, account, principal)?;
+        let owner = ctx.principal().map_or(ANONYMOUS, Principal::id).to_owned();
         let forced = match &self.sandbox {
             Some(sandbox) if ctx.is_sandbox() => sandbox
-                .take_forced_arm(name, checked.mode())
-                .map(|arm| arm.into_produced(sandbox, &ctx)),
+                .take_forced_arm(&owner, name, checked.mode())
+                .map(|arm| arm.into_produced(sandbox, &owner, &ctx)),
             _ => None,
         };
         let produced = match forced {
             Some(produced) => produced,
             None => handler.call(request, ctx.clone()).await?,
         };
+        acted.store(true, Ordering::Relaxed);
         match produced {
             Produced::Handoff(start) => {
                 checked.pre_handoff().map_err(rejection)?;
@@ -271,7 +301,9 @@ impl Core {
                     },
                 )
                 .await?;
-                let pushed = self.push_completion(name, request, &ctx, &value).await?;
+                let pushed = self
+                    .push_completion(name, request, &ctx, checked, &value)
+                    .await?;
                 let mut body = envelope::completed(value, echo);
                 if let Some(task_id) = pushed {
                     body["task_id"] = Value::from(task_id);
@@ -295,6 +327,7 @@ impl Core {
         name: &'static str,
         request: &Value,
         ctx: &CallContext,
+        checked: &AccountChecked,
         value: &Value,
     ) -> Result<Option<String>, AdcpError> {
         let registered = request
@@ -303,6 +336,7 @@ impl Core {
         if !ctx.wants_push_completion() || !registered || ctx.account().is_none() {
             return Ok(None);
         }
+        checked.pre_handoff().map_err(rejection)?;
         let result = value.clone();
         let handoff =
             ctx.handoff_to_task(move |_task| async move { Ok::<Value, AdcpError>(result) });
@@ -440,7 +474,7 @@ fn idempotency_key(tool: &str, request: &Value) -> Result<Option<String>, AdcpEr
     if !mutating {
         return Ok(None);
     }
-    if key.len() < 16 || key.len() > 255 {
+    if !(16..=255).contains(&key.chars().count()) {
         return Err(
             AdcpError::invalid_request("`idempotency_key` must be 16 to 255 characters")
                 .with_field("idempotency_key"),

@@ -43,7 +43,8 @@ pub(crate) fn negotiate(request: &Map<String, Value>) -> Result<&'static str, Ad
     let minor = parts.next().and_then(|m| m.parse::<u64>().ok());
     match (major, minor) {
         (Some(SUPPORTED_MAJOR), Some(minor)) => {
-            // Serve the highest supported release at or below the pin.
+            // Serve the highest supported release at or below the pin; a pin below every
+            // supported release of the major (e.g. "3.0") is served the oldest one we have.
             Ok(SUPPORTED_VERSIONS
                 .iter()
                 .copied()

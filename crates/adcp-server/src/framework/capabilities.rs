@@ -102,7 +102,7 @@ mod tests {
         let doc = document(&CapabilityInputs {
             protocols: vec!["media_buy"],
             specialisms: vec![Specialism::SalesNonGuaranteed],
-            replay_ttl: Duration::from_mins(1),
+            replay_ttl: Duration::from_hours(2),
             in_flight_max: Duration::from_mins(10),
             signing_algorithm: Some("ed25519"),
             brand_json_url: Some("https://seller.example/.well-known/brand.json".into()),
@@ -112,7 +112,7 @@ mod tests {
                 .cloned()
                 .unwrap(),
         });
-        assert_eq!(doc["adcp"]["idempotency"]["replay_ttl_seconds"], 3600);
+        assert_eq!(doc["adcp"]["idempotency"]["replay_ttl_seconds"], 7200);
         assert_eq!(doc["adcp"]["build_version"], "9.9.9");
         assert_eq!(doc["adcp"]["major_versions"], json!([3]));
         assert_eq!(doc["specialisms"], json!(["sales-non-guaranteed"]));

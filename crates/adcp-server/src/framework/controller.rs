@@ -106,6 +106,7 @@ pub(super) async fn serve(
             echo,
         ));
     };
+    let owner = principal.map_or("anonymous", Principal::id);
     let Some(scenario) = request.get("scenario").and_then(Value::as_str) else {
         return Err(refuse(
             "INVALID_PARAMS",
@@ -125,10 +126,10 @@ pub(super) async fn serve(
         return Ok(body);
     }
     if let Some(tool) = forced_tool(scenario) {
-        return force_arm(core, sandbox, tool, params, echo);
+        return force_arm(core, sandbox, owner, tool, params, echo);
     }
     if scenario == "force_task_completion" {
-        return force_completion(core, sandbox, params, echo);
+        return force_completion(core, sandbox, owner, params, echo);
     }
     match &core.fixtures {
         Some(fixtures) if fixtures.scenarios().contains(&scenario) => {
@@ -160,6 +161,7 @@ pub(super) async fn serve(
 fn force_arm(
     core: &Core,
     sandbox: &Sandbox,
+    owner: &str,
     tool: &'static str,
     params: &Value,
     echo: &Echo,
@@ -199,7 +201,7 @@ fn force_arm(
     let message = param(params, "message").map(str::to_owned);
     let forced = json!({ "arm": "submitted", "task_id": task_id.as_str() });
     sandbox
-        .force_arm(tool, task_id, message)
+        .force_arm(owner, tool, task_id, message)
         .map_err(|detail| refuse("INVALID_STATE", detail, echo))?;
     let body = success(json!({ "forced": forced }), echo);
     core.check_response("comply_test_controller", &body)?;
@@ -210,6 +212,7 @@ fn force_arm(
 fn force_completion(
     core: &Core,
     sandbox: &Sandbox,
+    owner: &str,
     params: &Value,
     echo: &Echo,
 ) -> Result<Value, Failure> {
@@ -227,7 +230,7 @@ fn force_completion(
             echo,
         ));
     };
-    if !sandbox.complete(task_id, Ok(result.clone())) {
+    if !sandbox.complete(owner, task_id, Ok(result.clone())) {
         return Err(refuse(
             "NOT_FOUND",
             format!("no forced sandbox task `{task_id}` is waiting"),

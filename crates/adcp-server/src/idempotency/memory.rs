@@ -12,7 +12,6 @@ use super::{
     IdempotencyStore,
 };
 
-#[derive(Debug)]
 struct Entry {
     fingerprint: String,
     response: Option<Value>,
@@ -20,13 +19,24 @@ struct Entry {
 }
 
 /// Keys in a concurrent map, bounded, with expiry. Not shared across processes and lost on
-/// restart: use [`PgIdempotencyStore`](super::PgIdempotencyStore) for replicas.
-#[derive(Debug)]
+/// restart: use [`PgIdempotencyStore`](super::PgIdempotencyStore) for replicas. `Debug` prints
+/// counts only, never stored responses.
 pub struct InMemoryIdempotencyStore {
     entries: DashMap<IdempotencyScope, Entry>,
     ttl: Duration,
     in_flight_max: Duration,
     max_keys: usize,
+}
+
+impl std::fmt::Debug for InMemoryIdempotencyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryIdempotencyStore")
+            .field("keys", &self.entries.len())
+            .field("max_keys", &self.max_keys)
+            .field("ttl", &self.ttl)
+            .field("in_flight_max", &self.in_flight_max)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for InMemoryIdempotencyStore {
@@ -92,7 +102,10 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
         scope: &IdempotencyScope,
         fingerprint: &str,
     ) -> Result<Claim, IdempotencyError> {
-        self.make_room()?;
+        // Existing keys (replays, conflicts, in-flight checks) are answered even when full.
+        if !self.entries.contains_key(scope) {
+            self.make_room()?;
+        }
         let now = Instant::now();
         match self.entries.entry(scope.clone()) {
             MapEntry::Vacant(vacant) => {

@@ -30,8 +30,9 @@ pub const DEFAULT_REPLAY_TTL: Duration = Duration::from_hours(24);
 /// After this long, a claim whose call never finished (a crashed replica) may be taken over.
 pub const DEFAULT_IN_FLIGHT_MAX: Duration = Duration::from_mins(10);
 
-/// Whose key it is: keys are scoped per account, principal and tool, so two buyers can never
-/// collide or read each other's stored responses.
+/// Whose key it is: keys are scoped per account, principal and tool, so two authenticated
+/// buyers can never collide or read each other's stored responses (anonymous callers share the
+/// empty principal: serve mutating tools to authenticated callers only).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyScope {
     /// The resolved account id (empty when none).
@@ -75,6 +76,13 @@ pub enum IdempotencyError {
 
 /// Where claims and stored responses live. In-memory for one process; PostgreSQL when several
 /// replicas serve the same buyers.
+///
+/// Implementations must guarantee: among concurrent claims of one scope exactly one gets
+/// [`Claim::Fresh`]; a stored response answers replays for [`IdempotencyStore::replay_ttl`]
+/// counted from its completion; a claim that is never completed or released expires (so a
+/// crashed replica cannot block a key forever). `complete`/`release` are not fenced against a
+/// takeover of an expired in-flight claim: keep the in-flight expiry well above the slowest
+/// call.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync + std::fmt::Debug + 'static {
     /// Claims `scope` for a call whose payload hashes to `fingerprint`.

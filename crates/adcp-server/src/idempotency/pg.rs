@@ -39,51 +39,12 @@ pub struct PgIdempotencyStore {
 }
 
 impl PgIdempotencyStore {
-    /// A store on `pool`; call [`PgIdempotencyStore::migrate`] once before use.
-    pub fn new(pool: PgPool) -> Self {
-        Self {
-            pool,
-            ttl: DEFAULT_REPLAY_TTL,
-            in_flight_max: DEFAULT_IN_FLIGHT_MAX,
-        }
-    }
-
-    /// How long stored responses answer replays.
-    #[must_use]
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    /// Creates or upgrades the table.
-    pub async fn migrate(&self) -> Result<(), IdempotencyError> {
-        sqlx::raw_sql(DDL).execute(&self.pool).await?;
-        Ok(())
-    }
-
-    /// Deletes rows past their TTL; returns how many.
-    pub async fn purge_expired(&self) -> Result<u64, IdempotencyError> {
-        let done = sqlx::query(
-            "DELETE FROM adcp_idempotency WHERE claimed_at < now() - make_interval(secs => $1)",
-        )
-        .bind(secs(self.ttl.max(self.in_flight_max)))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-}
-
-fn secs(duration: Duration) -> f64 {
-    duration.as_secs_f64()
-}
-
-#[async_trait]
-impl IdempotencyStore for PgIdempotencyStore {
-    async fn claim(
+    /// One claim attempt; `None` when the conflicting row disappeared before it could be read.
+    async fn try_claim(
         &self,
         scope: &IdempotencyScope,
         fingerprint: &str,
-    ) -> Result<Claim, IdempotencyError> {
+    ) -> Result<Option<Claim>, IdempotencyError> {
         // Expired rows (a stored response past its TTL, or an abandoned claim) are replaced.
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -114,9 +75,9 @@ impl IdempotencyStore for PgIdempotencyStore {
         .rows_affected();
         if inserted == 1 {
             tx.commit().await?;
-            return Ok(Claim::Fresh);
+            return Ok(Some(Claim::Fresh));
         }
-        let (stored, response): (String, Option<Value>) = sqlx::query_as(
+        let row: Option<(String, Option<Value>)> = sqlx::query_as(
             "SELECT fingerprint, response FROM adcp_idempotency
              WHERE account_id = $1 AND principal = $2 AND tool = $3 AND key = $4",
         )
@@ -124,13 +85,76 @@ impl IdempotencyStore for PgIdempotencyStore {
         .bind(&scope.principal)
         .bind(&scope.tool)
         .bind(&scope.key)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        if stored != fingerprint {
-            return Ok(Claim::Conflict);
+        Ok(row.map(|(stored, response)| {
+            if stored == fingerprint {
+                response.map_or(Claim::InFlight, Claim::Replay)
+            } else {
+                Claim::Conflict
+            }
+        }))
+    }
+
+    /// A store on `pool`; call [`PgIdempotencyStore::migrate`] once before use.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            ttl: DEFAULT_REPLAY_TTL,
+            in_flight_max: DEFAULT_IN_FLIGHT_MAX,
         }
-        Ok(response.map_or(Claim::InFlight, Claim::Replay))
+    }
+
+    /// How long stored responses answer replays.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Creates or upgrades the table.
+    pub async fn migrate(&self) -> Result<(), IdempotencyError> {
+        sqlx::raw_sql(DDL).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Deletes rows past their TTL (a stored response counts from its completion, an abandoned
+    /// claim from its start); returns how many. Run it periodically (e.g. hourly): claims
+    /// replace expired rows on their own, but nothing else shrinks the table.
+    pub async fn purge_expired(&self) -> Result<u64, IdempotencyError> {
+        let done = sqlx::query(
+            "DELETE FROM adcp_idempotency
+             WHERE (response IS NOT NULL AND completed_at < now() - make_interval(secs => $1))
+                OR (response IS NULL AND claimed_at < now() - make_interval(secs => $2))",
+        )
+        .bind(secs(self.ttl))
+        .bind(secs(self.in_flight_max))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn secs(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+#[async_trait]
+impl IdempotencyStore for PgIdempotencyStore {
+    async fn claim(
+        &self,
+        scope: &IdempotencyScope,
+        fingerprint: &str,
+    ) -> Result<Claim, IdempotencyError> {
+        // A row can vanish between our INSERT conflict and the SELECT (its owner released it);
+        // then the claim is simply tried again.
+        for _ in 0..3 {
+            if let Some(claim) = self.try_claim(scope, fingerprint).await? {
+                return Ok(claim);
+            }
+        }
+        Ok(Claim::InFlight)
     }
 
     async fn complete(

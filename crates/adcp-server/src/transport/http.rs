@@ -29,6 +29,8 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 /// AdCP's reserved transport code for missing or invalid credentials.
 const AUTH_MISSING: i64 = -32028;
+/// AdCP's reserved transport code for a seller-side outage.
+const SERVICE_UNAVAILABLE: i64 = -32027;
 
 /// How the HTTP surface behaves.
 #[derive(Clone)]
@@ -42,7 +44,10 @@ pub struct HttpConfig {
     /// which suits replicas behind a load balancer.
     pub sessions: bool,
     /// Who may call: with an authenticator, invalid credentials always get HTTP 401; missing
-    /// credentials get HTTP 401 for every `tools/call` except the public tools.
+    /// credentials get HTTP 401 for every `tools/call` except the public tools, and for GET and
+    /// DELETE (session streams). MCP sessions are not bound to the principal that opened them;
+    /// every request is authenticated on its own. Note that rmcp logs requests at `debug`
+    /// level, arguments included: keep `rmcp` at `info` or above in production filters.
     pub authenticator: Option<Arc<dyn Authenticator>>,
     /// Tools callable without credentials when an authenticator is set.
     pub public_tools: Vec<String>,
@@ -202,13 +207,31 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     if let Some(authenticator) = &config.authenticator {
         match authenticator.authenticate(&parts.headers).await {
             Ok(found) => principal = found,
-            Err(error) => return unauthorized(config, &Value::Null, &error, true),
+            Err(error) if error.code.starts_with("AUTH_") => {
+                return unauthorized(config, &Value::Null, &error, true);
+            }
+            // The authenticator itself failed (e.g. its backing store is down): not the
+            // buyer's credentials' fault, so not a 401 that would make them drop a valid token.
+            Err(error) => {
+                tracing::warn!(code = %error.code, "the authenticator failed");
+                return rpc_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &Value::Null,
+                    SERVICE_UNAVAILABLE,
+                    &adcp_types::AdcpError::internal(),
+                );
+            }
         }
     }
     if let Some(principal) = &principal {
         parts.extensions.insert(principal.clone());
     }
     if parts.method != http::Method::POST {
+        // GET opens (or resumes) a session's event stream and DELETE ends a session: with an
+        // authenticator, both need credentials.
+        if config.authenticator.is_some() && principal.is_none() {
+            return unauthorized(config, &Value::Null, &auth_required(), false);
+        }
         return next.run(Request::from_parts(parts, body)).await;
     }
     let too_large = || {

@@ -128,7 +128,7 @@ async fn wrong_types_unknown_tools_and_non_objects_name_the_problem() {
             json!({ "buying_mode": "brief", "brief": "x", "account": "acc" }),
         )
         .await;
-    assert!(reply.is_error, "{:#}", reply.body);
+    reply.expect_error("VALIDATION_ERROR", Some("account"));
     still_serving(&buyer).await;
     assert_eq!(
         observed
@@ -180,4 +180,67 @@ async fn credentials_are_checked_at_the_edge() {
     let anonymous = Buyer::connect(&running.url, None).await;
     let caps = anonymous.call("get_adcp_capabilities", json!({})).await;
     assert_eq!(caps.ok()["adcp"]["major_versions"], json!([3]));
+}
+
+#[tokio::test]
+async fn a_panicking_platform_gets_a_clean_error_and_the_server_keeps_serving() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(builder(&observed).build().unwrap()).await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let reply = buyer
+        .call("get_products", json!({ "buying_mode": "brief", "brief": "x", "ext": { "panic": true }, "context": { "p": 1 } }))
+        .await;
+    reply.expect_error("SERVICE_UNAVAILABLE", None);
+    assert_eq!(reply.body["context"], json!({ "p": 1 }));
+    assert!(
+        !reply.body.to_string().contains("scripted panic"),
+        "no internals reach the wire"
+    );
+    still_serving(&buyer).await;
+}
+
+#[tokio::test]
+async fn session_streams_need_credentials_and_stateless_mode_carries_the_principal() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(builder(&observed).build().unwrap()).await;
+    let response = reqwest::Client::new()
+        .get(&running.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", "whatever")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+
+    let stateless = serve_with(
+        builder(&Arc::new(Observed::default())).build().unwrap(),
+        adcp_server::HttpConfig {
+            sessions: false,
+            ..adcp_server::HttpConfig::default()
+        }
+        .with_authenticator(tokens()),
+    )
+    .await;
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "list_tasks",
+        "arguments": { "account": account("acme.example") } } });
+    let response = reqwest::Client::new()
+        .post(&stateless.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", "Bearer token-a")
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    // list_tasks resolves the account and principal: an answer proves the principal reached
+    // the handler without an MCP session.
+    assert_eq!(
+        body["result"]["structuredContent"]["tasks"],
+        json!([]),
+        "{body:#}"
+    );
+    assert_eq!(body["result"]["isError"], false);
 }

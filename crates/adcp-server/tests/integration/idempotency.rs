@@ -159,9 +159,10 @@ async fn a_replayed_async_create_sends_no_second_webhook() {
     let replay = buyer.call("create_media_buy", request).await;
     assert_eq!(replay.ok()["task_id"], task_id.as_str());
     assert_eq!(replay.ok()["replayed"], true);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let hooks = receiver.received();
     assert_eq!(hooks.len(), 1, "one webhook for one logical create");
+    assert_eq!(observed.media_buys_created.load(Ordering::SeqCst), 1);
     assert_eq!(hooks[0].json()["task_type"], "create_media_buy");
 }
 

@@ -126,6 +126,7 @@ impl Scripted {
         T: serde::de::DeserializeOwned + serde::Serialize + Send + Sync + 'static,
     {
         self.observed.platform_calls.fetch_add(1, Ordering::SeqCst);
+        assert!(!ext_flag(request, "panic"), "scripted panic");
         if ext_flag(request, "push") {
             ctx.push_completion();
         }
@@ -339,6 +340,7 @@ pub(crate) fn builder(observed: &Arc<Observed>) -> AdcpServerBuilder {
         observed: Arc::clone(observed),
     };
     AdcpServer::builder()
+        .accounts(adcp_server::ExplicitAccounts::open().trust_buyer_sandbox_flag())
         .sales(platform.clone())
         .signals(platform)
         .specialism(Specialism::SalesNonGuaranteed)
