@@ -12,16 +12,12 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn brief_handoff_is_polled_and_delivers_exactly_one_signed_webhook() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let receiver = Receiver::start().await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed,
+        running,
+        buyer,
+        receiver,
+    } = seller(true).await;
     let acct = account("acme.example");
 
     let reply = buyer
@@ -99,16 +95,12 @@ async fn brief_handoff_is_polled_and_delivers_exactly_one_signed_webhook() {
 
 #[tokio::test]
 async fn a_failing_handoff_delivers_one_failed_webhook() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let receiver = Receiver::start().await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running: _running,
+        buyer,
+        receiver,
+    } = seller(true).await;
     let acct = account("acme.example");
     let reply = buyer
         .call(
@@ -135,16 +127,12 @@ async fn a_failing_handoff_delivers_one_failed_webhook() {
 
 #[tokio::test]
 async fn refine_handoff_with_push_config_delivers_the_webhook() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let receiver = Receiver::start().await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running: _running,
+        buyer,
+        receiver,
+    } = seller(true).await;
     let reply = buyer
         .call(
             "get_products",
@@ -168,16 +156,12 @@ async fn refine_handoff_with_push_config_delivers_the_webhook() {
 
 #[tokio::test]
 async fn without_push_config_there_is_no_webhook_and_sync_answers_stay_silent() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let receiver = Receiver::start().await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed,
+        running: _running,
+        buyer,
+        receiver,
+    } = seller(true).await;
     let acct = account("acme.example");
     // A handoff without a registration: pollable, but no webhook.
     let reply = buyer
@@ -216,9 +200,12 @@ async fn without_push_config_there_is_no_webhook_and_sync_answers_stay_silent() 
 
 #[tokio::test]
 async fn tasks_are_invisible_to_other_accounts_and_principals() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(builder(&observed).build().unwrap()).await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running,
+        buyer,
+        ..
+    } = seller(false).await;
     let acct = account("acme.example");
     let reply = buyer
         .call("get_products", json!({ "buying_mode": "brief", "brief": "x", "account": acct, "ext": { "handoff": true } }))

@@ -68,9 +68,12 @@ async fn capabilities_are_derived_from_the_server() {
 
 #[tokio::test]
 async fn version_pins_outside_major_3_are_unsupported() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(builder(&observed).build().unwrap()).await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running: _running,
+        buyer,
+        ..
+    } = seller(false).await;
     for (field, value) in [
         ("adcp_major_version", json!(99)),
         ("adcp_version", json!("99.0")),
@@ -108,16 +111,12 @@ async fn version_pins_outside_major_3_are_unsupported() {
 
 #[tokio::test]
 async fn forced_arms_complete_through_the_controller_and_emit_the_webhook() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let receiver = Receiver::start().await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed,
+        running: _running,
+        buyer,
+        receiver,
+    } = seller(true).await;
     // The controller runs under the runner's own account; the business call under another.
     let forced = buyer
         .call(
@@ -197,9 +196,12 @@ async fn forced_arms_complete_through_the_controller_and_emit_the_webhook() {
 
 #[tokio::test]
 async fn the_controller_refuses_live_accounts() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(builder(&observed).build().unwrap()).await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running: _running,
+        buyer,
+        ..
+    } = seller(false).await;
     let reply = buyer
         .call(
             "comply_test_controller",

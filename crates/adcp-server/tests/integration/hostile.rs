@@ -36,9 +36,12 @@ async fn still_serving(buyer: &Buyer) {
 
 #[tokio::test]
 async fn malformed_oversized_and_deep_bodies_get_clear_errors() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(builder(&observed).build().unwrap()).await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running,
+        buyer,
+        ..
+    } = seller(false).await;
 
     let (status, body) = raw_post(
         &running,
@@ -81,9 +84,12 @@ async fn malformed_oversized_and_deep_bodies_get_clear_errors() {
 
 #[tokio::test]
 async fn wrong_types_unknown_tools_and_non_objects_name_the_problem() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(builder(&observed).build().unwrap()).await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed,
+        running: _running,
+        buyer,
+        ..
+    } = seller(false).await;
 
     // Fields the guards read are checked first...
     let reply = buyer
@@ -184,9 +190,12 @@ async fn credentials_are_checked_at_the_edge() {
 
 #[tokio::test]
 async fn a_panicking_platform_gets_a_clean_error_and_the_server_keeps_serving() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(builder(&observed).build().unwrap()).await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running: _running,
+        buyer,
+        ..
+    } = seller(false).await;
     let reply = buyer
         .call("get_products", json!({ "buying_mode": "brief", "brief": "x", "ext": { "panic": true }, "context": { "p": 1 } }))
         .await;

@@ -25,9 +25,12 @@ fn create(key: &str, extra: Value) -> Value {
 
 #[tokio::test]
 async fn replay_conflict_and_missing_key() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(builder(&observed).build().unwrap()).await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed,
+        running,
+        buyer,
+        ..
+    } = seller(false).await;
     let key = "key-0001-abcdefghijkl";
 
     let first = buyer
@@ -133,16 +136,12 @@ async fn concurrent_calls_with_one_key_execute_once() {
 
 #[tokio::test]
 async fn a_replayed_async_create_sends_no_second_webhook() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let receiver = Receiver::start().await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed,
+        running: _running,
+        buyer,
+        receiver,
+    } = seller(true).await;
     let key = "key-0003-async-create";
     let request = create(
         key,
@@ -168,16 +167,12 @@ async fn a_replayed_async_create_sends_no_second_webhook() {
 
 #[tokio::test]
 async fn a_synchronous_create_can_push_its_completion_once() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let receiver = Receiver::start().await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed: _observed,
+        running: _running,
+        buyer,
+        receiver,
+    } = seller(true).await;
     let request = create(
         "key-0004-sync-pushed1",
         json!({

@@ -540,3 +540,29 @@ pub(crate) async fn poll_until_terminal(buyer: &Buyer, task_id: &str, account: &
     }
     panic!("task {task_id} never became terminal");
 }
+
+/// A started test seller with its buyer (token-a) and a receiver.
+pub(crate) struct Seller {
+    pub(crate) observed: Arc<Observed>,
+    pub(crate) running: Running,
+    pub(crate) buyer: Buyer,
+    pub(crate) receiver: Receiver,
+}
+
+/// Starts the standard test seller, with in-memory webhook delivery when `webhooks`.
+pub(crate) async fn seller(webhooks: bool) -> Seller {
+    let observed = Arc::new(Observed::default());
+    let mut server = builder(&observed);
+    if webhooks {
+        server = server.webhooks(in_memory_webhooks());
+    }
+    let running = serve(server.build().unwrap()).await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let receiver = Receiver::start().await;
+    Seller {
+        observed,
+        running,
+        buyer,
+        receiver,
+    }
+}
