@@ -151,6 +151,7 @@ impl AgentClient {
         if let Some(token) = bearer {
             config = config.auth_header(token);
         }
+        crate::install_tls_provider();
         let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
         let service = tokio::time::timeout(self.timeout, ().serve(transport))
             .await

@@ -104,6 +104,16 @@ use std::time::Duration;
 pub use error::Error;
 pub use report::Report;
 
+/// Installs the process-wide rustls crypto provider (ring) unless one is installed already.
+/// When this crate is built together with crates that select reqwest's `rustls-no-provider`
+/// feature, every reqwest client needs it; calling it more than once is harmless.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// How a run is configured.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -53,6 +53,7 @@ impl HttpObservation {
 
 /// Builds the HTTP client probes share.
 pub fn http_client(timeout: Duration) -> reqwest::Client {
+    crate::install_tls_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())

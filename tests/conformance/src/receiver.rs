@@ -279,6 +279,7 @@ mod tests {
     async fn records_deliveries_and_honours_retry_policy_over_loopback() {
         let receiver = WebhookReceiver::start().await.unwrap();
         receiver.arm_retry("retry_step", "tok", 2, 503);
+        crate::install_tls_provider();
         let http = reqwest::Client::new();
         let url = format!("{}/step/retry_step/tok?x=1", receiver.base_url());
         let mut statuses = Vec::new();

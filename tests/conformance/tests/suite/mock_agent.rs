@@ -83,7 +83,10 @@ async fn start_agent() -> Agent {
         deliveries: Arc::new(AtomicUsize::new(0)),
         media_buys: Arc::new(Mutex::new(HashMap::new())),
         rate_limited_calls: Arc::new(AtomicUsize::new(0)),
-        http: reqwest::Client::new(),
+        http: {
+            adcp_conformance::install_tls_provider();
+            reqwest::Client::new()
+        },
     };
     let state = agent.clone();
     let jwks = agent.clone();
