@@ -174,11 +174,10 @@ impl SalesPlatform for DemoSales {
             "packages": created,
         });
         let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
-        self.media_buys
-            .entry(account)
-            .or_default()
-            .push(media_buy.clone());
-        let response: CreateMediaBuyResponse = typed(media_buy)?;
+        // Only a buy that is valid on the wire is recorded (an invalid one fails the call, and
+        // the server then keeps the idempotency key's failure for replays).
+        let response: CreateMediaBuyResponse = typed(media_buy.clone())?;
+        self.media_buys.entry(account).or_default().push(media_buy);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
         ctx.push_completion();
