@@ -19,7 +19,13 @@ use tokio::sync::mpsc;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const PRODUCTS: usize = 10;
+/// Products per response (`BENCH_PRODUCTS` overrides).
+fn products() -> usize {
+    std::env::var("BENCH_PRODUCTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
 const RUN: Duration = Duration::from_secs(3);
 
 fn product(i: usize) -> Value {
@@ -157,7 +163,7 @@ async fn receiver() -> BenchResult<(String, mpsc::UnboundedReceiver<Instant>)> {
 async fn main() -> BenchResult<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let response: GetProductsResponse = serde_json::from_value(
-        json!({ "products": (0..PRODUCTS).map(product).collect::<Vec<_>>() }),
+        json!({ "products": (0..products()).map(product).collect::<Vec<_>>() }),
     )?;
     let sender = WebhookSender::new(
         SenderConfig {
@@ -252,7 +258,7 @@ async fn main() -> BenchResult<()> {
     let report = json!({
         "benchmark": "adcp-server get_products over MCP (stateless streamable HTTP, strict validation on) vs bare axum",
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
-        "products_per_response": PRODUCTS,
+        "products_per_response": products(),
         "strict_validation": std::env::var_os("BENCH_NO_STRICT").is_none(),
         "dispatch_only_us_per_call": dispatch_us,
         "response_bytes": sample.len(),
