@@ -34,6 +34,12 @@ impl fmt::Debug for Principal {
     }
 }
 
+/// The owner id of tasks, idempotency keys and sandbox directives for `principal`:
+/// its id, or `anonymous` for unauthenticated callers (who therefore share one owner).
+pub(crate) fn owner_of(principal: Option<&Principal>) -> &str {
+    principal.map_or("anonymous", Principal::id)
+}
+
 /// Decides who is calling from request headers.
 ///
 /// `Ok(None)`: no credentials were presented. `Err`: credentials were presented and are not

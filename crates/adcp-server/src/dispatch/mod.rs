@@ -65,9 +65,6 @@ impl std::fmt::Debug for Core {
     }
 }
 
-/// The principal id tasks and idempotency keys are owned by when the caller is anonymous.
-const ANONYMOUS: &str = "anonymous";
-
 fn rejection(rejection: Rejection) -> AdcpError {
     rejection.into_error()
 }
@@ -261,7 +258,7 @@ impl Core {
         acted: &AtomicBool,
     ) -> Result<Value, AdcpError> {
         let ctx = self.call_context(name, request, account, principal)?;
-        let owner = ctx.principal().map_or(ANONYMOUS, Principal::id).to_owned();
+        let owner = crate::auth::owner_of(ctx.principal()).to_owned();
         let forced = match &self.sandbox {
             Some(sandbox) if ctx.is_sandbox() => sandbox
                 .take_forced_arm(&owner, name, checked.mode())
@@ -358,7 +355,7 @@ impl Core {
     ) -> Result<CallContext, AdcpError> {
         let kind = TaskKind::new(name).map_err(|error| error.to_adcp_error())?;
         let protocol = kind.default_protocol().unwrap_or(AdcpProtocol::MediaBuy);
-        let owner = principal.as_ref().map_or(ANONYMOUS, Principal::id);
+        let owner = crate::auth::owner_of(principal.as_ref());
         // Without an account no handoff passes the guards, so the placeholder scope never
         // owns a task.
         let account_id = account.as_ref().map_or("unresolved", Account::id);

@@ -106,7 +106,7 @@ pub(super) async fn serve(
             echo,
         ));
     };
-    let owner = principal.map_or("anonymous", Principal::id);
+    let owner = crate::auth::owner_of(principal);
     let Some(scenario) = request.get("scenario").and_then(Value::as_str) else {
         return Err(refuse(
             "INVALID_PARAMS",

@@ -34,7 +34,7 @@ async fn scope_of(
     let Some(account) = core.resolve_account(tool, request, principal).await? else {
         return Ok(None);
     };
-    let owner = principal.map_or("anonymous", Principal::id);
+    let owner = crate::auth::owner_of(principal);
     Ok(TaskScope::new(Account::id(&account), owner).ok())
 }
 

@@ -18,21 +18,12 @@ pub fn fingerprint(request: &Value) -> String {
     let mut canonical = String::new();
     match request {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .keys()
-                .filter(|k| !IGNORED.contains(&k.as_str()))
+            let kept: serde_json::Map<String, Value> = map
+                .iter()
+                .filter(|(key, _)| !IGNORED.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
-            keys.sort();
-            canonical.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    canonical.push(',');
-                }
-                write_canonical(&Value::String(key.clone()), &mut canonical);
-                canonical.push(':');
-                write_canonical(&map[key], &mut canonical);
-            }
-            canonical.push('}');
+            write_canonical(&Value::Object(kept), &mut canonical);
         }
         other => write_canonical(other, &mut canonical),
     }
