@@ -1,6 +1,12 @@
 //! Benchmark: synchronous get_products over MCP (strict mode on) against a bare axum endpoint
 //! returning the same bytes, at concurrency 1 and 16; and handoff → terminal-webhook latency.
 //! Prints one JSON document. Run with `cargo xtask bench` (release).
+//!
+//! A third endpoint, the *floor*, is plain axum doing only the work the protocol mandates for
+//! this reply (the platform's copy of the catalog, serialising it, validating it against the
+//! response schema, and answering with the JSON twice: `structuredContent` and the text item).
+//! No framework can beat it with validation on; it shows how much of the gap to the bare
+//! endpoint is the framework and how much is the protocol.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +22,10 @@ use adcp_webhooks::ssrf::SsrfPolicy;
 use adcp_webhooks::{InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+
+/// The allocator a seller's binary would choose; the library leaves the choice to the binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -176,6 +186,7 @@ async fn main() -> BenchResult<()> {
         ))),
     )?;
     let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
+    let floor_response = response.clone();
     let server = AdcpServer::builder()
         .sales(BenchSeller { response })
         .strict(std::env::var_os("BENCH_NO_STRICT").is_none())
@@ -226,6 +237,7 @@ async fn main() -> BenchResult<()> {
         }),
     );
     tokio::spawn(async move { axum::serve(bare_listener, bare).await });
+    let floor_url = serve_floor(floor_response).await?;
 
     // The dispatcher alone (no HTTP, no MCP framing): decode, guards, platform, envelope,
     // strict validation.
@@ -246,11 +258,15 @@ async fn main() -> BenchResult<()> {
     for concurrency in [1, 16] {
         let mcp = load(&mcp_url, call, None, concurrency).await?;
         let bare = load(&bare_url, call, None, concurrency).await?;
+        let floor = load(&floor_url, call, None, concurrency).await?;
         runs.push(json!({
             "concurrency": concurrency,
             "mcp_get_products": mcp,
             "bare_axum": bare,
+            "mandated_work_floor": floor,
             "mcp_vs_bare_throughput": mcp.requests_per_sec / bare.requests_per_sec,
+            "floor_vs_bare_throughput": floor.requests_per_sec / bare.requests_per_sec,
+            "mcp_vs_floor_throughput": mcp.requests_per_sec / floor.requests_per_sec,
         }));
     }
 
@@ -268,6 +284,52 @@ async fn main() -> BenchResult<()> {
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+/// Serves the floor endpoint: per request, the platform's copy of the catalog, serialisation,
+/// the envelope fields, strict validation, and a JSON-RPC reply carrying the body twice.
+async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
+    let schemas = adcp_types::validate::SchemaSet::load_default()?;
+    let schema = adcp_types::manifest::tool("get_products")
+        .ok_or("no get_products in the manifest")?
+        .response_schema;
+    let validator = schemas.validator(schema)?;
+    let response = Arc::new(response);
+    let app = axum::Router::new().route(
+        "/floor",
+        axum::routing::post(move |request: axum::body::Bytes| {
+            let (response, validator) = (Arc::clone(&response), Arc::clone(&validator));
+            async move {
+                let request: Value = serde_json::from_slice(&request).unwrap_or_default();
+                let mut body = serde_json::to_value(response.as_ref().clone()).unwrap_or_default();
+                if let Some(map) = body.as_object_mut() {
+                    map.insert("status".into(), json!("completed"));
+                    map.insert("cache_scope".into(), json!("public"));
+                    if let Some(context) = request.pointer("/params/arguments/context") {
+                        map.insert("context".into(), context.clone());
+                    }
+                    map.insert("adcp_version".into(), json!(adcp_server::SERVED_VERSION));
+                }
+                let strict = std::env::var_os("BENCH_NO_STRICT").is_none();
+                let status = if !strict || validator.is_valid(&body) {
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                };
+                let reply = json!({ "jsonrpc": "2.0", "id": request.get("id"),
+                    "result": rmcp::model::CallToolResult::structured(body) });
+                (
+                    status,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    reply.to_string(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/floor", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
 }
 
 /// Handoff → terminal webhook latency: 100 sequential brief calls with a push config, each

@@ -58,6 +58,11 @@ struct Args {
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// mimalloc: the dispatcher builds and drops many small JSON nodes per call, which the
+/// system allocator serves markedly slower (measured in `cargo xtask bench`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> DemoResult<()> {
     tracing_subscriber::fmt()
