@@ -5,13 +5,14 @@
 //! arguments ─ object? ─ version ─ guards.pre_dispatch ─ idempotency_key rule ─ request schema
 //!   ─ account ─ guards.after_account_resolution ─ idempotency claim ─ sandbox directive? ─ platform
 //!   ─ handoff: guards.pre_handoff ─ task issued ─ {task_id, status: submitted}
-//!   ─ sync:    guards.post_dispatch ─ result hooks ─ {status: completed, …}
+//!   ─ sync:    guards.post_dispatch ─ result hooks ─ `fields` projection ─ {status: completed, …}
 //!   ─ envelope (context, adcp_version) ─ strict response validation ─ idempotency store
 //! ```
 
 mod decode;
 mod envelope;
 pub(crate) mod handler;
+mod projection;
 mod version;
 
 use std::collections::BTreeMap;
@@ -283,7 +284,7 @@ impl Core {
                 self.check_async_arm(name, &body)?;
                 Ok(body)
             }
-            Produced::Sync(value) => {
+            Produced::Sync(mut value) => {
                 checked
                     .post_dispatch(DispatchOutcome::Sync(&value))
                     .map_err(rejection)?;
@@ -298,6 +299,8 @@ impl Core {
                     },
                 )
                 .await?;
+                // The hooks saw the full result; `fields` shapes only what the buyer receives.
+                projection::apply_fields(name, request, &mut value);
                 let pushed = self
                     .push_completion(name, request, &ctx, checked, &value)
                     .await?;

@@ -280,3 +280,49 @@ async fn webhooks_are_retried_after_503_with_one_idempotency_key() {
         "retries reuse the logical event's idempotency_key"
     );
 }
+
+#[tokio::test]
+async fn fields_trim_the_wire_reply_but_never_the_persisted_draft() {
+    let Seller {
+        observed,
+        running: _running,
+        buyer,
+        receiver: _receiver,
+    } = seller(false).await;
+    let reply = buyer
+        .call(
+            "get_products",
+            json!({
+                "buying_mode": "wholesale", "fields": ["pricing_options"],
+                "context": { "correlation_id": "fields-1" },
+                "ext": { "draft": true }
+            }),
+        )
+        .await;
+    let body = reply.ok();
+    assert_eq!(body["status"], "completed");
+    assert_eq!(body["context"]["correlation_id"], "fields-1");
+    for product in body["products"].as_array().unwrap() {
+        assert!(
+            product.get("channels").is_none(),
+            "not requested: {product}"
+        );
+        assert!(
+            product.get("pricing_options").is_some(),
+            "requested: {product}"
+        );
+        assert!(product.get("product_id").is_some() && product.get("name").is_some());
+    }
+    // Without `fields` the same catalog comes back whole.
+    let whole = buyer
+        .call("get_products", json!({ "buying_mode": "wholesale" }))
+        .await;
+    assert_eq!(whole.ok()["products"][0]["channels"], json!(["display"]));
+    // The persist-draft hook saw the platform's full products.
+    let seen = observed.draft_product_fields.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "one draft hook run");
+    assert!(
+        seen[0].iter().any(|field| field == "channels"),
+        "the draft keeps every field: {seen:?}"
+    );
+}

@@ -46,6 +46,7 @@ pub(crate) fn product(id: &str) -> Value {
         "description": "Test inventory.",
         "publisher_properties": [{ "publisher_domain": "news.example", "selection_type": "all" }],
         "delivery_type": "non_guaranteed",
+        "channels": ["display"],
         "format_ids": [{ "agent_url": "https://creative.adcontextprotocol.org/", "id": "display_300x250" }],
         "pricing_options": [{ "pricing_option_id": "cpm", "pricing_model": "cpm", "currency": "USD", "fixed_price": 5.0 }],
         "reporting_capabilities": {
@@ -73,6 +74,8 @@ pub(crate) struct Observed {
     pub(crate) media_buys_created: AtomicUsize,
     /// (tool, task_id) of every persist-draft hook run.
     pub(crate) drafts: Mutex<Vec<(String, Option<String>)>>,
+    /// The field names of the first product each persist-draft hook run saw.
+    pub(crate) draft_product_fields: Mutex<Vec<Vec<String>>>,
 }
 
 #[derive(Debug)]
@@ -85,6 +88,13 @@ impl ResultHook for DraftHook {
             completed.result.get("products").is_some(),
             "the hook sees the full result"
         );
+        let fields = completed
+            .result
+            .pointer("/products/0")
+            .and_then(Value::as_object)
+            .map(|product| product.keys().cloned().collect())
+            .unwrap_or_default();
+        self.0.draft_product_fields.lock().unwrap().push(fields);
         self.0.drafts.lock().unwrap().push((
             completed.tool.to_owned(),
             completed.task_id.map(str::to_owned),
