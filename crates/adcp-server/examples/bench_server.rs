@@ -221,22 +221,7 @@ async fn main() -> BenchResult<()> {
         .await?
         .bytes()
         .await?;
-    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let bare_url = format!("http://{}/bare", bare_listener.local_addr()?);
-    let bare_bytes = sample.clone();
-    let bare = axum::Router::new().route(
-        "/bare",
-        axum::routing::post(move |_body: axum::body::Bytes| {
-            let bytes = bare_bytes.clone();
-            async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    bytes,
-                )
-            }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(bare_listener, bare).await });
+    let bare_url = serve_bare(sample.clone()).await?;
     let floor_url = serve_floor(floor_response).await?;
 
     // The dispatcher alone (no HTTP, no MCP framing): decode, guards, platform, envelope,
@@ -284,6 +269,26 @@ async fn main() -> BenchResult<()> {
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+/// Serves the bare endpoint: answers every POST with `bytes`.
+async fn serve_bare(bytes: axum::body::Bytes) -> BenchResult<String> {
+    let bare = axum::Router::new().route(
+        "/bare",
+        axum::routing::post(move |_body: axum::body::Bytes| {
+            let bytes = bytes.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    bytes,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/bare", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, bare).await });
+    Ok(url)
 }
 
 /// Serves the floor endpoint: per request, the platform's copy of the catalog, serialisation,

@@ -78,9 +78,16 @@ pub use error::ServerError;
 pub use framework::SandboxFixtures;
 pub use hooks::ResultHook;
 pub use platform::{
-    DiscoveryResult, Outcome, SalesPlatform, SalesTool, SignalsPlatform, SignalsTool, TaskResult,
-    ToolHandler, not_implemented,
+    AccountsPlatform, AccountsTool, BuyerDataPlatform, BuyerDataTool, CreativePlatform,
+    CreativeTool, DiscoveryResult, Outcome, SalesPlatform, SalesTool, SignalsPlatform, SignalsTool,
+    TaskResult, ToolHandler, not_implemented,
 };
+#[cfg(feature = "brand")]
+pub use platform::{BrandRightsPlatform, BrandRightsTool};
+#[cfg(feature = "governance")]
+pub use platform::{GovernancePlatform, GovernanceTool};
+#[cfg(feature = "sponsored-intelligence")]
+pub use platform::{SponsoredIntelligencePlatform, SponsoredIntelligenceTool};
 pub use server::{AdcpServer, AdcpServerBuilder, WebhookDelivery};
 pub use transport::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, router};
 

@@ -23,7 +23,11 @@ use crate::error::ServerError;
 use crate::framework::capabilities::{self, CapabilityInputs};
 use crate::framework::{FrameworkTool, SandboxFixtures};
 use crate::idempotency::{DEFAULT_IN_FLIGHT_MAX, IdempotencyStore, InMemoryIdempotencyStore};
-use crate::platform::{SalesPlatform, SalesTool, SignalsPlatform, SignalsTool, ToolHandler};
+use crate::platform::family::FamilyTools;
+use crate::platform::{
+    AccountsPlatform, BuyerDataPlatform, CreativePlatform, SalesPlatform, SalesTool,
+    SignalsPlatform, SignalsTool, ToolHandler,
+};
 use crate::sandbox::Sandbox;
 
 /// How terminal webhooks reach buyers that registered a `push_notification_config`.
@@ -124,6 +128,8 @@ pub struct AdcpServerBuilder {
     sales: Option<Arc<dyn SalesPlatform>>,
     signals: Option<Arc<dyn SignalsPlatform>>,
     custom: BTreeMap<String, Arc<dyn ToolHandler>>,
+    /// The handlers of the table-declared families (accounts, creative, governance, ...).
+    families: Vec<FamilyTools>,
     specialisms: Vec<Specialism>,
     accounts: Option<Arc<dyn AccountResolver>>,
     registry: Option<Arc<dyn TaskRegistry>>,
@@ -164,6 +170,65 @@ impl AdcpServerBuilder {
     #[must_use]
     pub fn signals(mut self, platform: impl SignalsPlatform) -> Self {
         self.signals = Some(Arc::new(platform));
+        self
+    }
+
+    /// Serves the account tools `platform` lists in [`AccountsPlatform::tools`].
+    #[must_use]
+    pub fn account_tools(mut self, platform: impl AccountsPlatform) -> Self {
+        self.families
+            .push(crate::platform::accounts_handlers(Arc::new(platform)));
+        self
+    }
+
+    /// Serves the buyer-data tools `platform` lists in [`BuyerDataPlatform::tools`].
+    #[must_use]
+    pub fn buyer_data(mut self, platform: impl BuyerDataPlatform) -> Self {
+        self.families
+            .push(crate::platform::buyer_data_handlers(Arc::new(platform)));
+        self
+    }
+
+    /// Serves the creative tools `platform` lists in [`CreativePlatform::tools`].
+    #[must_use]
+    pub fn creative(mut self, platform: impl CreativePlatform) -> Self {
+        self.families
+            .push(crate::platform::creative_handlers(Arc::new(platform)));
+        self
+    }
+
+    /// Serves the governance tools `platform` lists in
+    /// [`GovernancePlatform::tools`](crate::GovernancePlatform::tools).
+    #[cfg(feature = "governance")]
+    #[must_use]
+    pub fn governance(mut self, platform: impl crate::GovernancePlatform) -> Self {
+        self.families
+            .push(crate::platform::governance_handlers(Arc::new(platform)));
+        self
+    }
+
+    /// Serves the brand tools `platform` lists in
+    /// [`BrandRightsPlatform::tools`](crate::BrandRightsPlatform::tools).
+    #[cfg(feature = "brand")]
+    #[must_use]
+    pub fn brand_rights(mut self, platform: impl crate::BrandRightsPlatform) -> Self {
+        self.families
+            .push(crate::platform::brand_rights_handlers(Arc::new(platform)));
+        self
+    }
+
+    /// Serves the sponsored-intelligence tools `platform` lists in
+    /// [`SponsoredIntelligencePlatform::tools`](crate::SponsoredIntelligencePlatform::tools).
+    #[cfg(feature = "sponsored-intelligence")]
+    #[must_use]
+    pub fn sponsored_intelligence(
+        mut self,
+        platform: impl crate::SponsoredIntelligencePlatform,
+    ) -> Self {
+        self.families
+            .push(crate::platform::sponsored_intelligence_handlers(Arc::new(
+                platform,
+            )));
         self
     }
 
@@ -464,6 +529,11 @@ impl AdcpServerBuilder {
             }
             for tool in listed {
                 add(tool.name(), signals_handler(signals, tool))?;
+            }
+        }
+        for family in &self.families {
+            for (name, handler) in family {
+                add(name, Arc::clone(handler))?;
             }
         }
         for (name, handler) in &self.custom {

@@ -220,7 +220,9 @@ async fn with_postgres(
         .webhooks(WebhookDelivery::Transactional))
 }
 
+/// Without the `postgres` feature: the same signature as the real one, always an error.
 #[cfg(not(feature = "postgres"))]
+#[allow(clippy::unused_async)]
 async fn with_postgres(
     _builder: adcp_server::AdcpServerBuilder,
     _url: &str,

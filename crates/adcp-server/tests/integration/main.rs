@@ -13,6 +13,7 @@
 )]
 
 mod async_flow;
+mod families;
 mod framework;
 mod guards;
 mod hostile;
