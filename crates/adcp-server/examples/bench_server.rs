@@ -292,7 +292,9 @@ async fn serve_bare(bytes: axum::body::Bytes) -> BenchResult<String> {
 }
 
 /// Serves the floor endpoint: per request, the platform's copy of the catalog, serialisation,
-/// the envelope fields, strict validation, and a JSON-RPC reply carrying the body twice.
+/// the envelope fields, strict validation, and a JSON-RPC reply carrying the body twice
+/// (serialised once, written as `structuredContent` and escaped as the text item: the least
+/// work that answers an MCP `tools/call` with this body).
 async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
     let schemas = adcp_types::validate::SchemaSet::load_default()?;
     let schema = adcp_types::manifest::tool("get_products")
@@ -321,12 +323,18 @@ async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
                 } else {
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR
                 };
-                let reply = json!({ "jsonrpc": "2.0", "id": request.get("id"),
-                    "result": rmcp::model::CallToolResult::structured(body) });
+                // The body is serialised once; the text item is that JSON as a string.
+                let text = body.to_string();
+                drop(body);
+                let escaped = serde_json::to_string(&text).unwrap_or_default();
+                let id = request.get("id").map_or_else(|| "null".to_owned(), Value::to_string);
+                let reply = format!(
+                    r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":{escaped}}}],"structuredContent":{text},"isError":false}}}}"#
+                );
                 (
                     status,
                     [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    reply.to_string(),
+                    reply,
                 )
             }
         }),
