@@ -24,7 +24,7 @@ use crate::support::{
 /// Audiences: brief-free matching that hands off when the request's `ext.slow` is set.
 #[derive(Debug, Default)]
 struct Audiences {
-    calls: AtomicUsize,
+    calls: Arc<AtomicUsize>,
 }
 
 #[async_trait::async_trait]
@@ -113,9 +113,10 @@ fn audiences_request(acct: &Value, key: &str) -> Value {
 #[tokio::test]
 async fn buyer_data_creative_and_account_families_are_served_typed() {
     let observed = Arc::new(Observed::default());
-    let audiences = Arc::new(Audiences::default());
+    let audiences = Audiences::default();
+    let calls = Arc::clone(&audiences.calls);
     let server = builder(&observed)
-        .buyer_data(SharedAudiences(Arc::clone(&audiences)))
+        .buyer_data(audiences)
         .account_tools(Accounts)
         .creative(Transformers)
         .specialism(Specialism::AudienceSync)
@@ -179,10 +180,10 @@ async fn buyer_data_creative_and_account_families_are_served_typed() {
     );
 
     // Mutating family tools follow the idempotency rules: a replay does not run it again.
-    let before = audiences.calls.load(Ordering::SeqCst);
+    let before = calls.load(Ordering::SeqCst);
     let replay = buyer.call("sync_audiences", sync).await;
     assert_eq!(replay.ok()["replayed"], true);
-    assert_eq!(audiences.calls.load(Ordering::SeqCst), before);
+    assert_eq!(calls.load(Ordering::SeqCst), before);
 
     // Typed decoding names the offending field.
     buyer
@@ -203,24 +204,6 @@ async fn buyer_data_creative_and_account_families_are_served_typed() {
         .call("list_creatives", json!({}))
         .await
         .expect_error("UNSUPPORTED_FEATURE", None);
-}
-
-/// `Arc` wrapper so the test keeps a handle on the platform it registered.
-struct SharedAudiences(Arc<Audiences>);
-
-#[async_trait::async_trait]
-impl BuyerDataPlatform for SharedAudiences {
-    fn tools(&self) -> Vec<BuyerDataTool> {
-        self.0.tools()
-    }
-
-    async fn sync_audiences(
-        &self,
-        request: SyncAudiencesRequest,
-        ctx: &CallContext,
-    ) -> Result<TaskResult<SyncAudiencesResponse>, AdcpError> {
-        self.0.sync_audiences(request, ctx).await
-    }
 }
 
 #[test]
