@@ -1,7 +1,10 @@
 //! # adcp-server
 //!
 //! Composes the AdCP building blocks into a seller agent: adopters implement the platform
-//! traits ([`SalesPlatform`], [`SignalsPlatform`], [`ToolHandler`]) and an
+//! traits ([`SalesPlatform`], [`SignalsPlatform`]; the optional families [`AccountsPlatform`],
+//! [`BuyerDataPlatform`], [`CreativePlatform`], and with the features `governance`, `brand` and
+//! `sponsored-intelligence` `GovernancePlatform`, `BrandRightsPlatform` and
+//! `SponsoredIntelligencePlatform`; [`ToolHandler`] for JSON) and an
 //! [`AccountResolver`]; the server runs every call through decoding, version negotiation,
 //! the guards of `adcp-guards`, idempotency, account resolution, the platform, the task
 //! handoff of `adcp-tasks`, terminal webhooks through `adcp-webhooks`, and (strict mode)

@@ -127,7 +127,7 @@ impl AdcpServer {
 pub struct AdcpServerBuilder {
     sales: Option<Arc<dyn SalesPlatform>>,
     signals: Option<Arc<dyn SignalsPlatform>>,
-    custom: BTreeMap<String, Arc<dyn ToolHandler>>,
+    custom: Vec<(String, Arc<dyn ToolHandler>)>,
     /// The handlers of the table-declared families (accounts, creative, governance, ...).
     families: Vec<FamilyTools>,
     specialisms: Vec<Specialism>,
@@ -159,14 +159,16 @@ impl fmt::Debug for AdcpServerBuilder {
 }
 
 impl AdcpServerBuilder {
-    /// Serves the sales tools `platform` lists in [`SalesPlatform::tools`].
+    /// Serves the sales tools `platform` lists in [`SalesPlatform::tools`] (a second call
+    /// replaces the first platform).
     #[must_use]
     pub fn sales(mut self, platform: impl SalesPlatform) -> Self {
         self.sales = Some(Arc::new(platform));
         self
     }
 
-    /// Serves the signals tools `platform` lists in [`SignalsPlatform::tools`].
+    /// Serves the signals tools `platform` lists in [`SignalsPlatform::tools`] (a second call
+    /// replaces the first platform).
     #[must_use]
     pub fn signals(mut self, platform: impl SignalsPlatform) -> Self {
         self.signals = Some(Arc::new(platform));
@@ -232,10 +234,11 @@ impl AdcpServerBuilder {
         self
     }
 
-    /// Serves any other manifest tool with a JSON handler.
+    /// Serves any other manifest tool with a JSON handler. A tool served twice (here or by a
+    /// platform) makes [`build`](Self::build) fail.
     #[must_use]
     pub fn tool(mut self, name: impl Into<String>, handler: impl ToolHandler) -> Self {
-        self.custom.insert(name.into(), Arc::new(handler));
+        self.custom.push((name.into(), Arc::new(handler)));
         self
     }
 
@@ -550,15 +553,29 @@ impl AdcpServerBuilder {
     }
 }
 
+/// The protocol domain a tool belongs to, as specialisms name it: the manifest's protocol with
+/// the governance sub-protocols (`property`, `collection`, `content-standards`) folded in, and
+/// `build_creative` (filed under media-buy in the manifest) counted as creative, the domain of
+/// the specialisms whose entry point it is.
+fn domain_of(tool: &str) -> Option<&'static str> {
+    if tool == "build_creative" {
+        return Some("creative");
+    }
+    Some(match manifest::tool(tool)?.protocol {
+        "property" | "collection" | "content-standards" => "governance",
+        other => other,
+    })
+}
+
 /// `supported_protocols` (snake_case) from the tools served.
 fn protocols_of(core: &Core) -> Vec<&'static str> {
     let mut protocols = Vec::new();
     for name in core.tools.keys() {
-        let protocol = match manifest::tool(name).map(|spec| spec.protocol) {
+        let protocol = match domain_of(name) {
             Some("media-buy") => "media_buy",
             Some("signals") => "signals",
             Some("creative") => "creative",
-            Some("governance" | "property" | "collection" | "content-standards") => "governance",
+            Some("governance") => "governance",
             Some("sponsored-intelligence") => "sponsored_intelligence",
             Some("brand") => "brand",
             _ => continue,
@@ -586,7 +603,9 @@ fn check_specialisms(
             .iter()
             .copied()
             .filter(|tool| {
-                manifest::tool(tool).is_some_and(|t| t.protocol == spec.protocol)
+                // Entry points of another domain (e.g. the account tool `sync_governance` of
+                // the sales specialisms) are cross-cutting and not required here.
+                domain_of(tool) == Some(spec.protocol)
                     && !tools.contains_key(tool)
                     && FrameworkTool::parse(tool, true).is_none()
             })

@@ -336,6 +336,19 @@ impl Core {
         if !ctx.wants_push_completion() || !registered || ctx.account().is_none() {
             return Ok(None);
         }
+        // Only protocol task types have a terminal webhook; for any other tool a recorded task
+        // would carry a task_id nobody is notified about.
+        if TaskKind::new(name)
+            .ok()
+            .and_then(|kind| kind.wire_type())
+            .is_none()
+        {
+            tracing::debug!(
+                tool = name,
+                "push_completion ignored: not a protocol task type"
+            );
+            return Ok(None);
+        }
         checked.pre_handoff().map_err(rejection)?;
         let result = value.clone();
         let handoff =

@@ -2,12 +2,19 @@
 //! listed item trimmed to those fields plus the ones the protocol always returns.
 //!
 //! It shapes the wire reply only: result hooks (persist-draft) have already seen the
-//! platform's full result when it runs, and a handoff's task result is the platform's own.
+//! platform's full result when it runs. A synchronous result the platform asked to push
+//! (`CallContext::push_completion`) is recorded as projected, since it is what the buyer
+//! received; a handoff's task result is the platform's own.
+//!
+//! Only fields the buyer could have asked for (the request schema's `fields` enum) are ever
+//! removed: a reply field outside that vocabulary (`ext`, `property_targeting_allowed`, ...)
+//! cannot be requested, so it is kept.
 
+use adcp_types::generated::{GetProductsRequestFieldsItem, GetSignalsRequestFieldsItem};
 use serde_json::Value;
 
 /// What `fields` trims in one tool's reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct FieldsRule {
     /// The array of the reply whose items are trimmed.
     pub(crate) list: &'static str,
@@ -15,6 +22,16 @@ pub(crate) struct FieldsRule {
     /// `fields` description promises and every field the response schema requires, so a
     /// projected reply still validates.
     pub(crate) always: &'static [&'static str],
+    /// Whether a field name is in the request schema's `fields` enum (only those are trimmed).
+    pub(crate) requestable: fn(&str) -> bool,
+}
+
+fn product_field(name: &str) -> bool {
+    name.parse::<GetProductsRequestFieldsItem>().is_ok()
+}
+
+fn signal_field(name: &str) -> bool {
+    name.parse::<GetSignalsRequestFieldsItem>().is_ok()
 }
 
 /// `get_products`: the request schema promises `product_id` and `name`; `core/product.json`
@@ -34,10 +51,12 @@ const PRODUCTS: FieldsRule = FieldsRule {
         "format_options",
         "signal_targeting_allowed",
     ],
+    requestable: product_field,
 };
 
 /// `get_signals`: the identity and activation fields the request schema's `fields`
-/// description names (a superset of what the signal item schema requires).
+/// description names, plus `value_type`, which `core/signal-listing.json` requires of a
+/// product-scoped `signal_ref`.
 const SIGNALS: FieldsRule = FieldsRule {
     list: "signals",
     always: &[
@@ -49,7 +68,9 @@ const SIGNALS: FieldsRule = FieldsRule {
         "signal_type",
         "coverage_percentage",
         "deployments",
+        "value_type",
     ],
+    requestable: signal_field,
 };
 
 /// The projection rule of `tool`, if its request carries a `fields` selector the server
@@ -81,7 +102,8 @@ pub(crate) fn apply_fields(tool: &str, request: &Value, body: &mut Value) {
     };
     for item in items.iter_mut().filter_map(Value::as_object_mut) {
         item.retain(|key, _| {
-            rule.always.contains(&key.as_str()) || requested.contains(&key.as_str())
+            let key = key.as_str();
+            rule.always.contains(&key) || requested.contains(&key) || !(rule.requestable)(key)
         });
     }
 }
@@ -97,7 +119,8 @@ mod tests {
             "publisher_properties": [], "delivery_type": "non_guaranteed",
             "format_ids": [{ "agent_url": "https://c.example/", "id": "x" }],
             "pricing_options": [], "reporting_capabilities": {}, "channels": ["display"],
-            "placements": [], "expires_at": "2026-12-01T00:00:00Z"
+            "placements": [], "expires_at": "2026-12-01T00:00:00Z",
+            "property_targeting_allowed": true, "ext": { "seller": "x" }
         })
     }
 
@@ -117,10 +140,14 @@ mod tests {
             .collect();
         assert!(kept.contains(&"channels"));
         assert!(!kept.contains(&"placements") && !kept.contains(&"expires_at"));
+        assert!(
+            kept.contains(&"property_targeting_allowed") && kept.contains(&"ext"),
+            "fields the buyer cannot request are never trimmed: {kept:?}"
+        );
         assert_eq!(
             kept.len(),
-            9,
-            "the eight always-returned fields present plus channels: {kept:?}"
+            11,
+            "the eight always-returned fields present, channels, and the two unrequestable: {kept:?}"
         );
         assert_eq!(body["cache_scope"], "public", "only the items are trimmed");
     }
@@ -181,7 +208,27 @@ mod tests {
             "status": "completed", "cache_scope": "public"
         });
         apply_fields("get_signals", &json!({ "fields": ["name"] }), &mut body);
-        assert!(body["signals"][0].get("value_type").is_none());
+        assert!(body["signals"][0].get("pricing_options").is_none());
+        assert_eq!(schemas.validate_response("get_signals", &body), Ok(()));
+
+        // A product-scoped signal_ref requires value_type.
+        let mut body = json!({
+            "signals": [{
+                "signal_agent_segment_id": "s2", "name": "Cyclists", "description": "Cyclists.", "signal_type": "owned",
+                "signal_ref": { "scope": "product", "signal_id": "s2" },
+                "value_type": "binary",
+                "deployments": [{ "type": "platform", "platform": "the-trade-desk", "is_live": true }],
+                "pricing_options": [{ "pricing_option_id": "cpm_std", "model": "cpm", "cpm": 1.5, "currency": "USD" }]
+            }],
+            "status": "completed", "cache_scope": "public"
+        });
+        assert_eq!(
+            schemas.validate_response("get_signals", &body),
+            Ok(()),
+            "fixture"
+        );
+        apply_fields("get_signals", &json!({ "fields": ["name"] }), &mut body);
+        assert_eq!(body["signals"][0]["value_type"], "binary");
         assert_eq!(schemas.validate_response("get_signals", &body), Ok(()));
     }
 }

@@ -19,8 +19,10 @@ platform_family! {
     /// The tools a [`CreativePlatform`] can serve.
     enum CreativeTool;
     fn creative_handlers;
-    /// Builds a creative from a brief, assets or a template (synchronous: `build_creative`
-    /// is not a protocol task type, so it cannot be polled or pushed).
+    /// Builds a creative from a brief, assets or a template. Synchronous here: the schemas
+    /// define async arms for `build_creative`, but it is not a protocol task type
+    /// (`enums/task-type.json`), so a task for it could not be listed or pushed as a webhook.
+    /// A slow build can be served with [`ToolHandler`](crate::ToolHandler) instead.
     sync BuildCreative => build_creative(BuildCreativeRequest) -> BuildCreativeResponse;
     /// Renders previews of a creative.
     sync PreviewCreative => preview_creative(PreviewCreativeRequest) -> PreviewCreativeResponse;

@@ -4,7 +4,8 @@
 //!
 //! A `task` tool is one whose name is a protocol task type (`enums/task-type.json`): its
 //! method returns [`TaskResult`](super::TaskResult) and may hand off, and a registered push
-//! config then gets exactly one terminal webhook. A `sync` tool answers in the call.
+//! config then gets exactly one terminal webhook. A `sync` tool answers in the call (and
+//! `CallContext::push_completion` is ignored for it: there is no task type to push).
 
 use std::sync::Arc;
 

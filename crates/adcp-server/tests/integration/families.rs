@@ -97,8 +97,10 @@ impl CreativePlatform for Transformers {
     async fn list_transformers(
         &self,
         _request: ListTransformersRequest,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<ListTransformersResponse, AdcpError> {
+        // Not a protocol task type: asking to push the result must be a no-op.
+        ctx.push_completion();
         serde_json::from_value(json!({ "transformers": [] })).map_err(|_| AdcpError::internal())
     }
 }
@@ -197,8 +199,25 @@ async fn buyer_data_creative_and_account_families_are_served_typed() {
     // The other families.
     let accounts = buyer.call("list_accounts", json!({})).await;
     assert_eq!(accounts.ok()["accounts"], json!([]));
-    let transformers = buyer.call("list_transformers", json!({})).await;
-    assert_eq!(transformers.ok()["transformers"], json!([]));
+    let transformers = buyer
+        .call(
+            "list_transformers",
+            json!({ "account": acct, "push_notification_config": push(&receiver, "hooks/tr", "op-tr") }),
+        )
+        .await;
+    let body = transformers.ok();
+    assert_eq!(body["transformers"], json!([]));
+    assert!(
+        body.get("task_id").is_none(),
+        "no task for a non-task tool: {body}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        receiver
+            .wait_for("hooks/tr", 1, Duration::from_millis(10))
+            .await
+            .is_empty()
+    );
     // Listed but not implemented: a clear UNSUPPORTED_FEATURE, not a crash.
     buyer
         .call("list_creatives", json!({}))
@@ -218,6 +237,20 @@ fn claiming_a_family_specialism_without_its_tools_fails_at_start_up() {
             assert_eq!(missing, vec!["sync_audiences"]);
         }
         other => panic!("expected MissingTools, got {other}"),
+    }
+    // Sub-protocol tools (property lists are `property` in the manifest) and build_creative
+    // (filed under media-buy) still count for their specialisms.
+    for (specialism, tool) in [
+        (Specialism::PropertyLists, "create_property_list"),
+        (Specialism::CollectionLists, "create_collection_list"),
+        (Specialism::ContentStandards, "list_content_standards"),
+        (Specialism::CreativeTemplate, "build_creative"),
+    ] {
+        match AdcpServer::builder().specialism(specialism).build() {
+            Err(ServerError::MissingTools { missing, .. }) => assert_eq!(missing, vec![tool]),
+            Err(other) => panic!("{specialism:?}: expected MissingTools, got {other}"),
+            Ok(_) => panic!("{specialism:?} claimed without {tool}"),
+        }
     }
 }
 
