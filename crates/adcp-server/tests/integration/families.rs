@@ -225,6 +225,41 @@ async fn buyer_data_creative_and_account_families_are_served_typed() {
         .expect_error("UNSUPPORTED_FEATURE", None);
 }
 
+/// A JSON handler answering every call with an empty object.
+struct Empty;
+
+#[async_trait::async_trait]
+impl adcp_server::ToolHandler for Empty {
+    async fn call(
+        &self,
+        _request: Value,
+        _ctx: &CallContext,
+    ) -> Result<adcp_server::Outcome<Value>, AdcpError> {
+        Ok(adcp_server::Outcome::Completed(json!({})))
+    }
+}
+
+#[test]
+fn a_tool_served_twice_fails_at_start_up() {
+    for builder in [
+        AdcpServer::builder()
+            .tool("list_accounts", Empty)
+            .tool("list_accounts", Empty),
+        AdcpServer::builder()
+            .account_tools(Accounts)
+            .tool("list_accounts", Empty),
+    ] {
+        match builder.build() {
+            Err(ServerError::InvalidTool { tool, reason }) => {
+                assert_eq!(tool, "list_accounts");
+                assert_eq!(reason, "registered twice");
+            }
+            Err(other) => panic!("expected InvalidTool, got {other}"),
+            Ok(_) => panic!("a tool served twice was accepted"),
+        }
+    }
+}
+
 #[test]
 fn claiming_a_family_specialism_without_its_tools_fails_at_start_up() {
     let error = AdcpServer::builder()
