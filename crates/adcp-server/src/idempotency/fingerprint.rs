@@ -17,14 +17,11 @@ const IGNORED: [&str; 4] = [
 pub fn fingerprint(request: &Value) -> String {
     let mut canonical = String::new();
     match request {
-        Value::Object(map) => {
-            let kept: serde_json::Map<String, Value> = map
-                .iter()
-                .filter(|(key, _)| !IGNORED.contains(&key.as_str()))
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect();
-            write_canonical(&Value::Object(kept), &mut canonical);
-        }
+        Value::Object(map) => write_object(
+            map.iter()
+                .filter(|(key, _)| !IGNORED.contains(&key.as_str())),
+            &mut canonical,
+        ),
         other => write_canonical(other, &mut canonical),
     }
     let digest = Sha256::digest(canonical.as_bytes());
@@ -38,20 +35,7 @@ pub fn fingerprint(request: &Value) -> String {
 
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_object(map.iter(), out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -64,6 +48,22 @@ fn write_canonical(value: &Value, out: &mut String) {
         }
         scalar => out.push_str(&scalar.to_string()),
     }
+}
+
+/// An object's entries with their keys sorted (whatever order the map keeps them in).
+fn write_object<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+    let mut entries: Vec<_> = entries.collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        write_canonical(value, out);
+    }
+    out.push('}');
 }
 
 #[cfg(test)]
