@@ -23,7 +23,7 @@ use crate::error::ServerError;
 use crate::framework::capabilities::{self, CapabilityInputs};
 use crate::framework::{FrameworkTool, SandboxFixtures};
 use crate::idempotency::{DEFAULT_IN_FLIGHT_MAX, IdempotencyStore, InMemoryIdempotencyStore};
-use crate::platform::family::FamilyTools;
+use crate::platform::family::{FamilyTools, family_handler};
 use crate::platform::{
     AccountsPlatform, BuyerDataPlatform, CreativePlatform, SalesPlatform, SalesTool,
     SignalsPlatform, SignalsTool, ToolHandler,
@@ -620,28 +620,6 @@ fn check_specialisms(
     Ok(())
 }
 
-macro_rules! typed_method {
-    ($platform:expr, $method:ident) => {{
-        let platform = Arc::clone($platform);
-        Typed::erased(move |request, ctx| {
-            let platform = Arc::clone(&platform);
-            Box::pin(async move { platform.$method(request, &ctx).await })
-        })
-    }};
-    ($platform:expr, $method:ident, sync) => {{
-        let platform = Arc::clone($platform);
-        Typed::erased(move |request, ctx| {
-            let platform = Arc::clone(&platform);
-            Box::pin(async move {
-                platform
-                    .$method(request, &ctx)
-                    .await
-                    .map(crate::platform::Outcome::Completed)
-            })
-        })
-    }};
-}
-
 fn sales_handler(platform: &Arc<dyn SalesPlatform>, tool: SalesTool) -> Arc<dyn ErasedTool> {
     match tool {
         SalesTool::GetProducts => {
@@ -662,18 +640,18 @@ fn sales_handler(platform: &Arc<dyn SalesPlatform>, tool: SalesTool) -> Arc<dyn 
                 },
             )
         }
-        SalesTool::CreateMediaBuy => typed_method!(platform, create_media_buy),
-        SalesTool::UpdateMediaBuy => typed_method!(platform, update_media_buy),
-        SalesTool::SyncCreatives => typed_method!(platform, sync_creatives),
-        SalesTool::GetMediaBuyDelivery => typed_method!(platform, get_media_buy_delivery, sync),
-        SalesTool::GetMediaBuys => typed_method!(platform, get_media_buys, sync),
-        SalesTool::ListCreativeFormats => typed_method!(platform, list_creative_formats, sync),
+        SalesTool::CreateMediaBuy => family_handler!(task, platform, create_media_buy),
+        SalesTool::UpdateMediaBuy => family_handler!(task, platform, update_media_buy),
+        SalesTool::SyncCreatives => family_handler!(task, platform, sync_creatives),
+        SalesTool::GetMediaBuyDelivery => family_handler!(sync, platform, get_media_buy_delivery),
+        SalesTool::GetMediaBuys => family_handler!(sync, platform, get_media_buys),
+        SalesTool::ListCreativeFormats => family_handler!(sync, platform, list_creative_formats),
     }
 }
 
 fn signals_handler(platform: &Arc<dyn SignalsPlatform>, tool: SignalsTool) -> Arc<dyn ErasedTool> {
     match tool {
-        SignalsTool::GetSignals => typed_method!(platform, get_signals),
-        SignalsTool::ActivateSignal => typed_method!(platform, activate_signal),
+        SignalsTool::GetSignals => family_handler!(task, platform, get_signals),
+        SignalsTool::ActivateSignal => family_handler!(task, platform, activate_signal),
     }
 }
