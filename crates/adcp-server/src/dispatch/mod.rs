@@ -338,11 +338,7 @@ impl Core {
         }
         // Only protocol task types have a terminal webhook; for any other tool a recorded task
         // would carry a task_id nobody is notified about.
-        if TaskKind::new(name)
-            .ok()
-            .and_then(|kind| kind.wire_type())
-            .is_none()
-        {
+        if name.parse::<adcp_types::TaskType>().is_err() {
             tracing::debug!(
                 tool = name,
                 "push_completion ignored: not a protocol task type"
