@@ -163,9 +163,7 @@ async fn receiver() -> BenchResult<(String, mpsc::UnboundedReceiver<Instant>)> {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/hook", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = spawn_loopback(app, "/hook").await?;
     Ok((url, rx))
 }
 
@@ -271,6 +269,14 @@ async fn main() -> BenchResult<()> {
     Ok(())
 }
 
+/// Serves `app` on a free loopback port; returns the URL of `path` on it.
+async fn spawn_loopback(app: axum::Router, path: &str) -> BenchResult<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}{path}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
 /// Serves the bare endpoint: answers every POST with `bytes`.
 async fn serve_bare(bytes: axum::body::Bytes) -> BenchResult<String> {
     let bare = axum::Router::new().route(
@@ -285,9 +291,7 @@ async fn serve_bare(bytes: axum::body::Bytes) -> BenchResult<String> {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/bare", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, bare).await });
+    let url = spawn_loopback(bare, "/bare").await?;
     Ok(url)
 }
 
@@ -339,9 +343,7 @@ async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/floor", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = spawn_loopback(app, "/floor").await?;
     Ok(url)
 }
 
