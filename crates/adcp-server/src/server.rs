@@ -139,7 +139,7 @@ pub struct AdcpServerBuilder {
     insecure_webhook_hosts: Vec<String>,
     strict: bool,
     schemas: Option<&'static SchemaSet>,
-    validate_requests: bool,
+    auto_paginate: bool,
     sandbox: bool,
     fixtures: Option<Arc<dyn SandboxFixtures>>,
     signing_jwk: Option<(Value, &'static str)>,
@@ -302,7 +302,6 @@ impl AdcpServerBuilder {
     #[must_use]
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
-        self.validate_requests = strict;
         self
     }
 
@@ -310,8 +309,21 @@ impl AdcpServerBuilder {
     #[must_use]
     pub fn strict_with(mut self, schemas: &'static SchemaSet) -> Self {
         self.strict = true;
-        self.validate_requests = true;
         self.schemas = Some(schemas);
+        self
+    }
+
+    /// Framework pagination of `get_products` and `get_signals` (off by default): a platform
+    /// that answers with its whole match set gets its list cut to the request's page
+    /// (`pagination.max_results`, default 50, at most 100) and the standard `pagination` block
+    /// (`has_more`, a `cursor` exactly when more remain, `total_count`). A reply that already
+    /// carries `pagination` is the platform's own paging and is left alone. Cursors are bound
+    /// to their query: one followed under another query is `INVALID_REQUEST`
+    /// (`pagination.cursor`). Persist-draft hooks still see the whole list; a handoff's task
+    /// result is not paged.
+    #[must_use]
+    pub fn auto_paginate(mut self, enabled: bool) -> Self {
+        self.auto_paginate = enabled;
         self
     }
 
@@ -430,7 +442,8 @@ impl AdcpServerBuilder {
             runtime,
             idempotency: Arc::clone(&idempotency),
             schemas,
-            validate_requests: self.validate_requests,
+            validate_requests: self.strict,
+            auto_paginate: self.auto_paginate,
             capabilities: Value::Null,
             sandbox: self.sandbox.then(|| Arc::new(Sandbox::default())),
             fixtures: self.fixtures.clone(),

@@ -63,6 +63,15 @@ type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// What the demo declares beyond what the server derives from its platforms.
+fn capabilities() -> serde_json::Value {
+    json!({
+        "account": { "supported_billing": ["operator", "agent"] },
+        "media_buy": {},
+        "signals": {}
+    })
+}
+
 #[tokio::main]
 async fn main() -> DemoResult<()> {
     tracing_subscriber::fmt()
@@ -103,16 +112,13 @@ async fn main() -> DemoResult<()> {
         .specialism(Specialism::SignalOwned)
         .accounts(access::DemoAccounts)
         .strict(true)
+        .auto_paginate(true)
         .publish_signing_key(&key)
         .public_url(public_url.clone())
         .agent_name("adcp-rs demo seller")
         .allow_insecure_webhook_host("127.0.0.1")
         .allow_insecure_webhook_host("localhost")
-        .capabilities(json!({
-            "account": { "supported_billing": ["operator", "agent"] },
-            "media_buy": {},
-            "signals": {}
-        }));
+        .capabilities(capabilities());
     let sender = WebhookSender::new(
         SenderConfig {
             // Development: loopback receivers are allowed; production keeps the strict policy.

@@ -5,13 +5,14 @@
 //! arguments ─ object? ─ version ─ guards.pre_dispatch ─ idempotency_key rule ─ request schema
 //!   ─ account ─ guards.after_account_resolution ─ idempotency claim ─ sandbox directive? ─ platform
 //!   ─ handoff: guards.pre_handoff ─ task issued ─ {task_id, status: submitted}
-//!   ─ sync:    guards.post_dispatch ─ result hooks ─ `fields` projection ─ {status: completed, …}
+//!   ─ sync:    guards.post_dispatch ─ result hooks ─ page ─ `fields` projection ─ {status: completed, …}
 //!   ─ envelope (context, adcp_version) ─ strict response validation ─ idempotency store
 //! ```
 
 mod decode;
 mod envelope;
 pub(crate) mod handler;
+mod pagination;
 mod projection;
 mod version;
 
@@ -52,6 +53,8 @@ pub(crate) struct Core {
     pub(crate) idempotency: Arc<dyn IdempotencyStore>,
     pub(crate) schemas: Option<&'static SchemaSet>,
     pub(crate) validate_requests: bool,
+    /// Whether the server pages get_products/get_signals replies (see `pagination`).
+    pub(crate) auto_paginate: bool,
     pub(crate) capabilities: Value,
     pub(crate) sandbox: Option<Arc<Sandbox>>,
     pub(crate) fixtures: Option<Arc<dyn SandboxFixtures>>,
@@ -258,6 +261,11 @@ impl Core {
         echo: &Echo,
         acted: &AtomicBool,
     ) -> Result<Value, AdcpError> {
+        let page = if self.auto_paginate {
+            pagination::Page::read(name, request)?
+        } else {
+            None
+        };
         let ctx = self.call_context(name, request, account, principal)?;
         let owner = crate::auth::owner_of(ctx.principal()).to_owned();
         let forced = match &self.sandbox {
@@ -299,7 +307,11 @@ impl Core {
                     },
                 )
                 .await?;
-                // The hooks saw the full result; `fields` shapes only what the buyer receives.
+                // The hooks saw the full result; the page and `fields` shape only what the
+                // buyer receives.
+                if let Some(page) = &page {
+                    page.apply(request, &mut value);
+                }
                 projection::apply_fields(name, request, &mut value);
                 let pushed = self
                     .push_completion(name, request, &ctx, checked, &value)

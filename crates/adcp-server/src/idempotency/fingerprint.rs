@@ -15,11 +15,18 @@ const IGNORED: [&str; 4] = [
 /// SHA-256 (hex) of the request's canonical JSON (keys sorted at every depth), without the
 /// fields in [`IGNORED`]. Two requests with the same fingerprint are the same request.
 pub fn fingerprint(request: &Value) -> String {
+    fingerprint_excluding(request, &[])
+}
+
+/// [`fingerprint`] that also leaves out the top-level fields in `also_ignored` (e.g. the
+/// `pagination` of a query whose pages share one digest).
+pub(crate) fn fingerprint_excluding(request: &Value, also_ignored: &[&str]) -> String {
     let mut canonical = String::new();
     match request {
         Value::Object(map) => write_object(
-            map.iter()
-                .filter(|(key, _)| !IGNORED.contains(&key.as_str())),
+            map.iter().filter(|(key, _)| {
+                !IGNORED.contains(&key.as_str()) && !also_ignored.contains(&key.as_str())
+            }),
             &mut canonical,
         ),
         other => write_canonical(other, &mut canonical),

@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use fingerprint::fingerprint;
+pub(crate) use fingerprint::fingerprint_excluding;
 pub use memory::InMemoryIdempotencyStore;
 #[cfg(feature = "postgres")]
 pub use pg::PgIdempotencyStore;

@@ -326,3 +326,79 @@ async fn fields_trim_the_wire_reply_but_never_the_persisted_draft() {
         "the draft keeps every field: {seen:?}"
     );
 }
+
+#[tokio::test]
+async fn auto_pagination_pages_the_wire_reply_but_never_the_persisted_draft() {
+    let Seller {
+        observed,
+        running: _running,
+        buyer,
+        receiver: _receiver,
+    } = seller_with(false, |builder| builder.auto_paginate(true)).await;
+    let query = json!({
+        "buying_mode": "wholesale", "pagination": { "max_results": 1 },
+        "context": { "correlation_id": "page-1" }, "ext": { "draft": true }
+    });
+    let first = buyer.call("get_products", query.clone()).await;
+    let first = first.ok();
+    assert_eq!(first["products"].as_array().unwrap().len(), 1);
+    assert_eq!(first["products"][0]["product_id"], "p1");
+    assert_eq!(first["pagination"]["has_more"], true);
+    assert_eq!(first["pagination"]["total_count"], 2);
+    assert_eq!(first["context"]["correlation_id"], "page-1");
+    let cursor = first["pagination"]["cursor"].as_str().unwrap().to_owned();
+    assert_eq!(
+        observed.draft_product_counts.lock().unwrap().clone(),
+        [2],
+        "the persist-draft hook saw the platform's whole list"
+    );
+
+    // Following the cursor under the same query (another correlation id) gives the last page.
+    let mut next = query.clone();
+    next["pagination"]["cursor"] = json!(cursor);
+    next["context"] = json!({ "correlation_id": "page-2" });
+    let second = buyer.call("get_products", next).await;
+    let second = second.ok();
+    assert_eq!(second["products"][0]["product_id"], "p2");
+    assert_eq!(second["pagination"]["has_more"], false);
+    assert!(second["pagination"].get("cursor").is_none());
+
+    // The cursor under another query is refused before the platform runs.
+    let calls = observed
+        .platform_calls
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let foreign = buyer
+        .call(
+            "get_products",
+            json!({ "buying_mode": "wholesale", "filters": { "channels": ["ctv"] },
+                    "pagination": { "cursor": cursor }, "context": { "correlation_id": "foreign" } }),
+        )
+        .await;
+    foreign.expect_error("INVALID_REQUEST", Some("pagination.cursor"));
+    assert_eq!(foreign.body["context"]["correlation_id"], "foreign");
+    assert_eq!(
+        observed
+            .platform_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        calls,
+        "the platform never ran for a refused cursor"
+    );
+}
+
+#[tokio::test]
+async fn without_auto_pagination_the_platform_reply_is_whole() {
+    let Seller {
+        running: _running,
+        buyer,
+        ..
+    } = seller(false).await;
+    let reply = buyer
+        .call(
+            "get_products",
+            json!({ "buying_mode": "wholesale", "pagination": { "max_results": 1 } }),
+        )
+        .await;
+    let body = reply.ok();
+    assert_eq!(body["products"].as_array().unwrap().len(), 2);
+    assert!(body.get("pagination").is_none());
+}

@@ -76,6 +76,8 @@ pub(crate) struct Observed {
     pub(crate) drafts: Mutex<Vec<(String, Option<String>)>>,
     /// The field names of the first product each persist-draft hook run saw.
     pub(crate) draft_product_fields: Mutex<Vec<Vec<String>>>,
+    /// How many products each persist-draft hook run saw.
+    pub(crate) draft_product_counts: Mutex<Vec<usize>>,
 }
 
 #[derive(Debug)]
@@ -95,6 +97,12 @@ impl ResultHook for DraftHook {
             .map(|product| product.keys().cloned().collect())
             .unwrap_or_default();
         self.0.draft_product_fields.lock().unwrap().push(fields);
+        let count = completed
+            .result
+            .get("products")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        self.0.draft_product_counts.lock().unwrap().push(count);
         self.0.drafts.lock().unwrap().push((
             completed.tool.to_owned(),
             completed.task_id.map(str::to_owned),
@@ -561,8 +569,16 @@ pub(crate) struct Seller {
 
 /// Starts the standard test seller, with in-memory webhook delivery when `webhooks`.
 pub(crate) async fn seller(webhooks: bool) -> Seller {
+    seller_with(webhooks, |builder| builder).await
+}
+
+/// Starts the standard test seller with `configure` applied to its builder.
+pub(crate) async fn seller_with(
+    webhooks: bool,
+    configure: impl FnOnce(AdcpServerBuilder) -> AdcpServerBuilder,
+) -> Seller {
     let observed = Arc::new(Observed::default());
-    let mut server = builder(&observed);
+    let mut server = configure(builder(&observed));
     if webhooks {
         server = server.webhooks(in_memory_webhooks());
     }

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use adcp_conformance::catalog::{Catalog, default_compliance_dir};
 use adcp_conformance::model::{CheckKind, Storyboard};
 
-/// The storyboards issue 7 requires to pass.
-const MUST_PASS: [&str; 14] = [
+/// The storyboards issue 7 requires to pass, plus get_signals pagination (the demo's signals
+/// side is paged by the server).
+const MUST_PASS: [&str; 15] = [
     "domains/media-buy/scenarios/get_products_async.yaml",
     "domains/signals/scenarios/get_signals_async.yaml",
     "universal/webhook-emission.yaml",
@@ -26,6 +27,7 @@ const MUST_PASS: [&str; 14] = [
     "universal/read-tool-idempotency.yaml",
     "universal/security.yaml",
     "universal/comply-controller-mode-gate.yaml",
+    "universal/get-signals-pagination-integrity.yaml",
 ];
 
 /// The specialism bundles issue 7 requires, as far as the seller implements their tools.
