@@ -220,6 +220,7 @@ async fn main() -> BenchResult<()> {
         .bytes()
         .await?;
     let bare_url = serve_bare(sample.clone()).await?;
+    let floor_breakdown = floor_breakdown(&floor_response)?;
     let floor_url = serve_floor(floor_response).await?;
 
     // The dispatcher alone (no HTTP, no MCP framing): decode, guards, platform, envelope,
@@ -260,6 +261,7 @@ async fn main() -> BenchResult<()> {
         "products_per_response": products(),
         "strict_validation": std::env::var_os("BENCH_NO_STRICT").is_none(),
         "dispatch_only_us_per_call": dispatch_us,
+        "floor_work_us_per_call": floor_breakdown,
         "response_bytes": sample.len(),
         "seconds_per_run": RUN.as_secs(),
         "runs": runs,
@@ -345,6 +347,47 @@ async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
     );
     let url = spawn_loopback(app, "/floor").await?;
     Ok(url)
+}
+
+/// The floor's mandated work, stage by stage, in µs per call (single-threaded, no HTTP): what
+/// any server validating this reply spends before it writes a byte.
+fn floor_breakdown(response: &GetProductsResponse) -> BenchResult<Value> {
+    let schemas = adcp_types::validate::SchemaSet::load_default()?;
+    let calls = 2_000_u32;
+    let mut stages = [std::time::Duration::ZERO; 5];
+    for _ in 0..calls {
+        let at = Instant::now();
+        let copy = response.clone();
+        stages[0] += at.elapsed();
+        let at = Instant::now();
+        let mut body = serde_json::to_value(copy)?;
+        if let Some(map) = body.as_object_mut() {
+            map.insert("status".into(), json!("completed"));
+            map.insert("cache_scope".into(), json!("public"));
+        }
+        stages[1] += at.elapsed();
+        let at = Instant::now();
+        schemas
+            .validate_response("get_products", &body)
+            .map_err(|issues| format!("the bench reply is invalid: {issues:?}"))?;
+        stages[2] += at.elapsed();
+        let at = Instant::now();
+        let text = body.to_string();
+        let escaped = serde_json::to_string(&text)?;
+        stages[3] += at.elapsed();
+        let at = Instant::now();
+        drop((body, text, escaped));
+        stages[4] += at.elapsed();
+    }
+    let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / f64::from(calls);
+    Ok(json!({
+        "platform_clone": us(stages[0]),
+        "to_value": us(stages[1]),
+        "validate": us(stages[2]),
+        "serialise_and_escape": us(stages[3]),
+        "free": us(stages[4]),
+        "total": us(stages.iter().sum()),
+    }))
 }
 
 /// Handoff → terminal webhook latency: 100 sequential brief calls with a push config, each

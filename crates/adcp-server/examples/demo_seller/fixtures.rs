@@ -1,5 +1,5 @@
-//! The demo's sandbox fixtures: `seed_product` and `seed_pricing_option`; and the
-//! `list_creatives` read the security storyboard probes.
+//! The demo's sandbox fixtures: `seed_product`, `seed_pricing_option` and `simulate_delivery`;
+//! and the `list_creatives` read the security storyboard probes.
 
 use std::sync::Arc;
 
@@ -9,11 +9,15 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
+use crate::delivery::{Delivered, DeliveryLedger};
+use crate::sales::MediaBuys;
 
-/// Seeds the shared catalog.
+/// Seeds the shared catalog and simulates delivery on the demo's media buys.
 #[derive(Debug, Clone)]
 pub(crate) struct DemoFixtures {
     pub(crate) catalog: Arc<Catalog>,
+    pub(crate) media_buys: MediaBuys,
+    pub(crate) deliveries: Arc<DeliveryLedger>,
 }
 
 fn text<'a>(params: &'a Value, name: &str) -> Result<&'a str, AdcpError> {
@@ -27,7 +31,7 @@ fn text<'a>(params: &'a Value, name: &str) -> Result<&'a str, AdcpError> {
 #[async_trait]
 impl SandboxFixtures for DemoFixtures {
     fn scenarios(&self) -> Vec<&'static str> {
-        vec!["seed_product", "seed_pricing_option"]
+        vec!["seed_product", "seed_pricing_option", "simulate_delivery"]
     }
 
     async fn apply(
@@ -35,7 +39,7 @@ impl SandboxFixtures for DemoFixtures {
         scenario: &str,
         params: &Value,
         _account: &Account,
-    ) -> Result<(), AdcpError> {
+    ) -> Result<Map<String, Value>, AdcpError> {
         let empty = Map::new();
         let fixture = params
             .get("fixture")
@@ -45,6 +49,7 @@ impl SandboxFixtures for DemoFixtures {
             "seed_product" => self
                 .catalog
                 .seed_product(text(params, "product_id")?, fixture)
+                .map(|()| Map::new())
                 .map_err(|reason| AdcpError::new("INVALID_PARAMS", reason)),
             "seed_pricing_option" => {
                 let product_id = text(params, "product_id")?;
@@ -53,13 +58,34 @@ impl SandboxFixtures for DemoFixtures {
                     .catalog
                     .seed_pricing_option(product_id, option_id, fixture)
                 {
-                    Ok(())
+                    Ok(Map::new())
                 } else {
                     Err(AdcpError::new(
                         "NOT_FOUND",
                         format!("no seeded product `{product_id}`"),
                     ))
                 }
+            }
+            "simulate_delivery" => {
+                let media_buy_id = text(params, "media_buy_id")?;
+                // Sandbox buys of any account: the runner's controller calls use its own.
+                let exists = self.media_buys.iter().any(|buys| {
+                    buys.value()
+                        .iter()
+                        .any(|buy| buy["media_buy_id"] == media_buy_id)
+                });
+                if !exists {
+                    return Err(AdcpError::new(
+                        "NOT_FOUND",
+                        format!("no media buy `{media_buy_id}`"),
+                    ));
+                }
+                let injected = Delivered::from_params(params)?;
+                let cumulative = self.deliveries.record(media_buy_id, injected);
+                let mut fields = Map::new();
+                fields.insert("simulated".into(), Value::Object(injected.to_json()));
+                fields.insert("cumulative".into(), Value::Object(cumulative.to_json()));
+                Ok(fields)
             }
             other => Err(AdcpError::new(
                 codes::UNSUPPORTED_FEATURE,

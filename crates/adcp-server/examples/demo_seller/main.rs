@@ -14,6 +14,7 @@
 
 mod access;
 mod catalog;
+mod delivery;
 mod fixtures;
 mod sales;
 mod signals;
@@ -22,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adcp_server::{AdcpServer, HttpConfig, WebhookDelivery};
+use adcp_server::{AdcpServer, AdcpServerBuilder, HttpConfig, WebhookDelivery};
 use adcp_types::Specialism;
 use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
 use adcp_webhooks::ssrf::SsrfPolicy;
@@ -72,6 +73,40 @@ fn capabilities() -> serde_json::Value {
     })
 }
 
+/// The demo's platforms and server options (the catalog, media buys and delivery ledger are
+/// shared by the sales side and the sandbox fixtures).
+fn demo_platforms(public_url: &str, curation: Duration) -> AdcpServerBuilder {
+    let catalog = Arc::new(catalog::Catalog::new());
+    let media_buys: sales::MediaBuys = Arc::default();
+    let deliveries = Arc::new(delivery::DeliveryLedger::default());
+    AdcpServer::builder()
+        .sales(sales::DemoSales {
+            catalog: Arc::clone(&catalog),
+            media_buys: Arc::clone(&media_buys),
+            deliveries: Arc::clone(&deliveries),
+            curation,
+        })
+        .signals(signals::DemoSignals {
+            curation,
+            agent_url: format!("{public_url}/mcp"),
+        })
+        .tool("list_creatives", fixtures::DemoCreatives)
+        .sandbox_fixtures(fixtures::DemoFixtures {
+            catalog,
+            media_buys,
+            deliveries,
+        })
+        .specialism(Specialism::SalesNonGuaranteed)
+        .specialism(Specialism::SignalOwned)
+        .accounts(access::DemoAccounts)
+        .strict(true)
+        .auto_paginate(true)
+        .agent_name("adcp-rs demo seller")
+        .allow_insecure_webhook_host("127.0.0.1")
+        .allow_insecure_webhook_host("localhost")
+        .capabilities(capabilities())
+}
+
 #[tokio::main]
 async fn main() -> DemoResult<()> {
     tracing_subscriber::fmt()
@@ -88,37 +123,13 @@ async fn main() -> DemoResult<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.addr));
     let curation = Duration::from_millis(args.curation_ms);
-    let catalog = Arc::new(catalog::Catalog::new());
-
     let key = WebhookSigningKey::generate(
         format!("demo-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")),
         SignatureAlgorithm::Ed25519,
     );
-    let mut builder = AdcpServer::builder()
-        .sales(sales::DemoSales {
-            catalog: Arc::clone(&catalog),
-            media_buys: Arc::default(),
-            curation,
-        })
-        .signals(signals::DemoSignals {
-            curation,
-            agent_url: format!("{public_url}/mcp"),
-        })
-        .tool("list_creatives", fixtures::DemoCreatives)
-        .sandbox_fixtures(fixtures::DemoFixtures {
-            catalog: Arc::clone(&catalog),
-        })
-        .specialism(Specialism::SalesNonGuaranteed)
-        .specialism(Specialism::SignalOwned)
-        .accounts(access::DemoAccounts)
-        .strict(true)
-        .auto_paginate(true)
+    let mut builder = demo_platforms(&public_url, curation)
         .publish_signing_key(&key)
-        .public_url(public_url.clone())
-        .agent_name("adcp-rs demo seller")
-        .allow_insecure_webhook_host("127.0.0.1")
-        .allow_insecure_webhook_host("localhost")
-        .capabilities(capabilities());
+        .public_url(public_url.clone());
     let sender = WebhookSender::new(
         SenderConfig {
             // Development: loopback receivers are allowed; production keeps the strict policy.

@@ -7,20 +7,26 @@ use std::time::Duration;
 use adcp_server::{CallContext, DiscoveryResult, Outcome, SalesPlatform, SalesTool, TaskResult};
 use adcp_tasks::TaskProgress;
 use adcp_types::generated::{
-    CreateMediaBuyRequest, CreateMediaBuyResponse, GetMediaBuysRequest, GetMediaBuysResponse,
-    GetProductsRequest, GetProductsResponse,
+    CreateMediaBuyRequest, CreateMediaBuyResponse, GetMediaBuyDeliveryRequest,
+    GetMediaBuyDeliveryResponse, GetMediaBuysRequest, GetMediaBuysResponse, GetProductsRequest,
+    GetProductsResponse,
 };
 use adcp_types::{AdcpError, codes};
 use dashmap::DashMap;
 use serde_json::{Value, json};
 
 use crate::catalog::{Catalog, matches_filters};
+use crate::delivery::{self, DeliveryLedger};
+
+/// The media buys, per account id.
+pub(crate) type MediaBuys = Arc<DashMap<String, Vec<Value>>>;
 
 /// The demo seller's sales side.
 #[derive(Debug, Clone)]
 pub(crate) struct DemoSales {
     pub(crate) catalog: Arc<Catalog>,
-    pub(crate) media_buys: Arc<DashMap<String, Vec<Value>>>,
+    pub(crate) media_buys: MediaBuys,
+    pub(crate) deliveries: Arc<DeliveryLedger>,
     pub(crate) curation: Duration,
 }
 
@@ -36,20 +42,39 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
 }
 
 impl DemoSales {
+    /// Every matching product; the server cuts the page (`auto_paginate`).
     fn products_for(&self, request: &Value) -> Value {
-        let limit = request
-            .pointer("/pagination/max_results")
-            .and_then(Value::as_u64)
-            .unwrap_or(50);
-        let limit = usize::try_from(limit).unwrap_or(50);
         let products: Vec<Value> = self
             .catalog
             .all()
             .into_iter()
             .filter(|p| matches_filters(p, request.get("filters")))
-            .take(limit)
             .collect();
         json!({ "products": products })
+    }
+
+    /// The caller's account's media buys, limited to the request's `media_buy_ids` if any.
+    fn buys_of(&self, ctx: &CallContext, request: &Value) -> Vec<Value> {
+        let wanted: Option<Vec<&str>> = request
+            .get("media_buy_ids")
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(Value::as_str).collect());
+        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
+        self.media_buys
+            .get(&account)
+            .map(|buys| {
+                buys.iter()
+                    .filter(|buy| {
+                        wanted.as_ref().is_none_or(|ids| {
+                            buy["media_buy_id"]
+                                .as_str()
+                                .is_some_and(|id| ids.contains(&id))
+                        })
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Whether discovery should run as a task: the buyer registered a webhook.
@@ -67,6 +92,7 @@ impl SalesPlatform for DemoSales {
             SalesTool::GetProducts,
             SalesTool::CreateMediaBuy,
             SalesTool::GetMediaBuys,
+            SalesTool::GetMediaBuyDelivery,
         ]
     }
 
@@ -159,7 +185,13 @@ impl SalesPlatform for DemoSales {
                 "package_id": format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()),
                 "product_id": product_id,
             });
-            for key in ["budget", "pricing_option_id", "bid_price", "context"] {
+            for key in [
+                "budget",
+                "pricing_option_id",
+                "bid_price",
+                "targeting_overlay",
+                "context",
+            ] {
                 if let Some(value) = package.get(key) {
                     out[key] = value.clone();
                 }
@@ -186,33 +218,54 @@ impl SalesPlatform for DemoSales {
 
     async fn get_media_buys(
         &self,
-        _request: GetMediaBuysRequest,
+        request: GetMediaBuysRequest,
         ctx: &CallContext,
     ) -> Result<GetMediaBuysResponse, AdcpError> {
-        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
         let buys: Vec<Value> = self
-            .media_buys
-            .get(&account)
-            .map(|buys| {
-                buys.iter()
-                    .map(|b| {
-                        let total: f64 = b["packages"]
-                            .as_array()
-                            .map(|p| p.iter().filter_map(|p| p["budget"].as_f64()).sum())
-                            .unwrap_or_default();
-                        json!({
-                            "media_buy_id": b["media_buy_id"],
-                            "status": b["media_buy_status"],
-                            "currency": "USD",
-                            "total_budget": total,
-                            "confirmed_at": b["confirmed_at"],
-                            "revision": b["revision"],
-                            "packages": b["packages"],
-                        })
-                    })
-                    .collect()
+            .buys_of(ctx, &to_value(&request))
+            .iter()
+            .map(|b| {
+                let total: f64 = b["packages"]
+                    .as_array()
+                    .map(|p| p.iter().filter_map(|p| p["budget"].as_f64()).sum())
+                    .unwrap_or_default();
+                json!({
+                    "media_buy_id": b["media_buy_id"],
+                    "status": b["media_buy_status"],
+                    "currency": "USD",
+                    "total_budget": total,
+                    "confirmed_at": b["confirmed_at"],
+                    "revision": b["revision"],
+                    "packages": b["packages"],
+                })
             })
-            .unwrap_or_default();
+            .collect();
         typed(json!({ "media_buys": buys }))
+    }
+
+    async fn get_media_buy_delivery(
+        &self,
+        request: GetMediaBuyDeliveryRequest,
+        ctx: &CallContext,
+    ) -> Result<GetMediaBuyDeliveryResponse, AdcpError> {
+        let buys = self.buys_of(ctx, &to_value(&request));
+        let deliveries: Vec<Value> = buys
+            .iter()
+            .map(|buy| {
+                let id = buy["media_buy_id"].as_str().unwrap_or_default();
+                delivery::report(buy, self.deliveries.totals(id), &self.catalog)
+            })
+            .collect();
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let start = buys
+            .iter()
+            .filter_map(|buy| buy["confirmed_at"].as_str())
+            .min()
+            .map_or_else(|| now.clone(), str::to_owned);
+        typed(json!({
+            "reporting_period": { "start": start, "end": now },
+            "currency": "USD",
+            "media_buy_deliveries": deliveries,
+        }))
     }
 }

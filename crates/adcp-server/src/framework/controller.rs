@@ -30,15 +30,18 @@ pub trait SandboxFixtures: Send + Sync + 'static {
     /// The scenario names this platform handles (advertised in `compliance_testing.scenarios`).
     fn scenarios(&self) -> Vec<&'static str>;
 
-    /// Runs `scenario` with `params` for the sandbox `account`. An error's `code` becomes the
-    /// `ControllerError.error` when it is one of the controller's codes (`NOT_FOUND`,
-    /// `INVALID_PARAMS`, ...), else `INVALID_PARAMS`.
+    /// Runs `scenario` with `params` for the sandbox `account` and returns the scenario's
+    /// result fields, merged into the controller's success reply (e.g. `simulated` and
+    /// `cumulative` for `simulate_delivery`, which the response schema requires; an empty map
+    /// for a `seed_*` scenario). A `message` is added when the fields carry none. An error's
+    /// `code` becomes the `ControllerError.error` when it is one of the controller's codes
+    /// (`NOT_FOUND`, `INVALID_PARAMS`, ...), else `INVALID_PARAMS`.
     async fn apply(
         &self,
         scenario: &str,
         params: &Value,
         account: &Account,
-    ) -> Result<(), AdcpError>;
+    ) -> Result<Map<String, Value>, AdcpError>;
 }
 
 /// The controller's error codes (`ControllerError.error`).
@@ -134,8 +137,11 @@ pub(super) async fn serve(
     match &core.fixtures {
         Some(fixtures) if fixtures.scenarios().contains(&scenario) => {
             match fixtures.apply(scenario, params, &account).await {
-                Ok(()) => {
-                    let body = success(json!({ "message": format!("{scenario} applied") }), echo);
+                Ok(mut fields) => {
+                    fields
+                        .entry("message")
+                        .or_insert_with(|| Value::from(format!("{scenario} applied")));
+                    let body = success(Value::Object(fields), echo);
                     core.check_response("comply_test_controller", &body)?;
                     Ok(body)
                 }

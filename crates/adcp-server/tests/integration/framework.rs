@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adcp_server::{AdcpServer, ServerError};
-use adcp_types::Specialism;
-use serde_json::json;
+use adcp_server::{Account, AdcpServer, SandboxFixtures, ServerError};
+use adcp_types::{AdcpError, Specialism};
+use serde_json::{Map, Value, json};
 
 use crate::support::*;
 
@@ -255,4 +255,79 @@ async fn claiming_a_specialism_without_its_tools_fails_at_start_up() {
         "{error}"
     );
     assert!(error.to_string().contains("get_signals"));
+}
+
+/// A platform fixture simulating delivery: it answers the scenario's result fields.
+#[derive(Debug)]
+struct SimulatedDelivery;
+
+#[async_trait::async_trait]
+impl SandboxFixtures for SimulatedDelivery {
+    fn scenarios(&self) -> Vec<&'static str> {
+        vec!["simulate_delivery"]
+    }
+
+    async fn apply(
+        &self,
+        _scenario: &str,
+        params: &Value,
+        account: &Account,
+    ) -> Result<Map<String, Value>, AdcpError> {
+        assert!(account.is_sandbox(), "fixtures only ever see sandbox accounts");
+        if params["media_buy_id"] != "mb_1" {
+            return Err(AdcpError::new("NOT_FOUND", "no such media buy"));
+        }
+        let mut fields = Map::new();
+        fields.insert("simulated".into(), json!({ "impressions": params["impressions"] }));
+        fields.insert("cumulative".into(), json!({ "impressions": params["impressions"] }));
+        Ok(fields)
+    }
+}
+
+#[tokio::test]
+async fn platform_fixtures_answer_their_result_fields_through_the_controller() {
+    let Seller {
+        running: _running,
+        buyer,
+        ..
+    } = seller_with(false, |builder| builder.sandbox_fixtures(SimulatedDelivery)).await;
+    let capabilities = buyer.call("get_adcp_capabilities", json!({})).await;
+    assert!(
+        capabilities.ok()["compliance_testing"]["scenarios"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("simulate_delivery")),
+        "the fixture's scenario is advertised"
+    );
+    let reply = buyer
+        .call(
+            "comply_test_controller",
+            json!({
+                "scenario": "simulate_delivery", "account": account("acme.example"),
+                "params": { "media_buy_id": "mb_1", "impressions": 1000 },
+                "context": { "correlation_id": "simulate" }
+            }),
+        )
+        .await;
+    // Strict mode validated the reply against the SimulationSuccess arm, which requires
+    // `simulated`.
+    let body = reply.ok();
+    assert_eq!(body["success"], true);
+    assert_eq!(body["simulated"]["impressions"], 1000);
+    assert_eq!(body["cumulative"]["impressions"], 1000);
+    assert_eq!(body["message"], "simulate_delivery applied");
+    assert_eq!(body["context"]["correlation_id"], "simulate");
+
+    let missing = buyer
+        .call(
+            "comply_test_controller",
+            json!({
+                "scenario": "simulate_delivery", "account": account("acme.example"),
+                "params": { "media_buy_id": "mb_404" }
+            }),
+        )
+        .await;
+    assert!(missing.is_error);
+    assert_eq!(missing.body["success"], false);
+    assert_eq!(missing.body["error"], "NOT_FOUND");
 }

@@ -1,0 +1,211 @@
+//! The demo's delivery: a ledger of simulated delivery per media buy (fed by the sandbox
+//! `simulate_delivery` controller scenario) and the `get_media_buy_delivery` report built from
+//! it. Reach and frequency follow a simple audience model: individuals see the buy
+//! [`NATURAL_FREQUENCY`] times on average, never more than the tightest package frequency cap.
+
+use adcp_types::AdcpError;
+use dashmap::DashMap;
+use serde_json::{Map, Value, json};
+
+use crate::catalog::Catalog;
+
+/// Average impressions per individual when no frequency cap binds.
+const NATURAL_FREQUENCY: f64 = 2.5;
+
+/// Delivery metrics injected by one simulation, or accumulated over all of them.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct Delivered {
+    pub(crate) impressions: f64,
+    pub(crate) clicks: f64,
+    pub(crate) conversions: f64,
+    pub(crate) spend: f64,
+}
+
+impl Delivered {
+    /// The metrics a `simulate_delivery` call's `params` inject; negative or non-numeric
+    /// values are `INVALID_PARAMS`.
+    pub(crate) fn from_params(params: &Value) -> Result<Self, AdcpError> {
+        let metric = |pointer: &str| -> Result<f64, AdcpError> {
+            match params.pointer(pointer) {
+                None | Some(Value::Null) => Ok(0.0),
+                Some(value) => value.as_f64().filter(|v| *v >= 0.0).ok_or_else(|| {
+                    AdcpError::new(
+                        "INVALID_PARAMS",
+                        format!(
+                            "`params{}` must be a non-negative number",
+                            pointer.replace('/', ".")
+                        ),
+                    )
+                }),
+            }
+        };
+        Ok(Self {
+            impressions: metric("/impressions")?,
+            clicks: metric("/clicks")?,
+            conversions: metric("/conversions")?,
+            spend: metric("/reported_spend/amount")?,
+        })
+    }
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            impressions: self.impressions + other.impressions,
+            clicks: self.clicks + other.clicks,
+            conversions: self.conversions + other.conversions,
+            spend: self.spend + other.spend,
+        }
+    }
+
+    /// The metrics as a JSON object (`reported_spend` in the buy's currency).
+    pub(crate) fn to_json(self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("impressions".into(), json!(self.impressions));
+        map.insert("clicks".into(), json!(self.clicks));
+        map.insert("conversions".into(), json!(self.conversions));
+        map.insert(
+            "reported_spend".into(),
+            json!({ "amount": self.spend, "currency": "USD" }),
+        );
+        map
+    }
+
+    /// A share of these metrics (for splitting a buy's delivery across its packages).
+    fn share(self, fraction: f64) -> Self {
+        Self {
+            impressions: (self.impressions * fraction).round(),
+            clicks: (self.clicks * fraction).round(),
+            conversions: (self.conversions * fraction).round(),
+            spend: self.spend * fraction,
+        }
+    }
+}
+
+/// Simulated delivery per media buy id.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveryLedger {
+    totals: DashMap<String, Delivered>,
+}
+
+impl DeliveryLedger {
+    /// Adds `injected` to the buy's running totals; returns the new totals.
+    pub(crate) fn record(&self, media_buy_id: &str, injected: Delivered) -> Delivered {
+        let mut entry = self.totals.entry(media_buy_id.to_owned()).or_default();
+        *entry = entry.add(injected);
+        *entry
+    }
+
+    /// The buy's running totals (zero before any simulation).
+    pub(crate) fn totals(&self, media_buy_id: &str) -> Delivered {
+        self.totals
+            .get(media_buy_id)
+            .map(|entry| *entry)
+            .unwrap_or_default()
+    }
+}
+
+/// The tightest per-individual frequency cap over the buy's packages, if any.
+fn frequency_cap(buy: &Value) -> Option<f64> {
+    buy["packages"]
+        .as_array()?
+        .iter()
+        .filter_map(|package| package.pointer("/targeting_overlay/frequency_cap"))
+        .filter(|cap| cap.get("per").and_then(Value::as_str) == Some("individuals"))
+        .filter_map(|cap| cap.get("max_impressions").and_then(Value::as_f64))
+        .reduce(f64::min)
+}
+
+/// The delivery metrics object (`core/delivery-metrics.json`) for `delivered` under `buy`.
+fn metrics(delivered: Delivered, buy: &Value) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("impressions".into(), json!(delivered.impressions));
+    map.insert("spend".into(), json!(delivered.spend));
+    map.insert("clicks".into(), json!(delivered.clicks));
+    if delivered.conversions > 0.0 {
+        map.insert("conversions".into(), json!(delivered.conversions));
+    }
+    if delivered.impressions > 0.0 {
+        map.insert(
+            "ctr".into(),
+            json!((delivered.clicks / delivered.impressions).min(1.0)),
+        );
+        map.insert(
+            "cpm".into(),
+            json!(delivered.spend * 1000.0 / delivered.impressions),
+        );
+        let frequency =
+            frequency_cap(buy).map_or(NATURAL_FREQUENCY, |cap| NATURAL_FREQUENCY.min(cap));
+        map.insert(
+            "reach".into(),
+            json!((delivered.impressions / frequency).round()),
+        );
+        map.insert("reach_unit".into(), json!("individuals"));
+        map.insert("frequency".into(), json!(frequency));
+    }
+    if delivered.clicks > 0.0 {
+        map.insert(
+            "cost_per_click".into(),
+            json!(delivered.spend / delivered.clicks),
+        );
+    }
+    map
+}
+
+/// The pricing model and rate of a package's pricing option in the catalog.
+fn pricing_of(package: &Value, catalog: &Catalog) -> (String, f64) {
+    let option = package["product_id"]
+        .as_str()
+        .and_then(|id| catalog.find(id))
+        .and_then(|product| {
+            product["pricing_options"].as_array().and_then(|options| {
+                options
+                    .iter()
+                    .find(|o| o["pricing_option_id"] == package["pricing_option_id"])
+                    .or_else(|| options.first())
+                    .cloned()
+            })
+        })
+        .unwrap_or(Value::Null);
+    let model = option["pricing_model"].as_str().unwrap_or("cpm").to_owned();
+    let rate = package["bid_price"]
+        .as_f64()
+        .or_else(|| option["fixed_price"].as_f64())
+        .or_else(|| option["floor_price"].as_f64())
+        .unwrap_or(0.0);
+    (model, rate)
+}
+
+/// One `media_buy_deliveries[]` entry: the buy's totals and its packages' shares (by budget).
+pub(crate) fn report(buy: &Value, delivered: Delivered, catalog: &Catalog) -> Value {
+    let packages = buy["packages"].as_array().cloned().unwrap_or_default();
+    let budgets: Vec<f64> = packages
+        .iter()
+        .map(|p| p["budget"].as_f64().unwrap_or(0.0))
+        .collect();
+    let total_budget: f64 = budgets.iter().sum();
+    #[allow(clippy::cast_precision_loss)]
+    let even = 1.0 / packages.len().max(1) as f64;
+    let by_package: Vec<Value> = packages
+        .iter()
+        .zip(&budgets)
+        .map(|(package, budget)| {
+            let fraction = if total_budget > 0.0 {
+                budget / total_budget
+            } else {
+                even
+            };
+            let (pricing_model, rate) = pricing_of(package, catalog);
+            let mut entry = metrics(delivered.share(fraction), buy);
+            entry.insert("package_id".into(), package["package_id"].clone());
+            entry.insert("pricing_model".into(), json!(pricing_model));
+            entry.insert("rate".into(), json!(rate));
+            entry.insert("currency".into(), json!("USD"));
+            Value::Object(entry)
+        })
+        .collect();
+    json!({
+        "media_buy_id": buy["media_buy_id"],
+        "status": buy["media_buy_status"],
+        "totals": metrics(delivered, buy),
+        "by_package": by_package,
+    })
+}
