@@ -330,7 +330,7 @@ async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR
                 };
                 // The body is serialised once; the text item is that JSON as a string.
-                let text = body.to_string();
+                let text = serde_json::to_string(&body).unwrap_or_default();
                 drop(body);
                 let escaped = serde_json::to_string(&text).unwrap_or_default();
                 let id = request.get("id").map_or_else(|| "null".to_owned(), Value::to_string);
@@ -372,7 +372,7 @@ fn floor_breakdown(response: &GetProductsResponse) -> BenchResult<Value> {
             .map_err(|issues| format!("the bench reply is invalid: {issues:?}"))?;
         stages[2] += at.elapsed();
         let at = Instant::now();
-        let text = body.to_string();
+        let text = serde_json::to_string(&body)?;
         let escaped = serde_json::to_string(&text)?;
         stages[3] += at.elapsed();
         let at = Instant::now();

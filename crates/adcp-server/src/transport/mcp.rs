@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -89,11 +89,26 @@ impl ServerHandler for McpHandler {
             .server
             .call_tool(&request.name, arguments, principal)
             .await;
-        let result = if reply.is_error {
-            CallToolResult::structured_error(reply.body)
-        } else {
-            CallToolResult::structured(reply.body)
+        // The text item is the body's JSON. `serde_json::to_string` writes it straight into a
+        // buffer; rmcp's `structured` constructors go through `Display`, which validates and
+        // copies every fragment through a formatter (about twice the cost on a catalog reply).
+        let text = match serde_json::to_string(&reply.body) {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::error!(%error, "a tool reply could not be serialised");
+                return Err(McpError::internal_error(
+                    "the reply could not be serialised",
+                    None,
+                ));
+            }
         };
+        let text_item = vec![ContentBlock::text(text)];
+        let mut result = if reply.is_error {
+            CallToolResult::error(text_item)
+        } else {
+            CallToolResult::success(text_item)
+        };
+        result.structured_content = Some(reply.body);
         Ok(result.into())
     }
 }

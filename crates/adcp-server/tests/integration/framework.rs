@@ -273,13 +273,22 @@ impl SandboxFixtures for SimulatedDelivery {
         params: &Value,
         account: &Account,
     ) -> Result<Map<String, Value>, AdcpError> {
-        assert!(account.is_sandbox(), "fixtures only ever see sandbox accounts");
+        assert!(
+            account.is_sandbox(),
+            "fixtures only ever see sandbox accounts"
+        );
         if params["media_buy_id"] != "mb_1" {
             return Err(AdcpError::new("NOT_FOUND", "no such media buy"));
         }
         let mut fields = Map::new();
-        fields.insert("simulated".into(), json!({ "impressions": params["impressions"] }));
-        fields.insert("cumulative".into(), json!({ "impressions": params["impressions"] }));
+        fields.insert(
+            "simulated".into(),
+            json!({ "impressions": params["impressions"] }),
+        );
+        fields.insert(
+            "cumulative".into(),
+            json!({ "impressions": params["impressions"] }),
+        );
         Ok(fields)
     }
 }
