@@ -317,10 +317,12 @@ impl AdcpServerBuilder {
     /// that answers with its whole match set gets its list cut to the request's page
     /// (`pagination.max_results`, default 50, at most 100) and the standard `pagination` block
     /// (`has_more`, a `cursor` exactly when more remain, `total_count`). A reply that already
-    /// carries `pagination` is the platform's own paging and is left alone. Cursors are bound
-    /// to their query: one followed under another query is `INVALID_REQUEST`
+    /// carries `pagination` is the platform's own paging and is left alone, and a cursor the
+    /// server did not mint reaches the platform untouched. The server's cursors are bound to
+    /// their query: one followed under another query is `INVALID_REQUEST`
     /// (`pagination.cursor`). Persist-draft hooks still see the whole list; a handoff's task
-    /// result is not paged.
+    /// result is the platform's own and is not paged (a curated shortlist should honour
+    /// `pagination.max_results` itself).
     #[must_use]
     pub fn auto_paginate(mut self, enabled: bool) -> Self {
         self.auto_paginate = enabled;

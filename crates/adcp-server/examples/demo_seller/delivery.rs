@@ -22,21 +22,25 @@ pub(crate) struct Delivered {
 }
 
 impl Delivered {
-    /// The metrics a `simulate_delivery` call's `params` inject; negative or non-numeric
-    /// values are `INVALID_PARAMS`.
+    /// The metrics a `simulate_delivery` call's `params` inject; a value that is not a number
+    /// from 0 to 10^12 is `INVALID_PARAMS`.
     pub(crate) fn from_params(params: &Value) -> Result<Self, AdcpError> {
         let metric = |pointer: &str| -> Result<f64, AdcpError> {
             match params.pointer(pointer) {
                 None | Some(Value::Null) => Ok(0.0),
-                Some(value) => value.as_f64().filter(|v| *v >= 0.0).ok_or_else(|| {
-                    AdcpError::new(
-                        "INVALID_PARAMS",
-                        format!(
-                            "`params{}` must be a non-negative number",
-                            pointer.replace('/', ".")
-                        ),
-                    )
-                }),
+                // Bounded so running totals stay finite (JSON has no infinity).
+                Some(value) => value
+                    .as_f64()
+                    .filter(|v| (0.0..=1e12).contains(v))
+                    .ok_or_else(|| {
+                        AdcpError::new(
+                            "INVALID_PARAMS",
+                            format!(
+                                "`params{}` must be a number from 0 to 10^12",
+                                pointer.replace('/', ".")
+                            ),
+                        )
+                    }),
             }
         };
         Ok(Self {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
 use crate::delivery::{Delivered, DeliveryLedger};
-use crate::sales::MediaBuys;
+use crate::sales::{MediaBuys, SANDBOX_BUY};
 
 /// Seeds the shared catalog and simulates delivery on the demo's media buys.
 #[derive(Debug, Clone)]
@@ -68,11 +68,12 @@ impl SandboxFixtures for DemoFixtures {
             }
             "simulate_delivery" => {
                 let media_buy_id = text(params, "media_buy_id")?;
-                // Sandbox buys of any account: the runner's controller calls use its own.
+                // Sandbox buys of any account (the runner's controller calls use its own);
+                // a live buy's delivery is never simulated.
                 let exists = self.media_buys.iter().any(|buys| {
                     buys.value()
                         .iter()
-                        .any(|buy| buy["media_buy_id"] == media_buy_id)
+                        .any(|buy| buy["media_buy_id"] == media_buy_id && buy[SANDBOX_BUY] == true)
                 });
                 if !exists {
                     return Err(AdcpError::new(

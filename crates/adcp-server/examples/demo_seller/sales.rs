@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adcp_server::{CallContext, DiscoveryResult, Outcome, SalesPlatform, SalesTool, TaskResult};
+use adcp_server::{
+    Account, CallContext, DiscoveryResult, Outcome, SalesPlatform, SalesTool, TaskResult,
+};
 use adcp_tasks::TaskProgress;
 use adcp_types::generated::{
     CreateMediaBuyRequest, CreateMediaBuyResponse, GetMediaBuyDeliveryRequest,
@@ -17,6 +19,9 @@ use serde_json::{Value, json};
 
 use crate::catalog::{Catalog, matches_filters};
 use crate::delivery::{self, DeliveryLedger};
+
+/// The stored buy's private flag: created under a sandbox account.
+pub(crate) const SANDBOX_BUY: &str = "_sandbox";
 
 /// The media buys, per account id.
 pub(crate) type MediaBuys = Arc<DashMap<String, Vec<Value>>>;
@@ -102,10 +107,20 @@ impl SalesPlatform for DemoSales {
         ctx: &CallContext,
     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
         let request = to_value(&request);
-        let body = self.products_for(&request);
+        let mut body = self.products_for(&request);
         let wholesale = request.get("buying_mode").and_then(Value::as_str) == Some("wholesale");
         if wholesale || !Self::wants_async(&request) {
             return Ok(Outcome::Completed(typed(body)?));
+        }
+        // A task's result is not paged by the server: the curated shortlist honours the
+        // requested page size itself.
+        let limit = request
+            .pointer("/pagination/max_results")
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(50);
+        if let Some(products) = body["products"].as_array_mut() {
+            products.truncate(limit);
         }
         // Brief (or refine) discovery with a webhook registered: curate in the background.
         let curation = self.curation;
@@ -209,7 +224,10 @@ impl SalesPlatform for DemoSales {
         // Only a buy that is valid on the wire is recorded (an invalid one fails the call, and
         // the server then keeps the idempotency key's failure for replays).
         let response: CreateMediaBuyResponse = typed(media_buy.clone())?;
-        self.media_buys.entry(account).or_default().push(media_buy);
+        let mut stored = media_buy;
+        // Private bookkeeping (never sent): only sandbox buys accept simulated delivery.
+        stored[SANDBOX_BUY] = Value::Bool(ctx.account().is_some_and(Account::is_sandbox));
+        self.media_buys.entry(account).or_default().push(stored);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
         ctx.push_completion();

@@ -296,6 +296,9 @@ impl Core {
                 checked
                     .post_dispatch(DispatchOutcome::Sync(&value))
                     .map_err(rejection)?;
+                if let Some(page) = &page {
+                    page.check_reply(&value)?;
+                }
                 let hooks = ctx.take_hooks();
                 hooks::run_sync(
                     &hooks,

@@ -10,7 +10,12 @@
 //!
 //! Cursors are opaque to buyers: an offset bound to a digest of the query, so a cursor
 //! followed under a different query is refused (`INVALID_REQUEST`, field
-//! `pagination.cursor`) instead of silently paging through another result set.
+//! `pagination.cursor`) before the platform runs, instead of silently paging through another
+//! result set. A cursor the server did not mint (no [`CURSOR_PREFIX`]) is the platform's own:
+//! it reaches the platform untouched, and is refused only if the platform then answers without
+//! paging itself.
+//!
+//! A handoff's task result is the platform's own and is not paged (as with `fields`).
 
 use adcp_types::AdcpError;
 use serde_json::{Value, json};
@@ -23,7 +28,9 @@ const DEFAULT_PAGE: usize = 50;
 /// The largest page a buyer may ask for (`core/pagination-request.json` maximum).
 const MAX_PAGE: usize = 100;
 /// Request fields that do not change the result set (besides the idempotency envelope).
-const NOT_PART_OF_THE_QUERY: [&str; 2] = ["pagination", "push_notification_config"];
+const NOT_PART_OF_THE_QUERY: [&str; 3] = ["pagination", "push_notification_config", "fields"];
+/// What starts every cursor the server mints.
+const CURSOR_PREFIX: &str = "pg1.";
 /// Hex digits of the query digest carried in a cursor.
 const DIGEST_LEN: usize = 16;
 
@@ -33,6 +40,8 @@ pub(crate) struct Page {
     list: &'static str,
     offset: usize,
     size: usize,
+    /// The request carries a cursor the server did not mint (the platform's own).
+    platform_cursor: bool,
 }
 
 impl Page {
@@ -48,29 +57,34 @@ impl Page {
             .and_then(|p| p.get("max_results"))
             // get_signals' deprecated top-level `max_results`; `pagination.max_results` wins.
             .or_else(|| request.get("max_results"))
-            .and_then(Value::as_u64)
-            .map_or(DEFAULT_PAGE, |n| {
-                usize::try_from(n).unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE)
-            });
-        let offset = match pagination.and_then(|p| p.get("cursor")) {
-            None | Some(Value::Null) => 0,
-            Some(cursor) => cursor
-                .as_str()
-                .and_then(|cursor| offset_of(cursor, &query_digest(request)))
-                .ok_or_else(|| {
-                    AdcpError::invalid_request(
-                        "`pagination.cursor` is not a cursor this agent returned for this query; \
-                         follow the cursor of the previous page unchanged, with the same query, \
-                         or start again without a cursor",
-                    )
-                    .with_field("pagination.cursor")
-                })?,
+            .and_then(Value::as_f64)
+            .map_or(DEFAULT_PAGE, page_size);
+        let (offset, platform_cursor) = match pagination.and_then(|p| p.get("cursor")) {
+            None | Some(Value::Null) => (0, false),
+            Some(Value::String(cursor)) if !cursor.starts_with(CURSOR_PREFIX) => (0, true),
+            Some(cursor) => {
+                let offset = cursor
+                    .as_str()
+                    .and_then(|cursor| offset_of(cursor, &query_digest(request)))
+                    .ok_or_else(foreign_cursor)?;
+                (offset, false)
+            }
         };
         Ok(Some(Self {
             list: rule.list,
             offset,
             size,
+            platform_cursor,
         }))
+    }
+
+    /// Refuses a reply that ignored a cursor the server did not mint: the platform did not
+    /// page itself, so the cursor means nothing. Checked before the result hooks run.
+    pub(crate) fn check_reply(&self, body: &Value) -> Result<(), AdcpError> {
+        if self.platform_cursor && body.get("pagination").is_none() {
+            return Err(foreign_cursor());
+        }
+        Ok(())
     }
 
     /// Cuts `body`'s list to this page and adds `pagination`, unless the platform already
@@ -102,6 +116,31 @@ impl Page {
     }
 }
 
+/// A page size from the request's number: whole numbers (`10` or `10.0`) clamped to
+/// 1..=100; anything else gets the default.
+fn page_size(n: f64) -> usize {
+    if n.fract() != 0.0 || !n.is_finite() {
+        return DEFAULT_PAGE;
+    }
+    // Exact: the clamped value is a whole number from 1 to 100.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let whole = n.clamp(1.0, MAX_PAGE as f64) as usize;
+    whole
+}
+
+fn foreign_cursor() -> AdcpError {
+    AdcpError::invalid_request(
+        "`pagination.cursor` is not a cursor this agent returned for this query; follow the \
+         cursor of the previous page unchanged, with the same query, or start again without a \
+         cursor",
+    )
+    .with_field("pagination.cursor")
+}
+
 /// The digest binding a cursor to its query.
 fn query_digest(request: &Value) -> String {
     let mut digest = fingerprint_excluding(request, &NOT_PART_OF_THE_QUERY);
@@ -110,12 +149,12 @@ fn query_digest(request: &Value) -> String {
 }
 
 fn cursor(offset: usize, digest: &str) -> String {
-    format!("o{offset}.{digest}")
+    format!("{CURSOR_PREFIX}{offset}.{digest}")
 }
 
 /// The offset in `cursor` if it was minted for the query with `digest`.
 fn offset_of(cursor: &str, digest: &str) -> Option<usize> {
-    let (offset, minted_for) = cursor.strip_prefix('o')?.split_once('.')?;
+    let (offset, minted_for) = cursor.strip_prefix(CURSOR_PREFIX)?.split_once('.')?;
     if minted_for != digest {
         return None;
     }
@@ -201,13 +240,43 @@ mod tests {
         let cursor = pagination["cursor"].clone();
         for request in [
             json!({ "buying_mode": "brief", "brief": "other", "pagination": { "max_results": 1, "cursor": cursor } }),
-            json!({ "buying_mode": "wholesale", "pagination": { "cursor": "o1.0000000000000000" } }),
-            json!({ "buying_mode": "wholesale", "pagination": { "cursor": "1" } }),
+            json!({ "buying_mode": "wholesale", "pagination": { "cursor": "pg1.1.0000000000000000" } }),
+            json!({ "buying_mode": "wholesale", "pagination": { "cursor": "pg1.x" } }),
             json!({ "buying_mode": "wholesale", "pagination": { "cursor": 1 } }),
         ] {
             let error = Page::read("get_products", &request).unwrap_err();
             assert_eq!(error.code, "INVALID_REQUEST", "{request}");
             assert_eq!(error.field.as_deref(), Some("pagination.cursor"));
+        }
+    }
+
+    #[test]
+    fn a_cursor_the_server_did_not_mint_is_the_platforms() {
+        let request = json!({ "pagination": { "max_results": 1, "cursor": "platform-page-2" } });
+        let page = Page::read("get_products", &request).unwrap().unwrap();
+        let mut paged = products(3);
+        paged["pagination"] = json!({ "has_more": false });
+        assert_eq!(
+            page.check_reply(&paged),
+            Ok(()),
+            "the platform paged itself"
+        );
+        let error = page.check_reply(&products(3)).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("pagination.cursor"));
+    }
+
+    #[test]
+    fn page_sizes_are_whole_numbers_from_one_to_a_hundred() {
+        for (given, size) in [
+            (json!(10.0), 10),
+            (json!(0), 1),
+            (json!(500), 100),
+            (json!(-3), 1),
+            (json!(2.5), 50),
+        ] {
+            let request = json!({ "pagination": { "max_results": given } });
+            let page = Page::read("get_products", &request).unwrap().unwrap();
+            assert_eq!(page.size, size, "{given}");
         }
     }
 
