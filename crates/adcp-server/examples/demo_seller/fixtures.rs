@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
-use crate::delivery::{Delivered, DeliveryLedger};
+use crate::delivery::{Audience, Delivered, DeliveryLedger};
 use crate::sales::{MediaBuys, SANDBOX_BUY};
 
 /// Seeds the shared catalog and simulates delivery on the demo's media buys.
@@ -82,10 +82,15 @@ impl SandboxFixtures for DemoFixtures {
                     ));
                 }
                 let injected = Delivered::from_params(params)?;
-                let cumulative = self.deliveries.record(media_buy_id, injected);
+                let audience = Audience::from_params(params)?;
+                let mut simulated = injected.to_json();
+                audience.to_json(&mut simulated);
+                let totals = self.deliveries.record(media_buy_id, injected, audience);
+                let mut cumulative = totals.delivered.to_json();
+                totals.audience.to_json(&mut cumulative);
                 let mut fields = Map::new();
-                fields.insert("simulated".into(), Value::Object(injected.to_json()));
-                fields.insert("cumulative".into(), Value::Object(cumulative.to_json()));
+                fields.insert("simulated".into(), Value::Object(simulated));
+                fields.insert("cumulative".into(), Value::Object(cumulative));
                 Ok(fields)
             }
             other => Err(AdcpError::new(

@@ -20,6 +20,62 @@ use serde_json::{Value, json};
 use crate::catalog::{Catalog, matches_filters};
 use crate::delivery::{self, DeliveryLedger};
 
+/// View-duration thresholds (seconds) for completed_views goals when a product declares none.
+const DEFAULT_VIEW_DURATIONS: [f64; 4] = [2.0, 6.0, 15.0, 30.0];
+/// Reach units a reach goal may use when a product declares none.
+const DEFAULT_REACH_UNITS: [&str; 2] = ["individuals", "households"];
+
+/// Checks package `i`'s metric optimization goals against what `product` supports (its
+/// `metric_optimization`, else the demo's defaults): an unsupported `reach_unit` or
+/// `view_duration_seconds` is `INVALID_REQUEST` naming that goal's field. Returns the reach
+/// unit of the package's reach goal, if any.
+fn check_goals(package: &Value, product: &Value, i: usize) -> Result<Option<String>, AdcpError> {
+    let supports = product.get("metric_optimization");
+    let mut reach_unit = None;
+    let goals = package["optimization_goals"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (j, goal) in goals.iter().enumerate() {
+        if let Some(unit) = goal.get("reach_unit").and_then(Value::as_str) {
+            let supported = supports
+                .and_then(|s| s.get("supported_reach_units"))
+                .and_then(Value::as_array)
+                .map_or_else(
+                    || DEFAULT_REACH_UNITS.contains(&unit),
+                    |units| units.iter().any(|u| u == unit),
+                );
+            if !supported {
+                return Err(AdcpError::invalid_request(format!(
+                    "product `{}` cannot optimize reach in `{unit}`",
+                    product["product_id"].as_str().unwrap_or_default()
+                ))
+                .with_field(format!("packages[{i}].optimization_goals[{j}].reach_unit")));
+            }
+            reach_unit.get_or_insert_with(|| unit.to_owned());
+        }
+        if let Some(seconds) = goal.get("view_duration_seconds").and_then(Value::as_f64) {
+            let supported = supports
+                .and_then(|s| s.get("supported_view_durations"))
+                .and_then(Value::as_array)
+                .map_or_else(
+                    || DEFAULT_VIEW_DURATIONS.contains(&seconds),
+                    |durations| durations.iter().any(|d| d.as_f64() == Some(seconds)),
+                );
+            if !supported {
+                return Err(AdcpError::invalid_request(format!(
+                    "product `{}` does not count completed views at {seconds} seconds",
+                    product["product_id"].as_str().unwrap_or_default()
+                ))
+                .with_field(format!(
+                    "packages[{i}].optimization_goals[{j}].view_duration_seconds"
+                )));
+            }
+        }
+    }
+    Ok(reach_unit)
+}
+
 /// The stored buy's private flag: created under a sandbox account.
 pub(crate) const SANDBOX_BUY: &str = "_sandbox";
 
@@ -174,6 +230,7 @@ impl SalesPlatform for DemoSales {
             );
         }
         let mut created = Vec::new();
+        let mut reach_unit = None;
         for (i, package) in packages.iter().enumerate() {
             if package
                 .get("budget")
@@ -189,12 +246,15 @@ impl SalesPlatform for DemoSales {
                 .get("product_id")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            if self.catalog.find(product_id).is_none() {
+            let Some(product) = self.catalog.find(product_id) else {
                 return Err(AdcpError::new(
                     codes::PRODUCT_NOT_FOUND,
                     format!("no product `{product_id}`"),
                 )
                 .with_field(format!("packages[{i}].product_id")));
+            };
+            if let Some(unit) = check_goals(package, &product, i)? {
+                reach_unit.get_or_insert(unit);
             }
             let mut out = json!({
                 "package_id": format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()),
@@ -227,6 +287,9 @@ impl SalesPlatform for DemoSales {
         let mut stored = media_buy;
         // Private bookkeeping (never sent): only sandbox buys accept simulated delivery.
         stored[SANDBOX_BUY] = Value::Bool(ctx.account().is_some_and(Account::is_sandbox));
+        if let Some(unit) = reach_unit {
+            stored[delivery::REACH_UNIT] = Value::from(unit);
+        }
         self.media_buys.entry(account).or_default().push(stored);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
@@ -271,7 +334,7 @@ impl SalesPlatform for DemoSales {
             .iter()
             .map(|buy| {
                 let id = buy["media_buy_id"].as_str().unwrap_or_default();
-                delivery::report(buy, self.deliveries.totals(id), &self.catalog)
+                delivery::report(buy, &self.deliveries.totals(id), &self.catalog)
             })
             .collect();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
