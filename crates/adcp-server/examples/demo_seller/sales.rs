@@ -20,60 +20,65 @@ use serde_json::{Value, json};
 use crate::catalog::{Catalog, matches_filters};
 use crate::delivery::{self, DeliveryLedger};
 
-/// View-duration thresholds (seconds) for completed_views goals when a product declares none.
-const DEFAULT_VIEW_DURATIONS: [f64; 4] = [2.0, 6.0, 15.0, 30.0];
-/// Reach units a reach goal may use when a product declares none.
-const DEFAULT_REACH_UNITS: [&str; 2] = ["individuals", "households"];
+/// The goal fields a product's `metric_optimization` limits, each with the list that declares
+/// the supported values and the demo's default when a product declares none.
+const GOAL_LIMITS: [(&str, &str, &[f64], &[&str]); 2] = [
+    (
+        "reach_unit",
+        "supported_reach_units",
+        &[],
+        &["individuals", "households"],
+    ),
+    (
+        "view_duration_seconds",
+        "supported_view_durations",
+        &[2.0, 6.0, 15.0, 30.0],
+        &[],
+    ),
+];
+
+/// JSON equality that also holds between `6` and `6.0`.
+fn same(a: &Value, b: &Value) -> bool {
+    a == b || a.as_f64().is_some_and(|x| b.as_f64() == Some(x))
+}
 
 /// Checks package `i`'s metric optimization goals against what `product` supports (its
 /// `metric_optimization`, else the demo's defaults): an unsupported `reach_unit` or
 /// `view_duration_seconds` is `INVALID_REQUEST` naming that goal's field. Returns the reach
 /// unit of the package's reach goal, if any.
 fn check_goals(package: &Value, product: &Value, i: usize) -> Result<Option<String>, AdcpError> {
-    let supports = product.get("metric_optimization");
-    let mut reach_unit = None;
     let goals = package["optimization_goals"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
     for (j, goal) in goals.iter().enumerate() {
-        if let Some(unit) = goal.get("reach_unit").and_then(Value::as_str) {
-            let supported = supports
-                .and_then(|s| s.get("supported_reach_units"))
+        for (field, list, default_numbers, default_names) in GOAL_LIMITS {
+            let Some(value) = goal.get(field) else {
+                continue;
+            };
+            let supported = match product
+                .pointer(&format!("/metric_optimization/{list}"))
                 .and_then(Value::as_array)
-                .map_or_else(
-                    || DEFAULT_REACH_UNITS.contains(&unit),
-                    |units| units.iter().any(|u| u == unit),
-                );
+            {
+                Some(declared) => declared.iter().any(|v| same(v, value)),
+                None => {
+                    default_numbers.iter().any(|n| value.as_f64() == Some(*n))
+                        || default_names.iter().any(|n| value == n)
+                }
+            };
             if !supported {
                 return Err(AdcpError::invalid_request(format!(
-                    "product `{}` cannot optimize reach in `{unit}`",
+                    "product `{}` does not support `{field}` {value} for optimization",
                     product["product_id"].as_str().unwrap_or_default()
                 ))
-                .with_field(format!("packages[{i}].optimization_goals[{j}].reach_unit")));
-            }
-            reach_unit.get_or_insert_with(|| unit.to_owned());
-        }
-        if let Some(seconds) = goal.get("view_duration_seconds").and_then(Value::as_f64) {
-            let supported = supports
-                .and_then(|s| s.get("supported_view_durations"))
-                .and_then(Value::as_array)
-                .map_or_else(
-                    || DEFAULT_VIEW_DURATIONS.contains(&seconds),
-                    |durations| durations.iter().any(|d| d.as_f64() == Some(seconds)),
-                );
-            if !supported {
-                return Err(AdcpError::invalid_request(format!(
-                    "product `{}` does not count completed views at {seconds} seconds",
-                    product["product_id"].as_str().unwrap_or_default()
-                ))
-                .with_field(format!(
-                    "packages[{i}].optimization_goals[{j}].view_duration_seconds"
-                )));
+                .with_field(format!("packages[{i}].optimization_goals[{j}].{field}")));
             }
         }
     }
-    Ok(reach_unit)
+    Ok(goals
+        .iter()
+        .find_map(|goal| goal.get("reach_unit").and_then(Value::as_str))
+        .map(str::to_owned))
 }
 
 /// The stored buy's private flag: created under a sandbox account.
