@@ -247,6 +247,12 @@ fn metrics(delivered: Delivered, audience: Option<&Audience>, buy: &Value) -> Ma
             );
         }
     }
+    if delivered.conversions > 0.0 {
+        map.insert(
+            "cost_per_acquisition".into(),
+            json!(delivered.spend / delivered.conversions),
+        );
+    }
     if delivered.clicks > 0.0 {
         map.insert(
             "cost_per_click".into(),
@@ -281,8 +287,21 @@ fn pricing_of(package: &Value, catalog: &Catalog) -> (String, f64) {
 }
 
 /// One `media_buy_deliveries[]` entry: the buy's totals and its packages' shares (by budget).
-pub(crate) fn report(buy: &Value, totals: &Totals, catalog: &Catalog) -> Value {
+/// `conversion_value` is the logged value of the buy's valued event sources, if it has any.
+pub(crate) fn report(
+    buy: &Value,
+    totals: &Totals,
+    conversion_value: Option<f64>,
+    catalog: &Catalog,
+) -> Value {
     let delivered = totals.delivered;
+    let mut buy_totals = metrics(delivered, Some(&totals.audience), buy);
+    if let Some(value) = conversion_value.filter(|_| delivered.conversions > 0.0) {
+        buy_totals.insert("conversion_value".into(), json!(value));
+        if delivered.spend > 0.0 {
+            buy_totals.insert("roas".into(), json!(value / delivered.spend));
+        }
+    }
     let packages = buy["packages"].as_array().cloned().unwrap_or_default();
     let budgets: Vec<f64> = packages
         .iter()
@@ -312,7 +331,7 @@ pub(crate) fn report(buy: &Value, totals: &Totals, catalog: &Catalog) -> Value {
     json!({
         "media_buy_id": buy["media_buy_id"],
         "status": buy["media_buy_status"],
-        "totals": metrics(delivered, Some(&totals.audience), buy),
+        "totals": buy_totals,
         "by_package": by_package,
     })
 }

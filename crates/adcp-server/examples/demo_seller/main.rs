@@ -13,6 +13,7 @@
 //! buyer sees the whole async path: `submitted`, polling, and the signed terminal webhook.
 
 mod access;
+mod buyer_data;
 mod catalog;
 mod delivery;
 mod fixtures;
@@ -79,13 +80,16 @@ fn demo_platforms(public_url: &str, curation: Duration) -> AdcpServerBuilder {
     let catalog = Arc::new(catalog::Catalog::new());
     let media_buys: sales::MediaBuys = Arc::default();
     let deliveries = Arc::new(delivery::DeliveryLedger::default());
+    let registries = Arc::new(buyer_data::Registries::default());
     AdcpServer::builder()
         .sales(sales::DemoSales {
             catalog: Arc::clone(&catalog),
             media_buys: Arc::clone(&media_buys),
             deliveries: Arc::clone(&deliveries),
+            registries: Arc::clone(&registries),
             curation,
         })
+        .buyer_data(buyer_data::DemoBuyerData { registries })
         .signals(signals::DemoSignals {
             curation,
             agent_url: format!("{public_url}/mcp"),

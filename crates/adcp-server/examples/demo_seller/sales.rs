@@ -17,6 +17,7 @@ use adcp_types::{AdcpError, codes};
 use dashmap::DashMap;
 use serde_json::{Value, json};
 
+use crate::buyer_data::{self, Registries};
 use crate::catalog::{Catalog, matches_filters};
 use crate::delivery::{self, DeliveryLedger};
 
@@ -81,8 +82,19 @@ fn check_goals(package: &Value, product: &Value, i: usize) -> Result<Option<Stri
         .map(str::to_owned))
 }
 
+/// The stored buy's private field: the (event source, value field) pairs its conversion value
+/// is summed from.
+const VALUED_SOURCES: &str = "_valued_sources";
+
 /// The stored buy's private flag: created under a sandbox account.
 pub(crate) const SANDBOX_BUY: &str = "_sandbox";
+
+/// A package of a new buy as the seller records it, with what its goals imply.
+struct AcceptedPackage {
+    package: Value,
+    reach_unit: Option<String>,
+    valued_sources: Vec<(String, String)>,
+}
 
 /// The media buys, per account id.
 pub(crate) type MediaBuys = Arc<DashMap<String, Vec<Value>>>;
@@ -93,6 +105,7 @@ pub(crate) struct DemoSales {
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) media_buys: MediaBuys,
     pub(crate) deliveries: Arc<DeliveryLedger>,
+    pub(crate) registries: Arc<Registries>,
     pub(crate) curation: Duration,
 }
 
@@ -141,6 +154,59 @@ impl DemoSales {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Checks package `i` of a new buy (budget, product, goals, buyer-data references) and
+    /// returns the package as the seller records it.
+    fn accept_package(
+        &self,
+        package: &Value,
+        i: usize,
+        account: &str,
+    ) -> Result<AcceptedPackage, AdcpError> {
+        if package
+            .get("budget")
+            .and_then(Value::as_f64)
+            .is_some_and(|b| b < 0.0)
+        {
+            return Err(
+                AdcpError::new(codes::VALIDATION_ERROR, "budget must not be negative")
+                    .with_field(format!("packages[{i}].budget")),
+            );
+        }
+        let product_id = package
+            .get("product_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(product) = self.catalog.find(product_id) else {
+            return Err(AdcpError::new(
+                codes::PRODUCT_NOT_FOUND,
+                format!("no product `{product_id}`"),
+            )
+            .with_field(format!("packages[{i}].product_id")));
+        };
+        let reach_unit = check_goals(package, &product, i)?;
+        let valued_sources = buyer_data::check_references(package, account, &self.registries, i)?;
+        let mut out = json!({
+            "package_id": format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()),
+            "product_id": product_id,
+        });
+        for key in [
+            "budget",
+            "pricing_option_id",
+            "bid_price",
+            "targeting_overlay",
+            "context",
+        ] {
+            if let Some(value) = package.get(key) {
+                out[key] = value.clone();
+            }
+        }
+        Ok(AcceptedPackage {
+            package: out,
+            reach_unit,
+            valued_sources,
+        })
     }
 
     /// Whether discovery should run as a task: the buyer registered a webhook.
@@ -236,47 +302,15 @@ impl SalesPlatform for DemoSales {
         }
         let mut created = Vec::new();
         let mut reach_unit = None;
+        let mut valued_sources = Vec::new();
+        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
         for (i, package) in packages.iter().enumerate() {
-            if package
-                .get("budget")
-                .and_then(Value::as_f64)
-                .is_some_and(|b| b < 0.0)
-            {
-                return Err(
-                    AdcpError::new(codes::VALIDATION_ERROR, "budget must not be negative")
-                        .with_field(format!("packages[{i}].budget")),
-                );
-            }
-            let product_id = package
-                .get("product_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let Some(product) = self.catalog.find(product_id) else {
-                return Err(AdcpError::new(
-                    codes::PRODUCT_NOT_FOUND,
-                    format!("no product `{product_id}`"),
-                )
-                .with_field(format!("packages[{i}].product_id")));
-            };
-            if let Some(unit) = check_goals(package, &product, i)? {
+            let accepted = self.accept_package(package, i, &account)?;
+            if let Some(unit) = accepted.reach_unit {
                 reach_unit.get_or_insert(unit);
             }
-            let mut out = json!({
-                "package_id": format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()),
-                "product_id": product_id,
-            });
-            for key in [
-                "budget",
-                "pricing_option_id",
-                "bid_price",
-                "targeting_overlay",
-                "context",
-            ] {
-                if let Some(value) = package.get(key) {
-                    out[key] = value.clone();
-                }
-            }
-            created.push(out);
+            valued_sources.extend(accepted.valued_sources);
+            created.push(accepted.package);
         }
         let media_buy = json!({
             "media_buy_id": format!("mb_{}", uuid::Uuid::new_v4().simple()),
@@ -285,7 +319,6 @@ impl SalesPlatform for DemoSales {
             "revision": 1,
             "packages": created,
         });
-        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
         // Only a buy that is valid on the wire is recorded (an invalid one fails the call, and
         // the server then keeps the idempotency key's failure for replays).
         let response: CreateMediaBuyResponse = typed(media_buy.clone())?;
@@ -295,6 +328,7 @@ impl SalesPlatform for DemoSales {
         if let Some(unit) = reach_unit {
             stored[delivery::REACH_UNIT] = Value::from(unit);
         }
+        stored[VALUED_SOURCES] = json!(valued_sources);
         self.media_buys.entry(account).or_default().push(stored);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
@@ -334,12 +368,25 @@ impl SalesPlatform for DemoSales {
         request: GetMediaBuyDeliveryRequest,
         ctx: &CallContext,
     ) -> Result<GetMediaBuyDeliveryResponse, AdcpError> {
+        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
         let buys = self.buys_of(ctx, &to_value(&request));
         let deliveries: Vec<Value> = buys
             .iter()
             .map(|buy| {
                 let id = buy["media_buy_id"].as_str().unwrap_or_default();
-                delivery::report(buy, &self.deliveries.totals(id), &self.catalog)
+                let value = buy[VALUED_SOURCES].as_array().map(|pairs| {
+                    pairs
+                        .iter()
+                        .map(|pair| {
+                            self.registries.logged_value(
+                                &account,
+                                pair[0].as_str().unwrap_or_default(),
+                                pair[1].as_str().unwrap_or_default(),
+                            )
+                        })
+                        .sum::<f64>()
+                });
+                delivery::report(buy, &self.deliveries.totals(id), value, &self.catalog)
             })
             .collect();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
