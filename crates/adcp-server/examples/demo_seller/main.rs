@@ -19,6 +19,7 @@ mod delivery;
 mod fixtures;
 mod sales;
 mod signals;
+mod update;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

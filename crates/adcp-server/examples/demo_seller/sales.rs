@@ -11,7 +11,7 @@ use adcp_tasks::TaskProgress;
 use adcp_types::generated::{
     CreateMediaBuyRequest, CreateMediaBuyResponse, GetMediaBuyDeliveryRequest,
     GetMediaBuyDeliveryResponse, GetMediaBuysRequest, GetMediaBuysResponse, GetProductsRequest,
-    GetProductsResponse,
+    GetProductsResponse, UpdateMediaBuyRequest, UpdateMediaBuyResponse,
 };
 use adcp_types::{AdcpError, codes};
 use dashmap::DashMap;
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::buyer_data::{self, Registries};
 use crate::catalog::{Catalog, matches_filters};
 use crate::delivery::{self, DeliveryLedger};
+use crate::update;
 
 /// The goal fields a product's `metric_optimization` limits, each with the list that declares
 /// the supported values and the demo's default when a product declares none.
@@ -223,6 +224,7 @@ impl SalesPlatform for DemoSales {
         vec![
             SalesTool::GetProducts,
             SalesTool::CreateMediaBuy,
+            SalesTool::UpdateMediaBuy,
             SalesTool::GetMediaBuys,
             SalesTool::GetMediaBuyDelivery,
         ]
@@ -332,6 +334,30 @@ impl SalesPlatform for DemoSales {
         self.media_buys.entry(account).or_default().push(stored);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
+        ctx.push_completion();
+        Ok(Outcome::Completed(response))
+    }
+
+    async fn update_media_buy(
+        &self,
+        request: UpdateMediaBuyRequest,
+        ctx: &CallContext,
+    ) -> Result<TaskResult<UpdateMediaBuyResponse>, AdcpError> {
+        let request = to_value(&request);
+        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
+        let id = request["media_buy_id"].as_str().unwrap_or_default();
+        let not_found = || {
+            AdcpError::new(codes::MEDIA_BUY_NOT_FOUND, format!("no media buy `{id}`"))
+                .with_field("media_buy_id")
+        };
+        let mut buys = self.media_buys.get_mut(&account).ok_or_else(not_found)?;
+        let buy = buys
+            .iter_mut()
+            .find(|buy| buy["media_buy_id"] == id)
+            .ok_or_else(not_found)?;
+        let updated = update::apply(buy, &request)?;
+        let response = typed(updated)?;
+        drop(buys);
         ctx.push_completion();
         Ok(Outcome::Completed(response))
     }
