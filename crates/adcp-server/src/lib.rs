@@ -53,7 +53,9 @@
 //! `isError`), never a stack trace (a panicking platform method is caught and answered with a
 //! generic transient error); a handoff answers exactly
 //! `{task_id, status: "submitted"}` (+ echo) and produces exactly one terminal webhook when the
-//! buyer registered a push config and delivery is wired.
+//! buyer registered a push config and delivery is wired; a discovery request's `fields` and
+//! (with [`AdcpServerBuilder::auto_paginate`]) its page shape only the synchronous wire reply,
+//! never what result hooks such as persist-draft see.
 
 mod account;
 mod auth;
