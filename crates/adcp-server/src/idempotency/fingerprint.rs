@@ -13,7 +13,8 @@ const IGNORED: [&str; 4] = [
 ];
 
 /// SHA-256 (hex) of the request's canonical JSON (keys sorted at every depth), without the
-/// fields in [`IGNORED`]. Two requests with the same fingerprint are the same request.
+/// fields `idempotency_key`, `context`, `adcp_version` and `adcp_major_version`. Two requests
+/// with the same fingerprint are the same request.
 pub fn fingerprint(request: &Value) -> String {
     fingerprint_excluding(request, &[])
 }

@@ -19,7 +19,7 @@ struct Entry {
 }
 
 /// Keys in a concurrent map, bounded, with expiry. Not shared across processes and lost on
-/// restart: use [`PgIdempotencyStore`](super::PgIdempotencyStore) for replicas. `Debug` prints
+/// restart: use `PgIdempotencyStore` (feature `postgres`) for replicas. `Debug` prints
 /// counts only, never stored responses.
 pub struct InMemoryIdempotencyStore {
     entries: DashMap<IdempotencyScope, Entry>,
