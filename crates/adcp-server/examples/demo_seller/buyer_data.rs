@@ -1,6 +1,8 @@
-//! The demo's buyer-data side: the audiences and conversion event sources a buyer registers
-//! (per account), and the conversion events it logs. Media buys may only reference what the
-//! account registered, and delivery reports the value of the logged conversions.
+//! The demo's buyer-data side: the audiences and conversion event sources a buyer registers,
+//! and the conversion events it logs. Registrations belong to the calling buyer agent (the
+//! principal): `log_event` names no account, so the principal is what ties an event to the
+//! source it was registered as. Media buys may only reference what their buyer registered, and
+//! delivery reports the value of the logged conversions (each `event_id` counted once).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,34 +16,39 @@ use adcp_types::generated::{
 use dashmap::DashMap;
 use serde_json::{Value, json};
 
-/// What each account registered, and the value its logged events carried.
+/// What each buyer registered, and the value its logged events carried.
 #[derive(Debug, Default)]
 pub(crate) struct Registries {
     audiences: DashMap<String, BTreeSet<String>>,
     event_sources: DashMap<String, BTreeSet<String>>,
-    /// Summed `custom_data` numbers, keyed by (account, event source, field).
+    /// Summed `custom_data` numbers, keyed by (buyer, event source, field).
     logged_values: DashMap<(String, String, String), f64>,
+    /// The (buyer, event id) pairs already counted.
+    seen_events: DashMap<(String, String), ()>,
 }
 
+/// The largest custom-data number counted (keeps sums finite).
+const MAX_VALUE: f64 = 1e12;
+
 impl Registries {
-    /// Whether `account` registered audience `id`.
-    pub(crate) fn has_audience(&self, account: &str, id: &str) -> bool {
+    /// Whether `buyer` registered audience `id`.
+    pub(crate) fn has_audience(&self, buyer: &str, id: &str) -> bool {
         self.audiences
-            .get(account)
+            .get(buyer)
             .is_some_and(|ids| ids.contains(id))
     }
 
-    /// Whether `account` registered event source `id`.
-    pub(crate) fn has_event_source(&self, account: &str, id: &str) -> bool {
+    /// Whether `buyer` registered event source `id`.
+    pub(crate) fn has_event_source(&self, buyer: &str, id: &str) -> bool {
         self.event_sources
-            .get(account)
+            .get(buyer)
             .is_some_and(|ids| ids.contains(id))
     }
 
-    /// The summed `field` of the events `account` logged on `source`.
-    pub(crate) fn logged_value(&self, account: &str, source: &str, field: &str) -> f64 {
+    /// The summed `field` of the events `buyer` logged on `source`.
+    pub(crate) fn logged_value(&self, buyer: &str, source: &str, field: &str) -> f64 {
         self.logged_values
-            .get(&(account.to_owned(), source.to_owned(), field.to_owned()))
+            .get(&(buyer.to_owned(), source.to_owned(), field.to_owned()))
             .map_or(0.0, |sum| *sum)
     }
 }
@@ -59,19 +66,22 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdcpError> {
     })
 }
 
-fn account_of(ctx: &CallContext) -> String {
-    ctx.account().map(|a| a.id().to_owned()).unwrap_or_default()
+/// The buyer agent registrations belong to: the caller's principal.
+pub(crate) fn buyer_of(ctx: &CallContext) -> String {
+    ctx.principal()
+        .map(|p| p.id().to_owned())
+        .unwrap_or_default()
 }
 
 /// Registers (or, with `delete: true`, removes) each listed entry of `items` by `id_field`;
 /// returns the per-entry results with their `action`.
 fn sync_ids(
     registry: &DashMap<String, BTreeSet<String>>,
-    account: &str,
+    buyer: &str,
     items: &[Value],
     id_field: &str,
 ) -> Vec<(String, &'static str)> {
-    let mut ids = registry.entry(account.to_owned()).or_default();
+    let mut ids = registry.entry(buyer.to_owned()).or_default();
     items
         .iter()
         .filter_map(|item| {
@@ -108,7 +118,7 @@ impl BuyerDataPlatform for DemoBuyerData {
         let items = request["audiences"].as_array().cloned().unwrap_or_default();
         let results: Vec<Value> = sync_ids(
             &self.registries.audiences,
-            &account_of(ctx),
+            &buyer_of(ctx),
             &items,
             "audience_id",
         )
@@ -136,7 +146,7 @@ impl BuyerDataPlatform for DemoBuyerData {
             .unwrap_or_default();
         let results: Vec<Value> = sync_ids(
             &self.registries.event_sources,
-            &account_of(ctx),
+            &buyer_of(ctx),
             &items,
             "event_source_id",
         )
@@ -165,29 +175,41 @@ impl BuyerDataPlatform for DemoBuyerData {
         ctx: &CallContext,
     ) -> Result<TaskResult<LogEventResponse>, AdcpError> {
         let request = serde_json::to_value(&request).unwrap_or(Value::Null);
-        let account = account_of(ctx);
+        let buyer = buyer_of(ctx);
         let source = request["event_source_id"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        if !self.registries.has_event_source(&account, &source) {
+        if !self.registries.has_event_source(&buyer, &source) {
             return Err(AdcpError::invalid_request(format!(
                 "event source `{source}` is not registered; call sync_event_sources first"
             ))
             .with_field("event_source_id"));
         }
         let events = request["events"].as_array().cloned().unwrap_or_default();
-        for event in &events {
+        // Test events are acknowledged but never counted.
+        let counted = request.get("test_event_code").is_none_or(Value::is_null);
+        for event in events.iter().filter(|_| counted) {
+            if let Some(event_id) = event.get("event_id").and_then(Value::as_str)
+                && self
+                    .registries
+                    .seen_events
+                    .insert((buyer.clone(), event_id.to_owned()), ())
+                    .is_some()
+            {
+                continue;
+            }
             let Some(data) = event.get("custom_data").and_then(Value::as_object) else {
                 continue;
             };
             for (field, value) in data {
-                if let Some(number) = value.as_f64().filter(|n| n.is_finite() && *n >= 0.0) {
-                    *self
+                if let Some(number) = value.as_f64().filter(|n| (0.0..=MAX_VALUE).contains(n)) {
+                    let mut sum = self
                         .registries
                         .logged_values
-                        .entry((account.clone(), source.clone(), field.clone()))
-                        .or_default() += number;
+                        .entry((buyer.clone(), source.clone(), field.clone()))
+                        .or_default();
+                    *sum = (*sum + number).min(MAX_VALUE);
                 }
             }
         }
@@ -198,13 +220,13 @@ impl BuyerDataPlatform for DemoBuyerData {
     }
 }
 
-/// Checks package `i`'s references to buyer data against what `account` registered: audiences
+/// Checks package `i`'s references to buyer data against what `buyer` registered: audiences
 /// in `targeting_overlay.audience_include`/`audience_exclude` and event sources in event
 /// goals, and that a `per_ad_spend` target names each source's `value_field`. Returns the
 /// (event source, value field) pairs whose logged value the buy's delivery reports.
 pub(crate) fn check_references(
     package: &Value,
-    account: &str,
+    buyer: &str,
     registries: &Registries,
     i: usize,
 ) -> Result<Vec<(String, String)>, AdcpError> {
@@ -216,9 +238,9 @@ pub(crate) fn check_references(
             .unwrap_or_default();
         for (k, id) in ids.iter().enumerate() {
             let id = id.as_str().unwrap_or_default();
-            if !registries.has_audience(account, id) {
+            if !registries.has_audience(buyer, id) {
                 return Err(AdcpError::invalid_request(format!(
-                    "audience `{id}` is not registered for this account; call sync_audiences first"
+                    "audience `{id}` is not registered by this buyer; call sync_audiences first"
                 ))
                 .with_field(format!("packages[{i}].targeting_overlay.{list}[{k}]")));
             }
@@ -241,9 +263,9 @@ pub(crate) fn check_references(
                 format!("packages[{i}].optimization_goals[{j}].event_sources[{k}].{name}")
             };
             let id = source["event_source_id"].as_str().unwrap_or_default();
-            if !registries.has_event_source(account, id) {
+            if !registries.has_event_source(buyer, id) {
                 return Err(AdcpError::invalid_request(format!(
-                    "event source `{id}` is not registered for this account; call sync_event_sources first"
+                    "event source `{id}` is not registered by this buyer; call sync_event_sources first"
                 ))
                 .with_field(field("event_source_id")));
             }

@@ -72,10 +72,20 @@ impl Audience {
             None | Some(Value::Null) => None,
             Some(window) => {
                 let kind = window.get("kind").and_then(Value::as_str);
-                if !matches!(kind, Some("cumulative" | "period" | "rolling")) {
+                let needs_period = match kind {
+                    Some("cumulative") => false,
+                    Some("period" | "rolling") => true,
+                    _ => {
+                        return Err(AdcpError::new(
+                            "INVALID_PARAMS",
+                            "`params.reach_window.kind` must be cumulative, period or rolling",
+                        ));
+                    }
+                };
+                if needs_period && !window.get("period").is_some_and(Value::is_object) {
                     return Err(AdcpError::new(
                         "INVALID_PARAMS",
-                        "`params.reach_window.kind` must be cumulative, period or rolling",
+                        "a period or rolling `params.reach_window` needs its `period`",
                     ));
                 }
                 Some(window.clone())
@@ -83,7 +93,18 @@ impl Audience {
         };
         Ok(Self {
             reach: number(params, "/reach")?,
-            frequency: number(params, "/frequency")?,
+            frequency: number(params, "/frequency")?
+                .map(|f| {
+                    if f >= 1.0 {
+                        Ok(f)
+                    } else {
+                        Err(AdcpError::new(
+                            "INVALID_PARAMS",
+                            "`params.frequency` is exposures per reach unit, at least 1",
+                        ))
+                    }
+                })
+                .transpose()?,
             reach_window,
         })
     }

@@ -86,6 +86,8 @@ fn check_goals(package: &Value, product: &Value, i: usize) -> Result<Option<Stri
 /// The stored buy's private field: the (event source, value field) pairs its conversion value
 /// is summed from.
 const VALUED_SOURCES: &str = "_valued_sources";
+/// The stored buy's private field: the buyer agent (principal) that created it.
+const BUYER: &str = "_buyer";
 
 /// The stored buy's private flag: created under a sandbox account.
 pub(crate) const SANDBOX_BUY: &str = "_sandbox";
@@ -163,7 +165,7 @@ impl DemoSales {
         &self,
         package: &Value,
         i: usize,
-        account: &str,
+        buyer: &str,
     ) -> Result<AcceptedPackage, AdcpError> {
         if package
             .get("budget")
@@ -187,7 +189,7 @@ impl DemoSales {
             .with_field(format!("packages[{i}].product_id")));
         };
         let reach_unit = check_goals(package, &product, i)?;
-        let valued_sources = buyer_data::check_references(package, account, &self.registries, i)?;
+        let valued_sources = buyer_data::check_references(package, buyer, &self.registries, i)?;
         let mut out = json!({
             "package_id": format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()),
             "product_id": product_id,
@@ -304,10 +306,10 @@ impl SalesPlatform for DemoSales {
         }
         let mut created = Vec::new();
         let mut reach_unit = None;
-        let mut valued_sources = Vec::new();
-        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
+        let mut valued_sources = std::collections::BTreeSet::new();
+        let buyer = buyer_data::buyer_of(ctx);
         for (i, package) in packages.iter().enumerate() {
-            let accepted = self.accept_package(package, i, &account)?;
+            let accepted = self.accept_package(package, i, &buyer)?;
             if let Some(unit) = accepted.reach_unit {
                 reach_unit.get_or_insert(unit);
             }
@@ -331,6 +333,8 @@ impl SalesPlatform for DemoSales {
             stored[delivery::REACH_UNIT] = Value::from(unit);
         }
         stored[VALUED_SOURCES] = json!(valued_sources);
+        stored[BUYER] = json!(buyer);
+        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
         self.media_buys.entry(account).or_default().push(stored);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
@@ -350,13 +354,24 @@ impl SalesPlatform for DemoSales {
             AdcpError::new(codes::MEDIA_BUY_NOT_FOUND, format!("no media buy `{id}`"))
                 .with_field("media_buy_id")
         };
+        // A changed targeting overlay may only name what the buyer registered.
+        let buyer = buyer_data::buyer_of(ctx);
+        let updates = request["packages"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (k, package) in updates.iter().enumerate() {
+            buyer_data::check_references(package, &buyer, &self.registries, k)?;
+        }
         let mut buys = self.media_buys.get_mut(&account).ok_or_else(not_found)?;
         let buy = buys
             .iter_mut()
             .find(|buy| buy["media_buy_id"] == id)
             .ok_or_else(not_found)?;
-        let updated = update::apply(buy, &request)?;
-        let response = typed(updated)?;
+        let (next, body) = update::apply(buy, &request)?;
+        // Recorded only once the reply is known to be valid.
+        let response = typed(body)?;
+        *buy = next;
         drop(buys);
         ctx.push_completion();
         Ok(Outcome::Completed(response))
@@ -394,7 +409,6 @@ impl SalesPlatform for DemoSales {
         request: GetMediaBuyDeliveryRequest,
         ctx: &CallContext,
     ) -> Result<GetMediaBuyDeliveryResponse, AdcpError> {
-        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
         let buys = self.buys_of(ctx, &to_value(&request));
         let deliveries: Vec<Value> = buys
             .iter()
@@ -405,7 +419,7 @@ impl SalesPlatform for DemoSales {
                         .iter()
                         .map(|pair| {
                             self.registries.logged_value(
-                                &account,
+                                buy[BUYER].as_str().unwrap_or_default(),
                                 pair[0].as_str().unwrap_or_default(),
                                 pair[1].as_str().unwrap_or_default(),
                             )
