@@ -16,6 +16,8 @@ use adcp_types::generated::{
 use dashmap::DashMap;
 use serde_json::{Value, json};
 
+use crate::sales::typed;
+
 /// What each buyer registered, and the value its logged events carried.
 #[derive(Debug, Default)]
 pub(crate) struct Registries {
@@ -57,13 +59,6 @@ impl Registries {
 #[derive(Debug, Clone)]
 pub(crate) struct DemoBuyerData {
     pub(crate) registries: Arc<Registries>,
-}
-
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdcpError> {
-    serde_json::from_value(value).map_err(|error| {
-        tracing::error!(%error, "demo seller built an invalid response");
-        AdcpError::internal()
-    })
 }
 
 /// The buyer agent registrations belong to: the caller's principal.

@@ -112,7 +112,9 @@ pub(crate) struct DemoSales {
     pub(crate) curation: Duration,
 }
 
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdcpError> {
+/// The demo's JSON-built response as its generated type; a mismatch is the demo's bug, logged
+/// and answered as an internal error.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdcpError> {
     serde_json::from_value(value).map_err(|error| {
         tracing::error!(%error, "demo seller built an invalid response");
         AdcpError::internal()

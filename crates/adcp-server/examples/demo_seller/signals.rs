@@ -12,18 +12,13 @@ use adcp_types::generated::{
 use adcp_types::{AdcpError, codes};
 use serde_json::{Value, json};
 
+use crate::sales::typed;
+
 /// The demo seller's signals side.
 #[derive(Debug, Clone)]
 pub(crate) struct DemoSignals {
     pub(crate) curation: Duration,
     pub(crate) agent_url: String,
-}
-
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdcpError> {
-    serde_json::from_value(value).map_err(|error| {
-        tracing::error!(%error, "demo seller built an invalid response");
-        AdcpError::internal()
-    })
 }
 
 impl DemoSignals {
