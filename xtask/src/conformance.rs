@@ -13,7 +13,7 @@ use crate::schemas;
 use crate::util::{cargo, run, workspace_root};
 
 /// The storyboards the demo seller must pass (issue 7), relative to the compliance folder.
-pub(crate) const DEMO_STORYBOARDS: [&str; 15] = [
+pub(crate) const DEMO_STORYBOARDS: [&str; 16] = [
     "domains/media-buy/scenarios/get_products_async.yaml",
     "domains/signals/scenarios/get_signals_async.yaml",
     "universal/webhook-emission.yaml",
@@ -29,6 +29,7 @@ pub(crate) const DEMO_STORYBOARDS: [&str; 15] = [
     "universal/security.yaml",
     "universal/comply-controller-mode-gate.yaml",
     "universal/get-signals-pagination-integrity.yaml",
+    "universal/deterministic-testing.yaml",
 ];
 
 /// The specialism bundles the demo seller claims.

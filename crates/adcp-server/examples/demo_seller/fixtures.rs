@@ -28,10 +28,139 @@ fn text<'a>(params: &'a Value, name: &str) -> Result<&'a str, AdcpError> {
         .ok_or_else(|| AdcpError::new("INVALID_PARAMS", format!("`params.{name}` is required")))
 }
 
+/// Media-buy statuses a buy can be forced into (`enums/media-buy-status.json`).
+const STATUSES: [&str; 7] = [
+    "pending_creatives",
+    "pending_start",
+    "active",
+    "paused",
+    "completed",
+    "rejected",
+    "canceled",
+];
+/// Statuses a buy never leaves.
+const TERMINAL: [&str; 3] = ["completed", "rejected", "canceled"];
+
+fn no_buy(media_buy_id: &str) -> AdcpError {
+    AdcpError::new("NOT_FOUND", format!("no media buy `{media_buy_id}`"))
+}
+
+impl DemoFixtures {
+    /// Runs `change` on the sandbox buy `media_buy_id` of any account (compliance runners send
+    /// controller calls under their own account); a live buy is never touched.
+    fn with_sandbox_buy<R>(
+        &self,
+        media_buy_id: &str,
+        change: impl FnOnce(&mut Value) -> R,
+    ) -> Result<R, AdcpError> {
+        for mut buys in self.media_buys.iter_mut() {
+            if let Some(buy) = buys
+                .value_mut()
+                .iter_mut()
+                .find(|buy| buy["media_buy_id"] == media_buy_id && buy[SANDBOX_BUY] == true)
+            {
+                return Ok(change(buy));
+            }
+        }
+        Err(no_buy(media_buy_id))
+    }
+
+    /// `simulate_delivery`: adds the injected metrics to the buy's ledger.
+    fn simulate_delivery(&self, params: &Value) -> Result<Map<String, Value>, AdcpError> {
+        let media_buy_id = text(params, "media_buy_id")?;
+        self.with_sandbox_buy(media_buy_id, |_| ())?;
+        let injected = Delivered::from_params(params)?;
+        let audience = Audience::from_params(params)?;
+        let mut simulated = injected.to_json();
+        audience.to_json(&mut simulated);
+        let totals = self.deliveries.record(media_buy_id, injected, audience);
+        let mut cumulative = totals.delivered.to_json();
+        totals.audience.to_json(&mut cumulative);
+        let mut fields = Map::new();
+        fields.insert("simulated".into(), Value::Object(simulated));
+        fields.insert("cumulative".into(), Value::Object(cumulative));
+        Ok(fields)
+    }
+
+    /// `force_media_buy_status`: moves the buy to `params.status`; a buy in a terminal status
+    /// refuses with `INVALID_TRANSITION`.
+    fn force_media_buy_status(&self, params: &Value) -> Result<Map<String, Value>, AdcpError> {
+        let media_buy_id = text(params, "media_buy_id")?;
+        let status = text(params, "status")?;
+        if !STATUSES.contains(&status) {
+            return Err(AdcpError::new(
+                "INVALID_PARAMS",
+                format!("`{status}` is not a media-buy status"),
+            ));
+        }
+        let previous = self.with_sandbox_buy(media_buy_id, |buy| {
+            let previous = buy["media_buy_status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if !TERMINAL.contains(&previous.as_str()) {
+                buy["media_buy_status"] = Value::from(status);
+            }
+            previous
+        })?;
+        if TERMINAL.contains(&previous.as_str()) {
+            return Err(AdcpError::new(
+                "INVALID_TRANSITION",
+                format!("the media buy is {previous}, a terminal status"),
+            ));
+        }
+        let mut fields = Map::new();
+        fields.insert("previous_state".into(), Value::from(previous));
+        fields.insert("current_state".into(), Value::from(status));
+        Ok(fields)
+    }
+
+    /// `simulate_budget_spend`: brings the buy's simulated spend up to `spend_percentage` of
+    /// its total budget.
+    fn simulate_budget_spend(&self, params: &Value) -> Result<Map<String, Value>, AdcpError> {
+        let media_buy_id = text(params, "media_buy_id")?;
+        let percentage = params["spend_percentage"]
+            .as_f64()
+            .filter(|p| (0.0..=100.0).contains(p))
+            .ok_or_else(|| {
+                AdcpError::new(
+                    "INVALID_PARAMS",
+                    "`params.spend_percentage` must be a number from 0 to 100",
+                )
+            })?;
+        let budget: f64 = self.with_sandbox_buy(media_buy_id, |buy| {
+            buy["packages"]
+                .as_array()
+                .map(|packages| packages.iter().filter_map(|p| p["budget"].as_f64()).sum())
+                .unwrap_or_default()
+        })?;
+        let target = budget * percentage / 100.0;
+        let spent = self.deliveries.totals(media_buy_id).delivered.spend;
+        let top_up = Delivered {
+            spend: (target - spent).max(0.0),
+            ..Delivered::default()
+        };
+        self.deliveries
+            .record(media_buy_id, top_up, Audience::default());
+        let mut fields = Map::new();
+        fields.insert(
+            "simulated".into(),
+            json!({ "spend_percentage": percentage, "computed_spend": target, "budget": budget }),
+        );
+        Ok(fields)
+    }
+}
+
 #[async_trait]
 impl SandboxFixtures for DemoFixtures {
     fn scenarios(&self) -> Vec<&'static str> {
-        vec!["seed_product", "seed_pricing_option", "simulate_delivery"]
+        vec![
+            "seed_product",
+            "seed_pricing_option",
+            "simulate_delivery",
+            "force_media_buy_status",
+            "simulate_budget_spend",
+        ]
     }
 
     async fn apply(
@@ -66,33 +195,9 @@ impl SandboxFixtures for DemoFixtures {
                     ))
                 }
             }
-            "simulate_delivery" => {
-                let media_buy_id = text(params, "media_buy_id")?;
-                // Sandbox buys of any account (the runner's controller calls use its own);
-                // a live buy's delivery is never simulated.
-                let exists = self.media_buys.iter().any(|buys| {
-                    buys.value()
-                        .iter()
-                        .any(|buy| buy["media_buy_id"] == media_buy_id && buy[SANDBOX_BUY] == true)
-                });
-                if !exists {
-                    return Err(AdcpError::new(
-                        "NOT_FOUND",
-                        format!("no media buy `{media_buy_id}`"),
-                    ));
-                }
-                let injected = Delivered::from_params(params)?;
-                let audience = Audience::from_params(params)?;
-                let mut simulated = injected.to_json();
-                audience.to_json(&mut simulated);
-                let totals = self.deliveries.record(media_buy_id, injected, audience);
-                let mut cumulative = totals.delivered.to_json();
-                totals.audience.to_json(&mut cumulative);
-                let mut fields = Map::new();
-                fields.insert("simulated".into(), Value::Object(simulated));
-                fields.insert("cumulative".into(), Value::Object(cumulative));
-                Ok(fields)
-            }
+            "simulate_delivery" => self.simulate_delivery(params),
+            "force_media_buy_status" => self.force_media_buy_status(params),
+            "simulate_budget_spend" => self.simulate_budget_spend(params),
             other => Err(AdcpError::new(
                 codes::UNSUPPORTED_FEATURE,
                 format!("unknown scenario {other}"),

@@ -11,8 +11,8 @@ use adcp_conformance::catalog::{Catalog, default_compliance_dir};
 use adcp_conformance::model::{CheckKind, Storyboard};
 
 /// The storyboards issue 7 requires to pass, plus get_signals pagination (the demo's signals
-/// side is paged by the server).
-const MUST_PASS: [&str; 15] = [
+/// side is paged by the server) and the controller's deterministic testing.
+const MUST_PASS: [&str; 16] = [
     "domains/media-buy/scenarios/get_products_async.yaml",
     "domains/signals/scenarios/get_signals_async.yaml",
     "universal/webhook-emission.yaml",
@@ -28,6 +28,7 @@ const MUST_PASS: [&str; 15] = [
     "universal/security.yaml",
     "universal/comply-controller-mode-gate.yaml",
     "universal/get-signals-pagination-integrity.yaml",
+    "universal/deterministic-testing.yaml",
 ];
 
 /// The specialism bundles issue 7 requires, as far as the seller implements their tools.
