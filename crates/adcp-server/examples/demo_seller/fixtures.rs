@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::catalog::Catalog;
 use crate::delivery::{Audience, Delivered, DeliveryLedger};
 use crate::sales::{MediaBuys, SANDBOX_BUY};
+use crate::update::{TERMINAL, total_budget};
 
 /// Seeds the shared catalog and simulates delivery on the demo's media buys.
 #[derive(Debug, Clone)]
@@ -38,8 +39,6 @@ const STATUSES: [&str; 7] = [
     "rejected",
     "canceled",
 ];
-/// Statuses a buy never leaves.
-const TERMINAL: [&str; 3] = ["completed", "rejected", "canceled"];
 
 fn no_buy(media_buy_id: &str) -> AdcpError {
     AdcpError::new("NOT_FOUND", format!("no media buy `{media_buy_id}`"))
@@ -128,12 +127,7 @@ impl DemoFixtures {
                     "`params.spend_percentage` must be a number from 0 to 100",
                 )
             })?;
-        let budget: f64 = self.with_sandbox_buy(media_buy_id, |buy| {
-            buy["packages"]
-                .as_array()
-                .map(|packages| packages.iter().filter_map(|p| p["budget"].as_f64()).sum())
-                .unwrap_or_default()
-        })?;
+        let budget = self.with_sandbox_buy(media_buy_id, |buy| total_budget(buy))?;
         let target = budget * percentage / 100.0;
         let spent = self.deliveries.totals(media_buy_id).delivered.spend;
         let top_up = Delivered {

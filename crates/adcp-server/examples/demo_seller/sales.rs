@@ -388,15 +388,11 @@ impl SalesPlatform for DemoSales {
             .buys_of(ctx, &to_value(&request))
             .iter()
             .map(|b| {
-                let total: f64 = b["packages"]
-                    .as_array()
-                    .map(|p| p.iter().filter_map(|p| p["budget"].as_f64()).sum())
-                    .unwrap_or_default();
                 json!({
                     "media_buy_id": b["media_buy_id"],
                     "status": b["media_buy_status"],
                     "currency": "USD",
-                    "total_budget": total,
+                    "total_budget": update::total_budget(b),
                     "confirmed_at": b["confirmed_at"],
                     "revision": b["revision"],
                     "packages": b["packages"],

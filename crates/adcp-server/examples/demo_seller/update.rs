@@ -6,7 +6,15 @@ use adcp_types::{AdcpError, codes};
 use serde_json::{Value, json};
 
 /// Statuses from which a buy can no longer change.
-const TERMINAL: [&str; 3] = ["canceled", "completed", "rejected"];
+pub(crate) const TERMINAL: [&str; 3] = ["canceled", "completed", "rejected"];
+
+/// The sum of a recorded buy's package budgets.
+pub(crate) fn total_budget(buy: &Value) -> f64 {
+    buy["packages"]
+        .as_array()
+        .map(|packages| packages.iter().filter_map(|p| p["budget"].as_f64()).sum())
+        .unwrap_or_default()
+}
 /// Package fields a buyer may change (`package-update.json`) that the demo records.
 const PACKAGE_FIELDS: [&str; 9] = [
     "budget",
