@@ -58,7 +58,7 @@
 //! | `feed_version_outside_wholesale` | pre-dispatch | either verb: a feed version token outside wholesale mode | `INVALID_REQUEST` | correctable | `if_wholesale_feed_version` or `if_pricing_version` |
 //! | `wholesale_with_push_config` | pre-dispatch; the platform is never called | either verb: wholesale mode with `push_notification_config` | `INVALID_REQUEST` | correctable | `push_notification_config` |
 //! | `push_config_without_delivery` | pre-dispatch | any tool: `push_notification_config` while [`GuardConfig::webhook_delivery`] is false | `INVALID_REQUEST` | correctable | `push_notification_config` |
-//! | `push_config_invalid` | pre-dispatch | any tool: the config is not an object or lacks `url`; `url` is not an absolute URL, not https (http only for a host on the [`GuardConfig`] allow-list, exact match) or embeds credentials; `operation_id` does not match `[A-Za-z0-9_.:-]{1,255}`; `token` is not 16–4096 characters; `authentication` lacks exactly one scheme of `Bearer`/`HMAC-SHA256` or its `credentials` are under 32 characters; or any of these has the wrong type | `INVALID_REQUEST` | correctable | the field, e.g. `push_notification_config.operation_id` |
+//! | `push_config_invalid` | pre-dispatch | any tool: the config is not an object or lacks `url`; `url` is not an absolute URL, not https (http only for a host on the [`GuardConfig`] allow-list, exact match) or embeds credentials; `operation_id` does not match `[A-Za-z0-9_.:-]{1,255}`; `token` is not 16–4096 characters; the URL's host is an IP literal in a blocked range ([`address::is_blocked`]: private, shared, link-local/metadata, loopback unless that exact host is on the http allow-list, reserved, and their IPv6 spellings), whatever the scheme; `authentication` lacks exactly one scheme of `Bearer`/`HMAC-SHA256` or its `credentials` are under 32 characters; or any of these has the wrong type | `INVALID_REQUEST` | correctable | the field, e.g. `push_notification_config.operation_id` |
 //! | `push_config_with_unresolved_account` | after account resolution, before any task exists | any tool: `push_notification_config` while the resolved account is absent, empty, whitespace or `<unset>` | `INVALID_REQUEST` | correctable | `account` |
 //! | `wholesale_handoff` | pre-handoff: before any registry row, background task, draft or webhook | either verb: wholesale mode and the platform returned a handoff | `INVALID_REQUEST` | correctable | `buying_mode` / `discovery_mode` |
 //! | `handoff_with_unresolved_account` | pre-handoff | any tool: the platform returned a handoff while the resolved account is absent, empty, whitespace or `<unset>` | `INVALID_REQUEST` | correctable | `account` |
@@ -71,6 +71,7 @@
 //! Messages say what is wrong and how to fix it. They never repeat the webhook URL, the push
 //! token or legacy credentials.
 
+pub mod address;
 mod config;
 mod discovery;
 mod moments;

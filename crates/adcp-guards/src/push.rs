@@ -1,11 +1,17 @@
 //! The validity rule for `push_notification_config` (`core/push-notification-config.json`).
 //!
 //! Beyond the schema's constraints, the URL must be https unless its host is on the server's
-//! development allow-list, and must not embed user credentials. Messages name the offending field
+//! development allow-list, must not embed user credentials, and must not name an IP literal in a
+//! blocked range ([`crate::address`]), whatever its scheme: such a webhook could never be
+//! delivered (the sender refuses it), so it is refused before a task exists. Messages name the offending field
 //! and never repeat the URL, the token or the credentials: all three are secrets of the buyer.
 
+use std::net::IpAddr;
+
 use serde_json::Value;
-use url::Url;
+use url::{Host, Url};
+
+use crate::address;
 
 use crate::config::GuardConfig;
 use crate::rule::{Rejection, Rule};
@@ -126,6 +132,24 @@ impl LegacyAuthenticationView<'_> {
 fn check_url(raw: &str, config: &GuardConfig) -> Result<(), Rejection> {
     let path = field("url");
     let url = Url::parse(raw).map_err(|_| invalid(&path, "must be an absolute https URL"))?;
+    let literal = match url.host() {
+        Some(Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+        Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+        Some(Host::Domain(_)) | None => None,
+    };
+    if let Some(ip) = literal
+        && address::is_blocked(ip)
+        && !(address::is_loopback(ip)
+            && url
+                .host_str()
+                .is_some_and(|host| config.allows_insecure_http(host)))
+    {
+        return Err(invalid(
+            &path,
+            "must not point at a private, loopback, link-local or otherwise reserved IP \
+             address; use a publicly reachable host",
+        ));
+    }
     match url.scheme() {
         "https" => {}
         "http"

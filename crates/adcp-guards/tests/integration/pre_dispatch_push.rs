@@ -290,6 +290,105 @@ fn admitted_reports_push_config() {
 }
 
 #[test]
+fn push_url_ip_literals_in_blocked_ranges() {
+    let url = |url: &str| json!({ "url": url });
+    let blocked = at("push_notification_config.url");
+    let dev = GuardConfig::new()
+        .with_webhook_delivery(true)
+        .allow_insecure_http_host("127.0.0.1")
+        .unwrap()
+        .allow_insecure_http_host("localhost")
+        .unwrap()
+        .allow_insecure_http_host("::1")
+        .unwrap()
+        .allow_insecure_http_host("10.0.0.1")
+        .unwrap();
+    let table = [
+        ("private v4", url("https://10.0.0.1/h"), blocked),
+        (
+            "cloud metadata",
+            url("https://169.254.169.254/latest/meta-data"),
+            blocked,
+        ),
+        (
+            "metadata, shorthand v4",
+            url("https://0xa9fea9fe/"),
+            blocked,
+        ),
+        ("shared address space", url("https://100.64.0.1/h"), blocked),
+        (
+            "mapped private",
+            url("https://[::ffff:10.0.0.1]/h"),
+            blocked,
+        ),
+        (
+            "nat64 local-use",
+            url("https://[64:ff9b:1::a00:1]/h"),
+            blocked,
+        ),
+        (
+            "nat64 well-known private",
+            url("https://[64:ff9b::a9fe:a9fe]/h"),
+            blocked,
+        ),
+        ("ietf protocol block", url("https://[2001::1]/h"), blocked),
+        (
+            "teredo",
+            url("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/h"),
+            blocked,
+        ),
+        (
+            "ipv4-translated",
+            url("https://[::ffff:0:a00:1]/h"),
+            blocked,
+        ),
+        ("unique local", url("https://[fd00:ec2::254]/h"), blocked),
+        // Whatever the scheme, and even when the literal is on the http allow-list: the
+        // sender could never reach it.
+        (
+            "http to a listed private literal",
+            url("http://10.0.0.1/h"),
+            blocked,
+        ),
+        ("wss to a private literal", url("wss://10.0.0.1/h"), blocked),
+        (
+            "mapped loopback, not listed",
+            url("https://[::ffff:127.0.0.1]/h"),
+            blocked,
+        ),
+        ("public v4 literal", url("https://93.184.216.34/h"), Pass),
+        (
+            "public v6 literal",
+            url("https://[2606:2800:220:1:248:1893:25c8:1946]/h"),
+            Pass,
+        ),
+        (
+            "mapped public",
+            url("https://[::ffff:93.184.216.34]/h"),
+            Pass,
+        ),
+        (
+            "listed loopback over http",
+            url("http://127.0.0.1:3900/h"),
+            Pass,
+        ),
+        (
+            "listed loopback over https",
+            url("https://127.0.0.1:3900/h"),
+            Pass,
+        ),
+        ("listed v6 loopback", url("http://[::1]:3900/h"), Pass),
+        ("listed localhost", url("http://localhost:3900/h"), Pass),
+    ];
+    run(with_push(&table), &dev);
+    // Without the allow-list entry, a loopback literal is as unreachable as any other.
+    run(
+        with_push(&[("loopback, not listed", url("https://127.0.0.1/h"), blocked)]),
+        &GuardConfig::new().with_webhook_delivery(true),
+    );
+}
+
+#[test]
 fn messages_never_echo_secrets() {
     let token = "SECRETTOKEN42";
     let credentials = "SECRETCREDENTIALS-0123456789abcdef0123";
@@ -302,6 +401,7 @@ fn messages_never_echo_secrets() {
         json!({ "url": format!("https://u:{url_secret}@b.example/") }),
         json!({ "url": format!("{url_secret} not a url") }),
         json!({ "url": format!("https://b.example/{url_secret}"), "operation_id": "bad id" }),
+        json!({ "url": format!("https://169.254.169.254/latest?k={url_secret}") }),
     ];
     for push in pushes {
         let request = json!({ "buying_mode": "brief", "push_notification_config": push });
