@@ -65,6 +65,8 @@ mod error;
 mod framework;
 mod hooks;
 pub mod idempotency;
+mod lifecycle;
+pub mod logging;
 mod platform;
 mod sandbox;
 mod server;
@@ -96,15 +98,67 @@ pub use platform::{SponsoredIntelligencePlatform, SponsoredIntelligenceTool};
 pub use server::{AdcpServer, AdcpServerBuilder, WebhookDelivery};
 pub use transport::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, router};
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting connections
-/// and lets in-flight requests finish.
+pub use lifecycle::{StopPolicy, StopReport, stop_signal};
+pub use transport::listen::ConnectionLimits;
+pub use transport::sessions::SessionLimits;
+
+/// Serves `router` on `listener` under the default [`ConnectionLimits`] until `shutdown`
+/// resolves, then stops accepting connections and lets in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve_with_limits(listener, router, &ConnectionLimits::default(), shutdown).await
+}
+
+/// Serves `router` on `listener` under `limits` (header-read and idle timeouts, a cap on
+/// concurrent connections) until `shutdown` resolves, then stops accepting connections and
+/// gives in-flight requests `limits.graceful_close` to finish.
+pub async fn serve_with_limits(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: &ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        trigger.cancel();
+    });
+    transport::listen::accept_loop(listener, router, limits, stop).await;
     Ok(())
+}
+
+/// Serves `server` over HTTP (MCP at `/mcp`, `GET /ready`, brand.json, JWKS) on `listener`
+/// until SIGTERM, SIGINT or `config.shutdown` is cancelled, then stops without losing work
+/// ([`AdcpServer::stop`]: drain, tasks, webhooks, background jobs) while still answering task
+/// polling, and closes the connections last. Returns what the stop did.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    server: &AdcpServer,
+    mut config: HttpConfig,
+    policy: &StopPolicy,
+) -> Result<StopReport, ServerError> {
+    // The caller's token triggers the stop; the MCP layer gets its own, cancelled only once
+    // the drain is over (cancelling it closes every session and refuses every request).
+    let trigger = std::mem::take(&mut config.shutdown);
+    let http_stop = config.shutdown.clone();
+    let limits = config.connections.clone();
+    let router = router(server, config);
+    let accepting = tokio::spawn({
+        let http_stop = http_stop.clone();
+        async move { transport::listen::accept_loop(listener, router, &limits, http_stop).await }
+    });
+    tokio::select! {
+        () = stop_signal() => {}
+        () = trigger.cancelled() => tracing::info!("shutdown requested; stopping"),
+    }
+    let report = server.stop(policy).await;
+    http_stop.cancel();
+    if let Err(error) = accepting.await {
+        tracing::error!(%error, "the accept loop ended abnormally");
+    }
+    Ok(report)
 }

@@ -3,17 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use adcp_guards::GuardConfig;
 use adcp_tasks::seams::TerminalCallback;
-use adcp_tasks::{InMemoryTaskRegistry, ShutdownReport, TaskRegistry, TaskRuntime};
+use adcp_tasks::{InMemoryTaskRegistry, TaskRegistry, TaskRuntime};
 use adcp_types::validate::SchemaSet;
 use adcp_types::{Specialism, manifest};
 use adcp_webhooks::signing::WebhookSigningKey;
 use adcp_webhooks::{DeliverySupervisor, TerminalEmitter, WebhookTerminalCallback};
 use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
 
 use crate::account::{AccountResolver, ExplicitAccounts};
 use crate::auth::Principal;
@@ -23,6 +25,7 @@ use crate::error::ServerError;
 use crate::framework::capabilities::{self, CapabilityInputs};
 use crate::framework::{FrameworkTool, SandboxFixtures};
 use crate::idempotency::{DEFAULT_IN_FLIGHT_MAX, IdempotencyStore, InMemoryIdempotencyStore};
+use crate::lifecycle::{Background, BackgroundJob, StopPolicy, StopReport};
 use crate::platform::family::{FamilyTools, family_handler};
 use crate::platform::{
     AccountsPlatform, BuyerDataPlatform, CreativePlatform, SalesPlatform, SalesTool,
@@ -71,6 +74,10 @@ pub struct AdcpServer {
     pub(crate) core: Arc<Core>,
     pub(crate) jwks: Option<Value>,
     pub(crate) brand: Option<Value>,
+    /// How terminal webhooks leave (flushed at stop).
+    delivery: WebhookDelivery,
+    /// Jobs the server runs until it stops (outbox workers, retention).
+    background: Arc<Background>,
 }
 
 impl fmt::Debug for AdcpServer {
@@ -114,10 +121,42 @@ impl AdcpServer {
         &self.core.runtime
     }
 
-    /// Stops accepting new tasks and waits up to `deadline` for running ones; the rest fail as
-    /// transient (a buyer may retry).
-    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
-        self.core.runtime.shutdown(deadline).await
+    /// Whether the server is draining (a stop began): load balancers should send new work
+    /// elsewhere (`GET /ready` answers 503).
+    pub fn is_draining(&self) -> bool {
+        self.core.draining.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Stops without losing work, in this order: new calls are refused with a transient
+    /// `SERVICE_UNAVAILABLE` while `get_task_status` / `list_tasks` go on being answered;
+    /// running tasks get up to `policy.task_deadline` (the rest fail as retryable, each with
+    /// its terminal webhook); an in-memory supervisor then delivers what it holds, up to
+    /// `policy.webhook_deadline`; last, the background jobs (outbox workers) stop, settling
+    /// their in-flight attempts, so what is left stays in the outbox for the next process.
+    /// [`crate::run`] calls this on SIGTERM/SIGINT before closing connections.
+    pub async fn stop(&self, policy: &StopPolicy) -> StopReport {
+        self.core.begin_drain();
+        tracing::info!("draining: new calls are refused, task polling goes on");
+        let tasks = self.core.runtime.shutdown(policy.task_deadline).await;
+        let webhooks_undelivered = match &self.delivery {
+            WebhookDelivery::Supervisor(supervisor) => {
+                supervisor.flush(policy.webhook_deadline).await
+            }
+            _ => 0,
+        };
+        let background_jobs_aborted = self.background.stop(policy.webhook_deadline).await;
+        let report = StopReport {
+            tasks_finished: tasks.finished,
+            tasks_failed: tasks.failed,
+            webhooks_undelivered,
+            background_jobs_aborted,
+        };
+        if report.webhooks_undelivered > 0 || report.background_jobs_aborted > 0 {
+            tracing::warn!(?report, "stopped with work left undone");
+        } else {
+            tracing::info!(?report, "stopped");
+        }
+        report
     }
 }
 
@@ -146,6 +185,7 @@ pub struct AdcpServerBuilder {
     public_url: Option<String>,
     agent_name: Option<String>,
     extra_capabilities: Map<String, Value>,
+    background: Vec<(String, BackgroundJob)>,
 }
 
 impl fmt::Debug for AdcpServerBuilder {
@@ -378,9 +418,24 @@ impl AdcpServerBuilder {
         self
     }
 
+    /// Runs `job` from `build()` until the server stops: the token it gets is cancelled by
+    /// [`AdcpServer::stop`] after the last task settled (so an outbox worker still sends the
+    /// webhooks of tasks that finish during the drain), and the job then has the webhook
+    /// deadline to return. `name` appears in logs.
+    #[must_use]
+    pub fn background_job<F, Fut>(mut self, name: impl Into<String>, job: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.background
+            .push((name.into(), Box::new(move |token| Box::pin(job(token)))));
+        self
+    }
+
     /// Builds the server: registers tools, runs the start-up checks and starts the task
-    /// runtime. Must be called inside a tokio runtime.
-    pub fn build(self) -> Result<AdcpServer, ServerError> {
+    /// runtime and the background jobs. Must be called inside a tokio runtime.
+    pub fn build(mut self) -> Result<AdcpServer, ServerError> {
         let tools = self.register_tools()?;
         check_specialisms(&self.specialisms, &tools)?;
         let schemas = match (self.strict, self.schemas) {
@@ -392,14 +447,7 @@ impl AdcpServerBuilder {
             .registry
             .clone()
             .unwrap_or_else(|| Arc::new(InMemoryTaskRegistry::new()));
-        if matches!(self.webhooks, WebhookDelivery::Transactional) && !registry.is_durable() {
-            return Err(ServerError::Config(
-                "WebhookDelivery::Transactional needs a durable task registry built with an \
-                 outbox (PgTaskRegistry::builder(pool).outbox(..)); the in-memory registry \
-                 would accept push configs and never send their webhooks"
-                    .into(),
-            ));
-        }
+        check_delivery_wiring(&self.webhooks, registry.as_ref())?;
         let mut runtime = TaskRuntime::builder(registry);
         if let Some(lease) = self.lease {
             runtime = runtime.lease_duration(lease);
@@ -449,6 +497,7 @@ impl AdcpServerBuilder {
             capabilities: Value::Null,
             sandbox: self.sandbox.then(|| Arc::new(Sandbox::default())),
             fixtures: self.fixtures.clone(),
+            draining: std::sync::atomic::AtomicBool::new(false),
         };
         let scenarios: Vec<&'static str> = if self.sandbox {
             core.controller_scenarios()
@@ -473,10 +522,13 @@ impl AdcpServerBuilder {
             .as_ref()
             .map(|(jwk, _)| serde_json::json!({ "keys": [jwk] }));
         let brand = self.brand_json(jwks.is_some());
+        let background = Arc::new(Background::start(std::mem::take(&mut self.background)));
         Ok(AdcpServer {
             core: Arc::new(core),
             jwks,
             brand,
+            delivery: self.webhooks.clone(),
+            background,
         })
     }
 
@@ -668,5 +720,32 @@ fn signals_handler(platform: &Arc<dyn SignalsPlatform>, tool: SignalsTool) -> Ar
     match tool {
         SignalsTool::GetSignals => family_handler!(task, platform, get_signals),
         SignalsTool::ActivateSignal => family_handler!(task, platform, activate_signal),
+    }
+}
+
+/// Refuses every wiring of webhook delivery and task registry that would drop webhooks
+/// silently.
+fn check_delivery_wiring(
+    delivery: &WebhookDelivery,
+    registry: &dyn TaskRegistry,
+) -> Result<(), ServerError> {
+    let outbox = registry.writes_webhook_outbox();
+    match delivery {
+        WebhookDelivery::Transactional if !outbox => Err(ServerError::Config(
+            "WebhookDelivery::Transactional needs a durable task registry that writes a webhook \
+             outbox (PgTaskRegistry::builder(pool).outbox(..), or AdcpServerBuilder::postgres); \
+             without one, push configs would be accepted and their webhooks never sent"
+                .into(),
+        )),
+        WebhookDelivery::Supervisor(_) | WebhookDelivery::Manual | WebhookDelivery::Disabled
+            if outbox =>
+        {
+            Err(ServerError::Config(format!(
+                "the task registry writes a webhook outbox, but webhook delivery is {delivery:?}: \
+                 use WebhookDelivery::Transactional and run an outbox worker \
+                 (AdcpServerBuilder::background_job), or build the registry without an outbox"
+            )))
+        }
+        _ => Ok(()),
     }
 }

@@ -61,6 +61,13 @@ pub trait TaskRegistry: Send + Sync + fmt::Debug + 'static {
     /// registry unless the operator opts in.
     fn is_durable(&self) -> bool;
 
+    /// Whether this registry writes each terminal webhook into a durable outbox in the same
+    /// transaction as the terminal state (`WebhookDelivery::Transactional` needs it; any other
+    /// delivery mode must not have it, or rows would pile up that no worker sends).
+    fn writes_webhook_outbox(&self) -> bool {
+        false
+    }
+
     /// Extends the leases `worker` holds on `task_ids` by `duration`, and returns the ids whose
     /// lease was extended: an id missing from the answer is no longer running here (it was
     /// canceled, reaped or finished elsewhere). The default keeps every id.

@@ -57,4 +57,14 @@ pub enum Enqueued {
 pub trait DeliverySupervisor: Send + Sync + std::fmt::Debug {
     /// Accepts one logical webhook. At most one delivery exists per `dedupe_key`.
     async fn enqueue(&self, delivery: NewDelivery) -> Result<Enqueued, WebhookError>;
+
+    /// Waits up to `deadline` for the accepted webhooks to be delivered (or dead-lettered), and
+    /// returns how many this process still holds: the webhooks an exit now would lose. Called
+    /// once at shutdown, after the last task settled. The default suits durable supervisors,
+    /// whose deliveries outlive the process (it returns 0 at once); a supervisor that holds
+    /// deliveries in memory must override it.
+    async fn flush(&self, deadline: std::time::Duration) -> usize {
+        let _ = deadline;
+        0
+    }
 }

@@ -216,6 +216,20 @@ impl DeliverySupervisor for InMemorySupervisor {
         })?;
         Ok(Enqueued::Queued)
     }
+
+    /// Waits for the queue to empty (deliveries and their retries), up to `deadline`; returns
+    /// the deliveries still held (logged, never their URLs or credentials).
+    async fn flush(&self, deadline: Duration) -> usize {
+        if self.wait_idle(deadline).await {
+            return 0;
+        }
+        let held = self.pending();
+        tracing::warn!(
+            undelivered = held,
+            "webhooks still queued at shutdown; they are lost when the process exits"
+        );
+        held
+    }
 }
 
 struct Scheduled {

@@ -25,14 +25,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adcp_server::{AdcpServer, AdcpServerBuilder, HttpConfig, WebhookDelivery};
+use adcp_server::{
+    AdcpServer, AdcpServerBuilder, ConnectionLimits, HttpConfig, SessionLimits, StopPolicy,
+    WebhookDelivery,
+};
 use adcp_types::Specialism;
 use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
 use adcp_webhooks::ssrf::SsrfPolicy;
 use adcp_webhooks::{InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender};
 use clap::Parser;
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
@@ -57,6 +59,21 @@ struct Args {
     /// Serve MCP statelessly (no `initialize` session; suits replicas behind a balancer).
     #[arg(long)]
     stateless: bool,
+    /// The most connections served at once (past it: 503 with an AdCP error).
+    #[arg(long, default_value_t = 768)]
+    max_connections: usize,
+    /// Seconds a connection may take to send a request head (and may idle between requests).
+    #[arg(long, default_value_t = 10)]
+    header_read_timeout_secs: u64,
+    /// The most MCP sessions held at once.
+    #[arg(long, default_value_t = 1_000)]
+    max_sessions: usize,
+    /// The most MCP sessions one principal holds at once.
+    #[arg(long, default_value_t = 16)]
+    max_sessions_per_principal: usize,
+    /// On SIGTERM, how long running tasks may take before they fail as retryable (ms).
+    #[arg(long, default_value_t = 20_000)]
+    task_deadline_ms: u64,
 }
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -114,14 +131,10 @@ fn demo_platforms(public_url: &str, curation: Duration) -> AdcpServerBuilder {
 
 #[tokio::main]
 async fn main() -> DemoResult<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into())
-                // rmcp logs whole requests at debug level (push-config tokens included).
-                .add_directive("rmcp=info".parse().unwrap_or_default()),
-        )
-        .init();
+    // Secret-safe whatever RUST_LOG says: dependencies that dump request payloads are capped.
+    if let Err(error) = adcp_server::logging::init("info", &["demo_seller"]) {
+        eprintln!("logging not installed: {error}");
+    }
     let args = Args::parse();
     let public_url = args
         .public_url
@@ -143,9 +156,8 @@ async fn main() -> DemoResult<()> {
         },
         Some(WebhookSigner::new(key)),
     )?;
-    let shutdown = CancellationToken::new();
     if let Some(url) = &args.database_url {
-        builder = with_postgres(builder, url, sender, shutdown.clone()).await?;
+        builder = with_postgres(builder, url, sender).await?;
     } else {
         let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
         builder = builder.webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)));
@@ -154,6 +166,12 @@ async fn main() -> DemoResult<()> {
 
     let mut http = HttpConfig {
         sessions: !args.stateless,
+        connections: ConnectionLimits::default()
+            .with_max_connections(args.max_connections)
+            .with_header_read_timeout(Duration::from_secs(args.header_read_timeout_secs)),
+        session_limits: SessionLimits::default()
+            .with_max_sessions(args.max_sessions)
+            .with_max_sessions_per_principal(args.max_sessions_per_principal),
         ..HttpConfig::default()
     };
     if !args.no_auth {
@@ -162,8 +180,6 @@ async fn main() -> DemoResult<()> {
     if let Some(host) = url_host(&public_url) {
         http.allowed_hosts.push(host);
     }
-    http.shutdown = shutdown.clone();
-    let router = adcp_server::router(&server, http);
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let bound = listener.local_addr()?;
     println!("adcp-rs demo seller serving MCP at http://{bound}/mcp");
@@ -179,16 +195,13 @@ async fn main() -> DemoResult<()> {
     if !args.no_auth {
         println!("  auth: Authorization: Bearer demo-acme-outdoor-v1 (sandbox)");
     }
-    let stop = shutdown.clone();
-    adcp_server::serve(listener, router, async move {
-        let _ = tokio::signal::ctrl_c().await;
-        stop.cancel();
-    })
-    .await?;
-    let report = server.shutdown(Duration::from_secs(10)).await;
+    // SIGTERM or Ctrl-C: refuse new work, keep answering task polling, finish (or fail as
+    // retryable) running tasks, deliver their webhooks, then close the connections.
+    let policy = StopPolicy::default().with_task_deadline(Duration::from_millis(args.task_deadline_ms));
+    let report = adcp_server::run(listener, &server, http, &policy).await?;
     println!(
-        "stopped: {} tasks finished, {} failed on shutdown",
-        report.finished, report.failed
+        "stopped: {} tasks finished, {} failed on shutdown, {} webhooks undelivered",
+        report.tasks_finished, report.tasks_failed, report.webhooks_undelivered
     );
     Ok(())
 }
@@ -203,7 +216,6 @@ async fn with_postgres(
     builder: adcp_server::AdcpServerBuilder,
     url: &str,
     sender: WebhookSender,
-    shutdown: CancellationToken,
 ) -> DemoResult<adcp_server::AdcpServerBuilder> {
     use adcp_webhooks::outbox::{OutboxWorkerConfig, PgOutbox};
     let pool = sqlx::postgres::PgPoolOptions::new()
@@ -219,24 +231,29 @@ async fn with_postgres(
     let idempotency = adcp_server::idempotency::PgIdempotencyStore::new(pool);
     idempotency.migrate().await?;
     let purger = idempotency.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_hours(1));
-        loop {
-            every.tick().await;
-            if let Err(error) = purger.purge_expired().await {
-                tracing::warn!(%error, "purging expired idempotency keys failed");
-            }
-        }
-    });
-    tokio::spawn(async move {
-        if let Err(error) = outbox
-            .run_worker(sender, OutboxWorkerConfig::default(), shutdown)
-            .await
-        {
-            tracing::error!(%error, "outbox worker stopped");
-        }
-    });
+    let worker = outbox.clone();
     Ok(builder
+        .background_job("idempotency purge", move |stop| async move {
+            let mut every = tokio::time::interval(Duration::from_hours(1));
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                if let Err(error) = purger.purge_expired().await {
+                    tracing::warn!(%error, "purging expired idempotency keys failed");
+                }
+            }
+        })
+        // Stopped by the server only after the last task settled, so the drain's webhooks go out.
+        .background_job("webhook outbox worker", move |stop| async move {
+            if let Err(error) = worker
+                .run_worker(sender, OutboxWorkerConfig::default(), stop)
+                .await
+            {
+                tracing::error!(%error, "outbox worker stopped");
+            }
+        })
         .task_registry(Arc::new(registry))
         .idempotency_store(Arc::new(idempotency))
         .webhooks(WebhookDelivery::Transactional))
@@ -249,7 +266,6 @@ async fn with_postgres(
     _builder: adcp_server::AdcpServerBuilder,
     _url: &str,
     _sender: WebhookSender,
-    _shutdown: CancellationToken,
 ) -> DemoResult<adcp_server::AdcpServerBuilder> {
     Err("--database-url needs the `postgres` feature: cargo run -p adcp-server --features postgres --example demo_seller".into())
 }

@@ -58,6 +58,9 @@ pub(crate) struct Core {
     pub(crate) capabilities: Value,
     pub(crate) sandbox: Option<Arc<Sandbox>>,
     pub(crate) fixtures: Option<Arc<dyn SandboxFixtures>>,
+    /// Set when the server begins to shut down: from then on only task polling (and capability
+    /// discovery) is served, so buyers can still read the tasks this process is finishing.
+    pub(crate) draining: AtomicBool,
 }
 
 impl std::fmt::Debug for Core {
@@ -115,6 +118,9 @@ impl Core {
         );
         async {
             let mut echo = Echo::read(&request);
+            if self.draining.load(Ordering::Acquire) && !served_while_draining(tool) {
+                return envelope::failed(&draining_error(), &echo);
+            }
             let outcome = AssertUnwindSafe(self.call_inner(tool, request, principal, &mut echo))
                 .catch_unwind()
                 .await
@@ -141,6 +147,12 @@ impl Core {
         }
         .instrument(span)
         .await
+    }
+
+    /// Starts the drain: new work is refused with a transient `SERVICE_UNAVAILABLE` (retry
+    /// elsewhere), task polling goes on.
+    pub(crate) fn begin_drain(&self) {
+        self.draining.store(true, Ordering::Release);
     }
 
     async fn call_inner(
@@ -562,4 +574,20 @@ pub(crate) fn unknown_tool(tool: &str) -> AdcpError {
             "this agent does not serve a tool named `{tool}`; call get_adcp_capabilities or list the tools"
         ),
     )
+}
+
+/// The tools a draining server still answers: polling the tasks it is finishing, and
+/// capability discovery (cheap, and what a buyer reads before retrying elsewhere).
+fn served_while_draining(tool: &str) -> bool {
+    matches!(tool, "get_task_status" | "list_tasks" | "get_adcp_capabilities")
+}
+
+/// The reply to new work while the server shuts down: transient, so a buyer retries (another
+/// replica, or this service once it is back).
+fn draining_error() -> AdcpError {
+    AdcpError::new(
+        codes::SERVICE_UNAVAILABLE,
+        "the agent is shutting down and accepts no new work; retry shortly",
+    )
+    .with_retry_after(1)
 }

@@ -2,6 +2,7 @@
 //! checks that run before MCP sees a request (authentication, body size, well-formed JSON).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -10,7 +11,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
@@ -18,7 +18,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Authenticator, Principal, auth_required};
 use crate::server::AdcpServer;
+use crate::transport::jsonrpc::{self, INVALID_REQUEST};
+use crate::transport::listen::ConnectionLimits;
 use crate::transport::mcp::McpHandler;
+use crate::transport::sessions::{
+    BoundedSessions, SessionLimits, SessionRefusal, with_session_owner,
+};
 
 /// The default largest request body accepted (1 MiB); larger bodies get HTTP 413 with an
 /// AdCP error.
@@ -26,7 +31,6 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// JSON-RPC error codes the edge answers with.
 const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
 /// AdCP's reserved transport code for missing or invalid credentials.
 const AUTH_MISSING: i64 = -32028;
 /// AdCP's reserved transport code for a seller-side outage.
@@ -53,8 +57,16 @@ pub struct HttpConfig {
     pub public_tools: Vec<String>,
     /// The realm named in `WWW-Authenticate`.
     pub realm: String,
-    /// Cancelled to close MCP streams on shutdown.
+    /// Cancelled to close MCP streams on shutdown (and, with [`crate::run`], to stop the
+    /// server the way a SIGTERM does).
     pub shutdown: CancellationToken,
+    /// Timeouts and the cap on concurrent connections ([`crate::serve`], [`crate::run`]).
+    pub connections: ConnectionLimits,
+    /// Caps on MCP sessions (session mode).
+    pub session_limits: SessionLimits,
+    /// The longest a request body may take to arrive once its head has; a slower body gets
+    /// HTTP 408 with an AdCP error. Default 30 s.
+    pub body_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -65,6 +77,9 @@ impl std::fmt::Debug for HttpConfig {
             .field("sessions", &self.sessions)
             .field("authenticated", &self.authenticator.is_some())
             .field("public_tools", &self.public_tools)
+            .field("connections", &self.connections)
+            .field("session_limits", &self.session_limits)
+            .field("body_read_timeout", &self.body_read_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +94,9 @@ impl Default for HttpConfig {
             public_tools: vec!["get_adcp_capabilities".into()],
             realm: "adcp".into(),
             shutdown: CancellationToken::new(),
+            connections: ConnectionLimits::default(),
+            session_limits: SessionLimits::default(),
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -105,10 +123,13 @@ impl HttpConfig {
 #[derive(Clone)]
 struct Edge {
     config: HttpConfig,
+    /// The session ledger, in session mode.
+    sessions: Option<Arc<BoundedSessions>>,
 }
 
-/// The axum router serving `server`: `POST/GET/DELETE /mcp`, `GET /.well-known/brand.json`
-/// and `GET /.well-known/jwks.json` (when a signing key is published).
+/// The axum router serving `server`: `POST/GET/DELETE /mcp`, `GET /ready` (503 while
+/// draining), `GET /.well-known/brand.json` and `GET /.well-known/jwks.json` (when a signing
+/// key is published).
 pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
     let handler = McpHandler::new(server.clone());
     let mcp_config = StreamableHttpServerConfig::default()
@@ -117,25 +138,33 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         .with_cancellation_token(config.shutdown.child_token())
         .with_legacy_session_mode(config.sessions)
         .with_json_response(!config.sessions);
-    let mcp = if config.sessions {
-        Router::new().fallback_service(StreamableHttpService::new(
+    let (mcp, sessions) = if config.sessions {
+        let sessions = Arc::new(BoundedSessions::new(config.session_limits.clone()));
+        let service = StreamableHttpService::new(
             move || Ok(handler.clone()),
-            Arc::new(LocalSessionManager::default()),
+            Arc::clone(&sessions),
             mcp_config,
-        ))
+        );
+        (Router::new().fallback_service(service), Some(sessions))
     } else {
-        Router::new().fallback_service(StreamableHttpService::new(
+        let service = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),
             mcp_config,
-        ))
+        );
+        (Router::new().fallback_service(service), None)
     };
-    let edge = Edge { config };
+    let edge = Edge { config, sessions };
     let mcp = mcp.layer(middleware::from_fn_with_state(edge, guard_edge));
     let brand = server.brand.clone();
     let jwks = server.jwks.clone();
+    let readiness = server.clone();
     Router::new()
         .nest("/mcp", mcp)
+        .route(
+            "/ready",
+            get(move || std::future::ready(ready(&readiness))),
+        )
         .route(
             "/.well-known/brand.json",
             get(move || std::future::ready(json_or_404(brand.clone()))),
@@ -144,6 +173,25 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
             "/.well-known/jwks.json",
             get(move || std::future::ready(json_or_404(jwks.clone()))),
         )
+}
+
+/// `GET /ready`: 200 while serving, 503 once a stop began (so a load balancer sends new work
+/// to another replica while this one drains).
+fn ready(server: &AdcpServer) -> Response {
+    let (status, state) = if server.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else {
+        (StatusCode::OK, "ready")
+    };
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json!({ "status": state }).to_string(),
+    )
+        .into_response()
 }
 
 fn json_or_404(document: Option<Value>) -> Response {
@@ -198,8 +246,10 @@ fn unauthorized(
     response
 }
 
-/// Edge checks, in order: credentials (invalid → 401), body size (→ 413), well-formed JSON
-/// (→ JSON-RPC parse error), missing credentials on a protected `tools/call` (→ 401).
+/// Edge checks, in order: credentials (invalid → 401), body size (→ 413) and arrival time
+/// (→ 408), well-formed JSON (→ JSON-RPC parse error), one well-shaped JSON-RPC message
+/// (→ JSON-RPC invalid request / invalid params naming the member), missing credentials on a
+/// protected `tools/call` or on an `initialize` (→ 401), and the session caps (→ 429 / 503).
 async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let config = &edge.config;
     let (mut parts, body) = request.into_parts();
@@ -234,28 +284,9 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         }
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let too_large = || {
-        rpc_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &Value::Null,
-            INVALID_REQUEST,
-            &adcp_types::AdcpError::invalid_request(format!(
-                "the request body exceeds {} bytes",
-                config.max_body_bytes
-            )),
-        )
-    };
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > config.max_body_bytes) {
-        return too_large();
-    }
-    let Ok(bytes): Result<Bytes, _> = axum::body::to_bytes(body, config.max_body_bytes).await
-    else {
-        return too_large();
+    let bytes = match read_body(config, &parts.headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
     };
     let message: Value = match serde_json::from_slice(&bytes) {
         Ok(message) => message,
@@ -266,17 +297,111 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
                 PARSE_ERROR,
                 &adcp_types::AdcpError::invalid_request(format!(
                     "the request body is not valid JSON: {error}"
-                )),
+                ))
+                .with_field("body"),
             );
         }
     };
-    if config.authenticator.is_some() && principal.is_none() && needs_credentials(config, &message)
-    {
-        let id = message.get("id").cloned().unwrap_or(Value::Null);
+    if let Err(malformed) = jsonrpc::check(&message) {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &malformed.id,
+            malformed.code,
+            &malformed.error,
+        );
+    }
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let method = jsonrpc::method(&message);
+    let anonymous = config.authenticator.is_some() && principal.is_none();
+    if anonymous && (method == Some("initialize") || needs_credentials(config, &message)) {
         return unauthorized(config, &id, &auth_required(), false);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let opens_session = method == Some("initialize")
+        && !request.headers().contains_key("mcp-session-id");
+    match (&edge.sessions, opens_session) {
+        (Some(sessions), true) => {
+            let owner = principal.as_ref().map_or("", Principal::id);
+            if let Err(refusal) = sessions.admits(owner) {
+                return session_refused(&id, refusal);
+            }
+            with_session_owner(owner, next.run(request)).await
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// Reads a POST body within the size limit (→ 413) and the body-read timeout (→ 408).
+async fn read_body(
+    config: &HttpConfig,
+    headers: &http::HeaderMap,
+    body: Body,
+) -> Result<Bytes, Response> {
+    let too_large = || {
+        rpc_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &Value::Null,
+            INVALID_REQUEST,
+            &adcp_types::AdcpError::invalid_request(format!(
+                "the request body exceeds {} bytes",
+                config.max_body_bytes
+            ))
+            .with_field("body"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > config.max_body_bytes) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(
+        config.body_read_timeout,
+        axum::body::to_bytes(body, config.max_body_bytes),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(rpc_error(
+            StatusCode::REQUEST_TIMEOUT,
+            &Value::Null,
+            INVALID_REQUEST,
+            &adcp_types::AdcpError::invalid_request(format!(
+                "the request body did not arrive within {} s",
+                config.body_read_timeout.as_secs()
+            ))
+            .with_field("body"),
+        )),
+    }
+}
+
+/// The answer to an `initialize` past a session cap: 429 for the principal's own cap, 503 for
+/// the server's total; both transient with `Retry-After`.
+fn session_refused(id: &Value, refusal: SessionRefusal) -> Response {
+    let (status, code, retry_after) = match refusal {
+        SessionRefusal::PrincipalFull => (
+            StatusCode::TOO_MANY_REQUESTS,
+            adcp_types::codes::RATE_LIMITED,
+            30,
+        ),
+        SessionRefusal::Full => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            adcp_types::codes::SERVICE_UNAVAILABLE,
+            5,
+        ),
+    };
+    let error = adcp_types::AdcpError::new(
+        code,
+        format!("{refusal}; close an idle session (HTTP DELETE) or retry later"),
+    )
+    .with_retry_after(retry_after);
+    let mut response = rpc_error(status, id, SERVICE_UNAVAILABLE, &error);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 /// Whether a JSON-RPC message (or batch) calls a tool that is not public.

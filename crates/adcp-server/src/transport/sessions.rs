@@ -1,0 +1,247 @@
+//! MCP sessions under caps: a total, a per-principal count, and idle expiry.
+//!
+//! rmcp's `LocalSessionManager` holds every session a client opens until it idles out (five
+//! minutes by default), with no cap: 3,000 anonymous `initialize` calls held 3,000 sessions.
+//! [`BoundedSessions`] wraps it and counts sessions per principal. The edge asks
+//! [`BoundedSessions::admits`] before an `initialize` reaches rmcp (and answers a clear 429/503
+//! when the answer is no); [`SessionManager::create_session`] enforces the same caps exactly,
+//! under one lock, for the principal the edge put in scope (see [`with_session_owner`]).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::Stream;
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::streamable_http_server::session::local::{
+    LocalSessionManager, LocalSessionManagerError, SessionConfig,
+};
+use rmcp::transport::streamable_http_server::session::{
+    EventStore, RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
+};
+
+/// Caps on MCP sessions (session mode only; a stateless server holds none).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionLimits {
+    /// The most sessions held at once; past it `initialize` gets HTTP 503 with an AdCP
+    /// `SERVICE_UNAVAILABLE` error. Default 1,000.
+    pub max_sessions: usize,
+    /// The most sessions one principal holds at once; past it `initialize` gets HTTP 429 with
+    /// an AdCP `RATE_LIMITED` error. Anonymous callers (no authenticator configured) share
+    /// one count. Default 16.
+    pub max_sessions_per_principal: usize,
+    /// A session with no traffic for this long is closed (the client re-initializes).
+    /// Default 120 s.
+    pub idle_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            max_sessions: 1_000,
+            max_sessions_per_principal: 16,
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl SessionLimits {
+    /// Limits with this total cap (at least one).
+    #[must_use]
+    pub fn with_max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    /// Limits with this per-principal cap (at least one).
+    #[must_use]
+    pub fn with_max_sessions_per_principal(mut self, max: usize) -> Self {
+        self.max_sessions_per_principal = max.max(1);
+        self
+    }
+
+    /// Limits with this idle expiry.
+    #[must_use]
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+}
+
+/// Why a new session is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SessionRefusal {
+    /// The server holds its total.
+    #[error("the agent holds its maximum number of MCP sessions")]
+    Full,
+    /// This principal holds its share.
+    #[error("this principal holds its maximum number of MCP sessions")]
+    PrincipalFull,
+}
+
+/// The key sessions are counted under: the principal's id, or "" for anonymous callers.
+type OwnerKey = Arc<str>;
+
+tokio::task_local! {
+    /// The principal whose `initialize` is being served (set by the edge).
+    static SESSION_OWNER: OwnerKey;
+}
+
+/// Runs `future` (the rest of an `initialize` request) with `owner` as the principal a session
+/// it creates is counted under.
+pub(crate) async fn with_session_owner<F: Future>(owner: &str, future: F) -> F::Output {
+    SESSION_OWNER.scope(Arc::from(owner), future).await
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    owners: HashMap<SessionId, OwnerKey>,
+    per_owner: HashMap<OwnerKey, usize>,
+}
+
+/// rmcp's local session manager, with caps.
+#[derive(Debug)]
+pub(crate) struct BoundedSessions {
+    inner: LocalSessionManager,
+    limits: SessionLimits,
+    ledger: Mutex<Ledger>,
+}
+
+impl BoundedSessions {
+    pub(crate) fn new(limits: SessionLimits) -> Self {
+        let mut inner = LocalSessionManager::default();
+        let mut config = SessionConfig::default();
+        config.keep_alive = Some(limits.idle_timeout);
+        inner.session_config = config;
+        Self {
+            inner,
+            limits,
+            ledger: Mutex::default(),
+        }
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn check(&self, ledger: &Ledger, owner: &str) -> Result<(), SessionRefusal> {
+        if ledger.owners.len() >= self.limits.max_sessions {
+            return Err(SessionRefusal::Full);
+        }
+        if ledger.per_owner.get(owner).copied().unwrap_or(0)
+            >= self.limits.max_sessions_per_principal
+        {
+            return Err(SessionRefusal::PrincipalFull);
+        }
+        Ok(())
+    }
+
+    /// Whether `owner` may open one more session now.
+    pub(crate) fn admits(&self, owner: &str) -> Result<(), SessionRefusal> {
+        self.check(&self.ledger(), owner)
+    }
+
+    fn forget(&self, id: &SessionId) {
+        let mut ledger = self.ledger();
+        if let Some(owner) = ledger.owners.remove(id)
+            && let Some(count) = ledger.per_owner.get_mut(&owner)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                ledger.per_owner.remove(&owner);
+            }
+        }
+    }
+}
+
+/// A refused session, as rmcp's session-manager error.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BoundedSessionError {
+    #[error(transparent)]
+    Refused(#[from] SessionRefusal),
+    #[error(transparent)]
+    Local(#[from] LocalSessionManagerError),
+}
+
+impl SessionManager for BoundedSessions {
+    type Error = BoundedSessionError;
+    type Transport = <LocalSessionManager as SessionManager>::Transport;
+
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let owner = SESSION_OWNER
+            .try_with(Arc::clone)
+            .unwrap_or_else(|_| Arc::from(""));
+        // Reserve under the lock, then create: the count never exceeds the caps.
+        {
+            let ledger = self.ledger();
+            self.check(&ledger, &owner)?;
+        }
+        let (id, transport) = self.inner.create_session().await?;
+        let mut ledger = self.ledger();
+        *ledger.per_owner.entry(Arc::clone(&owner)).or_default() += 1;
+        ledger.owners.insert(id.clone(), owner);
+        Ok((id, transport))
+    }
+
+    async fn initialize_session(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        Ok(self.inner.initialize_session(id, message).await?)
+    }
+
+    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        Ok(self.inner.has_session(id).await?)
+    }
+
+    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.forget(id);
+        Ok(self.inner.close_session(id).await?)
+    }
+
+    async fn create_stream(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.create_stream(id, message).await?)
+    }
+
+    async fn accept_message(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<(), Self::Error> {
+        Ok(self.inner.accept_message(id, message).await?)
+    }
+
+    async fn create_standalone_stream(
+        &self,
+        id: &SessionId,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.create_standalone_stream(id).await?)
+    }
+
+    async fn resume(
+        &self,
+        id: &SessionId,
+        last_event_id: String,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.resume(id, last_event_id).await?)
+    }
+
+    async fn restore_session(
+        &self,
+        _id: SessionId,
+    ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
+        // No external session store: a session unknown here is gone (the client re-initializes).
+        Ok(RestoreOutcome::NotSupported)
+    }
+
+    fn event_store(&self) -> Option<Arc<dyn EventStore>> {
+        None
+    }
+}
