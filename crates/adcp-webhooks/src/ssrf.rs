@@ -9,50 +9,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use adcp_guards::address;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
-
-/// IPv4 ranges no webhook may reach (RFC 6890 special-purpose, private, shared, metadata).
-const BLOCKED_V4: &[Ipv4Net] = &[
-    Ipv4Net::new_assert(Ipv4Addr::UNSPECIFIED, 8),
-    Ipv4Net::new_assert(Ipv4Addr::new(10, 0, 0, 0), 8),
-    Ipv4Net::new_assert(Ipv4Addr::new(100, 64, 0, 0), 10),
-    Ipv4Net::new_assert(Ipv4Addr::new(169, 254, 0, 0), 16),
-    Ipv4Net::new_assert(Ipv4Addr::new(172, 16, 0, 0), 12),
-    Ipv4Net::new_assert(Ipv4Addr::new(192, 0, 0, 0), 24),
-    Ipv4Net::new_assert(Ipv4Addr::new(192, 0, 2, 0), 24),
-    Ipv4Net::new_assert(Ipv4Addr::new(192, 88, 99, 0), 24),
-    Ipv4Net::new_assert(Ipv4Addr::new(192, 168, 0, 0), 16),
-    Ipv4Net::new_assert(Ipv4Addr::new(198, 18, 0, 0), 15),
-    Ipv4Net::new_assert(Ipv4Addr::new(198, 51, 100, 0), 24),
-    Ipv4Net::new_assert(Ipv4Addr::new(203, 0, 113, 0), 24),
-    Ipv4Net::new_assert(Ipv4Addr::new(224, 0, 0, 0), 4),
-    Ipv4Net::new_assert(Ipv4Addr::new(240, 0, 0, 0), 4),
-];
-
-const LOOPBACK_V4: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(127, 0, 0, 0), 8);
-
-/// IPv6 ranges no webhook may reach (unspecified, ULA incl. AWS `fd00:ec2::254`, link- and
-/// site-local, multicast, documentation, discard).
-const BLOCKED_V6: &[Ipv6Net] = &[
-    Ipv6Net::new_assert(Ipv6Addr::UNSPECIFIED, 128),
-    Ipv6Net::new_assert(Ipv6Addr::new(0x0100, 0, 0, 0, 0, 0, 0, 0), 64),
-    Ipv6Net::new_assert(Ipv6Addr::new(0x2001, 0x0db8, 0, 0, 0, 0, 0, 0), 32),
-    Ipv6Net::new_assert(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),
-    Ipv6Net::new_assert(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),
-    Ipv6Net::new_assert(Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10),
-    Ipv6Net::new_assert(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),
-];
-
-/// IPv6 prefixes that embed an IPv4 address, which is checked in its place.
-const NAT64: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0x0064, 0xff9b, 0, 0, 0, 0, 0, 0), 96);
-const SIX_TO_FOUR: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16);
-const V4_COMPATIBLE: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::UNSPECIFIED, 96);
 
 /// Why a destination was refused. Carries no URL (the path and query may hold secrets).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,28 +45,6 @@ pub struct SsrfPolicy {
     allowed_ports: Option<Vec<u16>>,
 }
 
-fn loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => LOOPBACK_V4.contains(&v4),
-        IpAddr::V6(v6) => v6 == Ipv6Addr::LOCALHOST,
-    }
-}
-
-/// The IPv4 address an IPv6 address stands for, if it embeds one.
-fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
-    if let Some(v4) = v6.to_ipv4_mapped() {
-        return Some(v4);
-    }
-    let o = v6.octets();
-    if NAT64.contains(&v6) || (V4_COMPATIBLE.contains(&v6) && v6 != Ipv6Addr::LOCALHOST) {
-        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
-    }
-    if SIX_TO_FOUR.contains(&v6) {
-        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
-    }
-    None
-}
-
 impl SsrfPolicy {
     /// The production policy: HTTPS only, every special-purpose range blocked, any port.
     pub fn strict() -> Self {
@@ -125,19 +66,14 @@ impl SsrfPolicy {
         self
     }
 
-    /// Whether the policy permits connecting to `ip`.
+    /// Whether the policy permits connecting to `ip`: never to an address in
+    /// [`adcp_guards::address::is_blocked`]'s table (the same table the request-time guard
+    /// uses), except loopback ([`adcp_guards::address::is_loopback`]) when the policy allows it.
     pub fn permits(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
-            IpAddr::V4(_) => ip,
-        };
-        if loopback(ip) {
+        if address::is_loopback(ip) {
             return self.allow_loopback;
         }
-        match ip {
-            IpAddr::V4(v4) => !BLOCKED_V4.iter().any(|net| net.contains(&v4)),
-            IpAddr::V6(v6) => !BLOCKED_V6.iter().any(|net| net.contains(&v6)),
-        }
+        !address::is_blocked(ip)
     }
 
     /// Checks what can be checked without DNS: scheme, userinfo, port, and literal IP hosts.
@@ -158,7 +94,7 @@ impl SsrfPolicy {
                     .host_str()
                     .is_some_and(|h| h.eq_ignore_ascii_case("localhost"))
             },
-            |ip| loopback(embedded_v4_or_self(ip)),
+            address::is_loopback,
         );
         match parsed.scheme() {
             "https" => {}
@@ -176,13 +112,6 @@ impl SsrfPolicy {
             return Err(SsrfError::AddressBlocked(ip));
         }
         Ok(parsed)
-    }
-}
-
-fn embedded_v4_or_self(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
-        IpAddr::V4(_) => ip,
     }
 }
 
@@ -273,6 +202,12 @@ mod tests {
             "fd00:ec2::254",
             "fe80::1",
             "ff02::1",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1::5db8:d822",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "::ffff:0:5db8:d822",
+            "64:ff9b::7f00:1",
         ] {
             assert!(!strict.permits(ip.parse().unwrap()), "{ip} must be blocked");
         }
