@@ -143,6 +143,50 @@ async fn hostile_webhook_urls_are_refused_for_both_verbs() {
 }
 
 #[tokio::test]
+async fn https_push_urls_to_blocked_ip_literals_are_refused_before_the_platform_runs() {
+    let observed = Arc::new(Observed::default());
+    let running = serve(
+        builder(&observed)
+            .webhooks(in_memory_webhooks())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    for url in [
+        "https://10.0.0.1/hook?secret=QUERYSECRET",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://[64:ff9b:1::a00:1]/hook",
+        "https://[2001::1]/hook",
+    ] {
+        let request = json!({
+            "buying_mode": "brief", "brief": "Outdoor video", "account": account("acme.example"),
+            "push_notification_config": { "url": url, "operation_id": "op_1" }
+        });
+        let reply = buyer.call("get_products", request).await;
+        reply.expect_error("INVALID_REQUEST", Some("push_notification_config.url"));
+        assert_eq!(
+            reply.body["adcp_error"]["recovery"], "correctable",
+            "{url}: {:#}",
+            reply.body
+        );
+        assert!(
+            !reply.body.to_string().contains("QUERYSECRET"),
+            "the URL's query string is never echoed: {:#}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        observed
+            .platform_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "refused before the platform was called"
+    );
+}
+
+#[tokio::test]
 async fn without_webhook_delivery_push_configs_are_refused_not_ignored() {
     let observed = Arc::new(Observed::default());
     let running = serve(builder(&observed).build().unwrap()).await;
