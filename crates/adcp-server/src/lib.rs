@@ -65,6 +65,8 @@ mod error;
 mod framework;
 mod hooks;
 pub mod idempotency;
+#[cfg(feature = "postgres")]
+pub mod retention;
 mod lifecycle;
 pub mod logging;
 mod platform;

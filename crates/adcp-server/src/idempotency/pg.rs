@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use adcp_tasks::pg::migrations::{self, Migration};
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -11,9 +12,12 @@ use super::{
     IdempotencyStore,
 };
 
-/// The table's DDL: idempotent, so it runs at every start (and upgrades older tables through
-/// `ADD COLUMN IF NOT EXISTS`).
-const DDL: &str = r#"
+/// The ledger's component name of the idempotency table.
+const COMPONENT: &str = "adcp-server:idempotency";
+
+/// Version 1: the idempotent DDL of the releases before the migration ledger (it upgrades their
+/// tables through `ADD COLUMN IF NOT EXISTS`).
+const V1_DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS adcp_idempotency (
     account_id  TEXT COLLATE "C" NOT NULL,
     principal   TEXT COLLATE "C" NOT NULL,
@@ -113,9 +117,17 @@ impl PgIdempotencyStore {
         self
     }
 
-    /// Creates or upgrades the table.
+    /// Creates or upgrades the table through the shared migration ledger
+    /// (`adcp_tasks::pg::migrations`, component `adcp-server:idempotency`), under its advisory
+    /// lock: safe from any number of replicas starting together, on an empty database or one an
+    /// older release created.
     pub async fn migrate(&self) -> Result<(), IdempotencyError> {
-        sqlx::raw_sql(DDL).execute(&self.pool).await?;
+        migrations::migrate(
+            &self.pool,
+            COMPONENT,
+            &[Migration::new(1, "idempotency key table", V1_DDL)],
+        )
+        .await?;
         Ok(())
     }
 

@@ -313,7 +313,10 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     let method = jsonrpc::method(&message);
     let anonymous = config.authenticator.is_some() && principal.is_none();
-    if anonymous && (method == Some("initialize") || needs_credentials(config, &message)) {
+    // In session mode an `initialize` holds server memory until it idles out: only
+    // authenticated principals get one. Stateless, it holds nothing and stays public.
+    let opens_held_session = method == Some("initialize") && edge.sessions.is_some();
+    if anonymous && (opens_held_session || needs_credentials(config, &message)) {
         return unauthorized(config, &id, &auth_required(), false);
     }
     let request = Request::from_parts(parts, Body::from(bytes));

@@ -16,7 +16,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -171,8 +171,15 @@ fn reject_over_capacity(mut stream: TcpStream, rejections: &Arc<Semaphore>) {
     tokio::spawn(async move {
         let response = over_capacity_response();
         let _ = tokio::time::timeout(REJECTION_WRITE_TIMEOUT, async {
+            // Read what the client sent first and drain the rest after answering: closing a
+            // socket with unread input makes the kernel reset it, and the client would see a
+            // reset instead of the 503.
+            let mut sink = [0_u8; 4096];
+            let _ = stream.read(&mut sink).await?;
             stream.write_all(&response).await?;
-            stream.shutdown().await
+            stream.shutdown().await?;
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<(), std::io::Error>(())
         })
         .await;
         drop(permit);

@@ -182,8 +182,17 @@ async fn credentials_are_checked_at_the_edge() {
             }
         );
     }
-    // Capability discovery stays public.
-    let anonymous = Buyer::connect(&running.url, None).await;
+    // Capability discovery stays public (an MCP session needs credentials, so anonymous
+    // callers reach it statelessly).
+    let stateless = serve_with(
+        builder(&std::sync::Arc::new(Observed::default())).build().unwrap(),
+        adcp_server::HttpConfig {
+            sessions: false,
+            ..adcp_server::HttpConfig::default().with_authenticator(tokens())
+        },
+    )
+    .await;
+    let anonymous = Buyer::connect(&stateless.url, None).await;
     let caps = anonymous.call("get_adcp_capabilities", json!({})).await;
     assert_eq!(caps.ok()["adcp"]["major_versions"], json!([3]));
 }

@@ -16,6 +16,7 @@ mod async_flow;
 mod families;
 mod framework;
 mod guards;
+mod hardening;
 mod hostile;
 mod idempotency;
 #[cfg(feature = "postgres")]

@@ -123,7 +123,8 @@ fn ext_flag(request: &Value, flag: &str) -> bool {
 }
 
 /// A sales + signals platform scripted by the request:
-/// - `ext.handoff: true` hands off (in any mode, so the guards can be exercised);
+/// - `ext.handoff: true` hands off (in any mode, so the guards can be exercised); the task
+///   works for `ext.work_ms` milliseconds (default 50);
 /// - `ext.fail: true` (with handoff) fails the task with `PRODUCT_UNAVAILABLE`;
 /// - `ext.forge: true` answers a hand-rolled `{status: submitted, task_id}` envelope;
 /// - `ext.draft: true` registers a persist-draft hook;
@@ -161,9 +162,13 @@ impl Scripted {
             return Ok(Outcome::Completed(typed(body)));
         }
         let fail = ext_flag(request, "fail");
+        let work_ms = request
+            .pointer("/ext/work_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or(50);
         Ok(ctx
             .handoff_to_task(move |_task| async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(work_ms)).await;
                 if fail {
                     return Err(AdcpError::new(
                         "PRODUCT_UNAVAILABLE",
@@ -417,13 +422,17 @@ pub(crate) async fn serve_with(server: AdcpServer, mut http: HttpConfig) -> Runn
     init();
     let stop = CancellationToken::new();
     http.shutdown = stop.clone();
+    let limits = http.connections.clone();
     let router = adcp_server::router(&server, http);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let token = stop.clone();
-    tokio::spawn(adcp_server::serve(listener, router, async move {
-        token.cancelled().await;
-    }));
+    tokio::spawn(async move {
+        adcp_server::serve_with_limits(listener, router, &limits, async move {
+            token.cancelled().await;
+        })
+        .await
+    });
     Running {
         url: format!("http://{addr}/mcp"),
         base: format!("http://{addr}"),
