@@ -19,6 +19,7 @@ mod guards;
 mod hardening;
 mod hostile;
 mod idempotency;
+mod logging;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod support;
