@@ -128,7 +128,7 @@ async fn settle_outcome<T: Serialize + Send + Sync + 'static>(
     };
     match write {
         Ok(write) => {
-            tracing::info!(status = %write.record().status, applied = write.is_applied(), "task finished");
+            tracing::debug!(status = %write.record().status, applied = write.is_applied(), "task finished");
             inner.after_terminal(&write).await;
         }
         Err(TaskError::Conflict { .. }) => {
