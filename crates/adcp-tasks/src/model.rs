@@ -408,7 +408,9 @@ pub struct TaskRecord {
     /// Whether the buyer registered a webhook.
     pub has_webhook: bool,
     /// The buyer's webhook registration as stored at issue time (opaque to this crate; may hold
-    /// credentials, so it is never logged).
+    /// credentials, so it is never logged). The PostgreSQL registry clears it from the row in
+    /// the terminal write: the record that write returns (and the outbox and terminal callback
+    /// receive) still carries it, later reads of the finished task show `None`.
     pub webhook: Option<Value>,
     /// The buyer's `context` from the creating request.
     pub request_context: Option<Value>,

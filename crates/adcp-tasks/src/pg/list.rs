@@ -8,6 +8,7 @@ use sqlx::postgres::{PgArguments, PgPool};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Postgres, Row as _};
 
+use super::credentials::CredentialKeys;
 use super::row;
 use super::sql::Statements;
 use crate::error::TaskError;
@@ -99,6 +100,7 @@ pub(crate) async fn run(
     statements: &Statements,
     scope: &TaskScope,
     query: &TaskQuery,
+    keys: Option<&CredentialKeys>,
 ) -> Result<TaskPage, TaskError> {
     let cursor = Cursor::decode(scope, query)?;
     let Some(binds) = FilterBinds::new(scope, query) else {
@@ -114,7 +116,7 @@ pub(crate) async fn run(
         .await?;
     let mut tasks = rows
         .iter()
-        .map(row::decode)
+        .map(|row| row::decode(row, keys))
         .collect::<Result<Vec<_>, _>>()?;
     let has_more = tasks.len() > page_size;
     tasks.truncate(page_size);

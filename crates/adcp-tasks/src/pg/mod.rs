@@ -12,8 +12,15 @@
 //!   reaper fails unfinished tasks whose lease expired (`FOR UPDATE SKIP LOCKED`, so reapers in
 //!   several processes never fail a task twice). All lease times use the database's clock.
 //! - Payloads are JSONB, capped (default 4 MiB) with a clear error.
+//! - Push credentials at rest: with [`PgTaskRegistryBuilder::credentials_key`] the buyer's
+//!   `push_notification_config` is stored sealed ([`CredentialKeys`]); with or without a key,
+//!   the terminal write clears it from the row (the outbox row written in the same transaction
+//!   is the only copy still needed), while the terminal record it returns still carries it.
+//! - Migrations go through the shared ledger ([`migrations`]), component `adcp-tasks:<table>`.
 
+mod credentials;
 mod list;
+pub mod migrations;
 mod row;
 mod schema;
 mod sql;
@@ -36,6 +43,7 @@ use crate::query::{TaskPage, TaskQuery};
 use crate::registry::TaskRegistry;
 use crate::seams::TerminalOutbox;
 
+pub use credentials::{CredentialError, CredentialKey, CredentialKeys, open_if_sealed};
 pub use schema::DEFAULT_TABLE_PREFIX;
 
 /// Builds a [`PgTaskRegistry`].
@@ -45,6 +53,7 @@ pub struct PgTaskRegistryBuilder {
     prefix: String,
     max_payload_bytes: usize,
     outbox: Option<Arc<dyn TerminalOutbox>>,
+    credentials: Option<CredentialKeys>,
 }
 
 impl PgTaskRegistryBuilder {
@@ -70,6 +79,15 @@ impl PgTaskRegistryBuilder {
         self
     }
 
+    /// Seals every stored `push_notification_config` with `keys`' current key (and opens values
+    /// sealed by any of them). Without keys, registrations are stored as plaintext JSON; rows
+    /// written before a key was configured stay readable either way.
+    #[must_use]
+    pub fn credentials_key(mut self, keys: impl Into<CredentialKeys>) -> Self {
+        self.credentials = Some(keys.into());
+        self
+    }
+
     /// The registry. Touches no database; call [`PgTaskRegistry::migrate`] before use.
     pub fn build(self) -> Result<PgTaskRegistry, TaskError> {
         schema::validate_prefix(&self.prefix)?;
@@ -80,6 +98,7 @@ impl PgTaskRegistryBuilder {
             pool: self.pool,
             max_payload_bytes: self.max_payload_bytes,
             outbox: self.outbox,
+            credentials: self.credentials,
         })
     }
 }
@@ -92,6 +111,7 @@ pub struct PgTaskRegistry {
     statements: sql::Statements,
     max_payload_bytes: usize,
     outbox: Option<Arc<dyn TerminalOutbox>>,
+    credentials: Option<CredentialKeys>,
 }
 
 enum Outcome<'a> {
@@ -108,11 +128,13 @@ impl PgTaskRegistry {
             prefix: DEFAULT_TABLE_PREFIX.to_owned(),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             outbox: None,
+            credentials: None,
         }
     }
 
-    /// Creates or upgrades the table and its indexes; safe to run at every start, from several
-    /// processes at once.
+    /// Creates or upgrades the table and its indexes through the shared migration ledger
+    /// ([`migrations`]); safe to run at every start, from any number of processes at once, on
+    /// an empty database or one an older release created.
     pub async fn migrate(&self) -> Result<(), TaskError> {
         schema::migrate(&self.pool, &self.table).await
     }
@@ -137,6 +159,10 @@ impl PgTaskRegistry {
         Ok(done.rows_affected())
     }
 
+    fn decode(&self, row: &PgRow) -> Result<TaskRecord, TaskError> {
+        row::decode(row, self.credentials.as_ref())
+    }
+
     fn check(&self, field: &'static str, value: &Value) -> Result<(), TaskError> {
         check_size(field, value, self.max_payload_bytes)?;
         check_no_nul(field, value)
@@ -153,14 +179,14 @@ impl PgTaskRegistry {
                 .fetch_optional(&self.pool)
                 .await?
                 .as_ref()
-                .map(row::decode)
+                .map(|row| self.decode(row))
                 .transpose();
         };
         let mut tx = self.pool.begin().await?;
         let Some(row) = query.fetch_optional(&mut *tx).await? else {
             return Ok(None);
         };
-        let record = row::decode(&row)?;
+        let record = self.decode(&row)?;
         outbox
             .enqueue_in_tx(&mut tx, &record)
             .await
@@ -206,7 +232,7 @@ impl PgTaskRegistry {
             .bind(task_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(row::decode).transpose()
+        row.as_ref().map(|row| self.decode(row)).transpose()
     }
 
     async fn fetch_in_scope(
@@ -221,7 +247,7 @@ impl PgTaskRegistry {
                 .bind(scope.owner())
                 .fetch_optional(&self.pool)
                 .await?;
-        row.as_ref().map(row::decode).transpose()
+        row.as_ref().map(|row| self.decode(row)).transpose()
     }
 }
 
@@ -236,21 +262,25 @@ impl TaskRegistry for PgTaskRegistry {
         }
         let task_id = task.task_id().cloned().unwrap_or_else(TaskId::generate);
         let lease = task.lease();
+        let webhook = match (task.webhook(), &self.credentials) {
+            (Some(webhook), Some(keys)) => Some(row::seal_webhook(keys, task_id.as_str(), webhook)),
+            (webhook, _) => webhook.cloned(),
+        };
         let row = sqlx::query(AssertSqlSafe(Arc::clone(&self.statements.insert)))
             .bind(task_id.as_str())
             .bind(task.scope().account_id())
             .bind(task.scope().owner())
             .bind(task.task_type().as_str())
             .bind(task.protocol().as_str())
-            .bind(task.webhook().is_some())
-            .bind(task.webhook())
+            .bind(webhook.is_some())
+            .bind(&webhook)
             .bind(task.request_context())
             .bind(lease.map(|lease| lease.owner.as_str()))
             .bind(lease.map(|lease| millis(lease.duration)))
             .fetch_optional(&self.pool)
             .await?;
         match row {
-            Some(row) => row::decode(&row),
+            Some(row) => self.decode(&row),
             None => Err(TaskError::conflict(
                 &task_id,
                 "a task with this id already exists",
@@ -340,7 +370,14 @@ impl TaskRegistry for PgTaskRegistry {
     }
 
     async fn list(&self, scope: &TaskScope, query: &TaskQuery) -> Result<TaskPage, TaskError> {
-        list::run(&self.pool, &self.statements, scope, query).await
+        list::run(
+            &self.pool,
+            &self.statements,
+            scope,
+            query,
+            self.credentials.as_ref(),
+        )
+        .await
     }
 
     async fn discard(&self, task_id: &TaskId) -> Result<(), TaskError> {
@@ -353,6 +390,10 @@ impl TaskRegistry for PgTaskRegistry {
 
     fn is_durable(&self) -> bool {
         true
+    }
+
+    fn writes_webhook_outbox(&self) -> bool {
+        self.outbox.is_some()
     }
 
     async fn heartbeat(
@@ -391,7 +432,10 @@ impl TaskRegistry for PgTaskRegistry {
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?;
-        let records: Vec<TaskRecord> = rows.iter().map(row::decode).collect::<Result<_, _>>()?;
+        let records: Vec<TaskRecord> = rows
+            .iter()
+            .map(|row| self.decode(row))
+            .collect::<Result<_, _>>()?;
         if let Some(outbox) = &self.outbox {
             for record in &records {
                 outbox

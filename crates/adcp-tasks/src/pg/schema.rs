@@ -1,6 +1,8 @@
-//! The table, its idempotent migration, and the validated table-name prefix.
+//! The table, its versioned migrations, and the validated table-name prefix.
 
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::PgPool;
+
+use super::migrations::{self, Migration};
 
 use crate::error::TaskError;
 
@@ -66,18 +68,26 @@ CREATE INDEX IF NOT EXISTS {table}_lease_idx
     )
 }
 
-/// Runs the DDL in one transaction under an advisory lock, so processes starting together do
-/// not race on `CREATE TABLE`.
+/// The table's migrations, in order. Version 1 is the idempotent DDL of the releases before the
+/// migration ledger, so a table those releases created upgrades cleanly.
+fn migrations(table: &str) -> [Migration; 2] {
+    [
+        Migration::new(1, "task table, columns and indexes", ddl(table)),
+        Migration::new(
+            2,
+            "index finished tasks by completion time for retention purges",
+            format!(
+                "CREATE INDEX IF NOT EXISTS {table}_finished_idx ON {table} (completed_at)
+                 WHERE status IN ('completed', 'failed', 'canceled')"
+            ),
+        ),
+    ]
+}
+
+/// Applies the table's pending migrations through the shared ledger (component
+/// `adcp-tasks:<table>`), under its advisory lock.
 pub(crate) async fn migrate(pool: &PgPool, table: &str) -> Result<(), TaskError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-        .bind(format!("adcp-tasks migration {table}"))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::raw_sql(AssertSqlSafe(ddl(table)))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    migrations::migrate(pool, &format!("adcp-tasks:{table}"), &migrations(table)).await?;
     Ok(())
 }
 

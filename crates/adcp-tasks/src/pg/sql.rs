@@ -7,29 +7,44 @@ use std::sync::Arc;
 
 use crate::query::{SortDirection, SortField, TaskSort};
 
+const COLUMNS: [&str; 15] = [
+    "task_id",
+    "account_id",
+    "owner_scope",
+    "task_type",
+    "protocol",
+    "status",
+    "progress",
+    "result",
+    "error",
+    "has_webhook",
+    "webhook",
+    "request_context",
+    "created_at",
+    "updated_at",
+    "completed_at",
+];
+
 /// The columns a [`crate::TaskRecord`] is decoded from, in `SELECT`/`RETURNING` lists.
-fn columns(alias: &str) -> String {
-    [
-        "task_id",
-        "account_id",
-        "owner_scope",
-        "task_type",
-        "protocol",
-        "status",
-        "progress",
-        "result",
-        "error",
-        "has_webhook",
-        "webhook",
-        "request_context",
-        "created_at",
-        "updated_at",
-        "completed_at",
-    ]
-    .iter()
-    .map(|column| format!("{alias}{column}"))
-    .collect::<Vec<_>>()
-    .join(", ")
+fn columns() -> String {
+    COLUMNS.join(", ")
+}
+
+/// The `RETURNING` list of a terminal write, which clears the stored `webhook`: every column of
+/// the updated row `t`, except `webhook`, taken from the locked pre-update row `prev`, so the
+/// terminal record (and the outbox row written from it) still carries the registration.
+fn terminal_returning() -> String {
+    COLUMNS
+        .iter()
+        .map(|column| {
+            if *column == "webhook" {
+                "prev.webhook AS webhook".to_owned()
+            } else {
+                format!("t.{column}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 const UNFINISHED: &str = "status IN ('submitted', 'working')";
@@ -77,9 +92,12 @@ const SORT_FIELDS: [SortField; 5] = [
 
 impl Statements {
     pub(crate) fn new(table: &str) -> Self {
-        let cols = columns("");
-        let terminal_set =
-            "updated_at = now(), completed_at = now(), lease_owner = NULL, lease_expires_at = NULL";
+        let cols = columns();
+        // A terminal write also drops the push registration (and so its credentials): the
+        // outbox row, written in the same transaction, is the only copy still needed.
+        let terminal_set = "webhook = NULL, updated_at = now(), completed_at = now(), \
+             lease_owner = NULL, lease_expires_at = NULL";
+        let returning = terminal_returning();
         let mut list = Vec::new();
         for field in SORT_FIELDS {
             for direction in [SortDirection::Asc, SortDirection::Desc] {
@@ -105,19 +123,28 @@ impl Statements {
             .into(),
             status_of: format!("SELECT status FROM {table} WHERE task_id = $1").into(),
             complete: format!(
-                "UPDATE {table} SET status = 'completed', result = $2, {terminal_set}
-                 WHERE task_id = $1 AND {UNFINISHED} RETURNING {cols}"
+                "WITH prev AS (SELECT task_id, webhook FROM {table}
+                     WHERE task_id = $1 AND {UNFINISHED} FOR UPDATE)
+                 UPDATE {table} AS t SET status = 'completed', result = $2, {terminal_set}
+                 FROM prev WHERE t.task_id = prev.task_id AND t.{UNFINISHED}
+                 RETURNING {returning}"
             )
             .into(),
             fail: format!(
-                "UPDATE {table} SET status = 'failed', error = $2, {terminal_set}
-                 WHERE task_id = $1 AND {UNFINISHED} RETURNING {cols}"
+                "WITH prev AS (SELECT task_id, webhook FROM {table}
+                     WHERE task_id = $1 AND {UNFINISHED} FOR UPDATE)
+                 UPDATE {table} AS t SET status = 'failed', error = $2, {terminal_set}
+                 FROM prev WHERE t.task_id = prev.task_id AND t.{UNFINISHED}
+                 RETURNING {returning}"
             )
             .into(),
             cancel: format!(
-                "UPDATE {table} SET status = 'canceled', {terminal_set}
-                 WHERE task_id = $1 AND account_id = $2 AND owner_scope = $3 AND {UNFINISHED}
-                 RETURNING {cols}"
+                "WITH prev AS (SELECT task_id, webhook FROM {table}
+                     WHERE task_id = $1 AND account_id = $2 AND owner_scope = $3 AND {UNFINISHED}
+                     FOR UPDATE)
+                 UPDATE {table} AS t SET status = 'canceled', {terminal_set}
+                 FROM prev WHERE t.task_id = prev.task_id AND t.{UNFINISHED}
+                 RETURNING {returning}"
             )
             .into(),
             select_by_id: format!("SELECT {cols} FROM {table} WHERE task_id = $1").into(),
@@ -132,16 +159,14 @@ impl Statements {
             )
             .into(),
             reap: format!(
-                "WITH expired AS (
-                     SELECT task_id FROM {table}
+                "WITH prev AS (
+                     SELECT task_id, webhook FROM {table}
                      WHERE {UNFINISHED} AND lease_expires_at < clock_timestamp()
                      ORDER BY lease_expires_at LIMIT $2
                      FOR UPDATE SKIP LOCKED)
-                 UPDATE {table} AS t SET status = 'failed', error = $1, updated_at = now(),
-                     completed_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                 FROM expired WHERE t.task_id = expired.task_id AND t.{UNFINISHED}
-                 RETURNING {}",
-                columns("t.")
+                 UPDATE {table} AS t SET status = 'failed', error = $1, {terminal_set}
+                 FROM prev WHERE t.task_id = prev.task_id AND t.{UNFINISHED}
+                 RETURNING {returning}"
             )
             .into(),
             purge: format!(

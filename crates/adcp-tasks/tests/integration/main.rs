@@ -19,3 +19,5 @@ mod projection_schema;
 mod runtime_memory;
 #[cfg(feature = "postgres")]
 mod runtime_pg;
+#[cfg(feature = "postgres")]
+mod secrets_pg;

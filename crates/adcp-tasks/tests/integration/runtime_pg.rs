@@ -364,9 +364,17 @@ async fn migration_is_idempotent_and_upgrades_an_older_table() {
             .await
             .unwrap();
     assert_eq!(
-        indexes, 4,
-        "primary key plus scope, status/age and lease indexes"
+        indexes, 5,
+        "primary key plus scope, status/age, lease and finished indexes"
     );
+    let versions: Vec<i32> = sqlx::query_scalar(
+        "SELECT version FROM adcp_schema_migrations WHERE component = 'adcp-tasks:legacy_tasks'
+         ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(versions, [1, 2], "both versions recorded once");
 }
 
 #[tokio::test]
