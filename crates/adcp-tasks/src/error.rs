@@ -37,7 +37,7 @@ pub enum TaskError {
     #[error("invalid `{field}`: {reason}")]
     InvalidRequest {
         /// The offending field, JSONPath-lite (`pagination.max_results`).
-        field: &'static str,
+        field: std::borrow::Cow<'static, str>,
         /// What is wrong with it.
         reason: String,
     },
@@ -107,7 +107,7 @@ impl TaskError {
             }
             Self::InvalidRequest { field, reason } => {
                 AdcpError::invalid_request(format!("invalid `{field}`: {reason}"))
-                    .with_field(*field)
+                    .with_field(field.as_ref())
             }
             Self::PayloadTooLarge { .. } | Self::UnstorablePayload { .. } => {
                 AdcpError::new(codes::INVALID_REQUEST, self.to_string())
@@ -153,9 +153,12 @@ impl TaskError {
         }
     }
 
-    pub(crate) fn invalid_request(field: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(
+        field: impl Into<std::borrow::Cow<'static, str>>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::InvalidRequest {
-            field,
+            field: field.into(),
             reason: reason.into(),
         }
     }

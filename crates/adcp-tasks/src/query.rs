@@ -222,8 +222,22 @@ impl TaskQuery {
     /// The query of a `list_tasks` request (`protocol/list-tasks-request.json`), or
     /// [`TaskError::InvalidRequest`] naming the offending field.
     pub fn from_list_request(request: &Value) -> Result<Self, TaskError> {
-        let view: ListRequestView = serde_json::from_value(request.clone())
-            .map_err(|error| TaskError::invalid_request("$", error.to_string()))?;
+        if !request.is_object() {
+            return Err(TaskError::invalid_request(
+                "request",
+                "a list_tasks request is a JSON object",
+            ));
+        }
+        let view: ListRequestView = serde_path_to_error::deserialize(request).map_err(|error| {
+            let field = error.path().to_string();
+            let reason = error.into_inner().to_string();
+            // The path of the offending member; "." (serde's root) names no field.
+            if field == "." {
+                TaskError::invalid_request("request", reason)
+            } else {
+                TaskError::invalid_request(field, reason)
+            }
+        })?;
         let mut query = Self {
             include_history: view.include_history.unwrap_or(false),
             ..Self::default()
@@ -576,6 +590,23 @@ mod tests {
             Some("filters.created_before")
         );
         assert_eq!(error.to_adcp_error().code, "INVALID_REQUEST");
+    }
+
+    #[test]
+    fn a_mistyped_member_is_named_by_its_path() {
+        for (request, field) in [
+            (json!({"filters": {"statuses": "working"}}), "filters.statuses"),
+            (json!({"include_history": "yes"}), "include_history"),
+            (json!({"pagination": {"max_results": "ten"}}), "pagination.max_results"),
+            (json!([1]), "request"),
+        ] {
+            match TaskQuery::from_list_request(&request) {
+                Err(TaskError::InvalidRequest { field: found, .. }) => {
+                    assert_eq!(found, field, "{request}");
+                }
+                other => panic!("{request}: {other:?}"),
+            }
+        }
     }
 
     #[test]
