@@ -28,6 +28,11 @@ pub enum WebhookError {
     #[cfg(feature = "postgres")]
     #[error("webhook outbox database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Stored credentials could not be decrypted (no key, an unknown key, a damaged value); the
+    /// delivery is dead-lettered as misconfigured.
+    #[cfg(feature = "postgres")]
+    #[error("stored webhook credentials: {0}")]
+    Credentials(#[from] adcp_tasks::pg::CredentialError),
     /// The outbox row to act on does not exist or is not in the required state.
     #[error("webhook delivery {0} not found in the required state")]
     NotFound(i64),

@@ -9,21 +9,30 @@
 //!
 //! [`PgOutbox::enqueue_in`] writes through a caller's connection, so the row commits in the same
 //! transaction as the task's terminal state.
+//!
+//! Credentials at rest: with [`PgOutbox::credentials_key`], a delivery's legacy credentials
+//! (Bearer / HMAC-SHA256) are stored sealed (`adcp_tasks::pg::CredentialKeys`, bound to the
+//! row's idempotency key). With or without a key, a row's credentials are cleared once it is
+//! delivered or dead; a value that does not decrypt dead-letters its row as misconfigured
+//! (logged without the value). [`PgOutbox::purge_delivered`] and [`PgOutbox::purge_dead`] are
+//! the retention purges.
 
 mod schema;
 mod worker;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use adcp_tasks::pg::{CredentialKeys, open_if_sealed};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgConnection, Row as _};
 
 pub use schema::{ATTEMPTS_TABLE, OUTBOX_TABLE, WAKE_CHANNEL};
 pub use worker::OutboxWorkerConfig;
 
-use crate::config::redact_url;
+use crate::config::{Secret, WebhookAuth, redact_url};
 use crate::delivery::{DeliverySupervisor, Enqueued, NewDelivery};
 use crate::error::WebhookError;
 
@@ -111,6 +120,12 @@ pub struct OutboxAttempt {
 pub struct PgOutbox {
     pool: PgPool,
     horizon: Duration,
+    credentials: Option<Arc<CredentialKeys>>,
+}
+
+/// What a row's sealed credentials are bound to: its idempotency key (unique per row).
+fn credentials_context(idempotency_key: &str) -> Vec<u8> {
+    format!("adcp_webhook_outbox.auth_credentials:{idempotency_key}").into_bytes()
 }
 
 const SELECT_DELIVERY: &str = "SELECT id, dedupe_key, idempotency_key, task_id, task_type, operation_id, url, state, \
@@ -146,7 +161,17 @@ impl PgOutbox {
         Self {
             pool,
             horizon: Duration::from_hours(24),
+            credentials: None,
         }
+    }
+
+    /// Seals the legacy credentials of rows enqueued from now on with `keys`' current key, and
+    /// opens rows sealed by any of them. Without keys, credentials are stored as plaintext;
+    /// plaintext rows written before a key was configured are still delivered.
+    #[must_use]
+    pub fn credentials_key(mut self, keys: impl Into<CredentialKeys>) -> Self {
+        self.credentials = Some(Arc::new(keys.into()));
+        self
     }
 
     /// Sets the retry horizon of rows enqueued from now on.
@@ -161,10 +186,50 @@ impl PgOutbox {
         &self.pool
     }
 
-    /// Creates or upgrades the tables (idempotent; safe from several processes at once).
+    /// Creates or upgrades the tables through the shared migration ledger
+    /// (`adcp_tasks::pg::migrations`); safe from any number of processes at once, on an empty
+    /// database or one an older release created.
     pub async fn migrate(&self) -> Result<(), WebhookError> {
-        let mut conn = self.pool.acquire().await?;
-        schema::migrate(&mut conn).await
+        schema::migrate(&self.pool).await
+    }
+
+    /// The credentials column's value for a delivery: sealed when keys are configured.
+    fn stored_credentials(&self, idempotency_key: &str, secret: &Secret) -> String {
+        match &self.credentials {
+            Some(keys) => keys.seal(
+                &credentials_context(idempotency_key),
+                secret.expose().as_bytes(),
+            ),
+            None => secret.expose().to_owned(),
+        }
+    }
+
+    /// The authentication of a claimed row (`id`, `idempotency_key`, `auth_scheme`,
+    /// `auth_credentials`), its credentials opened when sealed. A value that does not open is
+    /// logged without its value and returned as an error, which dead-letters the row as
+    /// misconfigured.
+    pub(super) fn stored_auth(&self, row: &PgRow) -> Result<WebhookAuth, WebhookError> {
+        let scheme: String = row.try_get("auth_scheme")?;
+        let credentials = match row.try_get::<Option<String>, _>("auth_credentials")? {
+            None => None,
+            Some(stored) => {
+                let idempotency_key: String = row.try_get("idempotency_key")?;
+                let context = credentials_context(&idempotency_key);
+                match open_if_sealed(self.credentials.as_deref(), &context, stored) {
+                    Ok(credentials) => Some(credentials),
+                    Err(error) => {
+                        let id: i64 = row.try_get("id")?;
+                        tracing::error!(
+                            outbox_id = id,
+                            error = %error,
+                            "stored webhook credentials cannot be decrypted; the delivery is misconfigured"
+                        );
+                        return Err(error.into());
+                    }
+                }
+            }
+        };
+        WebhookAuth::from_parts(&scheme, credentials)
     }
 
     /// Inserts the row through `conn` (typically inside the caller's transaction, which then
@@ -193,7 +258,9 @@ impl PgOutbox {
         .bind(&delivery.url)
         .bind(&delivery.payload.body)
         .bind(delivery.auth.scheme())
-        .bind(delivery.auth.credentials().map(crate::Secret::expose))
+        .bind(delivery.auth.credentials().map(|secret| {
+            self.stored_credentials(&delivery.payload.idempotency_key, secret)
+        }))
         .bind(self.horizon.as_secs_f64())
         .fetch_optional(&mut *conn)
         .await?;
@@ -249,14 +316,17 @@ impl PgOutbox {
     }
 
     /// Puts a dead row back to `pending` now, with a fresh horizon; the idempotency key and
-    /// body stay the same (it is the same logical event). Fails with `NotFound` unless dead.
+    /// body stay the same (it is the same logical event). Fails with `NotFound` unless dead, and
+    /// with `InvalidRequest` for a legacy-authenticated row (Bearer / HMAC-SHA256): its
+    /// credentials were cleared when it died, so it can no longer be authenticated.
     pub async fn replay_dead_letter(&self, id: i64) -> Result<(), WebhookError> {
         let done = sqlx::query(
             "WITH upd AS ( \
                  UPDATE adcp_webhook_outbox SET state = 'pending', available_at = now(), \
                      retry_until = now() + make_interval(secs => $2), dead_at = NULL, dead_reason = NULL, \
                      updated_at = now() \
-                 WHERE id = $1 AND state = 'dead' RETURNING id) \
+                 WHERE id = $1 AND state = 'dead' \
+                     AND (auth_scheme = 'rfc9421' OR auth_credentials IS NOT NULL) RETURNING id) \
              SELECT upd.id FROM upd CROSS JOIN LATERAL (SELECT pg_notify('adcp_webhook_outbox', '')) AS wake",
         )
         .bind(id)
@@ -264,23 +334,54 @@ impl PgOutbox {
         .fetch_optional(&self.pool)
         .await?;
         if done.is_none() {
-            return Err(WebhookError::NotFound(id));
+            let dead: Option<bool> =
+                sqlx::query_scalar("SELECT state = 'dead' FROM adcp_webhook_outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            return Err(if dead == Some(true) {
+                WebhookError::InvalidRequest(format!(
+                    "webhook delivery {id} used legacy authentication whose credentials were \
+                     cleared when it died; it cannot be replayed"
+                ))
+            } else {
+                WebhookError::NotFound(id)
+            });
         }
         tracing::info!(outbox_id = id, "dead webhook delivery replayed by operator");
         Ok(())
     }
 
     /// Deletes delivered rows (and their attempt logs) delivered more than `older_than` ago;
-    /// returns how many rows went. Dead rows stay until replayed or purged by the operator.
+    /// returns how many rows went. Dead rows are left to [`PgOutbox::purge_dead`].
     pub async fn purge_delivered(&self, older_than: Duration) -> Result<u64, WebhookError> {
-        let mut tx = self.pool.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(
+        self.purge(
             "DELETE FROM adcp_webhook_outbox \
              WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => $1) RETURNING id",
+            older_than,
         )
-        .bind(older_than.as_secs_f64())
-        .fetch_all(&mut *tx)
-        .await?;
+        .await
+    }
+
+    /// Deletes dead rows (and their attempt logs) dead-lettered more than `older_than` ago, so
+    /// no longer replayable; returns how many rows went.
+    pub async fn purge_dead(&self, older_than: Duration) -> Result<u64, WebhookError> {
+        self.purge(
+            "DELETE FROM adcp_webhook_outbox \
+             WHERE state = 'dead' AND dead_at < now() - make_interval(secs => $1) RETURNING id",
+            older_than,
+        )
+        .await
+    }
+
+    /// Runs a `DELETE … RETURNING id` of rows and deletes their attempt logs, in one
+    /// transaction.
+    async fn purge(&self, delete: &'static str, older_than: Duration) -> Result<u64, WebhookError> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(delete)
+            .bind(older_than.as_secs_f64())
+            .fetch_all(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM adcp_webhook_attempts WHERE outbox_id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)

@@ -1,11 +1,13 @@
-//! The outbox tables and their idempotent migration.
+//! The outbox tables and their versioned migrations.
 //!
-//! The first `CREATE TABLE` is the original shape; every column added since is an
-//! `ADD COLUMN IF NOT EXISTS`, so running [`migrate`] upgrades a table an older release created
-//! and is a no-op on a current one. An advisory lock serialises concurrent migrations from
-//! several processes starting at once.
+//! They run through the shared ledger of `adcp_tasks::pg::migrations` (component
+//! `adcp-webhooks:outbox`), under its advisory lock. Version 1 is the idempotent DDL of the
+//! releases before the ledger (its first `CREATE TABLE` is the original shape; every column
+//! added since is an `ADD COLUMN IF NOT EXISTS`), so tables those releases created upgrade
+//! cleanly.
 
-use sqlx::PgConnection;
+use adcp_tasks::pg::migrations::{self, Migration};
+use sqlx::PgPool;
 
 use crate::error::WebhookError;
 
@@ -16,9 +18,10 @@ pub const ATTEMPTS_TABLE: &str = "adcp_webhook_attempts";
 /// The LISTEN/NOTIFY channel that wakes workers on enqueue.
 pub const WAKE_CHANNEL: &str = "adcp_webhook_outbox";
 
-const MIGRATION: &str = r"
-SELECT pg_advisory_xact_lock(hashtext('adcp_webhook_outbox_migration'));
+/// The ledger's component name of the outbox tables.
+const COMPONENT: &str = "adcp-webhooks:outbox";
 
+const V1_TABLES: &str = r"
 CREATE TABLE IF NOT EXISTS adcp_webhook_outbox (
     id              BIGSERIAL PRIMARY KEY,
     dedupe_key      TEXT NOT NULL,
@@ -74,10 +77,25 @@ CREATE TABLE IF NOT EXISTS adcp_webhook_attempts (
 CREATE INDEX IF NOT EXISTS adcp_webhook_attempts_outbox ON adcp_webhook_attempts (outbox_id);
 ";
 
-/// Creates or upgrades the outbox tables, in one transaction under an advisory lock.
-pub(super) async fn migrate(conn: &mut PgConnection) -> Result<(), WebhookError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    sqlx::raw_sql(MIGRATION).execute(&mut *tx).await?;
-    tx.commit().await?;
+const V2_SETTLED_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS adcp_webhook_outbox_delivered
+    ON adcp_webhook_outbox (delivered_at) WHERE state = 'delivered';
+";
+
+/// Applies the outbox's pending migrations (one transaction, under the ledger's advisory lock).
+pub(super) async fn migrate(pool: &PgPool) -> Result<(), WebhookError> {
+    migrations::migrate(
+        pool,
+        COMPONENT,
+        &[
+            Migration::new(1, "outbox and attempt-log tables", V1_TABLES),
+            Migration::new(
+                2,
+                "index delivered rows by delivery time for retention purges",
+                V2_SETTLED_INDEX,
+            ),
+        ],
+    )
+    .await?;
     Ok(())
 }

@@ -180,15 +180,13 @@ impl PgOutbox {
         let rows = rows
             .iter()
             .map(|row| {
-                let scheme: String = row.try_get("auth_scheme")?;
-                let credentials: Option<String> = row.try_get("auth_credentials")?;
                 Ok(Claimed {
                     id: row.try_get("id")?,
                     idempotency_key: row.try_get("idempotency_key")?,
                     task_id: row.try_get("task_id")?,
                     url: row.try_get("url")?,
                     body: row.try_get("body")?,
-                    auth: WebhookAuth::from_parts(&scheme, credentials),
+                    auth: self.stored_auth(row),
                     attempt: row.try_get("attempt_count")?,
                 })
             })
@@ -258,6 +256,7 @@ impl PgOutbox {
                                     WHEN d.kind = 'retry' AND d.next_at > o.retry_until THEN 'horizon' \
                                     ELSE NULL END, \
                  last_http_status = d.http_status, last_error = d.error, \
+                 auth_credentials = CASE WHEN d.kind = 'retry' AND d.next_at <= o.retry_until THEN o.auth_credentials ELSE NULL END, \
                  lease_token = NULL, leased_by = NULL, updated_at = now() \
              FROM d \
              WHERE o.id = d.id AND o.lease_token = $6 AND o.state = 'in_flight' \
@@ -302,6 +301,7 @@ impl PgOutbox {
     async fn expire_overdue(&self) -> Result<u64, WebhookError> {
         let done = sqlx::query(
             "UPDATE adcp_webhook_outbox SET state = 'dead', dead_at = now(), dead_reason = 'horizon', \
+                 auth_credentials = NULL, \
                  lease_token = NULL, leased_by = NULL, updated_at = now() \
              WHERE state IN ('pending', 'in_flight') AND available_at <= now() AND retry_until < now()",
         )

@@ -9,6 +9,8 @@ mod delivery_memory;
 mod log_redaction;
 #[cfg(feature = "postgres")]
 mod outbox_pg;
+#[cfg(feature = "postgres")]
+mod outbox_secrets_pg;
 mod signing_vectors;
 mod ssrf;
 mod tasks_callback;
