@@ -65,11 +65,11 @@ mod error;
 mod framework;
 mod hooks;
 pub mod idempotency;
-#[cfg(feature = "postgres")]
-pub mod retention;
 mod lifecycle;
 pub mod logging;
 mod platform;
+#[cfg(feature = "postgres")]
+pub mod retention;
 mod sandbox;
 mod server;
 mod transport;

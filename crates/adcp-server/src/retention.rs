@@ -129,8 +129,7 @@ impl RetentionJob {
             );
         }
         if let Some(idempotency) = &self.idempotency {
-            report.idempotency_keys =
-                logged("idempotency keys", idempotency.purge_expired().await);
+            report.idempotency_keys = logged("idempotency keys", idempotency.purge_expired().await);
         }
         tracing::debug!(?report, "retention round done");
         report

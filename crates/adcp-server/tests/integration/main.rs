@@ -22,4 +22,6 @@ mod idempotency;
 mod logging;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod pg_maintenance;
 mod support;
