@@ -200,6 +200,8 @@ async fn main() -> BenchResult {
             worker_id: name.to_owned(),
             batch_size: 128,
             concurrency: 128,
+            // Every row goes to the one loopback receiver: measure throughput, not fairness.
+            per_host_concurrency: 128,
             poll_interval: Duration::from_millis(500),
             ..OutboxWorkerConfig::default()
         };

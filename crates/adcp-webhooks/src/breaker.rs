@@ -1,5 +1,6 @@
-//! A per-host circuit breaker for the in-memory supervisor: after repeated failures a host is
-//! left alone for a while, then probed with one delivery at a time.
+//! A per-host circuit breaker for the in-memory supervisor and the PostgreSQL outbox worker:
+//! after repeated failures a host is left alone for a while, then probed with one delivery at a
+//! time.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -77,6 +78,21 @@ impl Breakers {
         }
     }
 
+    /// The hosts [`Breakers::admit`] would refuse at `now` (circuit open, or its one probe
+    /// already let through), and the hosts whose circuit would let exactly one probe through.
+    pub(crate) fn paused_and_probing(&self, now: Instant) -> (Vec<&str>, Vec<&str>) {
+        let mut paused = Vec::new();
+        let mut probe = Vec::new();
+        for (host, state) in &self.hosts {
+            match state.open_until {
+                Some(until) if until > now || state.probing => paused.push(host.as_str()),
+                Some(_) => probe.push(host.as_str()),
+                None => {}
+            }
+        }
+        (paused, probe)
+    }
+
     /// Whether `host`'s circuit is currently open.
     #[cfg(test)]
     pub(crate) fn is_open(&self, host: &str, now: Instant) -> bool {
@@ -119,5 +135,23 @@ mod tests {
         breakers.record_success("h");
         assert!(breakers.admit("h", much_later).is_ok());
         assert!(breakers.admit("h", much_later).is_ok());
+    }
+
+    #[test]
+    fn paused_and_probing_hosts_follow_admit() {
+        let policy = BreakerPolicy {
+            failure_threshold: 1,
+            open_for: Duration::from_secs(10),
+        };
+        let mut breakers = Breakers::new(policy);
+        let t0 = Instant::now();
+        breakers.record_failure("h", t0);
+        assert_eq!(breakers.paused_and_probing(t0), (vec!["h"], vec![]));
+        let later = t0 + Duration::from_secs(11);
+        assert_eq!(breakers.paused_and_probing(later), (vec![], vec!["h"]));
+        assert!(breakers.admit("h", later).is_ok());
+        assert_eq!(breakers.paused_and_probing(later), (vec!["h"], vec![]));
+        breakers.record_success("h");
+        assert_eq!(breakers.paused_and_probing(later), (vec![], vec![]));
     }
 }

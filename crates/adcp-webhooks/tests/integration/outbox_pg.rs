@@ -569,20 +569,206 @@ async fn a_worker_process_killed_mid_delivery_is_taken_over_with_the_same_key() 
 }
 
 #[tokio::test]
-async fn a_lease_shorter_than_a_batch_of_requests_is_refused() {
+async fn a_lease_not_longer_than_the_request_timeout_is_refused() {
     let db = adcp_pg_harness::fresh_database().await;
     let outbox = outbox_on(db.url()).await;
-    // 3 s request timeout, 64 rows at 16 in flight: four waves need more than 12 s of lease.
-    let config = OutboxWorkerConfig {
-        lease: Duration::from_secs(10),
-        concurrency: 16,
-        ..worker_config("w")
-    };
+    // 3 s request timeout: a row's lease must outlast one attempt by more than a second.
     let refused = outbox
-        .run_worker(loopback_sender(None), config, CancellationToken::new())
+        .run_worker(
+            loopback_sender(None),
+            OutboxWorkerConfig {
+                lease: Duration::from_secs(4),
+                ..worker_config("w")
+            },
+            CancellationToken::new(),
+        )
         .await;
     assert!(
         matches!(refused, Err(adcp_webhooks::WebhookError::InvalidConfig(_))),
         "{refused:?}"
     );
+    // Leases are per row, so the batch size and concurrency no longer lengthen them.
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let accepted = outbox
+        .run_worker(
+            loopback_sender(None),
+            OutboxWorkerConfig {
+                lease: Duration::from_secs(5),
+                batch_size: 64,
+                concurrency: 16,
+                ..worker_config("w")
+            },
+            stopped,
+        )
+        .await;
+    assert!(accepted.is_ok(), "{accepted:?}");
+}
+
+/// Seconds from enqueue to delivery of every delivered row whose task id starts with `prefix`.
+async fn delivery_seconds(outbox: &PgOutbox, prefix: &str) -> Vec<(String, f64)> {
+    sqlx::query_as(
+        "SELECT task_id, extract(epoch FROM delivered_at - created_at)::float8 \
+         FROM adcp_webhook_outbox WHERE state = 'delivered' AND task_id LIKE $1 || '%' ORDER BY id",
+    )
+    .bind(prefix)
+    .fetch_all(outbox.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn hung_receivers_do_not_delay_other_receivers_webhooks() {
+    let db = adcp_pg_harness::fresh_database().await;
+    let outbox = outbox_on(db.url()).await;
+    // A sender that really waits for the hung receivers (20 s and more), so they hold slots.
+    let sender = WebhookSender::new(
+        adcp_webhooks::SenderConfig {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(25),
+            policy: adcp_webhooks::ssrf::SsrfPolicy::strict().allow_loopback(),
+            ..adcp_webhooks::SenderConfig::default()
+        },
+        Some(test_signer()),
+    )
+    .unwrap();
+    // 12 slots and 4 rows per hung host: without a per-host limit the hung receivers would take
+    // every slot; with a limit of 2 they hold 6.
+    let config = OutboxWorkerConfig {
+        concurrency: 12,
+        per_host_concurrency: 2,
+        lease: Duration::from_secs(30),
+        ..worker_config("fair")
+    };
+    let worker = Worker::spawn(&outbox, sender, config);
+    let mut hung = Vec::new();
+    for h in 0..3 {
+        let receiver = Receiver::start().await;
+        receiver.script(std::iter::repeat_n(
+            Answer::HangUntilReleased(Duration::from_mins(1)),
+            4,
+        ));
+        for i in 0..4 {
+            enqueue(&outbox, &format!("hung_{h}_{i}"), &receiver.url("/slow")).await;
+        }
+        hung.push(receiver);
+    }
+    for receiver in &hung {
+        assert_eq!(
+            receiver.wait_for(2, Duration::from_secs(10)).await.len(),
+            2,
+            "each hung receiver holds its host's two slots"
+        );
+    }
+    let healthy: Vec<Receiver> = futures::future::join_all((0..4).map(|_| Receiver::start())).await;
+    for i in 0..40 {
+        let receiver = &healthy[i % healthy.len()];
+        enqueue(&outbox, &format!("healthy_{i:02}"), &receiver.url("/fast")).await;
+    }
+    // Wait for the terminal state of every healthy row, then judge each one's delay.
+    let until = tokio::time::Instant::now() + Duration::from_secs(15);
+    let delivered = loop {
+        let delivered = delivery_seconds(&outbox, "healthy_").await;
+        if delivered.len() == 40 || tokio::time::Instant::now() > until {
+            break delivered;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(delivered.len(), 40, "every healthy webhook was delivered");
+    for (task_id, seconds) in &delivered {
+        assert!(
+            *seconds < 1.0,
+            "{task_id} took {seconds:.3} s from enqueue to delivery"
+        );
+    }
+    for receiver in &hung {
+        assert_eq!(
+            receiver.received().len(),
+            2,
+            "no third slot for a hung host"
+        );
+    }
+    // Graceful stop: the hung attempts in flight finish (released now) and are settled before
+    // the worker returns; nothing is left in flight.
+    for receiver in &hung {
+        receiver.release();
+    }
+    worker.stop().await;
+    let states: Vec<(String, String)> = sqlx::query_as(
+        "SELECT task_id, state FROM adcp_webhook_outbox WHERE task_id LIKE 'hung_%' ORDER BY id",
+    )
+    .fetch_all(outbox.pool())
+    .await
+    .unwrap();
+    assert_eq!(states.len(), 12);
+    let delivered_hung = states.iter().filter(|(_, s)| s == "delivered").count();
+    assert!(delivered_hung >= 6, "{states:?}");
+    assert!(
+        states
+            .iter()
+            .all(|(_, s)| s == "delivered" || s == "pending"),
+        "a stopped worker leaves nothing in flight: {states:?}"
+    );
+}
+
+#[tokio::test]
+async fn stopping_a_worker_finishes_and_settles_attempts_in_flight() {
+    let db = adcp_pg_harness::fresh_database().await;
+    let outbox = outbox_on(db.url()).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Answer::Hang(Duration::from_millis(700))]);
+    let key = enqueue(&outbox, "task_s", &receiver.url("/h")).await;
+    let worker = Worker::spawn(
+        &outbox,
+        loopback_sender(Some(test_signer())),
+        worker_config("w"),
+    );
+    assert_eq!(receiver.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+    // Stop while the attempt is in flight: the worker returns only once it is settled.
+    worker.stop().await;
+    let rows = outbox.deliveries_for_task("task_s").await.unwrap();
+    assert_eq!(rows[0].state, DeliveryState::Delivered, "{:?}", rows[0]);
+    assert_eq!(rows[0].idempotency_key, key);
+    assert_eq!(rows[0].attempts, 1);
+    assert_eq!(outbox.attempts(rows[0].id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failing_host_is_paused_by_its_circuit_breaker_and_others_still_flow() {
+    let db = adcp_pg_harness::fresh_database().await;
+    let outbox = outbox_on(db.url()).await;
+    let failing = Receiver::start().await;
+    failing.script(std::iter::repeat_n(Answer::Status(503), 100));
+    let config = OutboxWorkerConfig {
+        per_host_concurrency: 1,
+        breaker: adcp_webhooks::BreakerPolicy {
+            failure_threshold: 2,
+            open_for: Duration::from_mins(1),
+        },
+        retry: RetryPolicy {
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+        ..worker_config("w")
+    };
+    let worker = Worker::spawn(&outbox, loopback_sender(Some(test_signer())), config);
+    enqueue(&outbox, "task_f", &failing.url("/h")).await;
+    assert_eq!(failing.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+    // The failing row is due again at once, and older than the next one, yet the open circuit
+    // keeps it out of every claim while another receiver's webhook is delivered.
+    let healthy = Receiver::start().await;
+    enqueue(&outbox, "task_ok", &healthy.url("/h")).await;
+    wait_for_state(
+        &outbox,
+        "task_ok",
+        DeliveryState::Delivered,
+        Duration::from_secs(10),
+    )
+    .await;
+    worker.stop().await;
+    assert_eq!(failing.received().len(), 2, "paused after two failures");
+    let row = &outbox.deliveries_for_task("task_f").await.unwrap()[0];
+    assert_eq!(row.state, DeliveryState::Pending);
+    assert_eq!(row.attempts, 2);
 }

@@ -49,6 +49,9 @@ pub enum Answer {
     StatusWithHeader(u16, &'static str, &'static str),
     /// Holds the request open for this long, then answers 200.
     Hang(Duration),
+    /// Holds the request open for at most this long, answering 200 as soon as
+    /// [`Receiver::release`] is called.
+    HangUntilReleased(Duration),
 }
 
 #[derive(Default)]
@@ -60,6 +63,7 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Receiver {
     inner: Arc<Mutex<Inner>>,
+    released: tokio_util::sync::CancellationToken,
     pub addr: Option<SocketAddr>,
 }
 
@@ -89,6 +93,13 @@ async fn handle(State(rx): State<Receiver>, uri: Uri, headers: HeaderMap, body: 
             tokio::time::sleep(duration).await;
             StatusCode::OK.into_response()
         }
+        Answer::HangUntilReleased(at_most) => {
+            tokio::select! {
+                () = rx.released.cancelled() => {}
+                () = tokio::time::sleep(at_most) => {}
+            }
+            StatusCode::OK.into_response()
+        }
     }
 }
 
@@ -114,6 +125,11 @@ impl Receiver {
     /// Answers for the next requests, in order; afterwards 200.
     pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
         self.inner.lock().unwrap().script.extend(answers);
+    }
+
+    /// Ends every `HangUntilReleased` answer, now and later.
+    pub fn release(&self) {
+        self.released.cancel();
     }
 
     pub fn received(&self) -> Vec<Received> {
