@@ -29,8 +29,8 @@ pub struct SessionLimits {
     /// `SERVICE_UNAVAILABLE` error. Default 1,000.
     pub max_sessions: usize,
     /// The most sessions one principal holds at once; past it `initialize` gets HTTP 429 with
-    /// an AdCP `RATE_LIMITED` error. Anonymous callers (no authenticator configured) share
-    /// one count. Default 16.
+    /// an AdCP `RATE_LIMITED` error. Without an authenticator every caller is anonymous and
+    /// only the total applies. Default 16.
     pub max_sessions_per_principal: usize,
     /// A session with no traffic for this long is closed (the client re-initializes).
     /// Default 120 s.
@@ -130,8 +130,10 @@ impl BoundedSessions {
         if ledger.owners.len() >= self.limits.max_sessions {
             return Err(SessionRefusal::Full);
         }
-        if ledger.per_owner.get(owner).copied().unwrap_or(0)
-            >= self.limits.max_sessions_per_principal
+        // Anonymous callers (no authenticator) cannot be told apart: only the total binds them.
+        if !owner.is_empty()
+            && ledger.per_owner.get(owner).copied().unwrap_or(0)
+                >= self.limits.max_sessions_per_principal
         {
             return Err(SessionRefusal::PrincipalFull);
         }
