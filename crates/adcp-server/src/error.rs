@@ -29,6 +29,12 @@ pub enum ServerError {
     /// The task runtime could not be built.
     #[error("task runtime: {0}")]
     Tasks(#[from] adcp_tasks::TaskError),
+    /// The webhook outbox could not be set up (feature `postgres`).
+    #[error("webhook outbox: {0}")]
+    Webhooks(#[from] adcp_webhooks::WebhookError),
+    /// The idempotency store could not be set up.
+    #[error("idempotency store: {0}")]
+    Idempotency(#[from] crate::idempotency::IdempotencyError),
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

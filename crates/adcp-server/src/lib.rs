@@ -69,6 +69,8 @@ mod lifecycle;
 pub mod logging;
 mod platform;
 #[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
 pub mod retention;
 mod sandbox;
 mod server;
@@ -101,6 +103,8 @@ pub use server::{AdcpServer, AdcpServerBuilder, WebhookDelivery};
 pub use transport::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, router};
 
 pub use lifecycle::{StopPolicy, StopReport, stop_signal};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStores;
 pub use transport::listen::ConnectionLimits;
 pub use transport::sessions::SessionLimits;
 

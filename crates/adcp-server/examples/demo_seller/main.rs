@@ -32,7 +32,10 @@ use adcp_server::{
 use adcp_types::Specialism;
 use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
 use adcp_webhooks::ssrf::SsrfPolicy;
-use adcp_webhooks::{InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender};
+use adcp_webhooks::retry::RetryPolicy;
+use adcp_webhooks::{
+    BreakerPolicy, InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender,
+};
 use clap::Parser;
 use serde_json::json;
 
@@ -74,6 +77,46 @@ struct Args {
     /// On SIGTERM, how long running tasks may take before they fail as retryable (ms).
     #[arg(long, default_value_t = 20_000)]
     task_deadline_ms: u64,
+    /// How long a running task's claim lasts without a heartbeat (PostgreSQL): after it, a
+    /// live replica fails the task of a dead one as retryable and sends its webhook (ms; the
+    /// server's default, 30 s, when unset).
+    #[arg(long)]
+    task_lease_ms: Option<u64>,
+    /// The webhook sender's whole-request timeout (ms).
+    #[arg(long, default_value_t = 20_000)]
+    webhook_timeout_ms: u64,
+    /// The ceiling of the first webhook retry's delay; later ones double (ms).
+    #[arg(long, default_value_t = 1_000)]
+    webhook_retry_base_ms: u64,
+    /// The largest ceiling of any webhook retry's delay (ms).
+    #[arg(long, default_value_t = 3_600_000)]
+    webhook_retry_max_ms: u64,
+    /// How long a host's open circuit defers its webhooks before one probe (ms).
+    #[arg(long, default_value_t = 30_000)]
+    webhook_breaker_open_ms: u64,
+    /// How long the PostgreSQL outbox worker's claim of a row is exclusive; a killed worker's
+    /// rows are re-attempted after it. Must exceed the webhook timeout by more than a second (ms).
+    #[arg(long, default_value_t = 60_000)]
+    outbox_lease_ms: u64,
+}
+
+impl Args {
+    /// The webhook retry backoff the flags ask for (the horizon stays the default 24 h).
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            base_delay: Duration::from_millis(self.webhook_retry_base_ms),
+            max_delay: Duration::from_millis(self.webhook_retry_max_ms),
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The per-host circuit breaker the flags ask for.
+    fn breaker_policy(&self) -> BreakerPolicy {
+        BreakerPolicy {
+            open_for: Duration::from_millis(self.webhook_breaker_open_ms),
+            ..BreakerPolicy::default()
+        }
+    }
 }
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -152,15 +195,25 @@ async fn main() -> DemoResult<()> {
         SenderConfig {
             // Development: loopback receivers are allowed; production keeps the strict policy.
             policy: SsrfPolicy::strict().allow_loopback(),
+            request_timeout: Duration::from_millis(args.webhook_timeout_ms),
+            connect_timeout: Duration::from_millis(args.webhook_timeout_ms.min(10_000)),
             ..SenderConfig::default()
         },
         Some(WebhookSigner::new(key)),
     )?;
     if let Some(url) = &args.database_url {
-        builder = with_postgres(builder, url, sender).await?;
+        builder = with_postgres(builder, url, sender, &args).await?;
     } else {
-        let supervisor = InMemorySupervisor::start(sender, InMemoryConfig::default());
+        let config = InMemoryConfig {
+            retry: args.retry_policy(),
+            breaker: args.breaker_policy(),
+            ..InMemoryConfig::default()
+        };
+        let supervisor = InMemorySupervisor::start(sender, config);
         builder = builder.webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)));
+    }
+    if let Some(lease) = args.task_lease_ms {
+        builder = builder.task_lease(Duration::from_millis(lease));
     }
     let server = builder.build()?;
 
@@ -216,47 +269,24 @@ async fn with_postgres(
     builder: adcp_server::AdcpServerBuilder,
     url: &str,
     sender: WebhookSender,
+    args: &Args,
 ) -> DemoResult<adcp_server::AdcpServerBuilder> {
-    use adcp_webhooks::outbox::{OutboxWorkerConfig, PgOutbox};
+    use adcp_webhooks::outbox::OutboxWorkerConfig;
+    let worker_config = OutboxWorkerConfig {
+        lease: Duration::from_millis(args.outbox_lease_ms),
+        retry: args.retry_policy(),
+        breaker: args.breaker_policy(),
+        ..OutboxWorkerConfig::default()
+    };
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(16)
         .connect(url)
         .await?;
-    let outbox = PgOutbox::new(pool.clone());
-    outbox.migrate().await?;
-    let registry = adcp_tasks::pg::PgTaskRegistry::builder(pool.clone())
-        .outbox(Arc::new(outbox.clone()))
-        .build()?;
-    registry.migrate().await?;
-    let idempotency = adcp_server::idempotency::PgIdempotencyStore::new(pool);
-    idempotency.migrate().await?;
-    let purger = idempotency.clone();
-    let worker = outbox.clone();
-    Ok(builder
-        .background_job("idempotency purge", move |stop| async move {
-            let mut every = tokio::time::interval(Duration::from_hours(1));
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    _ = every.tick() => {}
-                }
-                if let Err(error) = purger.purge_expired().await {
-                    tracing::warn!(%error, "purging expired idempotency keys failed");
-                }
-            }
-        })
-        // Stopped by the server only after the last task settled, so the drain's webhooks go out.
-        .background_job("webhook outbox worker", move |stop| async move {
-            if let Err(error) = worker
-                .run_worker(sender, OutboxWorkerConfig::default(), stop)
-                .await
-            {
-                tracing::error!(%error, "outbox worker stopped");
-            }
-        })
-        .task_registry(Arc::new(registry))
-        .idempotency_store(Arc::new(idempotency))
-        .webhooks(WebhookDelivery::Transactional))
+    // One call: migrations (safe for replicas starting together), the task registry with its
+    // transactional outbox, the idempotency store, two outbox workers and the retention job,
+    // stopped by the server only after the last task settled so the drain's webhooks go out.
+    let stores = adcp_server::PostgresStores::new(pool, sender).outbox_workers(2, worker_config);
+    Ok(builder.postgres(stores).await?)
 }
 
 /// Without the `postgres` feature: the same signature as the real one, always an error.
@@ -266,6 +296,7 @@ async fn with_postgres(
     _builder: adcp_server::AdcpServerBuilder,
     _url: &str,
     _sender: WebhookSender,
+    _args: &Args,
 ) -> DemoResult<adcp_server::AdcpServerBuilder> {
     Err("--database-url needs the `postgres` feature: cargo run -p adcp-server --features postgres --example demo_seller".into())
 }

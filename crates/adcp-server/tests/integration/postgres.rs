@@ -109,3 +109,112 @@ async fn two_replicas_share_tasks_outbox_and_idempotency() {
     assert_eq!(observed.media_buys_created.load(Ordering::SeqCst), 1);
     stop.cancel();
 }
+
+fn loopback_sender() -> WebhookSender {
+    WebhookSender::new(
+        SenderConfig {
+            policy: SsrfPolicy::strict().allow_loopback(),
+            ..SenderConfig::default()
+        },
+        Some(WebhookSigner::new(signing_key())),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_postgres_call_wires_every_store_and_a_stop_sends_the_drains_webhooks() {
+    let db = adcp_pg_harness::fresh_database().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .connect(db.url())
+        .await
+        .unwrap();
+    let observed = Arc::new(Observed::default());
+    let key = adcp_tasks::pg::CredentialKey::new("k1", [9; 32]).unwrap();
+    let server = builder(&observed)
+        .postgres(
+            adcp_server::PostgresStores::new(pool.clone(), loopback_sender())
+                .credentials_key(key)
+                .outbox_workers(
+                    2,
+                    OutboxWorkerConfig {
+                        poll_interval: Duration::from_millis(100),
+                        ..OutboxWorkerConfig::default()
+                    },
+                ),
+        )
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    let running = serve(server).await;
+    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let receiver = Receiver::start().await;
+    let mut task_ids = Vec::new();
+    for n in 0..5 {
+        let reply = buyer
+            .call(
+                "get_products",
+                json!({
+                    "buying_mode": "brief", "brief": "pg", "account": account("acme.example"),
+                    "push_notification_config": push(&receiver, "pg", &format!("op-{n}")),
+                    "ext": { "handoff": true, "work_ms": 300 },
+                }),
+            )
+            .await;
+        assert_eq!(reply.ok()["status"], "submitted", "{:#}", reply.body);
+        task_ids.push(reply.ok()["task_id"].as_str().unwrap().to_owned());
+    }
+    // Stop at once: the tasks finish during the drain, and the outbox workers, stopped only
+    // after them, still deliver their webhooks.
+    let report = running
+        .server
+        .stop(&adcp_server::StopPolicy::default())
+        .await;
+    assert_eq!(report.tasks_finished, 5, "{report:?}");
+    assert_eq!(report.background_jobs_aborted, 0, "{report:?}");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT task_id, state FROM adcp_webhook_outbox ORDER BY task_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 5, "one outbox row per task: {rows:?}");
+    let delivered = rows.iter().filter(|(_, state)| state == "delivered").count();
+    let received = receiver.received();
+    assert_eq!(received.len(), delivered, "each delivered row arrived once");
+    // What the workers did not send before stopping stays in the outbox, never lost.
+    assert!(rows.iter().all(|(_, s)| s == "delivered" || s == "pending"), "{rows:?}");
+    // The credentials were sealed at rest and cleared once delivered.
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM adcp_tasks t WHERE t::text LIKE '%receiver-token-0123456789abcdef%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(leaked, 0);
+}
+
+#[tokio::test]
+async fn a_registry_writing_an_outbox_with_another_delivery_mode_is_refused_at_build() {
+    let db = adcp_pg_harness::fresh_database().await;
+    let pool = sqlx::postgres::PgPool::connect(db.url()).await.unwrap();
+    let outbox = PgOutbox::new(pool.clone());
+    let registry = PgTaskRegistry::builder(pool.clone())
+        .outbox(Arc::new(outbox))
+        .build()
+        .unwrap();
+    let observed = Arc::new(Observed::default());
+    let error = builder(&observed)
+        .task_registry(Arc::new(registry))
+        .webhooks(in_memory_webhooks())
+        .build()
+        .expect_err("outbox rows no worker sends, beside an in-memory supervisor");
+    assert!(error.to_string().contains("outbox"), "{error}");
+    let bare = PgTaskRegistry::builder(pool).build().unwrap();
+    let error = builder(&observed)
+        .task_registry(Arc::new(bare))
+        .webhooks(WebhookDelivery::Transactional)
+        .build()
+        .expect_err("Transactional without an outbox");
+    assert!(error.to_string().contains("outbox"), "{error}");
+}
