@@ -1,6 +1,8 @@
 //! `cargo xtask ci`, `demo`, `validate` and `bench`: the commands the README promises.
 //!
-//! `ci` ends with `cargo xtask conformance` (the demo seller graded against its storyboards).
+//! `ci` ends with `cargo xtask conformance` (the demo seller graded against its storyboards)
+//! and `cargo xtask faults` (the release demo seller under kill -9, SIGTERM, floods and
+//! receiver faults).
 //!
 //! `ci` is the whole gate, in the order that fails fastest: schemas, generated-code and API
 //! freshness, formatting, clippy, cargo-deny, then every test against a real PostgreSQL started
@@ -11,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::util::{cargo, run, workspace_root};
-use crate::{api_snapshot, codegen, conformance, schemas};
+use crate::{api_snapshot, codegen, conformance, faults, schemas};
 
 /// Runs every check CI runs.
 pub(crate) fn run_ci() -> Result<()> {
@@ -44,7 +46,9 @@ pub(crate) fn run_ci() -> Result<()> {
         run(&mut tests)
     })?;
     // The demo seller against the compliance storyboards it must pass.
-    conformance::run_conformance(&[])
+    conformance::run_conformance(&[])?;
+    // The release demo seller killed, drained, flooded and starved of receivers (a few minutes).
+    faults::run_faults(&[])
 }
 
 fn deny() -> Result<()> {
@@ -62,7 +66,7 @@ fn deny() -> Result<()> {
 
 /// Runs `f` with a PostgreSQL URL: `DATABASE_URL` when set, otherwise a throwaway cluster the
 /// test harness starts for this run and stops afterwards, whatever `f` returned.
-fn with_database(f: impl FnOnce(Option<String>) -> Result<()>) -> Result<()> {
+pub(crate) fn with_database(f: impl FnOnce(Option<String>) -> Result<()>) -> Result<()> {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         return f(Some(url));
     }

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workspace's automation, one module per command.
 //!
 //! Commands: `schemas`, `codegen [--check]`, `api-snapshot [--check]`, `ci`, `validate`, `demo`,
-//! `conformance`, `bench`.
+//! `conformance`, `faults`, `bench`.
 
 // Code generators build source text by appending formatted pieces and run long linear passes;
 // these pedantic lints fight that style without catching bugs here.
@@ -15,6 +15,7 @@ mod api_snapshot;
 mod ci;
 mod codegen;
 mod conformance;
+mod faults;
 mod schemas;
 mod util;
 
@@ -30,6 +31,7 @@ commands:
   validate TOOL [FILE]    validate a JSON request (file or stdin) for TOOL; print the typed value or errors
   demo [ARGS]             the main job: the demo seller on http://127.0.0.1:3001/mcp (ARGS go to it)
   conformance [ARGS]      grade the demo seller (or --url URL) against the compliance storyboards
+  faults [ARGS]           the fault suite: release demo seller, real PostgreSQL, kill -9/SIGTERM/floods
   bench                   run the benchmarks (release) and print their numbers";
 
 fn main() -> Result<()> {
@@ -47,6 +49,7 @@ fn main() -> Result<()> {
         "demo" => ci::demo(rest),
         "bench" => ci::bench(rest),
         "conformance" => conformance::run_conformance(rest),
+        "faults" => faults::run_faults(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
