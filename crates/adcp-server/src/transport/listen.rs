@@ -22,6 +22,10 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// How long and how many: the bounds every accepted connection lives under.
+///
+/// Measured on the release demo seller: an idle connection costs about 21 KB (the socket's
+/// task and hyper's read buffer), so the default cap of 768 bounds idle connections at about
+/// 16 MB.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectionLimits {
