@@ -270,3 +270,18 @@ pub(crate) fn stop_report(lines: &[String]) -> Option<(u64, u64, u64)> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::stop_report;
+
+    #[test]
+    fn the_stop_line_is_read_into_its_three_counts() {
+        let lines = vec![
+            "adcp-rs demo seller serving MCP at http://127.0.0.1:1/mcp".to_owned(),
+            "stopped: 20 tasks finished, 1 failed on shutdown, 0 webhooks undelivered".to_owned(),
+        ];
+        assert_eq!(stop_report(&lines), Some((20, 1, 0)));
+        assert_eq!(stop_report(&lines[..1]), None);
+    }
+}

@@ -215,3 +215,57 @@ pub(crate) fn print_table(results: &[ScenarioResult]) {
     println!();
     println!("faults: {} passed, {failed} failed", results.len() - failed);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+
+    fn delivery(key: &str, task: &str, answered: Option<u16>) -> Delivery {
+        Delivery {
+            idempotency_key: key.to_owned(),
+            task_id: task.to_owned(),
+            status: "completed".to_owned(),
+            arrived: SystemTime::now(),
+            answered,
+        }
+    }
+
+    #[test]
+    fn a_resend_of_the_same_key_is_a_duplicate_and_an_unacknowledged_attempt_is_not_delivered() {
+        let tasks = vec!["t1".to_owned(), "t2".to_owned(), "t3".to_owned()];
+        let seen = [
+            delivery("k1", "t1", Some(200)),
+            delivery("k1", "t1", Some(200)),
+            delivery("k2", "t2", Some(503)),
+            delivery("k2", "t2", None),
+            delivery("k3", "t3", Some(204)),
+            delivery("k9", "other", Some(200)),
+        ];
+        let tally = tally(&tasks, &seen);
+        assert_eq!(
+            (
+                tally.expected,
+                tally.delivered,
+                tally.lost,
+                tally.duplicated
+            ),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(tally.second_keys, 0);
+    }
+
+    #[test]
+    fn a_task_reported_under_two_keys_fails_even_where_duplicates_are_allowed() {
+        let tasks = vec!["t1".to_owned()];
+        let seen = [
+            delivery("k1", "t1", Some(200)),
+            delivery("k2", "t1", Some(200)),
+        ];
+        let mut findings = Findings::new(true);
+        findings.count(tally(&tasks, &seen));
+        assert_eq!(findings.tally.second_keys, 1);
+        assert_eq!(findings.failures.len(), 1);
+    }
+}

@@ -161,7 +161,11 @@ pub(crate) async fn sessions(ctx: &Ctx, _deadline: Instant) -> Result<Findings> 
     findings.check(
         count(&one, "200") == PER_PRINCIPAL_CAP
             && count(&one, "429") == ONE_PRINCIPAL_INITIALIZES - PER_PRINCIPAL_CAP,
-        format!("expected {PER_PRINCIPAL_CAP} sessions and the rest 429"),
+        format!(
+            "one principal got {} sessions and {} × 429 (expected {PER_PRINCIPAL_CAP} and the rest 429)",
+            count(&one, "200"),
+            count(&one, "429")
+        ),
     );
 
     let many = initialize_flood(&http, &url, DISTINCT_PRINCIPALS, |i| {
@@ -175,7 +179,11 @@ pub(crate) async fn sessions(ctx: &Ctx, _deadline: Instant) -> Result<Findings> 
     findings.check(
         accepted + PER_PRINCIPAL_CAP <= MAX_SESSIONS
             && count(&many, "503") == DISTINCT_PRINCIPALS - accepted,
-        format!("expected at most {MAX_SESSIONS} sessions in all and 503 past them"),
+        format!(
+            "sessions held: {PER_PRINCIPAL_CAP} + {accepted} = {} against a cap of {MAX_SESSIONS} \
+             (expected 503 past the cap)",
+            PER_PRINCIPAL_CAP + accepted
+        ),
     );
 
     let rss_after = demo.rss_kib().unwrap_or(0);
