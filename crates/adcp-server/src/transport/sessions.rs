@@ -46,7 +46,7 @@ impl Default for SessionLimits {
         Self {
             max_sessions: 1_000,
             max_sessions_per_principal: 16,
-            idle_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_mins(2),
         }
     }
 }
