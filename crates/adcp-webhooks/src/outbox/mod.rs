@@ -10,12 +10,17 @@
 //! [`PgOutbox::enqueue_in`] writes through a caller's connection, so the row commits in the same
 //! transaction as the task's terminal state.
 //!
-//! Credentials at rest: with [`PgOutbox::credentials_key`], a delivery's legacy credentials
-//! (Bearer / HMAC-SHA256) are stored sealed (`adcp_tasks::pg::CredentialKeys`, bound to the
-//! row's idempotency key). With or without a key, a row's credentials are cleared once it is
-//! delivered or dead; a value that does not decrypt dead-letters its row as misconfigured
-//! (logged without the value). [`PgOutbox::purge_delivered`] and [`PgOutbox::purge_dead`] are
-//! the retention purges.
+//! Secrets at rest: with [`PgOutbox::credentials_key`], a delivery's legacy credentials
+//! (Bearer / HMAC-SHA256) and its body (which echoes the buyer's `push_notification_config.token`,
+//! as the protocol requires) are stored sealed (`adcp_tasks::pg::CredentialKeys`, each bound to
+//! the row's idempotency key and to its column). A sealed body is the ASCII text
+//! `adcp-enc:v1:…`, which no JSON body can start with, so bodies stored as plaintext before a
+//! key was configured are told apart and still delivered. The worker opens the body when it
+//! claims the row and signs and sends the plaintext bytes exactly as enqueued. With or without a
+//! key, a row's credentials are cleared once it is delivered or dead (its body stays, so a dead
+//! row can be replayed); a credential or body that does not decrypt dead-letters its row as
+//! misconfigured (logged without the value). [`PgOutbox::purge_delivered`] and
+//! [`PgOutbox::purge_dead`] are the retention purges.
 
 mod schema;
 mod worker;
@@ -23,7 +28,7 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adcp_tasks::pg::{CredentialKeys, open_if_sealed};
+use adcp_tasks::pg::{CredentialError, CredentialKeys, open_if_sealed};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgRow};
@@ -128,6 +133,12 @@ fn credentials_context(idempotency_key: &str) -> Vec<u8> {
     format!("adcp_webhook_outbox.auth_credentials:{idempotency_key}").into_bytes()
 }
 
+/// What a row's sealed body is bound to: its idempotency key, in a context distinct from the
+/// credentials', so neither sealed value opens in the other's column.
+fn body_context(idempotency_key: &str) -> Vec<u8> {
+    format!("adcp_webhook_outbox.body:{idempotency_key}").into_bytes()
+}
+
 const SELECT_DELIVERY: &str = "SELECT id, dedupe_key, idempotency_key, task_id, task_type, operation_id, url, state, \
      attempt_count, last_http_status, last_error, dead_reason, created_at, retry_until, delivered_at, dead_at \
      FROM adcp_webhook_outbox";
@@ -165,9 +176,10 @@ impl PgOutbox {
         }
     }
 
-    /// Seals the legacy credentials of rows enqueued from now on with `keys`' current key, and
-    /// opens rows sealed by any of them. Without keys, credentials are stored as plaintext;
-    /// plaintext rows written before a key was configured are still delivered.
+    /// Seals the legacy credentials and the body of rows enqueued from now on with `keys`'
+    /// current key, and opens rows sealed by any of them. Without keys, credentials and bodies
+    /// are stored as plaintext; plaintext rows written before a key was configured are still
+    /// delivered, byte for byte as enqueued.
     #[must_use]
     pub fn credentials_key(mut self, keys: impl Into<CredentialKeys>) -> Self {
         self.credentials = Some(Arc::new(keys.into()));
@@ -202,6 +214,42 @@ impl PgOutbox {
             ),
             None => secret.expose().to_owned(),
         }
+    }
+
+    /// The body column's value for a delivery: the sealed text's bytes when keys are
+    /// configured, else the body itself.
+    fn stored_body(&self, idempotency_key: &str, body: &[u8]) -> Vec<u8> {
+        match &self.credentials {
+            Some(keys) => keys.seal(&body_context(idempotency_key), body).into_bytes(),
+            None => body.to_vec(),
+        }
+    }
+
+    /// The body of a claimed row (`id`, `idempotency_key`, `body`), opened when sealed; a
+    /// plaintext body stored before a key was configured is returned unchanged. A body that
+    /// does not open is logged without its value and returned as an error, which dead-letters
+    /// the row as misconfigured.
+    pub(super) fn stored_payload(&self, row: &PgRow) -> Result<Vec<u8>, WebhookError> {
+        let stored: Vec<u8> = row.try_get("body")?;
+        let sealed = match std::str::from_utf8(&stored) {
+            Ok(text) if CredentialKeys::is_sealed(text) => text,
+            _ => return Ok(stored),
+        };
+        let idempotency_key: String = row.try_get("idempotency_key")?;
+        let opened = self
+            .credentials
+            .as_deref()
+            .ok_or(CredentialError::NoKeyConfigured)
+            .and_then(|keys| keys.open(&body_context(&idempotency_key), sealed));
+        opened.map_err(|error| {
+            let id: Option<i64> = row.try_get("id").ok();
+            tracing::error!(
+                outbox_id = id,
+                error = %error,
+                "stored webhook body cannot be decrypted; the delivery is misconfigured"
+            );
+            WebhookError::from(error)
+        })
     }
 
     /// The authentication of a claimed row (`id`, `idempotency_key`, `auth_scheme`,
@@ -256,7 +304,7 @@ impl PgOutbox {
         .bind(&delivery.task_type)
         .bind(&delivery.operation_id)
         .bind(&delivery.url)
-        .bind(&delivery.payload.body)
+        .bind(self.stored_body(&delivery.payload.idempotency_key, &delivery.payload.body))
         .bind(delivery.auth.scheme())
         .bind(delivery.auth.credentials().map(|secret| {
             self.stored_credentials(&delivery.payload.idempotency_key, secret)

@@ -86,7 +86,10 @@ struct Claimed {
     idempotency_key: String,
     task_id: String,
     url: String,
-    body: Vec<u8>,
+    /// The plaintext body (opened when sealed); an error makes the attempt misconfigured.
+    body: Result<Vec<u8>, WebhookError>,
+    /// The authentication (credentials opened when sealed); an error makes the attempt
+    /// misconfigured.
     auth: Result<WebhookAuth, WebhookError>,
     attempt: i32,
 }
@@ -424,7 +427,7 @@ impl PgOutbox {
                     idempotency_key: row.try_get("idempotency_key")?,
                     task_id: row.try_get("task_id")?,
                     url: row.try_get("url")?,
-                    body: row.try_get("body")?,
+                    body: self.stored_payload(row),
                     auth: self.stored_auth(row),
                     attempt: row.try_get("attempt_count")?,
                 })
@@ -580,8 +583,8 @@ impl PgOutbox {
 }
 
 async fn deliver_one(sender: WebhookSender, row: Claimed) -> Settlement {
-    let report = match &row.auth {
-        Ok(auth) => {
+    let report = match (&row.body, &row.auth) {
+        (Ok(body), Ok(auth)) => {
             let span = tracing::info_span!(
                 "webhook.delivery",
                 outbox_id = row.id,
@@ -591,14 +594,14 @@ async fn deliver_one(sender: WebhookSender, row: Claimed) -> Settlement {
                 .send(&OutboundWebhook {
                     url: &row.url,
                     auth,
-                    body: &row.body,
+                    body,
                     idempotency_key: &row.idempotency_key,
                     task_id: &row.task_id,
                 })
                 .instrument(span)
                 .await
         }
-        Err(_) => AttemptReport {
+        (Err(_), _) | (_, Err(_)) => AttemptReport {
             outcome: AttemptOutcome::Terminal(FailureKind::Misconfigured),
             http_status: None,
             retry_after: None,
