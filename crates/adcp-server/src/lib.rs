@@ -128,12 +128,13 @@ pub async fn serve_with_limits(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let stop = tokio_util::sync::CancellationToken::new();
-    let trigger = stop.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        trigger.cancel();
-    });
-    transport::listen::accept_loop(listener, router, limits, stop).await;
+    let accepting = transport::listen::accept_loop(listener, router, limits, stop.clone());
+    tokio::pin!(accepting);
+    tokio::select! {
+        () = &mut accepting => return Ok(()),
+        () = shutdown => stop.cancel(),
+    }
+    accepting.await;
     Ok(())
 }
 
@@ -153,18 +154,27 @@ pub async fn run(
     let http_stop = config.shutdown.clone();
     let limits = config.connections.clone();
     let router = router(server, config);
-    let accepting = tokio::spawn({
+    let mut accepting = AbortOnDrop(tokio::spawn({
         let http_stop = http_stop.clone();
         async move { transport::listen::accept_loop(listener, router, &limits, http_stop).await }
-    });
+    }));
     tokio::select! {
         () = stop_signal() => {}
         () = trigger.cancelled() => tracing::info!("shutdown requested; stopping"),
     }
     let report = server.stop(policy).await;
     http_stop.cancel();
-    if let Err(error) = accepting.await {
+    if let Err(error) = (&mut accepting.0).await {
         tracing::error!(%error, "the accept loop ended abnormally");
     }
     Ok(report)
+}
+
+/// Aborts the accept loop if [`run`] is dropped before it returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

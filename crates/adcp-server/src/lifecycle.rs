@@ -19,22 +19,23 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How long each stage of a stop may take. The defaults fit Kubernetes' 30-second termination
-/// grace period: tasks 20 s, webhooks 5 s, then the connections' own graceful close.
+/// grace period: tasks 15 s, then webhooks and background jobs 5 s together, then the
+/// connections' own graceful close (5 s by default, [`crate::ConnectionLimits`]): 25 s.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct StopPolicy {
     /// How long running tasks may take to finish; those still running then fail with a
     /// transient error (the buyer may retry) and get their terminal webhook.
     pub task_deadline: Duration,
-    /// How long an in-memory supervisor may take to deliver what it holds, and background
-    /// jobs to wind down.
+    /// How long an in-memory supervisor may take to deliver what it holds and the background
+    /// jobs to wind down, together.
     pub webhook_deadline: Duration,
 }
 
 impl Default for StopPolicy {
     fn default() -> Self {
         Self {
-            task_deadline: Duration::from_secs(20),
+            task_deadline: Duration::from_secs(15),
             webhook_deadline: Duration::from_secs(5),
         }
     }
@@ -100,13 +101,13 @@ impl Background {
     /// aborted. A second call finds nothing left to stop.
     pub(crate) async fn stop(&self, deadline: Duration) -> usize {
         self.stop.cancel();
-        let running = std::mem::take(
-            &mut *self
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let until = tokio::time::Instant::now() + deadline;
+        let running =
+            std::mem::take(&mut *self.running.lock().unwrap_or_else(PoisonError::into_inner));
+        let now = tokio::time::Instant::now();
+        // A deadline too far to represent means "wait as long as it takes".
+        let until = now
+            .checked_add(deadline)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
         let mut aborted = 0;
         for (name, mut handle) in running {
             if tokio::time::timeout_at(until, &mut handle).await.is_err() {

@@ -124,7 +124,9 @@ impl AdcpServer {
     /// Whether the server is draining (a stop began): load balancers should send new work
     /// elsewhere (`GET /ready` answers 503).
     pub fn is_draining(&self) -> bool {
-        self.core.draining.load(std::sync::atomic::Ordering::Acquire)
+        self.core
+            .draining
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Stops without losing work, in this order: new calls are refused with a transient
@@ -138,13 +140,16 @@ impl AdcpServer {
         self.core.begin_drain();
         tracing::info!("draining: new calls are refused, task polling goes on");
         let tasks = self.core.runtime.shutdown(policy.task_deadline).await;
+        // Webhooks and background jobs share one deadline.
+        let started = tokio::time::Instant::now();
         let webhooks_undelivered = match &self.delivery {
             WebhookDelivery::Supervisor(supervisor) => {
                 supervisor.flush(policy.webhook_deadline).await
             }
             _ => 0,
         };
-        let background_jobs_aborted = self.background.stop(policy.webhook_deadline).await;
+        let left = policy.webhook_deadline.saturating_sub(started.elapsed());
+        let background_jobs_aborted = self.background.stop(left).await;
         let report = StopReport {
             tasks_finished: tasks.finished,
             tasks_failed: tasks.failed,

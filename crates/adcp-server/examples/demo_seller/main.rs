@@ -30,9 +30,9 @@ use adcp_server::{
     WebhookDelivery,
 };
 use adcp_types::Specialism;
+use adcp_webhooks::retry::RetryPolicy;
 use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
 use adcp_webhooks::ssrf::SsrfPolicy;
-use adcp_webhooks::retry::RetryPolicy;
 use adcp_webhooks::{
     BreakerPolicy, InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender,
 };
@@ -75,7 +75,7 @@ struct Args {
     #[arg(long, default_value_t = 16)]
     max_sessions_per_principal: usize,
     /// On SIGTERM, how long running tasks may take before they fail as retryable (ms).
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 15_000)]
     task_deadline_ms: u64,
     /// How long a running task's claim lasts without a heartbeat (PostgreSQL): after it, a
     /// live replica fails the task of a dead one as retryable and sends its webhook (ms; the
@@ -250,7 +250,8 @@ async fn main() -> DemoResult<()> {
     }
     // SIGTERM or Ctrl-C: refuse new work, keep answering task polling, finish (or fail as
     // retryable) running tasks, deliver their webhooks, then close the connections.
-    let policy = StopPolicy::default().with_task_deadline(Duration::from_millis(args.task_deadline_ms));
+    let policy =
+        StopPolicy::default().with_task_deadline(Duration::from_millis(args.task_deadline_ms));
     let report = adcp_server::run(listener, &server, http, &policy).await?;
     println!(
         "stopped: {} tasks finished, {} failed on shutdown, {} webhooks undelivered",

@@ -299,7 +299,19 @@ impl Core {
                     hooks: ctx.take_hooks(),
                 })
                 .await
-                .map_err(|error| error.to_adcp_error())?;
+                .map_err(|error| {
+                    // Refused before the work started (the server is stopping, or at its task
+                    // capacity): nothing acted, so the key is released and a retry elsewhere is
+                    // served afresh instead of replaying this refusal.
+                    if matches!(
+                        error,
+                        adcp_tasks::TaskError::ShuttingDown
+                            | adcp_tasks::TaskError::CapacityExhausted { .. }
+                    ) {
+                        acted.store(false, Ordering::Relaxed);
+                    }
+                    error.to_adcp_error()
+                })?;
                 let body = envelope::submitted(submitted.to_value(), echo);
                 self.check_async_arm(name, &body)?;
                 Ok(body)
@@ -579,7 +591,10 @@ pub(crate) fn unknown_tool(tool: &str) -> AdcpError {
 /// The tools a draining server still answers: polling the tasks it is finishing, and
 /// capability discovery (cheap, and what a buyer reads before retrying elsewhere).
 fn served_while_draining(tool: &str) -> bool {
-    matches!(tool, "get_task_status" | "list_tasks" | "get_adcp_capabilities")
+    matches!(
+        tool,
+        "get_task_status" | "list_tasks" | "tasks/get" | "get_adcp_capabilities"
+    )
 }
 
 /// The reply to new work while the server shuts down: transient, so a buyer retries (another

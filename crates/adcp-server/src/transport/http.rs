@@ -60,7 +60,8 @@ pub struct HttpConfig {
     /// Cancelled to close MCP streams on shutdown (and, with [`crate::run`], to stop the
     /// server the way a SIGTERM does).
     pub shutdown: CancellationToken,
-    /// Timeouts and the cap on concurrent connections ([`crate::serve`], [`crate::run`]).
+    /// Timeouts and the cap on concurrent connections, applied by [`crate::run`] (with
+    /// [`crate::router`], pass them to [`crate::serve_with_limits`] yourself).
     pub connections: ConnectionLimits,
     /// Caps on MCP sessions (session mode).
     pub session_limits: SessionLimits,
@@ -161,10 +162,7 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
     let readiness = server.clone();
     Router::new()
         .nest("/mcp", mcp)
-        .route(
-            "/ready",
-            get(move || std::future::ready(ready(&readiness))),
-        )
+        .route("/ready", get(move || std::future::ready(ready(&readiness))))
         .route(
             "/.well-known/brand.json",
             get(move || std::future::ready(json_or_404(brand.clone()))),
@@ -311,27 +309,36 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         );
     }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
-    let method = jsonrpc::method(&message);
+    let method = jsonrpc::method(&message).map(str::to_owned);
+    let protected = needs_credentials(config, &message);
+    // rmcp parses the body again: do not hold this copy while it runs.
+    drop(message);
     let anonymous = config.authenticator.is_some() && principal.is_none();
     // In session mode an `initialize` holds server memory until it idles out: only
     // authenticated principals get one. Stateless, it holds nothing and stays public.
-    let opens_held_session = method == Some("initialize") && edge.sessions.is_some();
-    if anonymous && (opens_held_session || needs_credentials(config, &message)) {
+    let opens_held_session = method.as_deref() == Some("initialize") && edge.sessions.is_some();
+    if anonymous && (opens_held_session || protected) {
         return unauthorized(config, &id, &auth_required(), false);
     }
     let request = Request::from_parts(parts, Body::from(bytes));
-    let opens_session = method == Some("initialize")
-        && !request.headers().contains_key("mcp-session-id");
-    match (&edge.sessions, opens_session) {
-        (Some(sessions), true) => {
-            let owner = principal.as_ref().map_or("", Principal::id);
-            if let Err(refusal) = sessions.admits(owner) {
-                return session_refused(&id, refusal);
-            }
-            with_session_owner(owner, next.run(request)).await
+    let Some(sessions) = &edge.sessions else {
+        return next.run(request).await;
+    };
+    // The same test rmcp applies: a header value it cannot read counts as no session id.
+    let has_session_id = request
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .is_some();
+    let owner = principal.as_ref().map_or("", Principal::id);
+    if method.as_deref() == Some("initialize") && !has_session_id {
+        if let Err(refusal) = sessions.admits(owner) {
+            return session_refused(&id, refusal);
         }
-        _ => next.run(request).await,
     }
+    // Every POST runs with its caller in scope, so any session rmcp creates is counted under
+    // the right principal (the ledger refuses one created out of scope).
+    with_session_owner(owner, next.run(request)).await
 }
 
 /// Reads a POST body within the size limit (→ 413) and the body-read timeout (→ 408).
@@ -375,7 +382,9 @@ async fn read_body(
                 "the request body did not arrive within {} s",
                 config.body_read_timeout.as_secs()
             ))
-            .with_field("body"),
+            .with_field("body")
+            // A slow network, not a wrong request: the same request may be sent again.
+            .with_recovery(adcp_types::Recovery::Transient),
         )),
     }
 }

@@ -169,15 +169,47 @@ mod tests {
             (json!([{"jsonrpc": "2.0"}]), INVALID_REQUEST, "body"),
             (json!("hello"), INVALID_REQUEST, "body"),
             (json!(42), INVALID_REQUEST, "body"),
-            (json!({"jsonrpc": "1.0", "id": 1, "method": "x"}), INVALID_REQUEST, "jsonrpc"),
-            (json!({"jsonrpc": "2.0", "id": 1, "method": 7}), INVALID_REQUEST, "method"),
-            (json!({"jsonrpc": "2.0", "id": {}, "method": "x"}), INVALID_REQUEST, "id"),
-            (json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": "x"}), INVALID_PARAMS, "params"),
-            (json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": [1]}), INVALID_PARAMS, "params"),
-            (json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call"}), INVALID_PARAMS, "params"),
-            (json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": 3}}), INVALID_PARAMS, "params.name"),
-            (json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                    "params": {"name": "get_products", "arguments": [1, 2]}}), INVALID_PARAMS, "params.arguments"),
+            (
+                json!({"jsonrpc": "1.0", "id": 1, "method": "x"}),
+                INVALID_REQUEST,
+                "jsonrpc",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "method": 7}),
+                INVALID_REQUEST,
+                "method",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": {}, "method": "x"}),
+                INVALID_REQUEST,
+                "id",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": "x"}),
+                INVALID_PARAMS,
+                "params",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": [1]}),
+                INVALID_PARAMS,
+                "params",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call"}),
+                INVALID_PARAMS,
+                "params",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": 3}}),
+                INVALID_PARAMS,
+                "params.name",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": {"name": "get_products", "arguments": [1, 2]}}),
+                INVALID_PARAMS,
+                "params.arguments",
+            ),
         ];
         for (message, code, field) in cases {
             let malformed = refused(&message);
@@ -189,7 +221,8 @@ mod tests {
 
     #[test]
     fn the_id_is_echoed_when_usable() {
-        let malformed = refused(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": 1}));
+        let malformed =
+            refused(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": 1}));
         assert_eq!(malformed.id, json!(9));
     }
 }

@@ -98,7 +98,10 @@ pub(crate) async fn accept_loop(
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
     let mut over_capacity_logged = false;
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        // Reap finished connection tasks so the set holds only live ones.
+        while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
             biased;
             () = stop.cancelled() => break,
@@ -128,7 +131,7 @@ pub(crate) async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection closed with an error");
             }
@@ -142,9 +145,11 @@ pub(crate) async fn accept_loop(
     {
         tracing::warn!(
             grace = ?limits.graceful_close,
+            open = connections.len(),
             "connections still open after the graceful-close period; closing them"
         );
     }
+    connections.shutdown().await;
 }
 
 /// The whole HTTP response a connection past the cap gets.

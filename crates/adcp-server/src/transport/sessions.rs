@@ -102,7 +102,21 @@ pub(crate) async fn with_session_owner<F: Future>(owner: &str, future: F) -> F::
 #[derive(Debug, Default)]
 struct Ledger {
     owners: HashMap<SessionId, OwnerKey>,
+    /// Sessions held or being created, per owner.
     per_owner: HashMap<OwnerKey, usize>,
+    /// Sessions being created (reserved, id not known yet).
+    pending: usize,
+}
+
+impl Ledger {
+    fn release(&mut self, owner: &OwnerKey) {
+        if let Some(count) = self.per_owner.get_mut(owner) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.per_owner.remove(owner);
+            }
+        }
+    }
 }
 
 /// rmcp's local session manager, with caps.
@@ -131,7 +145,7 @@ impl BoundedSessions {
     }
 
     fn check(&self, ledger: &Ledger, owner: &str) -> Result<(), SessionRefusal> {
-        if ledger.owners.len() >= self.limits.max_sessions {
+        if ledger.owners.len() + ledger.pending >= self.limits.max_sessions {
             return Err(SessionRefusal::Full);
         }
         // Anonymous callers (no authenticator) cannot be told apart: only the total binds them.
@@ -151,13 +165,47 @@ impl BoundedSessions {
 
     fn forget(&self, id: &SessionId) {
         let mut ledger = self.ledger();
-        if let Some(owner) = ledger.owners.remove(id)
-            && let Some(count) = ledger.per_owner.get_mut(&owner)
-        {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                ledger.per_owner.remove(&owner);
-            }
+        if let Some(owner) = ledger.owners.remove(id) {
+            ledger.release(&owner);
+        }
+    }
+
+    /// Reserves one session for `owner` under the caps, atomically.
+    fn reserve(&self, owner: OwnerKey) -> Result<Reservation<'_>, SessionRefusal> {
+        let mut ledger = self.ledger();
+        self.check(&ledger, &owner)?;
+        *ledger.per_owner.entry(Arc::clone(&owner)).or_default() += 1;
+        ledger.pending += 1;
+        Ok(Reservation {
+            sessions: self,
+            owner: Some(owner),
+        })
+    }
+}
+
+/// A session slot reserved before rmcp creates the session: turned into the session's ledger
+/// entry once its id is known, or given back if creation fails or is cancelled.
+struct Reservation<'a> {
+    sessions: &'a BoundedSessions,
+    owner: Option<OwnerKey>,
+}
+
+impl Reservation<'_> {
+    fn commit(mut self, id: SessionId) {
+        if let Some(owner) = self.owner.take() {
+            let mut ledger = self.sessions.ledger();
+            ledger.pending = ledger.pending.saturating_sub(1);
+            ledger.owners.insert(id, owner);
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some(owner) = self.owner.take() {
+            let mut ledger = self.sessions.ledger();
+            ledger.pending = ledger.pending.saturating_sub(1);
+            ledger.release(&owner);
         }
     }
 }
@@ -176,18 +224,14 @@ impl SessionManager for BoundedSessions {
     type Transport = <LocalSessionManager as SessionManager>::Transport;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        // The edge puts the caller in scope for every POST in session mode; a session created
+        // outside that scope could not be counted, so it is refused.
         let owner = SESSION_OWNER
             .try_with(Arc::clone)
-            .unwrap_or_else(|_| Arc::from(""));
-        // Reserve under the lock, then create: the count never exceeds the caps.
-        {
-            let ledger = self.ledger();
-            self.check(&ledger, &owner)?;
-        }
+            .map_err(|_| SessionRefusal::Full)?;
+        let reservation = self.reserve(owner)?;
         let (id, transport) = self.inner.create_session().await?;
-        let mut ledger = self.ledger();
-        *ledger.per_owner.entry(Arc::clone(&owner)).or_default() += 1;
-        ledger.owners.insert(id.clone(), owner);
+        reservation.commit(id.clone());
         Ok((id, transport))
     }
 

@@ -144,20 +144,14 @@ async fn sessions_need_credentials_and_are_capped_per_principal_and_in_total() {
     .await;
     let (status, body) = post(&running.url, None, INITIALIZE).await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(
-        body["error"]["data"]["adcp_error"]["code"],
-        "AUTH_REQUIRED"
-    );
+    assert_eq!(body["error"]["data"]["adcp_error"]["code"], "AUTH_REQUIRED");
 
     let first = Buyer::connect(&running.url, Some("token-a")).await;
     let second = Buyer::connect(&running.url, Some("token-a")).await;
     let (status, body) = post(&running.url, Some("token-a"), INITIALIZE).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["data"]["adcp_error"]["code"], "RATE_LIMITED");
-    assert_eq!(
-        body["error"]["data"]["adcp_error"]["recovery"],
-        "transient"
-    );
+    assert_eq!(body["error"]["data"]["adcp_error"]["recovery"], "transient");
 
     let third = Buyer::connect(&running.url, Some("token-b")).await;
     let (status, body) = post(&running.url, Some("token-b"), INITIALIZE).await;
@@ -193,7 +187,11 @@ async fn sessions_need_credentials_and_are_capped_per_principal_and_in_total() {
 async fn transport_garbage_gets_json_rpc_errors_that_name_the_member() {
     let Seller { running, .. } = seller(false).await;
     let cases: [(&str, i64, &str); 5] = [
-        (r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#, -32600, "body"),
+        (
+            r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#,
+            -32600,
+            "body",
+        ),
         (r#""just a string""#, -32600, "body"),
         (
             r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":"get_products"}"#,
@@ -295,14 +293,16 @@ async fn a_stop_refuses_new_work_answers_polls_and_delivers_every_webhook() {
         task_ids.push(reply.ok()["task_id"].as_str().unwrap().to_owned());
     }
     let server = running.server.clone();
-    let stopping =
-        tokio::spawn(async move { server.stop(&StopPolicy::default()).await });
+    let stopping = tokio::spawn(async move { server.stop(&StopPolicy::default()).await });
     while !running.server.is_draining() {
         tokio::task::yield_now().await;
     }
     // New work is refused, transiently; polling goes on; readiness says draining.
     let refused = buyer
-        .call("get_products", json!({ "buying_mode": "brief", "brief": "x", "context": { "k": 1 } }))
+        .call(
+            "get_products",
+            json!({ "buying_mode": "brief", "brief": "x", "context": { "k": 1 } }),
+        )
         .await;
     refused.expect_error("SERVICE_UNAVAILABLE", None);
     assert_eq!(refused.body["adcp_error"]["recovery"], "transient");
@@ -314,7 +314,9 @@ async fn a_stop_refuses_new_work_answers_polls_and_delivers_every_webhook() {
         )
         .await;
     assert!(!polled.is_error, "{:#}", polled.body);
-    let ready = reqwest::get(format!("{}/ready", running.base)).await.unwrap();
+    let ready = reqwest::get(format!("{}/ready", running.base))
+        .await
+        .unwrap();
     assert_eq!(ready.status().as_u16(), 503);
 
     let report = stopping.await.unwrap();
@@ -341,7 +343,9 @@ async fn tasks_past_the_deadline_fail_as_retryable_and_still_get_their_webhook()
         ..
     } = seller(true).await;
     for n in 0..3 {
-        let reply = buyer.call("get_products", handoff(&receiver, n, 60_000)).await;
+        let reply = buyer
+            .call("get_products", handoff(&receiver, n, 60_000))
+            .await;
         assert_eq!(reply.ok()["status"], "submitted");
     }
     let report = running
@@ -355,7 +359,10 @@ async fn tasks_past_the_deadline_fail_as_retryable_and_still_get_their_webhook()
     for webhook in &received {
         let body = webhook.json();
         assert_eq!(body["status"], "failed", "{body:#}");
-        assert_eq!(body["result"]["errors"][0]["recovery"], "transient", "{body:#}");
+        assert_eq!(
+            body["result"]["errors"][0]["recovery"], "transient",
+            "{body:#}"
+        );
     }
 }
 

@@ -185,7 +185,9 @@ async fn credentials_are_checked_at_the_edge() {
     // Capability discovery stays public (an MCP session needs credentials, so anonymous
     // callers reach it statelessly).
     let stateless = serve_with(
-        builder(&std::sync::Arc::new(Observed::default())).build().unwrap(),
+        builder(&std::sync::Arc::new(Observed::default()))
+            .build()
+            .unwrap(),
         adcp_server::HttpConfig {
             sessions: false,
             ..adcp_server::HttpConfig::default().with_authenticator(tokens())

@@ -103,7 +103,10 @@ async fn no_secret_reaches_the_output_at_trace_level() {
         "the dependencies no longer log arguments; this test needs a new witness"
     );
     for secret in [PUSH_TOKEN, QUERY_SECRET, "token-a", "receiver-token"] {
-        assert!(!safe.contains(secret), "`{secret}` reached the log:\n{safe}");
+        assert!(
+            !safe.contains(secret),
+            "`{secret}` reached the log:\n{safe}"
+        );
     }
     // The SDK's own trace output is still there.
     assert!(safe.contains("adcp"), "no SDK output at trace:\n{safe}");

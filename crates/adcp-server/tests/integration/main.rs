@@ -21,7 +21,7 @@ mod hostile;
 mod idempotency;
 mod logging;
 #[cfg(feature = "postgres")]
-mod postgres;
-#[cfg(feature = "postgres")]
 mod pg_maintenance;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod support;

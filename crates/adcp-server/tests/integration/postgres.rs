@@ -179,11 +179,17 @@ async fn one_postgres_call_wires_every_store_and_a_stop_sends_the_drains_webhook
             .await
             .unwrap();
     assert_eq!(rows.len(), 5, "one outbox row per task: {rows:?}");
-    let delivered = rows.iter().filter(|(_, state)| state == "delivered").count();
+    let delivered = rows
+        .iter()
+        .filter(|(_, state)| state == "delivered")
+        .count();
     let received = receiver.received();
     assert_eq!(received.len(), delivered, "each delivered row arrived once");
     // What the workers did not send before stopping stays in the outbox, never lost.
-    assert!(rows.iter().all(|(_, s)| s == "delivered" || s == "pending"), "{rows:?}");
+    assert!(
+        rows.iter().all(|(_, s)| s == "delivered" || s == "pending"),
+        "{rows:?}"
+    );
     // The credentials were sealed at rest and cleared once delivered.
     let leaked: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM adcp_tasks t WHERE t::text LIKE '%receiver-token-0123456789abcdef%'",
