@@ -595,9 +595,15 @@ mod tests {
     #[test]
     fn a_mistyped_member_is_named_by_its_path() {
         for (request, field) in [
-            (json!({"filters": {"statuses": "working"}}), "filters.statuses"),
+            (
+                json!({"filters": {"statuses": "working"}}),
+                "filters.statuses",
+            ),
             (json!({"include_history": "yes"}), "include_history"),
-            (json!({"pagination": {"max_results": "ten"}}), "pagination.max_results"),
+            (
+                json!({"pagination": {"max_results": "ten"}}),
+                "pagination.max_results",
+            ),
             (json!([1]), "request"),
         ] {
             match TaskQuery::from_list_request(&request) {
