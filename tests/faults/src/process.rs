@@ -220,6 +220,15 @@ impl Demo {
             .clone()
     }
 
+    /// How many files (sockets included) the process holds open, read from /proc.
+    pub(crate) fn open_files(&self) -> Option<usize> {
+        Some(
+            std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+                .ok()?
+                .count(),
+        )
+    }
+
     /// Resident memory (VmRSS) in KiB, read from /proc.
     pub(crate) fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;

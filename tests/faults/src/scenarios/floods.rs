@@ -50,8 +50,10 @@ pub(crate) async fn idle_connections(ctx: &Ctx, deadline: Instant) -> Result<Fin
     }
     let flooded = Instant::now();
     findings.note(format!(
-        "{} idle connections open ({refused} refused at connect)",
-        idle.len()
+        "{} idle connections open ({refused} refused at connect); the server holds {} open files",
+        idle.len(),
+        demo.open_files()
+            .map_or_else(|| "?".to_owned(), |n| n.to_string())
     ));
     let mcp = Mcp::new(demo.url())?;
     let mut attempts = 0_usize;
