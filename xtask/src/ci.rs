@@ -130,12 +130,10 @@ pub(crate) fn validate(args: &[String]) -> Result<()> {
 /// `127.0.0.1:3001/mcp` with in-memory stores; `--database-url URL` switches to PostgreSQL.
 pub(crate) fn demo(args: &[String]) -> Result<()> {
     schemas::materialise()?;
-    let mut command = cargo();
-    command.args(["run", "--release", "-p", "adcp-server"]);
-    if args.iter().any(|a| a.starts_with("--database-url")) {
-        command.args(["--features", "postgres"]);
-    }
-    run(command.args(["--example", "demo_seller", "--"]).args(args))
+    // The same binary conformance and the fault suite run (PostgreSQL support built in; it
+    // is used only with `--database-url`).
+    let binary = crate::conformance::release_demo()?;
+    run(std::process::Command::new(binary).args(args))
 }
 
 /// `cargo xtask bench`: every benchmark, built in release, printing its numbers: request and

@@ -49,18 +49,30 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn start_demo() -> Result<(DemoSeller, String)> {
+/// Builds the release demo seller with PostgreSQL support, the one binary `demo`,
+/// `conformance` and `faults` run (one build serves all three), and returns its path.
+pub(crate) fn release_demo() -> Result<std::path::PathBuf> {
     run(cargo().args([
         "build",
-        "--quiet",
+        "--release",
         "-p",
         "adcp-server",
+        "--features",
+        "postgres",
         "--example",
         "demo_seller",
     ]))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), Into::into);
-    let binary = target.join("debug/examples/demo_seller");
+    let binary = target.join("release/examples/demo_seller");
+    if !binary.is_file() {
+        bail!("the release demo seller is missing at {}", binary.display());
+    }
+    Ok(binary)
+}
+
+fn start_demo() -> Result<(DemoSeller, String)> {
+    let binary = release_demo()?;
     let port = free_port()?;
     let child = Command::new(&binary)
         .args([

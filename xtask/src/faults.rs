@@ -4,7 +4,7 @@
 //! to `adcp-faults` (e.g. `--only 9`). The table is printed and written to
 //! `target/faults/report.json`; any loss, stall past a bound or crash fails the command.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::ci::with_database;
 use crate::schemas;
@@ -13,23 +13,8 @@ use crate::util::{cargo, run, workspace_root};
 /// Builds the release demo seller and the suite, then runs the suite.
 pub(crate) fn run_faults(args: &[String]) -> Result<()> {
     schemas::materialise()?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "adcp-server",
-        "--features",
-        "postgres",
-        "--example",
-        "demo_seller",
-    ]))?;
+    let demo = crate::conformance::release_demo()?;
     run(cargo().args(["build", "--quiet", "-p", "adcp-faults"]))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), Into::into);
-    let demo = target.join("release/examples/demo_seller");
-    if !demo.is_file() {
-        bail!("the release demo seller is missing at {}", demo.display());
-    }
     with_database(|database_url| {
         let mut suite = cargo();
         suite
