@@ -107,7 +107,7 @@ impl Background {
         // A deadline too far to represent means "wait as long as it takes".
         let until = now
             .checked_add(deadline)
-            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
+            .unwrap_or_else(|| now + Duration::from_hours(24 * 365));
         let mut aborted = 0;
         for (name, mut handle) in running {
             if tokio::time::timeout_at(until, &mut handle).await.is_err() {

@@ -331,10 +331,11 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .is_some();
     let owner = principal.as_ref().map_or("", Principal::id);
-    if method.as_deref() == Some("initialize") && !has_session_id {
-        if let Err(refusal) = sessions.admits(owner) {
-            return session_refused(&id, refusal);
-        }
+    if method.as_deref() == Some("initialize")
+        && !has_session_id
+        && let Err(refusal) = sessions.admits(owner)
+    {
+        return session_refused(&id, refusal);
     }
     // Every POST runs with its caller in scope, so any session rmcp creates is counted under
     // the right principal (the ledger refuses one created out of scope).
