@@ -331,15 +331,17 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .is_some();
     let owner = principal.as_ref().map_or("", Principal::id);
-    if method.as_deref() == Some("initialize")
-        && !has_session_id
-        && let Err(refusal) = sessions.admits(owner)
-    {
-        return session_refused(&id, refusal);
-    }
+    let reserved = if method.as_deref() == Some("initialize") && !has_session_id {
+        match sessions.reserve(owner) {
+            Ok(reservation) => Some(reservation),
+            Err(refusal) => return session_refused(&id, refusal),
+        }
+    } else {
+        None
+    };
     // Every POST runs with its caller in scope, so any session rmcp creates is counted under
-    // the right principal (the ledger refuses one created out of scope).
-    with_session_owner(owner, next.run(request)).await
+    // the right principal, in the slot reserved here (the ledger refuses one out of scope).
+    with_session_owner(owner, reserved, next.run(request)).await
 }
 
 /// Reads a POST body within the size limit (→ 413) and the body-read timeout (→ 408).

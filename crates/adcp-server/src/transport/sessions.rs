@@ -3,9 +3,11 @@
 //! rmcp's `LocalSessionManager` holds every session a client opens until it idles out (five
 //! minutes by default), with no cap: 3,000 anonymous `initialize` calls held 3,000 sessions.
 //! [`BoundedSessions`] wraps it and counts sessions per principal. The edge asks
-//! [`BoundedSessions::admits`] before an `initialize` reaches rmcp (and answers a clear 429/503
-//! when the answer is no); [`SessionManager::create_session`] enforces the same caps exactly,
-//! under one lock, for the principal the edge put in scope (see [`with_session_owner`]).
+//! [`BoundedSessions::reserve`] for a slot before an `initialize` reaches rmcp (and answers a
+//! clear 429/503 when there is none); [`SessionManager::create_session`] turns that reservation
+//! into the session's entry, for the principal the edge put in scope (see
+//! [`with_session_owner`]). The caps hold exactly, and a caller is never refused by rmcp with a
+//! 500 after the edge admitted it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -88,15 +90,29 @@ pub(crate) enum SessionRefusal {
 /// The key sessions are counted under: the principal's id, or "" for anonymous callers.
 type OwnerKey = Arc<str>;
 
-tokio::task_local! {
-    /// The principal whose `initialize` is being served (set by the edge).
-    static SESSION_OWNER: OwnerKey;
+/// The caller of the request being served, and the slot the edge reserved for it.
+struct SessionScope {
+    owner: OwnerKey,
+    reserved: Mutex<Option<Reservation>>,
 }
 
-/// Runs `future` (the rest of an `initialize` request) with `owner` as the principal a session
-/// it creates is counted under.
-pub(crate) async fn with_session_owner<F: Future>(owner: &str, future: F) -> F::Output {
-    SESSION_OWNER.scope(Arc::from(owner), future).await
+tokio::task_local! {
+    /// The principal whose POST is being served (set by the edge).
+    static SESSION_SCOPE: SessionScope;
+}
+
+/// Runs `future` (the rest of a POST) with `owner` as the principal a session it creates is
+/// counted under, and `reserved` as that session's slot.
+pub(crate) async fn with_session_owner<F: Future>(
+    owner: &str,
+    reserved: Option<Reservation>,
+    future: F,
+) -> F::Output {
+    let scope = SessionScope {
+        owner: Arc::from(owner),
+        reserved: Mutex::new(reserved),
+    };
+    SESSION_SCOPE.scope(scope, future).await
 }
 
 #[derive(Debug, Default)]
@@ -124,7 +140,7 @@ impl Ledger {
 pub(crate) struct BoundedSessions {
     inner: LocalSessionManager,
     limits: SessionLimits,
-    ledger: Mutex<Ledger>,
+    ledger: Arc<Mutex<Ledger>>,
 }
 
 impl BoundedSessions {
@@ -136,7 +152,7 @@ impl BoundedSessions {
         Self {
             inner,
             limits,
-            ledger: Mutex::default(),
+            ledger: Arc::default(),
         }
     }
 
@@ -158,11 +174,6 @@ impl BoundedSessions {
         Ok(())
     }
 
-    /// Whether `owner` may open one more session now.
-    pub(crate) fn admits(&self, owner: &str) -> Result<(), SessionRefusal> {
-        self.check(&self.ledger(), owner)
-    }
-
     fn forget(&self, id: &SessionId) {
         let mut ledger = self.ledger();
         if let Some(owner) = ledger.owners.remove(id) {
@@ -170,40 +181,47 @@ impl BoundedSessions {
         }
     }
 
-    /// Reserves one session for `owner` under the caps, atomically.
-    fn reserve(&self, owner: OwnerKey) -> Result<Reservation<'_>, SessionRefusal> {
+    /// Reserves one session for `owner` under the caps, atomically; the slot is given back
+    /// when the reservation is dropped uncommitted.
+    pub(crate) fn reserve(&self, owner: &str) -> Result<Reservation, SessionRefusal> {
         let mut ledger = self.ledger();
-        self.check(&ledger, &owner)?;
+        self.check(&ledger, owner)?;
+        let owner: OwnerKey = Arc::from(owner);
         *ledger.per_owner.entry(Arc::clone(&owner)).or_default() += 1;
         ledger.pending += 1;
         Ok(Reservation {
-            sessions: self,
+            ledger: Arc::clone(&self.ledger),
             owner: Some(owner),
         })
     }
 }
 
 /// A session slot reserved before rmcp creates the session: turned into the session's ledger
-/// entry once its id is known, or given back if creation fails or is cancelled.
-struct Reservation<'a> {
-    sessions: &'a BoundedSessions,
+/// entry once its id is known, or given back if creation fails or never happens.
+#[derive(Debug)]
+pub(crate) struct Reservation {
+    ledger: Arc<Mutex<Ledger>>,
     owner: Option<OwnerKey>,
 }
 
-impl Reservation<'_> {
+impl Reservation {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn commit(mut self, id: SessionId) {
         if let Some(owner) = self.owner.take() {
-            let mut ledger = self.sessions.ledger();
+            let mut ledger = self.lock();
             ledger.pending = ledger.pending.saturating_sub(1);
             ledger.owners.insert(id, owner);
         }
     }
 }
 
-impl Drop for Reservation<'_> {
+impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(owner) = self.owner.take() {
-            let mut ledger = self.sessions.ledger();
+            let mut ledger = self.lock();
             ledger.pending = ledger.pending.saturating_sub(1);
             ledger.release(&owner);
         }
@@ -224,12 +242,23 @@ impl SessionManager for BoundedSessions {
     type Transport = <LocalSessionManager as SessionManager>::Transport;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
-        // The edge puts the caller in scope for every POST in session mode; a session created
-        // outside that scope could not be counted, so it is refused.
-        let owner = SESSION_OWNER
-            .try_with(Arc::clone)
+        // The edge puts the caller in scope for every POST in session mode, with the slot it
+        // reserved for an `initialize`; a session created outside that scope could not be
+        // counted, so it is refused.
+        let (owner, reserved) = SESSION_SCOPE
+            .try_with(|scope| {
+                let reserved = scope
+                    .reserved
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                (Arc::clone(&scope.owner), reserved)
+            })
             .map_err(|_| SessionRefusal::Full)?;
-        let reservation = self.reserve(owner)?;
+        let reservation = match reserved {
+            Some(reservation) => reservation,
+            None => self.reserve(&owner)?,
+        };
         let (id, transport) = self.inner.create_session().await?;
         reservation.commit(id.clone());
         Ok((id, transport))
