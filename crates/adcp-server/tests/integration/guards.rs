@@ -144,15 +144,12 @@ async fn hostile_webhook_urls_are_refused_for_both_verbs() {
 
 #[tokio::test]
 async fn https_push_urls_to_blocked_ip_literals_are_refused_before_the_platform_runs() {
-    let observed = Arc::new(Observed::default());
-    let running = serve(
-        builder(&observed)
-            .webhooks(in_memory_webhooks())
-            .build()
-            .unwrap(),
-    )
-    .await;
-    let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+    let Seller {
+        observed,
+        running: _running,
+        buyer,
+        ..
+    } = seller(true).await;
     for url in [
         "https://10.0.0.1/hook?secret=QUERYSECRET",
         "https://169.254.169.254/latest/meta-data",
