@@ -32,7 +32,7 @@ use tracing::Instrument as _;
 
 pub use envelope::ToolReply;
 pub(crate) use envelope::completed as completed_body;
-pub(crate) use envelope::{Echo, Failure};
+pub(crate) use envelope::{Echo, Failure, failed as failed_reply};
 pub use version::{SERVED_VERSION, SUPPORTED_MAJOR, SUPPORTED_VERSIONS};
 
 use crate::account::{Account, AccountQuery, AccountResolver};

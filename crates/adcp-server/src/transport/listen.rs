@@ -159,12 +159,9 @@ fn over_capacity_response() -> Vec<u8> {
         "the agent is at its connection limit; retry shortly",
     )
     .with_retry_after(1);
-    let body = serde_json::json!({
-        "adcp_error": error.to_value(),
-        "errors": [error.to_value()],
-        "status": "failed",
-    })
-    .to_string();
+    let body = crate::dispatch::failed_reply(&error, &crate::dispatch::Echo::default())
+        .body
+        .to_string();
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
          connection: close\r\ncontent-length: {}\r\n\r\n{body}",

@@ -52,6 +52,19 @@ async fn post(url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
     (status, body)
 }
 
+/// Sends buyer A's `initialize` up to `attempts` times, 50 ms apart, until it is answered with
+/// `status`; returns that reply's body.
+async fn initialize_until(running: &Running, status: u16, attempts: usize) -> Option<Value> {
+    for _ in 0..attempts {
+        let (answered, body) = post(&running.url, Some("token-a"), INITIALIZE).await;
+        if answered == status {
+            return Some(body);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
 
 #[tokio::test]
@@ -102,30 +115,17 @@ async fn connections_past_the_cap_get_503_with_an_adcp_error_then_recover() {
         TcpStream::connect(addr(&running)).await.unwrap(),
     ];
     // Let the accept loop take both before the third arrives.
-    let mut over = None;
-    for _ in 0..50 {
-        let (status, body) = post(&running.url, Some("token-a"), INITIALIZE).await;
-        if status == 503 {
-            over = Some(body);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let body = over.expect("a third connection past a cap of 2 gets 503");
+    let body = initialize_until(&running, 503, 50)
+        .await
+        .expect("a third connection past a cap of 2 gets 503");
     assert_eq!(body["adcp_error"]["code"], "SERVICE_UNAVAILABLE");
     assert_eq!(body["adcp_error"]["recovery"], "transient");
     assert_eq!(body["status"], "failed");
     drop(hogs);
-    let mut recovered = false;
-    for _ in 0..100 {
-        let (status, _) = post(&running.url, Some("token-a"), INITIALIZE).await;
-        if status == 200 {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(recovered, "slots are released when connections close");
+    assert!(
+        initialize_until(&running, 200, 100).await.is_some(),
+        "slots are released when connections close"
+    );
 }
 
 #[tokio::test]
@@ -171,16 +171,10 @@ async fn sessions_need_credentials_and_are_capped_per_principal_and_in_total() {
     }
     // Idle sessions expire, and their slots come back.
     drop((first, second, third));
-    let mut admitted = false;
-    for _ in 0..100 {
-        let (status, _) = post(&running.url, Some("token-a"), INITIALIZE).await;
-        if status == 200 {
-            admitted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(admitted, "expired sessions free their slots");
+    assert!(
+        initialize_until(&running, 200, 100).await.is_some(),
+        "expired sessions free their slots"
+    );
 }
 
 #[tokio::test]
