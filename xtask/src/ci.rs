@@ -155,8 +155,8 @@ pub(crate) fn bench(_args: &[String]) -> Result<()> {
         "--release",
         "--quiet",
         "-p",
-        "adcp-server",
-        "--example",
+        "adcp-demo-seller",
+        "--bin",
         "bench_server",
     ]))?;
     with_database(|database_url| {

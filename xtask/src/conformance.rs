@@ -56,15 +56,15 @@ pub(crate) fn release_demo() -> Result<std::path::PathBuf> {
         "build",
         "--release",
         "-p",
-        "adcp-server",
+        "adcp-demo-seller",
         "--features",
         "postgres",
-        "--example",
+        "--bin",
         "demo_seller",
     ]))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), Into::into);
-    let binary = target.join("release/examples/demo_seller");
+    let binary = target.join("release/demo_seller");
     if !binary.is_file() {
         bail!("the release demo seller is missing at {}", binary.display());
     }

@@ -9,7 +9,7 @@
 //! `idempotency_key` are allowed only after a kill -9 (at-least-once), and always counted.
 //!
 //! ```text
-//! adcp-faults --demo target/release/examples/demo_seller [--only 3a] [--report FILE]
+//! adcp-faults --demo target/release/demo_seller [--only 3a] [--report FILE]
 //! ```
 //!
 //! PostgreSQL: `DATABASE_URL` (a role with CREATEDB) or the workspace's throwaway cluster;

@@ -1,9 +1,11 @@
-//! The demo seller: a sales + signals AdCP agent on MCP, with in-memory stores by default and
-//! PostgreSQL with `--database-url` (feature `postgres`).
+//! The demo seller: the reference sales + signals AdCP agent on MCP that `cargo xtask
+//! conformance` grades against the compliance storyboards (and `cargo xtask demo` and the fault
+//! suite run), with in-memory stores by default and PostgreSQL with `--database-url` (feature
+//! `postgres`).
 //!
 //! ```text
-//! cargo run --release -p adcp-server --example demo_seller            # http://127.0.0.1:3001/mcp
-//! cargo run --release -p adcp-server --features postgres --example demo_seller -- \
+//! cargo run --release -p adcp-demo-seller --bin demo_seller            # http://127.0.0.1:3001/mcp
+//! cargo run --release -p adcp-demo-seller --features postgres --bin demo_seller -- \
 //!     --database-url postgres://...
 //! ```
 //!
@@ -299,5 +301,5 @@ async fn with_postgres(
     _sender: WebhookSender,
     _args: &Args,
 ) -> DemoResult<adcp_server::AdcpServerBuilder> {
-    Err("--database-url needs the `postgres` feature: cargo run -p adcp-server --features postgres --example demo_seller".into())
+    Err("--database-url needs the `postgres` feature: cargo run -p adcp-demo-seller --features postgres --bin demo_seller".into())
 }

@@ -1,6 +1,6 @@
-//! Benchmark: synchronous get_products over MCP (strict mode on) against a bare axum endpoint
-//! returning the same bytes, at concurrency 1 and 16; and handoff → terminal-webhook latency.
-//! Prints one JSON document. Run with `cargo xtask bench` (release).
+//! The bench server `cargo xtask bench` runs (release): synchronous get_products over MCP
+//! (strict mode on) against a bare axum endpoint returning the same bytes, at concurrency 1 and
+//! 16; and handoff → terminal-webhook latency. Prints one JSON document.
 //!
 //! A third endpoint, the *floor*, is plain axum doing only the work the protocol mandates for
 //! this reply (the platform's copy of the catalog, serialising it, validating it against the
