@@ -1,16 +1,50 @@
 //! # adcp-server
 //!
-//! Composes the AdCP building blocks into a seller agent: adopters implement the platform
-//! traits ([`SalesPlatform`], [`SignalsPlatform`]; the optional families [`AccountsPlatform`],
-//! [`BuyerDataPlatform`], [`CreativePlatform`], and with the features `governance`, `brand` and
-//! `sponsored-intelligence` `GovernancePlatform`, `BrandRightsPlatform` and
-//! `SponsoredIntelligencePlatform`; [`ToolHandler`] for JSON) and an
-//! [`AccountResolver`]; the server runs every call through decoding, version negotiation,
-//! the guards of `adcp-guards`, idempotency, account resolution, the platform, the task
-//! handoff of `adcp-tasks`, terminal webhooks through `adcp-webhooks`, and (strict mode)
-//! response validation against the rc.9 schemas. [`router`] serves it over MCP streamable
-//! HTTP with `rmcp`; the framework tools (`get_adcp_capabilities`, `get_task_status`,
+//! A conformant AdCP seller agent from a few traits. You implement what your business does
+//! (products, signals, media buys, ...); the server runs every call through decoding, version
+//! negotiation, the guards of `adcp-guards`, idempotency, account resolution, your method, the
+//! task handoff of `adcp-tasks`, terminal webhooks through `adcp-webhooks`, and (strict mode,
+//! [`AdcpServerBuilder::strict`]) response validation against the rc.9 schemas, and serves it
+//! over MCP streamable HTTP. The framework tools (`get_adcp_capabilities`, `get_task_status`,
 //! `list_tasks`, `tasks/get`, and in sandbox mode `comply_test_controller`) come for free.
+//!
+//! Guarantees: every reply echoes the request's `context` and the served `adcp_version`;
+//! every failure is an AdCP error (`adcp_error` + `errors[]` + `status: failed`, MCP
+//! `isError`), never a stack trace (a panicking platform method is caught and answered with a
+//! generic transient error); a handoff answers exactly
+//! `{task_id, status: "submitted"}` (+ echo) and produces exactly one terminal webhook when the
+//! buyer registered a push config and delivery is wired; a discovery request's `fields` and
+//! (with [`AdcpServerBuilder::auto_paginate`]) its page shape only the synchronous wire reply,
+//! never what result hooks such as persist-draft see.
+//!
+//! ## Which trait do I implement
+//!
+//! One trait per role your agent plays, each registered on [`AdcpServer::builder`]:
+//!
+//! - media (a publisher, a retail media network): [`SalesPlatform`], with
+//!   [`AdcpServerBuilder::sales`]; only `get_products` is required;
+//! - signals: [`SignalsPlatform`], with [`AdcpServerBuilder::signals`]; only `get_signals` is
+//!   required;
+//! - the optional families: [`AccountsPlatform`] ([`AdcpServerBuilder::account_tools`]),
+//!   [`BuyerDataPlatform`] ([`AdcpServerBuilder::buyer_data`]), [`CreativePlatform`]
+//!   ([`AdcpServerBuilder::creative`]), and with the features `governance`, `brand` and
+//!   `sponsored-intelligence` `GovernancePlatform`, `BrandRightsPlatform` and
+//!   `SponsoredIntelligencePlatform` (`governance`, `brand_rights`, `sponsored_intelligence`);
+//! - any other manifest tool, or a tool you prefer to serve as JSON: [`ToolHandler`], with
+//!   [`AdcpServerBuilder::tool`].
+//!
+//! Each trait's `tools()` lists what you implement; the server exposes exactly those, and
+//! [`AdcpServerBuilder::build`] fails with [`ServerError::MissingTools`] when a specialism you
+//! claim ([`AdcpServerBuilder::specialism`]) needs one you did not list. A method whose tool is
+//! a protocol task type returns [`TaskResult`] (discovery: [`DiscoveryResult`]) and may hand
+//! off; the others answer within the call.
+//!
+//! Two more seams decide who a call is for. An [`AccountResolver`]
+//! ([`AdcpServerBuilder::accounts`]) resolves the account: [`ExplicitAccounts`] (the default:
+//! the buyer names it), [`PrincipalAccounts`] (the caller is the account), [`SingletonAccount`],
+//! or your own store. An [`Authenticator`] ([`BearerTokens`], or yours; set with
+//! [`HttpConfig::with_authenticator`]) decides the principal. Tasks and idempotency keys are
+//! scoped by (account, principal).
 //!
 //! ```no_run
 //! use adcp_server::{AdcpServer, DiscoveryResult, CallContext, SalesPlatform, HttpConfig};
@@ -48,14 +82,112 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Guarantees: every reply echoes the request's `context` and the served `adcp_version`;
-//! every failure is an AdCP error (`adcp_error` + `errors[]` + `status: failed`, MCP
-//! `isError`), never a stack trace (a panicking platform method is caught and answered with a
-//! generic transient error); a handoff answers exactly
-//! `{task_id, status: "submitted"}` (+ echo) and produces exactly one terminal webhook when the
-//! buyer registered a push config and delivery is wired; a discovery request's `fields` and
-//! (with [`AdcpServerBuilder::auto_paginate`]) its page shape only the synchronous wire reply,
-//! never what result hooks such as persist-draft see.
+//! ## Handing off to a task
+//!
+//! When an answer takes minutes or days, return `Ok(ctx.handoff_to_task(work).into())`
+//! ([`CallContext::handoff_to_task`]) instead of the response:
+//!
+//! 1. The server first checks that a task is allowed: never for wholesale discovery (answer it
+//!    synchronously and report gaps in `incomplete[]`), never without a resolved account. A
+//!    refused handoff fails the call and leaves no task behind.
+//! 2. The task is issued with the request's `push_notification_config` and `context`, and the
+//!    buyer gets exactly `{task_id, status: "submitted"}` (+ the `context` and `adcp_version`
+//!    echo) at once.
+//! 3. `work` runs in the background. Its value becomes the task's result; an `AdcpError` it
+//!    returns becomes the task's error; any other error, or a panic, fails the task with a
+//!    generic error. A task ends exactly once.
+//! 4. If the buyer registered a `push_notification_config` and delivery is wired
+//!    ([`AdcpServerBuilder::webhooks`]: [`WebhookDelivery::Supervisor`], or
+//!    [`WebhookDelivery::Transactional`] with [PostgreSQL](#postgresql)), exactly one terminal
+//!    webhook is sent, under one `idempotency_key` across retries. With the default
+//!    [`WebhookDelivery::Disabled`] a request carrying a push config is refused
+//!    (`INVALID_REQUEST`) rather than accepted and never called back.
+//! 5. The buyer polls with `get_task_status` (`include_result` for the result) and
+//!    `list_tasks`, which the server answers itself; it sees only its own (account, principal)
+//!    tasks, and another's task is indistinguishable from an unknown id.
+//!
+//! A synchronous result can be pushed too ([`CallContext::push_completion`]); a side effect that
+//! must happen exactly when a result is final (persisting a proposal draft) is a
+//! [`CallContext::on_complete`] hook. Tasks live in memory by default and do not survive a
+//! restart.
+//!
+//! ## PostgreSQL
+//!
+//! The `postgres` feature makes every store durable in one call:
+//! `builder.postgres(PostgresStores::new(pool, sender)).await?` ([`PostgresStores`],
+//! [`AdcpServerBuilder::postgres`]). It runs the migrations (under an advisory lock, so any
+//! number of replicas may start together), sets the task registry with its transactional outbox
+//! (a task's terminal state and its webhook row commit together), the idempotency store and
+//! [`WebhookDelivery::Transactional`], and starts the outbox workers and the retention job,
+//! which stop only after the last task settled. Running tasks hold leases
+//! ([`AdcpServerBuilder::task_lease`]): a task whose process died is failed, not left running.
+//! The options (sealing push credentials at rest, worker count, retention) and an example are
+//! on [`PostgresStores`].
+//!
+//! ## Running in production
+//!
+//! [`run`] serves a built server (MCP at `/mcp`, `GET /ready`, brand.json, JWKS) until SIGTERM,
+//! SIGINT or a cancelled [`HttpConfig::shutdown`], then stops without losing work
+//! ([`AdcpServer::stop`]): new calls are refused as transient while task polling goes on and
+//! `/ready` answers 503; running tasks get [`StopPolicy::task_deadline`], the rest fail as
+//! retryable with their webhooks; webhooks and background jobs get
+//! [`StopPolicy::webhook_deadline`]; connections close last. It returns a [`StopReport`]. The
+//! defaults fit a 30-second termination grace period.
+//!
+//! [`HttpConfig`] bounds what any caller can take: [`HttpConfig::allowed_hosts`] (loopback by
+//! default: list your public host names), [`HttpConfig::max_body_bytes`],
+//! [`HttpConfig::body_read_timeout`], [`ConnectionLimits`] (header-read timeout, connection
+//! cap, graceful close) and [`SessionLimits`] (or [`HttpConfig::sessions`] off, for stateless
+//! replicas behind a load balancer). Past a limit the caller gets an AdCP error, never a hang.
+//! [`logging::init`] keeps secrets out of the logs whatever `RUST_LOG` says. To mount the routes
+//! in your own axum app, use [`router`] with [`serve_with_limits`] and call
+//! [`AdcpServer::stop`] yourself.
+//!
+//! ## Testing your seller
+//!
+//! `adcp-conformance` (`tests/conformance` in this repository; not published) grades any agent
+//! URL against the protocol's rc.9 compliance storyboards. From a checkout, with your agent
+//! running:
+//!
+//! ```text
+//! cargo xtask conformance --url http://127.0.0.1:3001/mcp --auth "$TOKEN"
+//! ```
+//!
+//! Without `--storyboard PATH` or `--specialism SLUG` (both repeatable) the run follows your
+//! capabilities: every universal storyboard, the baseline of each protocol you support and the
+//! bundle of each specialism you claim; a storyboard that does not apply is reported
+//! `not_applicable` with the reason. It prints a table per step, writes
+//! `target/conformance/report.json` and `junit.xml`, and fails when any storyboard fails.
+//! `cargo run -p adcp-conformance -- --url URL` runs the runner itself (`--help` for its
+//! flags). Storyboards are read from `ADCP_COMPLIANCE_DIR` or `../shared/compliance`; `--auth`
+//! is a bearer token your [`Authenticator`] accepts (default: the storyboards' test-kit key).
+//!
+//! What the agent under test needs: storyboards that set up state call
+//! `comply_test_controller`, served only with [`AdcpServerBuilder::sandbox`] (seeds:
+//! [`AdcpServerBuilder::sandbox_fixtures`]) and only for sandbox accounts, so the token must
+//! resolve to one. Webhook storyboards register push URLs on a receiver the runner binds on
+//! `127.0.0.1`: they pass only against an agent on the same machine that accepts those URLs
+//! ([`AdcpServerBuilder::allow_insecure_webhook_host`] and a sender whose SSRF policy allows
+//! loopback), a development setup. Signatures are checked against the JWKS your brand.json
+//! declares ([`AdcpServerBuilder::publish_signing_key`], [`AdcpServerBuilder::public_url`]).
+//! Without `--url`, `cargo xtask conformance` builds and grades the workspace's demo seller,
+//! which is set up this way.
+
+// The PostgreSQL items exist only with the `postgres` feature; without it their links point to
+// the section that names the feature, so the docs build warning-free either way.
+#![cfg_attr(
+    feature = "postgres",
+    doc = "",
+    doc = "[`PostgresStores`]: crate::PostgresStores",
+    doc = "[`AdcpServerBuilder::postgres`]: crate::AdcpServerBuilder::postgres"
+)]
+#![cfg_attr(
+    not(feature = "postgres"),
+    doc = "",
+    doc = "[`PostgresStores`]: #postgresql",
+    doc = "[`AdcpServerBuilder::postgres`]: #postgresql"
+)]
+#![deny(missing_docs)]
 
 mod account;
 mod auth;

@@ -1,17 +1,6 @@
 //! PostgreSQL in one call (feature `postgres`): the task registry, the transactional webhook
 //! outbox and its workers, the idempotency store, their migrations and the retention job,
 //! wired so that no mistake can drop a webhook.
-//!
-//! ```no_run
-//! # async fn wire(pool: sqlx::PgPool, sender: adcp_webhooks::WebhookSender) -> Result<(), adcp_server::ServerError> {
-//! use adcp_server::{AdcpServer, PostgresStores};
-//! let server = AdcpServer::builder()
-//!     // .sales(..), .signals(..), ...
-//!     .postgres(PostgresStores::new(pool, sender))
-//!     .await?
-//!     .build()?;
-//! # let _ = server; Ok(()) }
-//! ```
 
 use std::sync::Arc;
 
@@ -27,6 +16,33 @@ use crate::server::{AdcpServerBuilder, WebhookDelivery};
 
 /// What [`AdcpServerBuilder::postgres`] wires: one pool for every store, the sender the
 /// outbox workers deliver with, and the options.
+///
+/// ```no_run
+/// use adcp_server::{AdcpServer, PostgresStores};
+/// use adcp_tasks::pg::CredentialKey;
+/// use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
+/// use adcp_webhooks::{SenderConfig, WebhookSender};
+///
+/// # async fn wire() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = sqlx::postgres::PgPoolOptions::new()
+///     .max_connections(16)
+///     .connect(&std::env::var("DATABASE_URL")?)
+///     .await?;
+/// // Terminal webhooks are signed (RFC 9421) with this key; its public half is published at
+/// // `/.well-known/jwks.json` so buyers can verify them.
+/// let key = WebhookSigningKey::generate("seller-1", SignatureAlgorithm::Ed25519);
+/// let builder = AdcpServer::builder()
+///     // .sales(..), .signals(..), .accounts(..), ...
+///     .publish_signing_key(&key);
+/// let sender = WebhookSender::new(SenderConfig::default(), Some(WebhookSigner::new(key)))?;
+/// // Buyers' push credentials are sealed at rest with a key from your secrets manager.
+/// let sealing = CredentialKey::from_base64("k1", &std::env::var("PUSH_CREDENTIALS_KEY")?)?;
+/// let server = builder
+///     .postgres(PostgresStores::new(pool, sender).credentials_key(sealing))
+///     .await?
+///     .build()?;
+/// # let _ = server; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PostgresStores {
     pool: PgPool,
@@ -52,7 +68,9 @@ impl PostgresStores {
         }
     }
 
-    /// Seals the buyers' push credentials at rest (task rows and outbox rows) with `keys`.
+    /// Seals the buyers' push credentials at rest (task rows and outbox rows) with `keys`;
+    /// without keys they are stored in plaintext. Either way a task's terminal write clears its
+    /// copy, and an outbox row's is cleared once the row is delivered or dead.
     #[must_use]
     pub fn credentials_key(mut self, keys: impl Into<CredentialKeys>) -> Self {
         self.credentials = Some(keys.into());
@@ -83,6 +101,21 @@ impl AdcpServerBuilder {
     /// transactional outbox), the idempotency store and [`WebhookDelivery::Transactional`],
     /// and adds the outbox workers and the retention job as background jobs, started by
     /// `build()` and stopped by [`crate::AdcpServer::stop`] after the last task settled.
+    ///
+    /// Fails when a migration fails (the database is unreachable, or its role may not create
+    /// tables). A task registry, idempotency store or delivery mode set on the builder before
+    /// this call is replaced.
+    ///
+    /// ```no_run
+    /// # async fn wire(pool: sqlx::PgPool, sender: adcp_webhooks::WebhookSender) -> Result<(), adcp_server::ServerError> {
+    /// use adcp_server::{AdcpServer, PostgresStores};
+    /// let server = AdcpServer::builder()
+    ///     // .sales(..), .signals(..), ...
+    ///     .postgres(PostgresStores::new(pool, sender))
+    ///     .await?
+    ///     .build()?;
+    /// # let _ = server; Ok(()) }
+    /// ```
     pub async fn postgres(self, stores: PostgresStores) -> Result<Self, ServerError> {
         let PostgresStores {
             pool,

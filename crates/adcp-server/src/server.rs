@@ -116,7 +116,8 @@ impl AdcpServer {
         &self.core.capabilities
     }
 
-    /// The task runtime (registry, running tasks).
+    /// The task runtime: the registry every task is written to and the tasks running in this
+    /// process (e.g. to read a task's record from an operator tool).
     pub fn runtime(&self) -> &TaskRuntime {
         &self.core.runtime
     }

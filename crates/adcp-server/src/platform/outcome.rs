@@ -35,7 +35,7 @@ impl<T> From<TaskHandoff<T>> for Outcome<T> {
 }
 
 impl<T> Outcome<T> {
-    /// The completed arm.
+    /// The completed arm: `value` is sent at once with `status: "completed"`, no task exists.
     pub fn completed(value: T) -> Self {
         Self::Completed(value)
     }

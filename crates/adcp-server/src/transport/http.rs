@@ -48,10 +48,13 @@ pub struct HttpConfig {
     /// which suits replicas behind a load balancer.
     pub sessions: bool,
     /// Who may call: with an authenticator, invalid credentials always get HTTP 401; missing
-    /// credentials get HTTP 401 for every `tools/call` except the public tools, and for GET and
-    /// DELETE (session streams). MCP sessions are not bound to the principal that opened them;
-    /// every request is authenticated on its own. Note that rmcp logs requests at `debug`
-    /// level, arguments included: keep `rmcp` at `info` or above in production filters.
+    /// credentials get HTTP 401 for every `tools/call` except the public tools, for an
+    /// `initialize` in session mode (a held session is only for an authenticated principal,
+    /// counted against [`SessionLimits::max_sessions_per_principal`]), and for GET and DELETE
+    /// (session streams). A session is not otherwise bound to the principal that opened it:
+    /// every request is authenticated on its own. rmcp logs requests at `debug` level,
+    /// arguments included; [`crate::logging::init`] (or a [`crate::logging::SecretSafe`]
+    /// filter) caps it whatever `RUST_LOG` says.
     pub authenticator: Option<Arc<dyn Authenticator>>,
     /// Tools callable without credentials when an authenticator is set.
     pub public_tools: Vec<String>,
