@@ -17,6 +17,7 @@
 //! pointed at. Generated types follow the schema version in [`ADCP_VERSION`]; they are not
 //! `#[non_exhaustive]`, so a new spec version is a new major version of this crate.
 
+mod construct;
 pub mod error;
 pub mod generated;
 pub mod manifest;
@@ -31,6 +32,42 @@ pub use unions::{
     GetSignalsResponseUnion, SyncCatalogsResponseUnion, SyncCreativesResponseUnion,
     UpdateMediaBuyResponseUnion,
 };
+
+/// A generated builder's `build()` was called with a required field left unset.
+///
+/// Every generated struct `T` has `T::builder()` (feature `builders`, on by default): one setter
+/// per field, named after it, taking `impl Into<_>` (an optional field's setter takes the inner
+/// type), and `build()` returning `T` or this error. A required field the schema pins to a
+/// constant (a pricing option's `pricing_model`) starts out set.
+///
+/// ```
+/// use adcp_types::generated::{CpmOption, FormatId};
+///
+/// let format = FormatId::builder()
+///     .agent_url("https://creative.example.com")
+///     .id("display_300x250")
+///     .build()?;
+/// let price = CpmOption::builder()
+///     .pricing_option_id("cpm_usd")
+///     .currency("USD")
+///     .fixed_price(12.5)
+///     .build()?;
+/// assert_eq!(price.pricing_model, "cpm");
+/// assert_eq!(
+///     FormatId::builder().id("x").build().unwrap_err().to_string(),
+///     "FormatId.agent_url is required but was not set"
+/// );
+/// # let _ = format;
+/// # Ok::<(), adcp_types::MissingField>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{type_name}.{field} is required but was not set")]
+pub struct MissingField {
+    /// The struct being built.
+    pub type_name: &'static str,
+    /// The required field left unset.
+    pub field: &'static str,
+}
 
 /// A string that is not one of an enum's wire values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,6 +7,8 @@
 //! - [`types`] runs typify over them and [`partition`] splits its output by protocol domain, so
 //!   each domain sits behind a cargo feature.
 
+mod builders;
+mod docs;
 mod manifest;
 pub(crate) mod normalise;
 mod partition;

@@ -8,9 +8,11 @@ use typify::{TypeSpace, TypeSpaceImpl, TypeSpaceSettings};
 
 use super::normalise::{self, REPLACED};
 use super::partition;
+use super::{builders, docs};
 use crate::schemas::SchemaTree;
 
-/// The typify settings: plain structs (no builders), deterministic maps, `PartialEq` on all.
+/// The typify settings: plain structs (our own builders come from [`builders`]), deterministic
+/// maps, `PartialEq` on all.
 fn settings() -> TypeSpaceSettings {
     let mut settings = TypeSpaceSettings::default();
     settings
@@ -50,6 +52,8 @@ pub(crate) fn generate(tree: &SchemaTree) -> Result<BTreeMap<String, String>> {
     let mut file: syn::File =
         syn::parse2(space.to_stream()).context("typify produced unparsable Rust")?;
     OptionalCollections.visit_file_mut(&mut file);
+    builders::add(&mut file, &defs.schemas)?;
+    docs::as_prose(&mut file);
     let (mut files, homes) = partition::split(file, &defs.origin)?;
     files.insert(
         "tools.rs".to_owned(),

@@ -36,6 +36,166 @@ pub struct AcquireRightsAcquired {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage_reporting_url: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl AcquireRightsAcquired {
+    ///Starts a [`AcquireRightsAcquiredBuilder`] with every field unset.
+    pub fn builder() -> AcquireRightsAcquiredBuilder {
+        <AcquireRightsAcquiredBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AcquireRightsAcquired`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AcquireRightsAcquiredBuilder {
+    approval_webhook: ::std::option::Option<PushNotificationConfig>,
+    brand_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    disclosure: ::std::option::Option<AcquireRightsAcquiredDisclosure>,
+    ext: ::std::option::Option<Ext>,
+    generation_credentials: ::std::option::Option<::std::vec::Vec<GenerationCredential>>,
+    restrictions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    rights_constraint: ::std::option::Option<RightsConstraint>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    rights_status: ::std::option::Option<::std::string::String>,
+    terms: ::std::option::Option<RightsTerms>,
+    usage_reporting_url: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AcquireRightsAcquiredBuilder {
+    fn default() -> Self {
+        Self {
+            approval_webhook: ::std::option::Option::None,
+            brand_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            disclosure: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            generation_credentials: ::std::option::Option::None,
+            restrictions: ::std::option::Option::None,
+            rights_constraint: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            rights_status: ::std::option::Option::Some("acquired".to_owned()),
+            terms: ::std::option::Option::None,
+            usage_reporting_url: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsAcquiredBuilder {
+    ///Sets [`AcquireRightsAcquired::approval_webhook`].
+    pub fn approval_webhook(
+        mut self,
+        value: impl ::std::convert::Into<PushNotificationConfig>,
+    ) -> Self {
+        self.approval_webhook = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::disclosure`].
+    pub fn disclosure(
+        mut self,
+        value: impl ::std::convert::Into<AcquireRightsAcquiredDisclosure>,
+    ) -> Self {
+        self.disclosure = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::generation_credentials`] (required).
+    pub fn generation_credentials(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GenerationCredential>>,
+    ) -> Self {
+        self.generation_credentials = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::restrictions`].
+    pub fn restrictions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.restrictions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::rights_constraint`] (required).
+    pub fn rights_constraint(mut self, value: impl ::std::convert::Into<RightsConstraint>) -> Self {
+        self.rights_constraint = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::rights_status`] (required; starts as `"acquired"`, the schema's constant).
+    pub fn rights_status(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.rights_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::terms`] (required).
+    pub fn terms(mut self, value: impl ::std::convert::Into<RightsTerms>) -> Self {
+        self.terms = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquired::usage_reporting_url`].
+    pub fn usage_reporting_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.usage_reporting_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AcquireRightsAcquired`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AcquireRightsAcquired, crate::MissingField> {
+        ::std::result::Result::Ok(AcquireRightsAcquired {
+            approval_webhook: self.approval_webhook,
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsAcquired",
+                field: "brand_id",
+            })?,
+            context: self.context,
+            disclosure: self.disclosure,
+            ext: self.ext,
+            generation_credentials: self.generation_credentials.ok_or(crate::MissingField {
+                type_name: "AcquireRightsAcquired",
+                field: "generation_credentials",
+            })?,
+            restrictions: self.restrictions,
+            rights_constraint: self.rights_constraint.ok_or(crate::MissingField {
+                type_name: "AcquireRightsAcquired",
+                field: "rights_constraint",
+            })?,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsAcquired",
+                field: "rights_id",
+            })?,
+            rights_status: self.rights_status.ok_or(crate::MissingField {
+                type_name: "AcquireRightsAcquired",
+                field: "rights_status",
+            })?,
+            terms: self.terms.ok_or(crate::MissingField {
+                type_name: "AcquireRightsAcquired",
+                field: "terms",
+            })?,
+            usage_reporting_url: self.usage_reporting_url,
+        })
+    }
+}
 ///Required disclosure for creatives using these rights
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AcquireRightsAcquiredDisclosure {
@@ -47,6 +207,66 @@ pub struct AcquireRightsAcquiredDisclosure {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl AcquireRightsAcquiredDisclosure {
+    ///Starts a [`AcquireRightsAcquiredDisclosureBuilder`] with every field unset.
+    pub fn builder() -> AcquireRightsAcquiredDisclosureBuilder {
+        <AcquireRightsAcquiredDisclosureBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AcquireRightsAcquiredDisclosure`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AcquireRightsAcquiredDisclosureBuilder {
+    required: ::std::option::Option<bool>,
+    text: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AcquireRightsAcquiredDisclosureBuilder {
+    fn default() -> Self {
+        Self {
+            required: ::std::option::Option::None,
+            text: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsAcquiredDisclosureBuilder {
+    ///Sets [`AcquireRightsAcquiredDisclosure::required`] (required).
+    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquiredDisclosure::text`].
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsAcquiredDisclosure::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AcquireRightsAcquiredDisclosure`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<AcquireRightsAcquiredDisclosure, crate::MissingField> {
+        ::std::result::Result::Ok(AcquireRightsAcquiredDisclosure {
+            required: self.required.ok_or(crate::MissingField {
+                type_name: "AcquireRightsAcquiredDisclosure",
+                field: "required",
+            })?,
+            text: self.text,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`AcquireRightsError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AcquireRightsError {
@@ -55,6 +275,61 @@ pub struct AcquireRightsError {
     pub errors: ::std::vec::Vec<CoreError>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsError {
+    ///Starts a [`AcquireRightsErrorBuilder`] with every field unset.
+    pub fn builder() -> AcquireRightsErrorBuilder {
+        <AcquireRightsErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AcquireRightsError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AcquireRightsErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AcquireRightsErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsErrorBuilder {
+    ///Sets [`AcquireRightsError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AcquireRightsError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AcquireRightsError, crate::MissingField> {
+        ::std::result::Result::Ok(AcquireRightsError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "AcquireRightsError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+        })
+    }
 }
 ///`AcquireRightsPendingApproval`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -74,6 +349,105 @@ pub struct AcquireRightsPendingApproval {
     ///Rights require approval from the rights holder
     pub rights_status: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl AcquireRightsPendingApproval {
+    ///Starts a [`AcquireRightsPendingApprovalBuilder`] with every field unset.
+    pub fn builder() -> AcquireRightsPendingApprovalBuilder {
+        <AcquireRightsPendingApprovalBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AcquireRightsPendingApproval`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AcquireRightsPendingApprovalBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    detail: ::std::option::Option<::std::string::String>,
+    estimated_response_time: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    rights_status: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AcquireRightsPendingApprovalBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            detail: ::std::option::Option::None,
+            estimated_response_time: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            rights_status: ::std::option::Option::Some("pending_approval".to_owned()),
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsPendingApprovalBuilder {
+    ///Sets [`AcquireRightsPendingApproval::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsPendingApproval::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsPendingApproval::detail`].
+    pub fn detail(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.detail = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsPendingApproval::estimated_response_time`].
+    pub fn estimated_response_time(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.estimated_response_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsPendingApproval::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsPendingApproval::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsPendingApproval::rights_status`] (required; starts as `"pending_approval"`, the schema's constant).
+    pub fn rights_status(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.rights_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AcquireRightsPendingApproval`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AcquireRightsPendingApproval, crate::MissingField> {
+        ::std::result::Result::Ok(AcquireRightsPendingApproval {
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsPendingApproval",
+                field: "brand_id",
+            })?,
+            context: self.context,
+            detail: self.detail,
+            estimated_response_time: self.estimated_response_time,
+            ext: self.ext,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsPendingApproval",
+                field: "rights_id",
+            })?,
+            rights_status: self.rights_status.ok_or(crate::MissingField {
+                type_name: "AcquireRightsPendingApproval",
+                field: "rights_status",
+            })?,
+        })
+    }
+}
 ///`AcquireRightsRejected`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AcquireRightsRejected {
@@ -90,6 +464,108 @@ pub struct AcquireRightsRejected {
     ///Actionable alternatives the buyer can try. If present, the rejection is fixable — the buyer can adjust their request. If absent, the rejection is final for this talent/rights combination.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub suggestions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsRejected {
+    ///Starts a [`AcquireRightsRejectedBuilder`] with every field unset.
+    pub fn builder() -> AcquireRightsRejectedBuilder {
+        <AcquireRightsRejectedBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AcquireRightsRejected`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AcquireRightsRejectedBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    reason: ::std::option::Option<::std::string::String>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    rights_status: ::std::option::Option<::std::string::String>,
+    suggestions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AcquireRightsRejectedBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            rights_status: ::std::option::Option::Some("rejected".to_owned()),
+            suggestions: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsRejectedBuilder {
+    ///Sets [`AcquireRightsRejected::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRejected::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRejected::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRejected::reason`] (required).
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRejected::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRejected::rights_status`] (required; starts as `"rejected"`, the schema's constant).
+    pub fn rights_status(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.rights_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRejected::suggestions`].
+    pub fn suggestions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.suggestions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AcquireRightsRejected`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AcquireRightsRejected, crate::MissingField> {
+        ::std::result::Result::Ok(AcquireRightsRejected {
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRejected",
+                field: "brand_id",
+            })?,
+            context: self.context,
+            ext: self.ext,
+            reason: self.reason.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRejected",
+                field: "reason",
+            })?,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRejected",
+                field: "rights_id",
+            })?,
+            rights_status: self.rights_status.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRejected",
+                field: "rights_status",
+            })?,
+            suggestions: self.suggestions,
+        })
+    }
 }
 ///Binding contractual request to acquire rights from a brand agent. Parallels create_media_buy — the buyer selects a pricing_option_id from a get_rights response and provides campaign details. The agent clears against existing contracts and returns terms, generation credentials, and disclosure requirements.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -118,6 +594,158 @@ pub struct AcquireRightsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl AcquireRightsRequest {
+    ///Starts a [`AcquireRightsRequestBuilder`] with every field unset.
+    pub fn builder() -> AcquireRightsRequestBuilder {
+        <AcquireRightsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AcquireRightsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AcquireRightsRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    buyer: ::std::option::Option<BrandRef>,
+    campaign: ::std::option::Option<AcquireRightsRequestCampaign>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    pricing_option_id: ::std::option::Option<::std::string::String>,
+    push_notification_config: ::std::option::Option<PushNotificationConfig>,
+    revocation_webhook: ::std::option::Option<PushNotificationConfig>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AcquireRightsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            buyer: ::std::option::Option::None,
+            campaign: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            pricing_option_id: ::std::option::Option::None,
+            push_notification_config: ::std::option::Option::None,
+            revocation_webhook: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsRequestBuilder {
+    ///Sets [`AcquireRightsRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::buyer`] (required).
+    pub fn buyer(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.buyer = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::campaign`] (required).
+    pub fn campaign(
+        mut self,
+        value: impl ::std::convert::Into<AcquireRightsRequestCampaign>,
+    ) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::pricing_option_id`] (required).
+    pub fn pricing_option_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.pricing_option_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::push_notification_config`].
+    pub fn push_notification_config(
+        mut self,
+        value: impl ::std::convert::Into<PushNotificationConfig>,
+    ) -> Self {
+        self.push_notification_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::revocation_webhook`] (required).
+    pub fn revocation_webhook(
+        mut self,
+        value: impl ::std::convert::Into<PushNotificationConfig>,
+    ) -> Self {
+        self.revocation_webhook = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AcquireRightsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AcquireRightsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(AcquireRightsRequest {
+            account: self.account,
+            buyer: self.buyer.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequest",
+                field: "buyer",
+            })?,
+            campaign: self.campaign.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequest",
+                field: "campaign",
+            })?,
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequest",
+                field: "idempotency_key",
+            })?,
+            pricing_option_id: self.pricing_option_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequest",
+                field: "pricing_option_id",
+            })?,
+            push_notification_config: self.push_notification_config,
+            revocation_webhook: self.revocation_webhook.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequest",
+                field: "revocation_webhook",
+            })?,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequest",
+                field: "rights_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Campaign details for rights clearance
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AcquireRightsRequestCampaign {
@@ -142,6 +770,113 @@ pub struct AcquireRightsRequestCampaign {
     pub uses: ::std::vec::Vec<RightUse>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsRequestCampaign {
+    ///Starts a [`AcquireRightsRequestCampaignBuilder`] with every field unset.
+    pub fn builder() -> AcquireRightsRequestCampaignBuilder {
+        <AcquireRightsRequestCampaignBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AcquireRightsRequestCampaign`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AcquireRightsRequestCampaignBuilder {
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    description: ::std::option::Option<::std::string::String>,
+    end_date: ::std::option::Option<::std::string::String>,
+    estimated_impressions: ::std::option::Option<u64>,
+    format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    start_date: ::std::option::Option<::std::string::String>,
+    uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AcquireRightsRequestCampaignBuilder {
+    fn default() -> Self {
+        Self {
+            countries: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            end_date: ::std::option::Option::None,
+            estimated_impressions: ::std::option::Option::None,
+            format_ids: ::std::option::Option::None,
+            start_date: ::std::option::Option::None,
+            uses: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AcquireRightsRequestCampaignBuilder {
+    ///Sets [`AcquireRightsRequestCampaign::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequestCampaign::description`] (required).
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequestCampaign::end_date`].
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequestCampaign::estimated_impressions`].
+    pub fn estimated_impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.estimated_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequestCampaign::format_ids`].
+    pub fn format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequestCampaign::start_date`].
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequestCampaign::uses`] (required).
+    pub fn uses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>) -> Self {
+        self.uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AcquireRightsRequestCampaign::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AcquireRightsRequestCampaign`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AcquireRightsRequestCampaign, crate::MissingField> {
+        ::std::result::Result::Ok(AcquireRightsRequestCampaign {
+            countries: self.countries,
+            description: self.description.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequestCampaign",
+                field: "description",
+            })?,
+            end_date: self.end_date,
+            estimated_impressions: self.estimated_impressions,
+            format_ids: self.format_ids,
+            start_date: self.start_date,
+            uses: self.uses.ok_or(crate::MissingField {
+                type_name: "AcquireRightsRequestCampaign",
+                field: "uses",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Result of a rights acquisition request. Returns one of three rights_status values: acquired (with terms and generation credentials), pending_approval (requires rights holder review), or rejected (with reason). Uses discriminated union on `rights_status` field.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -181,6 +916,61 @@ pub struct CreativeApprovalError {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
 }
+#[cfg(feature = "builders")]
+impl CreativeApprovalError {
+    ///Starts a [`CreativeApprovalErrorBuilder`] with every field unset.
+    pub fn builder() -> CreativeApprovalErrorBuilder {
+        <CreativeApprovalErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeApprovalError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeApprovalErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeApprovalErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeApprovalErrorBuilder {
+    ///Sets [`CreativeApprovalError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeApprovalError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeApprovalError, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeApprovalError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "CreativeApprovalError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+        })
+    }
+}
 ///Payload submitted by the buyer to the approval_webhook URL from acquire_rights. Contains the creative for rights holder review before distribution.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeApprovalRequest {
@@ -209,6 +999,132 @@ pub struct CreativeApprovalRequest {
     pub rights_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreativeApprovalRequest {
+    ///Starts a [`CreativeApprovalRequestBuilder`] with every field unset.
+    pub fn builder() -> CreativeApprovalRequestBuilder {
+        <CreativeApprovalRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeApprovalRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeApprovalRequestBuilder {
+    context: ::std::option::Option<Context>,
+    creative_format: ::std::option::Option<FormatId>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    creative_url: ::std::option::Option<::std::string::String>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    metadata: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeApprovalRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            creative_format: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            creative_url: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            metadata: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeApprovalRequestBuilder {
+    ///Sets [`CreativeApprovalRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::creative_format`].
+    pub fn creative_format(mut self, value: impl ::std::convert::Into<FormatId>) -> Self {
+        self.creative_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::creative_id`].
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::creative_url`] (required).
+    pub fn creative_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::metadata`].
+    pub fn metadata(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeApprovalRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeApprovalRequest, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeApprovalRequest {
+            context: self.context,
+            creative_format: self.creative_format,
+            creative_id: self.creative_id,
+            creative_url: self.creative_url.ok_or(crate::MissingField {
+                type_name: "CreativeApprovalRequest",
+                field: "creative_url",
+            })?,
+            description: self.description,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CreativeApprovalRequest",
+                field: "idempotency_key",
+            })?,
+            metadata: self.metadata,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "CreativeApprovalRequest",
+                field: "rights_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response from the approval_webhook after reviewing a submitted creative. Uses discriminated union on `approval_status` field: approved, rejected, or pending_review.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -262,6 +1178,116 @@ pub struct CreativeApprovalResponseCreativeRejectedArm {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub suggestions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(feature = "builders")]
+impl CreativeApprovalResponseCreativeRejectedArm {
+    ///Starts a [`CreativeApprovalResponseCreativeRejectedArmBuilder`] with every field unset.
+    pub fn builder() -> CreativeApprovalResponseCreativeRejectedArmBuilder {
+        <CreativeApprovalResponseCreativeRejectedArmBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeApprovalResponseCreativeRejectedArm`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeApprovalResponseCreativeRejectedArmBuilder {
+    approval_status: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    creative_url: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    reason: ::std::option::Option<::std::string::String>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    suggestions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeApprovalResponseCreativeRejectedArmBuilder {
+    fn default() -> Self {
+        Self {
+            approval_status: ::std::option::Option::Some("rejected".to_owned()),
+            context: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            creative_url: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            suggestions: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeApprovalResponseCreativeRejectedArmBuilder {
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::approval_status`] (required; starts as `"rejected"`, the schema's constant).
+    pub fn approval_status(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.approval_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::creative_id`].
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::creative_url`].
+    pub fn creative_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::reason`] (required).
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApprovalResponseCreativeRejectedArm::suggestions`].
+    pub fn suggestions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.suggestions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeApprovalResponseCreativeRejectedArm`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeApprovalResponseCreativeRejectedArm, crate::MissingField>
+    {
+        ::std::result::Result::Ok(CreativeApprovalResponseCreativeRejectedArm {
+            approval_status: self.approval_status.ok_or(crate::MissingField {
+                type_name: "CreativeApprovalResponseCreativeRejectedArm",
+                field: "approval_status",
+            })?,
+            context: self.context,
+            creative_id: self.creative_id,
+            creative_url: self.creative_url,
+            ext: self.ext,
+            reason: self.reason.ok_or(crate::MissingField {
+                type_name: "CreativeApprovalResponseCreativeRejectedArm",
+                field: "reason",
+            })?,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "CreativeApprovalResponseCreativeRejectedArm",
+                field: "rights_id",
+            })?,
+            suggestions: self.suggestions,
+        })
+    }
+}
 ///`CreativeApproved`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeApproved {
@@ -282,6 +1308,110 @@ pub struct CreativeApproved {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
     pub rights_id: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl CreativeApproved {
+    ///Starts a [`CreativeApprovedBuilder`] with every field unset.
+    pub fn builder() -> CreativeApprovedBuilder {
+        <CreativeApprovedBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeApproved`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeApprovedBuilder {
+    approval_status: ::std::option::Option<::std::string::String>,
+    approved_at: ::std::option::Option<::std::string::String>,
+    conditions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    context: ::std::option::Option<Context>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    creative_url: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    rights_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeApprovedBuilder {
+    fn default() -> Self {
+        Self {
+            approval_status: ::std::option::Option::Some("approved".to_owned()),
+            approved_at: ::std::option::Option::None,
+            conditions: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            creative_url: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeApprovedBuilder {
+    ///Sets [`CreativeApproved::approval_status`] (required; starts as `"approved"`, the schema's constant).
+    pub fn approval_status(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.approval_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApproved::approved_at`].
+    pub fn approved_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.approved_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApproved::conditions`].
+    pub fn conditions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApproved::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApproved::creative_id`].
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApproved::creative_url`].
+    pub fn creative_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApproved::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeApproved::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeApproved`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeApproved, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeApproved {
+            approval_status: self.approval_status.ok_or(crate::MissingField {
+                type_name: "CreativeApproved",
+                field: "approval_status",
+            })?,
+            approved_at: self.approved_at,
+            conditions: self.conditions,
+            context: self.context,
+            creative_id: self.creative_id,
+            creative_url: self.creative_url,
+            ext: self.ext,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "CreativeApproved",
+                field: "rights_id",
+            })?,
+        })
+    }
 }
 ///`CreativePendingReview`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -305,6 +1435,110 @@ pub struct CreativePendingReview {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status_url: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl CreativePendingReview {
+    ///Starts a [`CreativePendingReviewBuilder`] with every field unset.
+    pub fn builder() -> CreativePendingReviewBuilder {
+        <CreativePendingReviewBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativePendingReview`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativePendingReviewBuilder {
+    approval_status: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    creative_url: ::std::option::Option<::std::string::String>,
+    estimated_response_time: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    status_url: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativePendingReviewBuilder {
+    fn default() -> Self {
+        Self {
+            approval_status: ::std::option::Option::Some("pending_review".to_owned()),
+            context: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            creative_url: ::std::option::Option::None,
+            estimated_response_time: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            status_url: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativePendingReviewBuilder {
+    ///Sets [`CreativePendingReview::approval_status`] (required; starts as `"pending_review"`, the schema's constant).
+    pub fn approval_status(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.approval_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePendingReview::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePendingReview::creative_id`].
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePendingReview::creative_url`].
+    pub fn creative_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePendingReview::estimated_response_time`].
+    pub fn estimated_response_time(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.estimated_response_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePendingReview::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePendingReview::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePendingReview::status_url`].
+    pub fn status_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativePendingReview`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativePendingReview, crate::MissingField> {
+        ::std::result::Result::Ok(CreativePendingReview {
+            approval_status: self.approval_status.ok_or(crate::MissingField {
+                type_name: "CreativePendingReview",
+                field: "approval_status",
+            })?,
+            context: self.context,
+            creative_id: self.creative_id,
+            creative_url: self.creative_url,
+            estimated_response_time: self.estimated_response_time,
+            ext: self.ext,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "CreativePendingReview",
+                field: "rights_id",
+            })?,
+            status_url: self.status_url,
+        })
+    }
+}
 ///A scoped credential issued by an LLM provider for generating rights-cleared content. The rights agent coordinates with the provider to issue the credential; the provider enforces usage constraints at generation time. Any creative agent can use the credential.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GenerationCredential {
@@ -325,6 +1559,102 @@ pub struct GenerationCredential {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GenerationCredential {
+    ///Starts a [`GenerationCredentialBuilder`] with every field unset.
+    pub fn builder() -> GenerationCredentialBuilder {
+        <GenerationCredentialBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GenerationCredential`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GenerationCredentialBuilder {
+    endpoint: ::std::option::Option<::std::string::String>,
+    expires_at: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    provider: ::std::option::Option<::std::string::String>,
+    rights_key: ::std::option::Option<::std::string::String>,
+    uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GenerationCredentialBuilder {
+    fn default() -> Self {
+        Self {
+            endpoint: ::std::option::Option::None,
+            expires_at: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            provider: ::std::option::Option::None,
+            rights_key: ::std::option::Option::None,
+            uses: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GenerationCredentialBuilder {
+    ///Sets [`GenerationCredential::endpoint`].
+    pub fn endpoint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.endpoint = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GenerationCredential::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GenerationCredential::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GenerationCredential::provider`] (required).
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GenerationCredential::rights_key`] (required).
+    pub fn rights_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GenerationCredential::uses`] (required).
+    pub fn uses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>) -> Self {
+        self.uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GenerationCredential::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GenerationCredential`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GenerationCredential, crate::MissingField> {
+        ::std::result::Result::Ok(GenerationCredential {
+            endpoint: self.endpoint,
+            expires_at: self.expires_at,
+            ext: self.ext,
+            provider: self.provider.ok_or(crate::MissingField {
+                type_name: "GenerationCredential",
+                field: "provider",
+            })?,
+            rights_key: self.rights_key.ok_or(crate::MissingField {
+                type_name: "GenerationCredential",
+                field: "rights_key",
+            })?,
+            uses: self.uses.ok_or(crate::MissingField {
+                type_name: "GenerationCredential",
+                field: "uses",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`GetBrandIdentityError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetBrandIdentityError {
@@ -333,6 +1663,61 @@ pub struct GetBrandIdentityError {
     pub errors: ::std::vec::Vec<CoreError>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentityError {
+    ///Starts a [`GetBrandIdentityErrorBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentityErrorBuilder {
+        <GetBrandIdentityErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentityError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentityErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentityErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentityErrorBuilder {
+    ///Sets [`GetBrandIdentityError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentityError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetBrandIdentityError, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentityError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentityError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+        })
+    }
 }
 ///Request brand identity data from a brand agent. Core identity (house, names, description, logos) is always public. Linked accounts get deeper data: high-res assets, voice configs, tone guidelines, and rights availability.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -351,6 +1736,91 @@ pub struct GetBrandIdentityRequest {
     pub use_case: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentityRequest {
+    ///Starts a [`GetBrandIdentityRequestBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentityRequestBuilder {
+        <GetBrandIdentityRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentityRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentityRequestBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    fields: ::std::option::Option<::std::vec::Vec<GetBrandIdentityRequestFieldsItem>>,
+    use_case: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentityRequestBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            fields: ::std::option::Option::None,
+            use_case: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentityRequestBuilder {
+    ///Sets [`GetBrandIdentityRequest::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityRequest::fields`].
+    pub fn fields(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetBrandIdentityRequestFieldsItem>>,
+    ) -> Self {
+        self.fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityRequest::use_case`].
+    pub fn use_case(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.use_case = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentityRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetBrandIdentityRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentityRequest {
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentityRequest",
+                field: "brand_id",
+            })?,
+            context: self.context,
+            ext: self.ext,
+            fields: self.fields,
+            use_case: self.use_case,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`GetBrandIdentityRequestFieldsItem`
 #[derive(
@@ -498,6 +1968,87 @@ pub struct GetBrandIdentityResponseFontRoleObjectFilesItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetBrandIdentityResponseFontRoleObjectFilesItem {
+    ///Starts a [`GetBrandIdentityResponseFontRoleObjectFilesItemBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentityResponseFontRoleObjectFilesItemBuilder {
+        <GetBrandIdentityResponseFontRoleObjectFilesItemBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentityResponseFontRoleObjectFilesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentityResponseFontRoleObjectFilesItemBuilder {
+    style: ::std::option::Option<GetBrandIdentityResponseFontRoleObjectFilesItemStyle>,
+    url: ::std::option::Option<::std::string::String>,
+    weight: ::std::option::Option<i64>,
+    weight_range: ::std::option::Option<[i64; 2usize]>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentityResponseFontRoleObjectFilesItemBuilder {
+    fn default() -> Self {
+        Self {
+            style: ::std::option::Option::None,
+            url: ::std::option::Option::None,
+            weight: ::std::option::Option::None,
+            weight_range: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentityResponseFontRoleObjectFilesItemBuilder {
+    ///Sets [`GetBrandIdentityResponseFontRoleObjectFilesItem::style`].
+    pub fn style(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentityResponseFontRoleObjectFilesItemStyle>,
+    ) -> Self {
+        self.style = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityResponseFontRoleObjectFilesItem::url`] (required).
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityResponseFontRoleObjectFilesItem::weight`].
+    pub fn weight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weight = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityResponseFontRoleObjectFilesItem::weight_range`].
+    pub fn weight_range(mut self, value: impl ::std::convert::Into<[i64; 2usize]>) -> Self {
+        self.weight_range = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentityResponseFontRoleObjectFilesItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentityResponseFontRoleObjectFilesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetBrandIdentityResponseFontRoleObjectFilesItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetBrandIdentityResponseFontRoleObjectFilesItem {
+            style: self.style,
+            url: self.url.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentityResponseFontRoleObjectFilesItem",
+                field: "url",
+            })?,
+            weight: self.weight,
+            weight_range: self.weight_range,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///CSS font-style
 #[derive(
     ::serde::Deserialize,
@@ -605,6 +2156,228 @@ pub struct GetBrandIdentitySuccess {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice_synthesis: ::std::option::Option<GetBrandIdentitySuccessVoiceSynthesis>,
 }
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccess {
+    ///Starts a [`GetBrandIdentitySuccessBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessBuilder {
+        <GetBrandIdentitySuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessBuilder {
+    assets: ::std::option::Option<::std::vec::Vec<GetBrandIdentitySuccessAssetsItem>>,
+    available_fields:
+        ::std::option::Option<::std::vec::Vec<GetBrandIdentitySuccessAvailableFieldsItem>>,
+    brand_id: ::std::option::Option<::std::string::String>,
+    colors: ::std::option::Option<GetBrandIdentitySuccessColors>,
+    context: ::std::option::Option<Context>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    fonts: ::std::option::Option<GetBrandIdentitySuccessFonts>,
+    house: ::std::option::Option<GetBrandIdentitySuccessHouse>,
+    industries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    keller_type: ::std::option::Option<GetBrandIdentitySuccessKellerType>,
+    logos: ::std::option::Option<::std::vec::Vec<GetBrandIdentitySuccessLogosItem>>,
+    names: ::std::option::Option<
+        ::std::vec::Vec<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    >,
+    rights: ::std::option::Option<GetBrandIdentitySuccessRights>,
+    tagline: ::std::option::Option<GetBrandIdentitySuccessTagline>,
+    tone: ::std::option::Option<GetBrandIdentitySuccessTone>,
+    visual_guidelines:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    voice_synthesis: ::std::option::Option<GetBrandIdentitySuccessVoiceSynthesis>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessBuilder {
+    fn default() -> Self {
+        Self {
+            assets: ::std::option::Option::None,
+            available_fields: ::std::option::Option::None,
+            brand_id: ::std::option::Option::None,
+            colors: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            fonts: ::std::option::Option::None,
+            house: ::std::option::Option::None,
+            industries: ::std::option::Option::None,
+            keller_type: ::std::option::Option::None,
+            logos: ::std::option::Option::None,
+            names: ::std::option::Option::None,
+            rights: ::std::option::Option::None,
+            tagline: ::std::option::Option::None,
+            tone: ::std::option::Option::None,
+            visual_guidelines: ::std::option::Option::None,
+            voice_synthesis: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessBuilder {
+    ///Sets [`GetBrandIdentitySuccess::assets`].
+    pub fn assets(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetBrandIdentitySuccessAssetsItem>>,
+    ) -> Self {
+        self.assets = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::available_fields`].
+    pub fn available_fields(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetBrandIdentitySuccessAvailableFieldsItem>>,
+    ) -> Self {
+        self.available_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::colors`].
+    pub fn colors(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessColors>,
+    ) -> Self {
+        self.colors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::fonts`].
+    pub fn fonts(mut self, value: impl ::std::convert::Into<GetBrandIdentitySuccessFonts>) -> Self {
+        self.fonts = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::house`] (required).
+    pub fn house(mut self, value: impl ::std::convert::Into<GetBrandIdentitySuccessHouse>) -> Self {
+        self.house = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::industries`].
+    pub fn industries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.industries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::keller_type`].
+    pub fn keller_type(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessKellerType>,
+    ) -> Self {
+        self.keller_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::logos`].
+    pub fn logos(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetBrandIdentitySuccessLogosItem>>,
+    ) -> Self {
+        self.logos = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::names`] (required).
+    pub fn names(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<
+                ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+            >,
+        >,
+    ) -> Self {
+        self.names = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::rights`].
+    pub fn rights(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessRights>,
+    ) -> Self {
+        self.rights = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::tagline`].
+    pub fn tagline(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessTagline>,
+    ) -> Self {
+        self.tagline = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::tone`].
+    pub fn tone(mut self, value: impl ::std::convert::Into<GetBrandIdentitySuccessTone>) -> Self {
+        self.tone = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::visual_guidelines`].
+    pub fn visual_guidelines(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.visual_guidelines = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccess::voice_synthesis`].
+    pub fn voice_synthesis(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessVoiceSynthesis>,
+    ) -> Self {
+        self.voice_synthesis = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetBrandIdentitySuccess, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccess {
+            assets: self.assets,
+            available_fields: self.available_fields,
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccess",
+                field: "brand_id",
+            })?,
+            colors: self.colors,
+            context: self.context,
+            description: self.description,
+            ext: self.ext,
+            fonts: self.fonts,
+            house: self.house.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccess",
+                field: "house",
+            })?,
+            industries: self.industries,
+            keller_type: self.keller_type,
+            logos: self.logos,
+            names: self.names.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccess",
+                field: "names",
+            })?,
+            rights: self.rights,
+            tagline: self.tagline,
+            tone: self.tone,
+            visual_guidelines: self.visual_guidelines,
+            voice_synthesis: self.voice_synthesis,
+        })
+    }
+}
 ///`GetBrandIdentitySuccessAssetsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetBrandIdentitySuccessAssetsItem {
@@ -640,6 +2413,147 @@ pub struct GetBrandIdentitySuccessAssetsItem {
     pub width: ::std::option::Option<i64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessAssetsItem {
+    ///Starts a [`GetBrandIdentitySuccessAssetsItemBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessAssetsItemBuilder {
+        <GetBrandIdentitySuccessAssetsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessAssetsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessAssetsItemBuilder {
+    asset_id: ::std::option::Option<::std::string::String>,
+    asset_type: ::std::option::Option<AssetContentType>,
+    description: ::std::option::Option<::std::string::String>,
+    duration_seconds: ::std::option::Option<f64>,
+    file_size_bytes: ::std::option::Option<i64>,
+    format: ::std::option::Option<::std::string::String>,
+    height: ::std::option::Option<i64>,
+    name: ::std::option::Option<::std::string::String>,
+    tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    url: ::std::option::Option<::std::string::String>,
+    width: ::std::option::Option<i64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessAssetsItemBuilder {
+    fn default() -> Self {
+        Self {
+            asset_id: ::std::option::Option::None,
+            asset_type: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            duration_seconds: ::std::option::Option::None,
+            file_size_bytes: ::std::option::Option::None,
+            format: ::std::option::Option::None,
+            height: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            tags: ::std::option::Option::None,
+            url: ::std::option::Option::None,
+            width: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessAssetsItemBuilder {
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::asset_id`] (required).
+    pub fn asset_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.asset_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::asset_type`] (required).
+    pub fn asset_type(mut self, value: impl ::std::convert::Into<AssetContentType>) -> Self {
+        self.asset_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::duration_seconds`].
+    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::file_size_bytes`].
+    pub fn file_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.file_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::format`].
+    pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.format = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::height`].
+    pub fn height(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.height = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::name`].
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::tags`].
+    pub fn tags(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::url`] (required).
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::width`].
+    pub fn width(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.width = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessAssetsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessAssetsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetBrandIdentitySuccessAssetsItem, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessAssetsItem {
+            asset_id: self.asset_id.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccessAssetsItem",
+                field: "asset_id",
+            })?,
+            asset_type: self.asset_type.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccessAssetsItem",
+                field: "asset_type",
+            })?,
+            description: self.description,
+            duration_seconds: self.duration_seconds,
+            file_size_bytes: self.file_size_bytes,
+            format: self.format,
+            height: self.height,
+            name: self.name,
+            tags: self.tags,
+            url: self.url.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccessAssetsItem",
+                field: "url",
+            })?,
+            width: self.width,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`GetBrandIdentitySuccessAvailableFieldsItem`
 #[derive(
@@ -733,7 +2647,7 @@ impl ::std::convert::TryFrom<::std::string::String> for GetBrandIdentitySuccessA
     }
 }
 ///Brand color palette. Each role accepts a single hex color or an array of hex colors. Shape matches brand.json colors definition.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetBrandIdentitySuccessColors {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub accent: ::std::option::Option<GetBrandIdentitySuccessColorsAccent>,
@@ -747,6 +2661,102 @@ pub struct GetBrandIdentitySuccessColors {
     pub text: ::std::option::Option<GetBrandIdentitySuccessColorsText>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessColors {
+    ///Starts a [`GetBrandIdentitySuccessColorsBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessColorsBuilder {
+        <GetBrandIdentitySuccessColorsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessColors`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessColorsBuilder {
+    accent: ::std::option::Option<GetBrandIdentitySuccessColorsAccent>,
+    background: ::std::option::Option<GetBrandIdentitySuccessColorsBackground>,
+    primary: ::std::option::Option<GetBrandIdentitySuccessColorsPrimary>,
+    secondary: ::std::option::Option<GetBrandIdentitySuccessColorsSecondary>,
+    text: ::std::option::Option<GetBrandIdentitySuccessColorsText>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessColorsBuilder {
+    fn default() -> Self {
+        Self {
+            accent: ::std::option::Option::None,
+            background: ::std::option::Option::None,
+            primary: ::std::option::Option::None,
+            secondary: ::std::option::Option::None,
+            text: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessColorsBuilder {
+    ///Sets [`GetBrandIdentitySuccessColors::accent`].
+    pub fn accent(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessColorsAccent>,
+    ) -> Self {
+        self.accent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessColors::background`].
+    pub fn background(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessColorsBackground>,
+    ) -> Self {
+        self.background = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessColors::primary`].
+    pub fn primary(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessColorsPrimary>,
+    ) -> Self {
+        self.primary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessColors::secondary`].
+    pub fn secondary(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessColorsSecondary>,
+    ) -> Self {
+        self.secondary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessColors::text`].
+    pub fn text(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessColorsText>,
+    ) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessColors::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessColors`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetBrandIdentitySuccessColors, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessColors {
+            accent: self.accent,
+            background: self.background,
+            primary: self.primary,
+            secondary: self.secondary,
+            text: self.text,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`GetBrandIdentitySuccessColorsAccent`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -819,7 +2829,7 @@ impl ::std::convert::From<::std::vec::Vec<::std::string::String>>
     }
 }
 ///Brand typography. Each key is a role name (e.g., 'primary', 'secondary') referenced by type_scale entries. Values are either a CSS font-family string or a structured object with family name and font files. Shape matches brand.json fonts definition.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetBrandIdentitySuccessFonts {
     ///Primary font family
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -831,6 +2841,71 @@ pub struct GetBrandIdentitySuccessFonts {
     pub extra:
         ::std::collections::BTreeMap<::std::string::String, GetBrandIdentityResponseFontRole>,
 }
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessFonts {
+    ///Starts a [`GetBrandIdentitySuccessFontsBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessFontsBuilder {
+        <GetBrandIdentitySuccessFontsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessFonts`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessFontsBuilder {
+    primary: ::std::option::Option<GetBrandIdentityResponseFontRole>,
+    secondary: ::std::option::Option<GetBrandIdentityResponseFontRole>,
+    extra: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, GetBrandIdentityResponseFontRole>,
+    >,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessFontsBuilder {
+    fn default() -> Self {
+        Self {
+            primary: ::std::option::Option::None,
+            secondary: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessFontsBuilder {
+    ///Sets [`GetBrandIdentitySuccessFonts::primary`].
+    pub fn primary(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentityResponseFontRole>,
+    ) -> Self {
+        self.primary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessFonts::secondary`].
+    pub fn secondary(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentityResponseFontRole>,
+    ) -> Self {
+        self.secondary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessFonts::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, GetBrandIdentityResponseFontRole>,
+        >,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessFonts`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetBrandIdentitySuccessFonts, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessFonts {
+            primary: self.primary,
+            secondary: self.secondary,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///The house (corporate entity) this brand belongs to. Always returned regardless of authorization level.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetBrandIdentitySuccessHouse {
@@ -840,6 +2915,67 @@ pub struct GetBrandIdentitySuccessHouse {
     pub name: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessHouse {
+    ///Starts a [`GetBrandIdentitySuccessHouseBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessHouseBuilder {
+        <GetBrandIdentitySuccessHouseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessHouse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessHouseBuilder {
+    domain: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessHouseBuilder {
+    fn default() -> Self {
+        Self {
+            domain: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessHouseBuilder {
+    ///Sets [`GetBrandIdentitySuccessHouse::domain`] (required).
+    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessHouse::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessHouse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessHouse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetBrandIdentitySuccessHouse, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessHouse {
+            domain: self.domain.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccessHouse",
+                field: "domain",
+            })?,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccessHouse",
+                field: "name",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Brand architecture type: master (primary brand of house), sub_brand (carries parent name), endorsed (independent identity backed by parent), independent (operates separately)
 #[derive(
@@ -928,6 +3064,126 @@ pub struct GetBrandIdentitySuccessLogosItem {
     pub width: ::std::option::Option<i64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessLogosItem {
+    ///Starts a [`GetBrandIdentitySuccessLogosItemBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessLogosItemBuilder {
+        <GetBrandIdentitySuccessLogosItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessLogosItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessLogosItemBuilder {
+    background: ::std::option::Option<GetBrandIdentitySuccessLogosItemBackground>,
+    height: ::std::option::Option<i64>,
+    orientation: ::std::option::Option<GetBrandIdentitySuccessLogosItemOrientation>,
+    tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    url: ::std::option::Option<::std::string::String>,
+    usage: ::std::option::Option<::std::string::String>,
+    variant: ::std::option::Option<GetBrandIdentitySuccessLogosItemVariant>,
+    width: ::std::option::Option<i64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessLogosItemBuilder {
+    fn default() -> Self {
+        Self {
+            background: ::std::option::Option::None,
+            height: ::std::option::Option::None,
+            orientation: ::std::option::Option::None,
+            tags: ::std::option::Option::None,
+            url: ::std::option::Option::None,
+            usage: ::std::option::Option::None,
+            variant: ::std::option::Option::None,
+            width: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessLogosItemBuilder {
+    ///Sets [`GetBrandIdentitySuccessLogosItem::background`].
+    pub fn background(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessLogosItemBackground>,
+    ) -> Self {
+        self.background = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::height`].
+    pub fn height(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.height = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::orientation`].
+    pub fn orientation(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessLogosItemOrientation>,
+    ) -> Self {
+        self.orientation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::tags`].
+    pub fn tags(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::url`] (required).
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::usage`].
+    pub fn usage(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.usage = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::variant`].
+    pub fn variant(
+        mut self,
+        value: impl ::std::convert::Into<GetBrandIdentitySuccessLogosItemVariant>,
+    ) -> Self {
+        self.variant = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::width`].
+    pub fn width(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.width = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessLogosItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessLogosItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetBrandIdentitySuccessLogosItem, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessLogosItem {
+            background: self.background,
+            height: self.height,
+            orientation: self.orientation,
+            tags: self.tags,
+            url: self.url.ok_or(crate::MissingField {
+                type_name: "GetBrandIdentitySuccessLogosItem",
+                field: "url",
+            })?,
+            usage: self.usage,
+            variant: self.variant,
+            width: self.width,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Background compatibility
 #[derive(
@@ -1109,7 +3365,7 @@ impl ::std::convert::TryFrom<::std::string::String> for GetBrandIdentitySuccessL
     }
 }
 ///Rights availability summary. For detailed pricing, use get_rights.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetBrandIdentitySuccessRights {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub available_uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
@@ -1125,6 +3381,102 @@ pub struct GetBrandIdentitySuccessRights {
     pub exclusivity_model: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessRights {
+    ///Starts a [`GetBrandIdentitySuccessRightsBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessRightsBuilder {
+        <GetBrandIdentitySuccessRightsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessRights`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessRightsBuilder {
+    available_uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    content_restrictions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    excluded_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    exclusivity_model: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessRightsBuilder {
+    fn default() -> Self {
+        Self {
+            available_uses: ::std::option::Option::None,
+            content_restrictions: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            excluded_countries: ::std::option::Option::None,
+            exclusivity_model: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessRightsBuilder {
+    ///Sets [`GetBrandIdentitySuccessRights::available_uses`].
+    pub fn available_uses(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>,
+    ) -> Self {
+        self.available_uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessRights::content_restrictions`].
+    pub fn content_restrictions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.content_restrictions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessRights::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessRights::excluded_countries`].
+    pub fn excluded_countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.excluded_countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessRights::exclusivity_model`].
+    pub fn exclusivity_model(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.exclusivity_model = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessRights::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessRights`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetBrandIdentitySuccessRights, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessRights {
+            available_uses: self.available_uses,
+            content_restrictions: self.content_restrictions,
+            countries: self.countries,
+            excluded_countries: self.excluded_countries,
+            exclusivity_model: self.exclusivity_model,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Brand tagline or slogan. Accepts a plain string or a localized array matching the names pattern.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1149,7 +3501,7 @@ impl
     }
 }
 ///Brand voice and messaging guidelines
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetBrandIdentitySuccessTone {
     ///Personality traits that characterize the brand voice, used as prompt guidance
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -1166,8 +3518,88 @@ pub struct GetBrandIdentitySuccessTone {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessTone {
+    ///Starts a [`GetBrandIdentitySuccessToneBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessToneBuilder {
+        <GetBrandIdentitySuccessToneBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessTone`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessToneBuilder {
+    attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    donts: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    dos: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    voice: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessToneBuilder {
+    fn default() -> Self {
+        Self {
+            attributes: ::std::option::Option::None,
+            donts: ::std::option::Option::None,
+            dos: ::std::option::Option::None,
+            voice: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessToneBuilder {
+    ///Sets [`GetBrandIdentitySuccessTone::attributes`].
+    pub fn attributes(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessTone::donts`].
+    pub fn donts(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.donts = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessTone::dos`].
+    pub fn dos(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.dos = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessTone::voice`].
+    pub fn voice(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.voice = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessTone::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessTone`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetBrandIdentitySuccessTone, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessTone {
+            attributes: self.attributes,
+            donts: self.donts,
+            dos: self.dos,
+            voice: self.voice,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Voice synthesis configuration for AI-generated audio
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetBrandIdentitySuccessVoiceSynthesis {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub provider: ::std::option::Option<::std::string::String>,
@@ -1179,6 +3611,74 @@ pub struct GetBrandIdentitySuccessVoiceSynthesis {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessVoiceSynthesis {
+    ///Starts a [`GetBrandIdentitySuccessVoiceSynthesisBuilder`] with every field unset.
+    pub fn builder() -> GetBrandIdentitySuccessVoiceSynthesisBuilder {
+        <GetBrandIdentitySuccessVoiceSynthesisBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetBrandIdentitySuccessVoiceSynthesis`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetBrandIdentitySuccessVoiceSynthesisBuilder {
+    provider: ::std::option::Option<::std::string::String>,
+    settings: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    voice_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetBrandIdentitySuccessVoiceSynthesisBuilder {
+    fn default() -> Self {
+        Self {
+            provider: ::std::option::Option::None,
+            settings: ::std::option::Option::None,
+            voice_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetBrandIdentitySuccessVoiceSynthesisBuilder {
+    ///Sets [`GetBrandIdentitySuccessVoiceSynthesis::provider`].
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessVoiceSynthesis::settings`].
+    pub fn settings(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessVoiceSynthesis::voice_id`].
+    pub fn voice_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.voice_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetBrandIdentitySuccessVoiceSynthesis::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetBrandIdentitySuccessVoiceSynthesis`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetBrandIdentitySuccessVoiceSynthesis, crate::MissingField> {
+        ::std::result::Result::Ok(GetBrandIdentitySuccessVoiceSynthesis {
+            provider: self.provider,
+            settings: self.settings,
+            voice_id: self.voice_id,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`GetRightsError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetRightsError {
@@ -1187,6 +3687,61 @@ pub struct GetRightsError {
     pub errors: ::std::vec::Vec<CoreError>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl GetRightsError {
+    ///Starts a [`GetRightsErrorBuilder`] with every field unset.
+    pub fn builder() -> GetRightsErrorBuilder {
+        <GetRightsErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetRightsError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetRightsErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetRightsErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetRightsErrorBuilder {
+    ///Sets [`GetRightsError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetRightsError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetRightsError, crate::MissingField> {
+        ::std::result::Result::Ok(GetRightsError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "GetRightsError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+        })
+    }
 }
 ///Search for licensable rights across a brand agent's roster. Returns matches with pricing. Discovery is natural-language-first — no taxonomy for categories. The agent interprets intent from the query and filters based on the buyer's brand compatibility.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1220,6 +3775,134 @@ pub struct GetRightsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetRightsRequest {
+    ///Starts a [`GetRightsRequestBuilder`] with every field unset.
+    pub fn builder() -> GetRightsRequestBuilder {
+        <GetRightsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetRightsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetRightsRequestBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    buyer_brand: ::std::option::Option<BrandRef>,
+    context: ::std::option::Option<Context>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ext: ::std::option::Option<Ext>,
+    include_excluded: ::std::option::Option<bool>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    query: ::std::option::Option<::std::string::String>,
+    right_type: ::std::option::Option<RightType>,
+    uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetRightsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            buyer_brand: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            include_excluded: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            query: ::std::option::Option::None,
+            right_type: ::std::option::Option::None,
+            uses: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetRightsRequestBuilder {
+    ///Sets [`GetRightsRequest::brand_id`].
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::buyer_brand`].
+    pub fn buyer_brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.buyer_brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::include_excluded`].
+    pub fn include_excluded(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_excluded = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::query`] (required).
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::right_type`].
+    pub fn right_type(mut self, value: impl ::std::convert::Into<RightType>) -> Self {
+        self.right_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::uses`] (required).
+    pub fn uses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>) -> Self {
+        self.uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetRightsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetRightsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetRightsRequest {
+            brand_id: self.brand_id,
+            buyer_brand: self.buyer_brand,
+            context: self.context,
+            countries: self.countries,
+            ext: self.ext,
+            include_excluded: self.include_excluded,
+            pagination: self.pagination,
+            query: self.query.ok_or(crate::MissingField {
+                type_name: "GetRightsRequest",
+                field: "query",
+            })?,
+            right_type: self.right_type,
+            uses: self.uses.ok_or(crate::MissingField {
+                type_name: "GetRightsRequest",
+                field: "uses",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Licensable rights matching the search criteria, with pricing options. Each result is a complete snapshot of current availability (stateless, DDEX PIE pattern). Excluded results explain why they were filtered out.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
@@ -1250,6 +3933,75 @@ pub struct GetRightsSuccess {
     ///Matching rights with pricing options, ranked by relevance
     pub rights: ::std::vec::Vec<GetRightsSuccessRightsItem>,
 }
+#[cfg(feature = "builders")]
+impl GetRightsSuccess {
+    ///Starts a [`GetRightsSuccessBuilder`] with every field unset.
+    pub fn builder() -> GetRightsSuccessBuilder {
+        <GetRightsSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetRightsSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetRightsSuccessBuilder {
+    context: ::std::option::Option<Context>,
+    excluded: ::std::option::Option<::std::vec::Vec<GetRightsSuccessExcludedItem>>,
+    ext: ::std::option::Option<Ext>,
+    rights: ::std::option::Option<::std::vec::Vec<GetRightsSuccessRightsItem>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetRightsSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            excluded: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            rights: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetRightsSuccessBuilder {
+    ///Sets [`GetRightsSuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccess::excluded`].
+    pub fn excluded(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetRightsSuccessExcludedItem>>,
+    ) -> Self {
+        self.excluded = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccess::rights`] (required).
+    pub fn rights(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetRightsSuccessRightsItem>>,
+    ) -> Self {
+        self.rights = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetRightsSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetRightsSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(GetRightsSuccess {
+            context: self.context,
+            excluded: self.excluded,
+            ext: self.ext,
+            rights: self.rights.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccess",
+                field: "rights",
+            })?,
+        })
+    }
+}
 ///`GetRightsSuccessExcludedItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetRightsSuccessExcludedItem {
@@ -1263,6 +4015,86 @@ pub struct GetRightsSuccessExcludedItem {
     pub suggestions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetRightsSuccessExcludedItem {
+    ///Starts a [`GetRightsSuccessExcludedItemBuilder`] with every field unset.
+    pub fn builder() -> GetRightsSuccessExcludedItemBuilder {
+        <GetRightsSuccessExcludedItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetRightsSuccessExcludedItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetRightsSuccessExcludedItemBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    reason: ::std::option::Option<::std::string::String>,
+    suggestions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetRightsSuccessExcludedItemBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            suggestions: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetRightsSuccessExcludedItemBuilder {
+    ///Sets [`GetRightsSuccessExcludedItem::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessExcludedItem::name`].
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessExcludedItem::reason`] (required).
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessExcludedItem::suggestions`].
+    pub fn suggestions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.suggestions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessExcludedItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetRightsSuccessExcludedItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetRightsSuccessExcludedItem, crate::MissingField> {
+        ::std::result::Result::Ok(GetRightsSuccessExcludedItem {
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessExcludedItem",
+                field: "brand_id",
+            })?,
+            name: self.name,
+            reason: self.reason.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessExcludedItem",
+                field: "reason",
+            })?,
+            suggestions: self.suggestions,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`GetRightsSuccessRightsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1306,8 +4138,199 @@ pub struct GetRightsSuccessRightsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetRightsSuccessRightsItem {
+    ///Starts a [`GetRightsSuccessRightsItemBuilder`] with every field unset.
+    pub fn builder() -> GetRightsSuccessRightsItemBuilder {
+        <GetRightsSuccessRightsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetRightsSuccessRightsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetRightsSuccessRightsItemBuilder {
+    available_uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    brand_id: ::std::option::Option<::std::string::String>,
+    content_restrictions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    description: ::std::option::Option<::std::string::String>,
+    excluded_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    exclusivity_status: ::std::option::Option<GetRightsSuccessRightsItemExclusivityStatus>,
+    match_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    match_score: ::std::option::Option<f64>,
+    name: ::std::option::Option<::std::string::String>,
+    preview_assets:
+        ::std::option::Option<::std::vec::Vec<GetRightsSuccessRightsItemPreviewAssetsItem>>,
+    pricing_options: ::std::option::Option<::std::vec::Vec<RightsPricingOption>>,
+    right_type: ::std::option::Option<RightType>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetRightsSuccessRightsItemBuilder {
+    fn default() -> Self {
+        Self {
+            available_uses: ::std::option::Option::None,
+            brand_id: ::std::option::Option::None,
+            content_restrictions: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            excluded_countries: ::std::option::Option::None,
+            exclusivity_status: ::std::option::Option::None,
+            match_reasons: ::std::option::Option::None,
+            match_score: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            preview_assets: ::std::option::Option::None,
+            pricing_options: ::std::option::Option::None,
+            right_type: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetRightsSuccessRightsItemBuilder {
+    ///Sets [`GetRightsSuccessRightsItem::available_uses`] (required).
+    pub fn available_uses(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>,
+    ) -> Self {
+        self.available_uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::content_restrictions`].
+    pub fn content_restrictions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.content_restrictions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::excluded_countries`].
+    pub fn excluded_countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.excluded_countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::exclusivity_status`].
+    pub fn exclusivity_status(
+        mut self,
+        value: impl ::std::convert::Into<GetRightsSuccessRightsItemExclusivityStatus>,
+    ) -> Self {
+        self.exclusivity_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::match_reasons`].
+    pub fn match_reasons(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.match_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::match_score`].
+    pub fn match_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.match_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::preview_assets`].
+    pub fn preview_assets(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetRightsSuccessRightsItemPreviewAssetsItem>>,
+    ) -> Self {
+        self.preview_assets = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::pricing_options`] (required).
+    pub fn pricing_options(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<RightsPricingOption>>,
+    ) -> Self {
+        self.pricing_options = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::right_type`].
+    pub fn right_type(mut self, value: impl ::std::convert::Into<RightType>) -> Self {
+        self.right_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetRightsSuccessRightsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetRightsSuccessRightsItem, crate::MissingField> {
+        ::std::result::Result::Ok(GetRightsSuccessRightsItem {
+            available_uses: self.available_uses.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessRightsItem",
+                field: "available_uses",
+            })?,
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessRightsItem",
+                field: "brand_id",
+            })?,
+            content_restrictions: self.content_restrictions,
+            countries: self.countries,
+            description: self.description,
+            excluded_countries: self.excluded_countries,
+            exclusivity_status: self.exclusivity_status,
+            match_reasons: self.match_reasons,
+            match_score: self.match_score,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessRightsItem",
+                field: "name",
+            })?,
+            preview_assets: self.preview_assets,
+            pricing_options: self.pricing_options.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessRightsItem",
+                field: "pricing_options",
+            })?,
+            right_type: self.right_type,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessRightsItem",
+                field: "rights_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Current exclusivity availability
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetRightsSuccessRightsItemExclusivityStatus {
     ///Whether exclusivity is available
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1318,6 +4341,67 @@ pub struct GetRightsSuccessRightsItemExclusivityStatus {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetRightsSuccessRightsItemExclusivityStatus {
+    ///Starts a [`GetRightsSuccessRightsItemExclusivityStatusBuilder`] with every field unset.
+    pub fn builder() -> GetRightsSuccessRightsItemExclusivityStatusBuilder {
+        <GetRightsSuccessRightsItemExclusivityStatusBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetRightsSuccessRightsItemExclusivityStatus`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetRightsSuccessRightsItemExclusivityStatusBuilder {
+    available: ::std::option::Option<bool>,
+    existing_exclusives: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetRightsSuccessRightsItemExclusivityStatusBuilder {
+    fn default() -> Self {
+        Self {
+            available: ::std::option::Option::None,
+            existing_exclusives: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetRightsSuccessRightsItemExclusivityStatusBuilder {
+    ///Sets [`GetRightsSuccessRightsItemExclusivityStatus::available`].
+    pub fn available(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.available = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItemExclusivityStatus::existing_exclusives`].
+    pub fn existing_exclusives(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.existing_exclusives = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItemExclusivityStatus::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetRightsSuccessRightsItemExclusivityStatus`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetRightsSuccessRightsItemExclusivityStatus, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetRightsSuccessRightsItemExclusivityStatus {
+            available: self.available,
+            existing_exclusives: self.existing_exclusives,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`GetRightsSuccessRightsItemPreviewAssetsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetRightsSuccessRightsItemPreviewAssetsItem {
@@ -1326,6 +4410,67 @@ pub struct GetRightsSuccessRightsItemPreviewAssetsItem {
     pub usage: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetRightsSuccessRightsItemPreviewAssetsItem {
+    ///Starts a [`GetRightsSuccessRightsItemPreviewAssetsItemBuilder`] with every field unset.
+    pub fn builder() -> GetRightsSuccessRightsItemPreviewAssetsItemBuilder {
+        <GetRightsSuccessRightsItemPreviewAssetsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetRightsSuccessRightsItemPreviewAssetsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetRightsSuccessRightsItemPreviewAssetsItemBuilder {
+    url: ::std::option::Option<::std::string::String>,
+    usage: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetRightsSuccessRightsItemPreviewAssetsItemBuilder {
+    fn default() -> Self {
+        Self {
+            url: ::std::option::Option::None,
+            usage: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetRightsSuccessRightsItemPreviewAssetsItemBuilder {
+    ///Sets [`GetRightsSuccessRightsItemPreviewAssetsItem::url`] (required).
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItemPreviewAssetsItem::usage`].
+    pub fn usage(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.usage = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetRightsSuccessRightsItemPreviewAssetsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetRightsSuccessRightsItemPreviewAssetsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetRightsSuccessRightsItemPreviewAssetsItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetRightsSuccessRightsItemPreviewAssetsItem {
+            url: self.url.ok_or(crate::MissingField {
+                type_name: "GetRightsSuccessRightsItemPreviewAssetsItem",
+                field: "url",
+            })?,
+            usage: self.usage,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Payload sent by a rights holder to a buyer's revocation_webhook when rights are revoked. The buyer must cease creative delivery by effective_at. Partial revocation is supported — if revoked_uses is present, only those uses are revoked.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1349,6 +4494,130 @@ pub struct RevocationNotification {
     pub rights_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl RevocationNotification {
+    ///Starts a [`RevocationNotificationBuilder`] with every field unset.
+    pub fn builder() -> RevocationNotificationBuilder {
+        <RevocationNotificationBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`RevocationNotification`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RevocationNotificationBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    effective_at: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    reason: ::std::option::Option<::std::string::String>,
+    revoked_uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for RevocationNotificationBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            effective_at: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            revoked_uses: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl RevocationNotificationBuilder {
+    ///Sets [`RevocationNotification::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::effective_at`] (required).
+    pub fn effective_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.effective_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::reason`] (required).
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::revoked_uses`].
+    pub fn revoked_uses(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>,
+    ) -> Self {
+        self.revoked_uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RevocationNotification::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`RevocationNotification`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<RevocationNotification, crate::MissingField> {
+        ::std::result::Result::Ok(RevocationNotification {
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "RevocationNotification",
+                field: "brand_id",
+            })?,
+            context: self.context,
+            effective_at: self.effective_at.ok_or(crate::MissingField {
+                type_name: "RevocationNotification",
+                field: "effective_at",
+            })?,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "RevocationNotification",
+                field: "idempotency_key",
+            })?,
+            reason: self.reason.ok_or(crate::MissingField {
+                type_name: "RevocationNotification",
+                field: "reason",
+            })?,
+            revoked_uses: self.revoked_uses,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "RevocationNotification",
+                field: "rights_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Billing period for brand rights pricing
 #[derive(
@@ -1447,6 +4716,146 @@ pub struct RightsPricingOption {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl RightsPricingOption {
+    ///Starts a [`RightsPricingOptionBuilder`] with every field unset.
+    pub fn builder() -> RightsPricingOptionBuilder {
+        <RightsPricingOptionBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`RightsPricingOption`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RightsPricingOptionBuilder {
+    currency: ::std::option::Option<::std::string::String>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    impression_cap: ::std::option::Option<::std::num::NonZeroU64>,
+    model: ::std::option::Option<PricingModel>,
+    overage_cpm: ::std::option::Option<f64>,
+    period: ::std::option::Option<RightsBillingPeriod>,
+    price: ::std::option::Option<f64>,
+    pricing_option_id: ::std::option::Option<::std::string::String>,
+    uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for RightsPricingOptionBuilder {
+    fn default() -> Self {
+        Self {
+            currency: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            impression_cap: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            overage_cpm: ::std::option::Option::None,
+            period: ::std::option::Option::None,
+            price: ::std::option::Option::None,
+            pricing_option_id: ::std::option::Option::None,
+            uses: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl RightsPricingOptionBuilder {
+    ///Sets [`RightsPricingOption::currency`] (required).
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::impression_cap`].
+    pub fn impression_cap(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.impression_cap = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::model`] (required).
+    pub fn model(mut self, value: impl ::std::convert::Into<PricingModel>) -> Self {
+        self.model = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::overage_cpm`].
+    pub fn overage_cpm(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.overage_cpm = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::period`].
+    pub fn period(mut self, value: impl ::std::convert::Into<RightsBillingPeriod>) -> Self {
+        self.period = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::price`] (required).
+    pub fn price(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.price = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::pricing_option_id`] (required).
+    pub fn pricing_option_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.pricing_option_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::uses`] (required).
+    pub fn uses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>) -> Self {
+        self.uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsPricingOption::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`RightsPricingOption`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<RightsPricingOption, crate::MissingField> {
+        ::std::result::Result::Ok(RightsPricingOption {
+            currency: self.currency.ok_or(crate::MissingField {
+                type_name: "RightsPricingOption",
+                field: "currency",
+            })?,
+            description: self.description,
+            ext: self.ext,
+            impression_cap: self.impression_cap,
+            model: self.model.ok_or(crate::MissingField {
+                type_name: "RightsPricingOption",
+                field: "model",
+            })?,
+            overage_cpm: self.overage_cpm,
+            period: self.period,
+            price: self.price.ok_or(crate::MissingField {
+                type_name: "RightsPricingOption",
+                field: "price",
+            })?,
+            pricing_option_id: self.pricing_option_id.ok_or(crate::MissingField {
+                type_name: "RightsPricingOption",
+                field: "pricing_option_id",
+            })?,
+            uses: self.uses.ok_or(crate::MissingField {
+                type_name: "RightsPricingOption",
+                field: "uses",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Contractual terms for a rights grant. Shared between acquire_rights and update_rights responses.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RightsTerms {
@@ -1469,8 +4878,145 @@ pub struct RightsTerms {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl RightsTerms {
+    ///Starts a [`RightsTermsBuilder`] with every field unset.
+    pub fn builder() -> RightsTermsBuilder {
+        <RightsTermsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`RightsTerms`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RightsTermsBuilder {
+    amount: ::std::option::Option<f64>,
+    currency: ::std::option::Option<::std::string::String>,
+    end_date: ::std::option::Option<::std::string::String>,
+    exclusivity: ::std::option::Option<RightsTermsExclusivity>,
+    impression_cap: ::std::option::Option<::std::num::NonZeroU64>,
+    overage_cpm: ::std::option::Option<f64>,
+    period: ::std::option::Option<RightsBillingPeriod>,
+    pricing_option_id: ::std::option::Option<::std::string::String>,
+    start_date: ::std::option::Option<::std::string::String>,
+    uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for RightsTermsBuilder {
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            currency: ::std::option::Option::None,
+            end_date: ::std::option::Option::None,
+            exclusivity: ::std::option::Option::None,
+            impression_cap: ::std::option::Option::None,
+            overage_cpm: ::std::option::Option::None,
+            period: ::std::option::Option::None,
+            pricing_option_id: ::std::option::Option::None,
+            start_date: ::std::option::Option::None,
+            uses: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl RightsTermsBuilder {
+    ///Sets [`RightsTerms::amount`] (required).
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::currency`] (required).
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::end_date`].
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::exclusivity`].
+    pub fn exclusivity(mut self, value: impl ::std::convert::Into<RightsTermsExclusivity>) -> Self {
+        self.exclusivity = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::impression_cap`].
+    pub fn impression_cap(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.impression_cap = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::overage_cpm`].
+    pub fn overage_cpm(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.overage_cpm = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::period`].
+    pub fn period(mut self, value: impl ::std::convert::Into<RightsBillingPeriod>) -> Self {
+        self.period = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::pricing_option_id`] (required).
+    pub fn pricing_option_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.pricing_option_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::start_date`].
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::uses`] (required).
+    pub fn uses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>) -> Self {
+        self.uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTerms::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`RightsTerms`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<RightsTerms, crate::MissingField> {
+        ::std::result::Result::Ok(RightsTerms {
+            amount: self.amount.ok_or(crate::MissingField {
+                type_name: "RightsTerms",
+                field: "amount",
+            })?,
+            currency: self.currency.ok_or(crate::MissingField {
+                type_name: "RightsTerms",
+                field: "currency",
+            })?,
+            end_date: self.end_date,
+            exclusivity: self.exclusivity,
+            impression_cap: self.impression_cap,
+            overage_cpm: self.overage_cpm,
+            period: self.period,
+            pricing_option_id: self.pricing_option_id.ok_or(crate::MissingField {
+                type_name: "RightsTerms",
+                field: "pricing_option_id",
+            })?,
+            start_date: self.start_date,
+            uses: self.uses.ok_or(crate::MissingField {
+                type_name: "RightsTerms",
+                field: "uses",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Exclusivity terms if applicable
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct RightsTermsExclusivity {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -1478,6 +5024,64 @@ pub struct RightsTermsExclusivity {
     pub scope: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl RightsTermsExclusivity {
+    ///Starts a [`RightsTermsExclusivityBuilder`] with every field unset.
+    pub fn builder() -> RightsTermsExclusivityBuilder {
+        <RightsTermsExclusivityBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`RightsTermsExclusivity`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RightsTermsExclusivityBuilder {
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    scope: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for RightsTermsExclusivityBuilder {
+    fn default() -> Self {
+        Self {
+            countries: ::std::option::Option::None,
+            scope: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl RightsTermsExclusivityBuilder {
+    ///Sets [`RightsTermsExclusivity::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTermsExclusivity::scope`].
+    pub fn scope(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`RightsTermsExclusivity::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`RightsTermsExclusivity`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<RightsTermsExclusivity, crate::MissingField> {
+        ::std::result::Result::Ok(RightsTermsExclusivity {
+            countries: self.countries,
+            scope: self.scope,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`SearchBrandsError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1487,6 +5091,61 @@ pub struct SearchBrandsError {
     pub errors: ::std::vec::Vec<CoreError>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsError {
+    ///Starts a [`SearchBrandsErrorBuilder`] with every field unset.
+    pub fn builder() -> SearchBrandsErrorBuilder {
+        <SearchBrandsErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SearchBrandsError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SearchBrandsErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SearchBrandsErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsErrorBuilder {
+    ///Sets [`SearchBrandsError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SearchBrandsError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SearchBrandsError, crate::MissingField> {
+        ::std::result::Result::Ok(SearchBrandsError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "SearchBrandsError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+        })
+    }
 }
 ///Discover brands on a brand agent's roster using a natural language query. Returns lightweight brand stubs — use get_brand_identity to fetch full identity data for a selected brand_id, and get_rights to fetch pricing options. Read-only; naturally idempotent.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1514,6 +5173,121 @@ pub struct SearchBrandsRequest {
     pub query: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsRequest {
+    ///Starts a [`SearchBrandsRequestBuilder`] with every field unset.
+    pub fn builder() -> SearchBrandsRequestBuilder {
+        <SearchBrandsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SearchBrandsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SearchBrandsRequestBuilder {
+    adcp_major_version: ::std::option::Option<::std::num::NonZeroU64>,
+    buyer_brand: ::std::option::Option<BrandRef>,
+    context: ::std::option::Option<Context>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ext: ::std::option::Option<Ext>,
+    industries: ::std::option::Option<::std::vec::Vec<AdvertiserIndustry>>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    query: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SearchBrandsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            adcp_major_version: ::std::option::Option::None,
+            buyer_brand: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            industries: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            query: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsRequestBuilder {
+    ///Sets [`SearchBrandsRequest::adcp_major_version`].
+    pub fn adcp_major_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.adcp_major_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::buyer_brand`].
+    pub fn buyer_brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.buyer_brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::industries`].
+    pub fn industries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<AdvertiserIndustry>>,
+    ) -> Self {
+        self.industries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::query`] (required).
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SearchBrandsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SearchBrandsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(SearchBrandsRequest {
+            adcp_major_version: self.adcp_major_version,
+            buyer_brand: self.buyer_brand,
+            context: self.context,
+            countries: self.countries,
+            ext: self.ext,
+            industries: self.industries,
+            pagination: self.pagination,
+            query: self.query.ok_or(crate::MissingField {
+                type_name: "SearchBrandsRequest",
+                field: "query",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Brand stubs matching the search query. Each stub carries the public identity tier — enough to evaluate a brand and follow up with get_brand_identity (for full identity) or get_rights (for pricing). Rich authorized data (voice synthesis, high-res assets, tone guidelines) is not included.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1559,6 +5333,146 @@ pub struct SearchBrandsResponseSearchBrandResult {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResult {
+    ///Starts a [`SearchBrandsResponseSearchBrandResultBuilder`] with every field unset.
+    pub fn builder() -> SearchBrandsResponseSearchBrandResultBuilder {
+        <SearchBrandsResponseSearchBrandResultBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SearchBrandsResponseSearchBrandResult`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SearchBrandsResponseSearchBrandResultBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    description: ::std::option::Option<::std::string::String>,
+    house: ::std::option::Option<SearchBrandsResponseSearchBrandResultHouse>,
+    industries: ::std::option::Option<::std::vec::Vec<AdvertiserIndustry>>,
+    keller_type: ::std::option::Option<SearchBrandsResponseSearchBrandResultKellerType>,
+    logos: ::std::option::Option<::std::vec::Vec<SearchBrandsResponseSearchBrandResultLogosItem>>,
+    names: ::std::option::Option<
+        ::std::vec::Vec<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    >,
+    rights: ::std::option::Option<SearchBrandsResponseSearchBrandResultRights>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SearchBrandsResponseSearchBrandResultBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            house: ::std::option::Option::None,
+            industries: ::std::option::Option::None,
+            keller_type: ::std::option::Option::None,
+            logos: ::std::option::Option::None,
+            names: ::std::option::Option::None,
+            rights: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResultBuilder {
+    ///Sets [`SearchBrandsResponseSearchBrandResult::brand_id`] (required).
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::house`] (required).
+    pub fn house(
+        mut self,
+        value: impl ::std::convert::Into<SearchBrandsResponseSearchBrandResultHouse>,
+    ) -> Self {
+        self.house = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::industries`].
+    pub fn industries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<AdvertiserIndustry>>,
+    ) -> Self {
+        self.industries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::keller_type`].
+    pub fn keller_type(
+        mut self,
+        value: impl ::std::convert::Into<SearchBrandsResponseSearchBrandResultKellerType>,
+    ) -> Self {
+        self.keller_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::logos`].
+    pub fn logos(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<SearchBrandsResponseSearchBrandResultLogosItem>,
+        >,
+    ) -> Self {
+        self.logos = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::names`] (required).
+    pub fn names(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<
+                ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+            >,
+        >,
+    ) -> Self {
+        self.names = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::rights`].
+    pub fn rights(
+        mut self,
+        value: impl ::std::convert::Into<SearchBrandsResponseSearchBrandResultRights>,
+    ) -> Self {
+        self.rights = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResult::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SearchBrandsResponseSearchBrandResult`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SearchBrandsResponseSearchBrandResult, crate::MissingField> {
+        ::std::result::Result::Ok(SearchBrandsResponseSearchBrandResult {
+            brand_id: self.brand_id.ok_or(crate::MissingField {
+                type_name: "SearchBrandsResponseSearchBrandResult",
+                field: "brand_id",
+            })?,
+            description: self.description,
+            house: self.house.ok_or(crate::MissingField {
+                type_name: "SearchBrandsResponseSearchBrandResult",
+                field: "house",
+            })?,
+            industries: self.industries,
+            keller_type: self.keller_type,
+            logos: self.logos,
+            names: self.names.ok_or(crate::MissingField {
+                type_name: "SearchBrandsResponseSearchBrandResult",
+                field: "names",
+            })?,
+            rights: self.rights,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///The house (corporate entity) this brand belongs to.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SearchBrandsResponseSearchBrandResultHouse {
@@ -1568,6 +5482,70 @@ pub struct SearchBrandsResponseSearchBrandResultHouse {
     pub name: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResultHouse {
+    ///Starts a [`SearchBrandsResponseSearchBrandResultHouseBuilder`] with every field unset.
+    pub fn builder() -> SearchBrandsResponseSearchBrandResultHouseBuilder {
+        <SearchBrandsResponseSearchBrandResultHouseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SearchBrandsResponseSearchBrandResultHouse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SearchBrandsResponseSearchBrandResultHouseBuilder {
+    domain: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SearchBrandsResponseSearchBrandResultHouseBuilder {
+    fn default() -> Self {
+        Self {
+            domain: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResultHouseBuilder {
+    ///Sets [`SearchBrandsResponseSearchBrandResultHouse::domain`] (required).
+    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultHouse::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultHouse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SearchBrandsResponseSearchBrandResultHouse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SearchBrandsResponseSearchBrandResultHouse, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SearchBrandsResponseSearchBrandResultHouse {
+            domain: self.domain.ok_or(crate::MissingField {
+                type_name: "SearchBrandsResponseSearchBrandResultHouse",
+                field: "domain",
+            })?,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "SearchBrandsResponseSearchBrandResultHouse",
+                field: "name",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Brand architecture type: master (primary brand of house), sub_brand (carries parent name), endorsed (independent identity backed by parent), independent (operates separately)
 #[derive(
@@ -1647,6 +5625,93 @@ pub struct SearchBrandsResponseSearchBrandResultLogosItem {
     pub variant: ::std::option::Option<SearchBrandsResponseSearchBrandResultLogosItemVariant>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResultLogosItem {
+    ///Starts a [`SearchBrandsResponseSearchBrandResultLogosItemBuilder`] with every field unset.
+    pub fn builder() -> SearchBrandsResponseSearchBrandResultLogosItemBuilder {
+        <SearchBrandsResponseSearchBrandResultLogosItemBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SearchBrandsResponseSearchBrandResultLogosItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SearchBrandsResponseSearchBrandResultLogosItemBuilder {
+    background: ::std::option::Option<SearchBrandsResponseSearchBrandResultLogosItemBackground>,
+    orientation: ::std::option::Option<SearchBrandsResponseSearchBrandResultLogosItemOrientation>,
+    url: ::std::option::Option<::std::string::String>,
+    variant: ::std::option::Option<SearchBrandsResponseSearchBrandResultLogosItemVariant>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SearchBrandsResponseSearchBrandResultLogosItemBuilder {
+    fn default() -> Self {
+        Self {
+            background: ::std::option::Option::None,
+            orientation: ::std::option::Option::None,
+            url: ::std::option::Option::None,
+            variant: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResultLogosItemBuilder {
+    ///Sets [`SearchBrandsResponseSearchBrandResultLogosItem::background`].
+    pub fn background(
+        mut self,
+        value: impl ::std::convert::Into<SearchBrandsResponseSearchBrandResultLogosItemBackground>,
+    ) -> Self {
+        self.background = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultLogosItem::orientation`].
+    pub fn orientation(
+        mut self,
+        value: impl ::std::convert::Into<SearchBrandsResponseSearchBrandResultLogosItemOrientation>,
+    ) -> Self {
+        self.orientation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultLogosItem::url`] (required).
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultLogosItem::variant`].
+    pub fn variant(
+        mut self,
+        value: impl ::std::convert::Into<SearchBrandsResponseSearchBrandResultLogosItemVariant>,
+    ) -> Self {
+        self.variant = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultLogosItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SearchBrandsResponseSearchBrandResultLogosItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SearchBrandsResponseSearchBrandResultLogosItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SearchBrandsResponseSearchBrandResultLogosItem {
+            background: self.background,
+            orientation: self.orientation,
+            url: self.url.ok_or(crate::MissingField {
+                type_name: "SearchBrandsResponseSearchBrandResultLogosItem",
+                field: "url",
+            })?,
+            variant: self.variant,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Background compatibility
 #[derive(
@@ -1832,7 +5897,7 @@ impl ::std::convert::TryFrom<::std::string::String>
     }
 }
 ///Rights availability summary. Signals whether this brand has licensable rights and in which markets. For detailed pricing and rights records, use get_rights.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SearchBrandsResponseSearchBrandResultRights {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub available_uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
@@ -1844,6 +5909,81 @@ pub struct SearchBrandsResponseSearchBrandResultRights {
     pub excluded_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResultRights {
+    ///Starts a [`SearchBrandsResponseSearchBrandResultRightsBuilder`] with every field unset.
+    pub fn builder() -> SearchBrandsResponseSearchBrandResultRightsBuilder {
+        <SearchBrandsResponseSearchBrandResultRightsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SearchBrandsResponseSearchBrandResultRights`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SearchBrandsResponseSearchBrandResultRightsBuilder {
+    available_uses: ::std::option::Option<::std::vec::Vec<RightUse>>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    excluded_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SearchBrandsResponseSearchBrandResultRightsBuilder {
+    fn default() -> Self {
+        Self {
+            available_uses: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            excluded_countries: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsResponseSearchBrandResultRightsBuilder {
+    ///Sets [`SearchBrandsResponseSearchBrandResultRights::available_uses`].
+    pub fn available_uses(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<RightUse>>,
+    ) -> Self {
+        self.available_uses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultRights::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultRights::excluded_countries`].
+    pub fn excluded_countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.excluded_countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsResponseSearchBrandResultRights::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SearchBrandsResponseSearchBrandResultRights`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SearchBrandsResponseSearchBrandResultRights, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SearchBrandsResponseSearchBrandResultRights {
+            available_uses: self.available_uses,
+            countries: self.countries,
+            excluded_countries: self.excluded_countries,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`SearchBrandsSuccess`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1858,6 +5998,72 @@ pub struct SearchBrandsSuccess {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pagination: ::std::option::Option<PaginationResponse>,
 }
+#[cfg(feature = "builders")]
+impl SearchBrandsSuccess {
+    ///Starts a [`SearchBrandsSuccessBuilder`] with every field unset.
+    pub fn builder() -> SearchBrandsSuccessBuilder {
+        <SearchBrandsSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SearchBrandsSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SearchBrandsSuccessBuilder {
+    brands: ::std::option::Option<::std::vec::Vec<SearchBrandsResponseSearchBrandResult>>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    pagination: ::std::option::Option<PaginationResponse>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SearchBrandsSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            brands: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SearchBrandsSuccessBuilder {
+    ///Sets [`SearchBrandsSuccess::brands`] (required).
+    pub fn brands(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SearchBrandsResponseSearchBrandResult>>,
+    ) -> Self {
+        self.brands = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsSuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsSuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SearchBrandsSuccess::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SearchBrandsSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SearchBrandsSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(SearchBrandsSuccess {
+            brands: self.brands.ok_or(crate::MissingField {
+                type_name: "SearchBrandsSuccess",
+                field: "brands",
+            })?,
+            context: self.context,
+            ext: self.ext,
+            pagination: self.pagination,
+        })
+    }
+}
 ///`UpdateRightsError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateRightsError {
@@ -1866,6 +6072,61 @@ pub struct UpdateRightsError {
     pub errors: ::std::vec::Vec<CoreError>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl UpdateRightsError {
+    ///Starts a [`UpdateRightsErrorBuilder`] with every field unset.
+    pub fn builder() -> UpdateRightsErrorBuilder {
+        <UpdateRightsErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateRightsError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateRightsErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateRightsErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateRightsErrorBuilder {
+    ///Sets [`UpdateRightsError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateRightsError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdateRightsError, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateRightsError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "UpdateRightsError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+        })
+    }
 }
 ///Modify an existing rights grant — extend dates, adjust impression caps, change pricing, or pause/resume. Parallels update_media_buy. Only the fields provided are updated; omitted fields remain unchanged.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1898,6 +6159,143 @@ pub struct UpdateRightsRequest {
     pub rights_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl UpdateRightsRequest {
+    ///Starts a [`UpdateRightsRequestBuilder`] with every field unset.
+    pub fn builder() -> UpdateRightsRequestBuilder {
+        <UpdateRightsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateRightsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateRightsRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    end_date: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    impression_cap: ::std::option::Option<::std::num::NonZeroU64>,
+    paused: ::std::option::Option<bool>,
+    pricing_option_id: ::std::option::Option<::std::string::String>,
+    push_notification_config: ::std::option::Option<PushNotificationConfig>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateRightsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            end_date: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            impression_cap: ::std::option::Option::None,
+            paused: ::std::option::Option::None,
+            pricing_option_id: ::std::option::Option::None,
+            push_notification_config: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateRightsRequestBuilder {
+    ///Sets [`UpdateRightsRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::end_date`].
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::impression_cap`].
+    pub fn impression_cap(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.impression_cap = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::paused`].
+    pub fn paused(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.paused = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::pricing_option_id`].
+    pub fn pricing_option_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.pricing_option_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::push_notification_config`].
+    pub fn push_notification_config(
+        mut self,
+        value: impl ::std::convert::Into<PushNotificationConfig>,
+    ) -> Self {
+        self.push_notification_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateRightsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdateRightsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateRightsRequest {
+            account: self.account,
+            context: self.context,
+            end_date: self.end_date,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "UpdateRightsRequest",
+                field: "idempotency_key",
+            })?,
+            impression_cap: self.impression_cap,
+            paused: self.paused,
+            pricing_option_id: self.pricing_option_id,
+            push_notification_config: self.push_notification_config,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "UpdateRightsRequest",
+                field: "rights_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Result of a rights update request. Returns updated terms and re-issued credentials on success, or errors if the update cannot be applied.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1939,6 +6337,110 @@ pub struct UpdateRightsSuccess {
     pub rights_id: ::std::string::String,
     ///Updated contractual terms (same shape as acquire_rights acquired response)
     pub terms: RightsTerms,
+}
+#[cfg(feature = "builders")]
+impl UpdateRightsSuccess {
+    ///Starts a [`UpdateRightsSuccessBuilder`] with every field unset.
+    pub fn builder() -> UpdateRightsSuccessBuilder {
+        <UpdateRightsSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateRightsSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateRightsSuccessBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    generation_credentials: ::std::option::Option<::std::vec::Vec<GenerationCredential>>,
+    implementation_date: ::std::option::Option<::std::string::String>,
+    paused: ::std::option::Option<bool>,
+    rights_constraint: ::std::option::Option<RightsConstraint>,
+    rights_id: ::std::option::Option<::std::string::String>,
+    terms: ::std::option::Option<RightsTerms>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateRightsSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            generation_credentials: ::std::option::Option::None,
+            implementation_date: ::std::option::Option::None,
+            paused: ::std::option::Option::None,
+            rights_constraint: ::std::option::Option::None,
+            rights_id: ::std::option::Option::None,
+            terms: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateRightsSuccessBuilder {
+    ///Sets [`UpdateRightsSuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsSuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsSuccess::generation_credentials`].
+    pub fn generation_credentials(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GenerationCredential>>,
+    ) -> Self {
+        self.generation_credentials = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsSuccess::implementation_date`].
+    pub fn implementation_date(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.implementation_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsSuccess::paused`].
+    pub fn paused(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.paused = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsSuccess::rights_constraint`].
+    pub fn rights_constraint(mut self, value: impl ::std::convert::Into<RightsConstraint>) -> Self {
+        self.rights_constraint = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsSuccess::rights_id`] (required).
+    pub fn rights_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rights_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateRightsSuccess::terms`] (required).
+    pub fn terms(mut self, value: impl ::std::convert::Into<RightsTerms>) -> Self {
+        self.terms = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateRightsSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdateRightsSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateRightsSuccess {
+            context: self.context,
+            ext: self.ext,
+            generation_credentials: self.generation_credentials,
+            implementation_date: self.implementation_date,
+            paused: self.paused,
+            rights_constraint: self.rights_constraint,
+            rights_id: self.rights_id.ok_or(crate::MissingField {
+                type_name: "UpdateRightsSuccess",
+                field: "rights_id",
+            })?,
+            terms: self.terms.ok_or(crate::MissingField {
+                type_name: "UpdateRightsSuccess",
+                field: "terms",
+            })?,
+        })
+    }
 }
 ///Status returned by `verify_brand_claim` for any claim_type (subsidiary, parent, property, trademark). Captures the rich state surface crawl-based mutual-assertion cannot express: pending review, in-flight transfers, disputed, licensed in/out, and explicit not-ours / unknown answers. Not every status applies to every claim_type — see the task page for the applicable subset per claim type.
 #[derive(
@@ -2030,6 +6532,72 @@ pub struct VerifyBrandClaimError {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimError {
+    ///Starts a [`VerifyBrandClaimErrorBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimErrorBuilder {
+        <VerifyBrandClaimErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimErrorBuilder {
+    ///Sets [`VerifyBrandClaimError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimError::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VerifyBrandClaimError, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Ask a brand-agent a verification question — does the brand's own data confirm or reject a specific claim about a facet of its identity? The unified replacement for the per-dimension verify_* tools. claim_type discriminates the kind of question (subsidiary / parent / property / trademark); the claim payload carries the question. Read-only; naturally idempotent — the brand's internal bookkeeping deduplicates per {caller_identity, claim_type, claim-target}.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
@@ -2072,6 +6640,80 @@ pub struct VerifyBrandClaimRequestParentClaim {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestParentClaim {
+    ///Starts a [`VerifyBrandClaimRequestParentClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimRequestParentClaimBuilder {
+        <VerifyBrandClaimRequestParentClaimBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimRequestParentClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimRequestParentClaimBuilder {
+    claimant_says: ::std::option::Option<::std::string::String>,
+    observed_at: ::std::option::Option<::std::string::String>,
+    parent_domain: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimRequestParentClaimBuilder {
+    fn default() -> Self {
+        Self {
+            claimant_says: ::std::option::Option::None,
+            observed_at: ::std::option::Option::None,
+            parent_domain: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestParentClaimBuilder {
+    ///Sets [`VerifyBrandClaimRequestParentClaim::claimant_says`].
+    pub fn claimant_says(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.claimant_says = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestParentClaim::observed_at`].
+    pub fn observed_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.observed_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestParentClaim::parent_domain`] (required).
+    pub fn parent_domain(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.parent_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestParentClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimRequestParentClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimRequestParentClaim, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimRequestParentClaim {
+            claimant_says: self.claimant_says,
+            observed_at: self.observed_at,
+            parent_domain: self.parent_domain.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimRequestParentClaim",
+                field: "parent_domain",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`VerifyBrandClaimRequestPropertyClaim`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimRequestPropertyClaim {
@@ -2081,6 +6723,69 @@ pub struct VerifyBrandClaimRequestPropertyClaim {
     pub use_case: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestPropertyClaim {
+    ///Starts a [`VerifyBrandClaimRequestPropertyClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimRequestPropertyClaimBuilder {
+        <VerifyBrandClaimRequestPropertyClaimBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimRequestPropertyClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimRequestPropertyClaimBuilder {
+    property: ::std::option::Option<VerifyBrandClaimRequestPropertyClaimProperty>,
+    use_case: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimRequestPropertyClaimBuilder {
+    fn default() -> Self {
+        Self {
+            property: ::std::option::Option::None,
+            use_case: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestPropertyClaimBuilder {
+    ///Sets [`VerifyBrandClaimRequestPropertyClaim::property`] (required).
+    pub fn property(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimRequestPropertyClaimProperty>,
+    ) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestPropertyClaim::use_case`].
+    pub fn use_case(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.use_case = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestPropertyClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimRequestPropertyClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimRequestPropertyClaim, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimRequestPropertyClaim {
+            property: self.property.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimRequestPropertyClaim",
+                field: "property",
+            })?,
+            use_case: self.use_case,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Shape matches brand.json properties[] entry.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2094,6 +6799,92 @@ pub struct VerifyBrandClaimRequestPropertyClaimProperty {
     pub type_: VerifyBrandClaimRequestPropertyClaimPropertyType,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestPropertyClaimProperty {
+    ///Starts a [`VerifyBrandClaimRequestPropertyClaimPropertyBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimRequestPropertyClaimPropertyBuilder {
+        <VerifyBrandClaimRequestPropertyClaimPropertyBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimRequestPropertyClaimProperty`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimRequestPropertyClaimPropertyBuilder {
+    identifier: ::std::option::Option<::std::string::String>,
+    region: ::std::option::Option<::std::string::String>,
+    store: ::std::option::Option<VerifyBrandClaimRequestPropertyClaimPropertyStore>,
+    type_: ::std::option::Option<VerifyBrandClaimRequestPropertyClaimPropertyType>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimRequestPropertyClaimPropertyBuilder {
+    fn default() -> Self {
+        Self {
+            identifier: ::std::option::Option::None,
+            region: ::std::option::Option::None,
+            store: ::std::option::Option::None,
+            type_: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestPropertyClaimPropertyBuilder {
+    ///Sets [`VerifyBrandClaimRequestPropertyClaimProperty::identifier`] (required).
+    pub fn identifier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.identifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestPropertyClaimProperty::region`].
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestPropertyClaimProperty::store`].
+    pub fn store(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimRequestPropertyClaimPropertyStore>,
+    ) -> Self {
+        self.store = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestPropertyClaimProperty::type_`] (required).
+    pub fn type_(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimRequestPropertyClaimPropertyType>,
+    ) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestPropertyClaimProperty::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimRequestPropertyClaimProperty`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimRequestPropertyClaimProperty, crate::MissingField>
+    {
+        ::std::result::Result::Ok(VerifyBrandClaimRequestPropertyClaimProperty {
+            identifier: self.identifier.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimRequestPropertyClaimProperty",
+                field: "identifier",
+            })?,
+            region: self.region,
+            store: self.store,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimRequestPropertyClaimProperty",
+                field: "type_",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`VerifyBrandClaimRequestPropertyClaimPropertyStore`
 #[derive(
@@ -2267,6 +7058,80 @@ pub struct VerifyBrandClaimRequestSubsidiaryClaim {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestSubsidiaryClaim {
+    ///Starts a [`VerifyBrandClaimRequestSubsidiaryClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimRequestSubsidiaryClaimBuilder {
+        <VerifyBrandClaimRequestSubsidiaryClaimBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimRequestSubsidiaryClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimRequestSubsidiaryClaimBuilder {
+    observed_at: ::std::option::Option<::std::string::String>,
+    subsidiary_brand_id: ::std::option::Option<::std::string::String>,
+    subsidiary_domain: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimRequestSubsidiaryClaimBuilder {
+    fn default() -> Self {
+        Self {
+            observed_at: ::std::option::Option::None,
+            subsidiary_brand_id: ::std::option::Option::None,
+            subsidiary_domain: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestSubsidiaryClaimBuilder {
+    ///Sets [`VerifyBrandClaimRequestSubsidiaryClaim::observed_at`].
+    pub fn observed_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.observed_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestSubsidiaryClaim::subsidiary_brand_id`].
+    pub fn subsidiary_brand_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.subsidiary_brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestSubsidiaryClaim::subsidiary_domain`] (required).
+    pub fn subsidiary_domain(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.subsidiary_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestSubsidiaryClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimRequestSubsidiaryClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimRequestSubsidiaryClaim, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimRequestSubsidiaryClaim {
+            observed_at: self.observed_at,
+            subsidiary_brand_id: self.subsidiary_brand_id,
+            subsidiary_domain: self.subsidiary_domain.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimRequestSubsidiaryClaim",
+                field: "subsidiary_domain",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`VerifyBrandClaimRequestTrademarkClaim`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimRequestTrademarkClaim {
@@ -2281,6 +7146,93 @@ pub struct VerifyBrandClaimRequestTrademarkClaim {
     pub use_case: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestTrademarkClaim {
+    ///Starts a [`VerifyBrandClaimRequestTrademarkClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimRequestTrademarkClaimBuilder {
+        <VerifyBrandClaimRequestTrademarkClaimBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimRequestTrademarkClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimRequestTrademarkClaimBuilder {
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    mark: ::std::option::Option<::std::string::String>,
+    number: ::std::option::Option<::std::string::String>,
+    registry: ::std::option::Option<::std::string::String>,
+    use_case: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimRequestTrademarkClaimBuilder {
+    fn default() -> Self {
+        Self {
+            countries: ::std::option::Option::None,
+            mark: ::std::option::Option::None,
+            number: ::std::option::Option::None,
+            registry: ::std::option::Option::None,
+            use_case: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimRequestTrademarkClaimBuilder {
+    ///Sets [`VerifyBrandClaimRequestTrademarkClaim::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestTrademarkClaim::mark`] (required).
+    pub fn mark(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.mark = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestTrademarkClaim::number`].
+    pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.number = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestTrademarkClaim::registry`].
+    pub fn registry(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.registry = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestTrademarkClaim::use_case`].
+    pub fn use_case(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.use_case = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimRequestTrademarkClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimRequestTrademarkClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimRequestTrademarkClaim, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimRequestTrademarkClaim {
+            countries: self.countries,
+            mark: self.mark.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimRequestTrademarkClaim",
+                field: "mark",
+            })?,
+            number: self.number,
+            registry: self.registry,
+            use_case: self.use_case,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///The brand-agent's authoritative answer to a verification claim. Always returns claim_type + verification_status; richer per-claim-type fields ride on the `details` object (shape varies by claim_type — see the task page).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2310,6 +7262,72 @@ pub struct VerifyBrandClaimResponseSignedResponse {
     ///Base64url-encoded JWS signature over the protected header and canonicalized payload.
     pub signature: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimResponseSignedResponse {
+    ///Starts a [`VerifyBrandClaimResponseSignedResponseBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimResponseSignedResponseBuilder {
+        <VerifyBrandClaimResponseSignedResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimResponseSignedResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimResponseSignedResponseBuilder {
+    payload: ::std::option::Option<ResponsePayloadJwsEnvelopeResponsePayload>,
+    protected: ::std::option::Option<::std::string::String>,
+    signature: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimResponseSignedResponseBuilder {
+    fn default() -> Self {
+        Self {
+            payload: ::std::option::Option::None,
+            protected: ::std::option::Option::None,
+            signature: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimResponseSignedResponseBuilder {
+    ///Sets [`VerifyBrandClaimResponseSignedResponse::payload`] (required).
+    pub fn payload(
+        mut self,
+        value: impl ::std::convert::Into<ResponsePayloadJwsEnvelopeResponsePayload>,
+    ) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedResponse::protected`] (required).
+    pub fn protected(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.protected = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedResponse::signature`] (required).
+    pub fn signature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.signature = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimResponseSignedResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimResponseSignedResponse, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimResponseSignedResponse {
+            payload: self.payload.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimResponseSignedResponse",
+                field: "payload",
+            })?,
+            protected: self.protected.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimResponseSignedResponse",
+                field: "protected",
+            })?,
+            signature: self.signature.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimResponseSignedResponse",
+                field: "signature",
+            })?,
+        })
+    }
+}
 ///Canonical task-body success payload signed inside signed_response.payload.response. Excludes protocol/version envelope fields and signed_response itself.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimResponseSignedSuccessPayload {
@@ -2326,6 +7344,111 @@ pub struct VerifyBrandClaimResponseSignedSuccessPayload {
     pub verification_status: VerificationStatus,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimResponseSignedSuccessPayload {
+    ///Starts a [`VerifyBrandClaimResponseSignedSuccessPayloadBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimResponseSignedSuccessPayloadBuilder {
+        <VerifyBrandClaimResponseSignedSuccessPayloadBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimResponseSignedSuccessPayload`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimResponseSignedSuccessPayloadBuilder {
+    claim_type: ::std::option::Option<VerifyBrandClaimResponseSignedSuccessPayloadClaimType>,
+    context: ::std::option::Option<Context>,
+    context_note: ::std::option::Option<::std::string::String>,
+    details: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ext: ::std::option::Option<Ext>,
+    verification_status: ::std::option::Option<VerificationStatus>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimResponseSignedSuccessPayloadBuilder {
+    fn default() -> Self {
+        Self {
+            claim_type: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            context_note: ::std::option::Option::None,
+            details: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            verification_status: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimResponseSignedSuccessPayloadBuilder {
+    ///Sets [`VerifyBrandClaimResponseSignedSuccessPayload::claim_type`] (required).
+    pub fn claim_type(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimResponseSignedSuccessPayloadClaimType>,
+    ) -> Self {
+        self.claim_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedSuccessPayload::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedSuccessPayload::context_note`].
+    pub fn context_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedSuccessPayload::details`].
+    pub fn details(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedSuccessPayload::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedSuccessPayload::verification_status`] (required).
+    pub fn verification_status(
+        mut self,
+        value: impl ::std::convert::Into<VerificationStatus>,
+    ) -> Self {
+        self.verification_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimResponseSignedSuccessPayload::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimResponseSignedSuccessPayload`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimResponseSignedSuccessPayload, crate::MissingField>
+    {
+        ::std::result::Result::Ok(VerifyBrandClaimResponseSignedSuccessPayload {
+            claim_type: self.claim_type.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimResponseSignedSuccessPayload",
+                field: "claim_type",
+            })?,
+            context: self.context,
+            context_note: self.context_note,
+            details: self.details,
+            ext: self.ext,
+            verification_status: self.verification_status.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimResponseSignedSuccessPayload",
+                field: "verification_status",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`VerifyBrandClaimResponseSignedSuccessPayloadClaimType`
 #[derive(
@@ -2411,6 +7534,122 @@ pub struct VerifyBrandClaimSuccess {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimSuccess {
+    ///Starts a [`VerifyBrandClaimSuccessBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimSuccessBuilder {
+        <VerifyBrandClaimSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimSuccessBuilder {
+    claim_type: ::std::option::Option<VerifyBrandClaimSuccessClaimType>,
+    context: ::std::option::Option<Context>,
+    context_note: ::std::option::Option<::std::string::String>,
+    details: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ext: ::std::option::Option<Ext>,
+    signed_response: ::std::option::Option<VerifyBrandClaimResponseSignedResponse>,
+    verification_status: ::std::option::Option<VerificationStatus>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            claim_type: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            context_note: ::std::option::Option::None,
+            details: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            signed_response: ::std::option::Option::None,
+            verification_status: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimSuccessBuilder {
+    ///Sets [`VerifyBrandClaimSuccess::claim_type`] (required).
+    pub fn claim_type(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimSuccessClaimType>,
+    ) -> Self {
+        self.claim_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimSuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimSuccess::context_note`].
+    pub fn context_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimSuccess::details`].
+    pub fn details(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimSuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimSuccess::signed_response`] (required).
+    pub fn signed_response(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimResponseSignedResponse>,
+    ) -> Self {
+        self.signed_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimSuccess::verification_status`] (required).
+    pub fn verification_status(
+        mut self,
+        value: impl ::std::convert::Into<VerificationStatus>,
+    ) -> Self {
+        self.verification_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimSuccess::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VerifyBrandClaimSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimSuccess {
+            claim_type: self.claim_type.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimSuccess",
+                field: "claim_type",
+            })?,
+            context: self.context,
+            context_note: self.context_note,
+            details: self.details,
+            ext: self.ext,
+            signed_response: self.signed_response.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimSuccess",
+                field: "signed_response",
+            })?,
+            verification_status: self.verification_status.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimSuccess",
+                field: "verification_status",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Echoes the request's claim_type for caller-side routing.
 #[derive(
     ::serde::Deserialize,
@@ -2481,6 +7720,72 @@ pub struct VerifyBrandClaimsError {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsError {
+    ///Starts a [`VerifyBrandClaimsErrorBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsErrorBuilder {
+        <VerifyBrandClaimsErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsErrorBuilder {
+    ///Sets [`VerifyBrandClaimsError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsError::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VerifyBrandClaimsError, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimsError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Bulk variant of `verify_brand_claim` — ask a brand-agent to verify many claims in a single round-trip. Use when a caller (e.g., a crawler refreshing a brand portfolio, a creative-clearance pipeline batch, an inventory-onboarding scan) needs to verify 10s-100s of claims against one brand-agent and the per-call MCP overhead dominates. Each entry in `claims[]` carries the same `{ claim_type, claim }` shape as the single-target tool; the agent returns one result per claim in the same order (zip-by-index). Sibling to `verify_brand_claim`; the single-target tool remains the right choice for one-off verifications. Read-only; naturally idempotent — same per-claim dedup as the single-target tool (the brand's internal bookkeeping deduplicates per {caller_identity, claim_type, claim-target}).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimsRequest {
@@ -2488,6 +7793,59 @@ pub struct VerifyBrandClaimsRequest {
     pub claims: ::std::vec::Vec<VerifyBrandClaimsRequestClaimEntry>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequest {
+    ///Starts a [`VerifyBrandClaimsRequestBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsRequestBuilder {
+        <VerifyBrandClaimsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsRequestBuilder {
+    claims: ::std::option::Option<::std::vec::Vec<VerifyBrandClaimsRequestClaimEntry>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            claims: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestBuilder {
+    ///Sets [`VerifyBrandClaimsRequest::claims`] (required).
+    pub fn claims(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<VerifyBrandClaimsRequestClaimEntry>>,
+    ) -> Self {
+        self.claims = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VerifyBrandClaimsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimsRequest {
+            claims: self.claims.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsRequest",
+                field: "claims",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///One verification claim. Shape mirrors the single-target `verify_brand_claim` request body (minus the version envelope, which lives on the batch).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2531,6 +7889,81 @@ pub struct VerifyBrandClaimsRequestClaimEntryParentClaim {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryParentClaim {
+    ///Starts a [`VerifyBrandClaimsRequestClaimEntryParentClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsRequestClaimEntryParentClaimBuilder {
+        <VerifyBrandClaimsRequestClaimEntryParentClaimBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsRequestClaimEntryParentClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsRequestClaimEntryParentClaimBuilder {
+    claimant_says: ::std::option::Option<::std::string::String>,
+    observed_at: ::std::option::Option<::std::string::String>,
+    parent_domain: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsRequestClaimEntryParentClaimBuilder {
+    fn default() -> Self {
+        Self {
+            claimant_says: ::std::option::Option::None,
+            observed_at: ::std::option::Option::None,
+            parent_domain: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryParentClaimBuilder {
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryParentClaim::claimant_says`].
+    pub fn claimant_says(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.claimant_says = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryParentClaim::observed_at`].
+    pub fn observed_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.observed_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryParentClaim::parent_domain`] (required).
+    pub fn parent_domain(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.parent_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryParentClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsRequestClaimEntryParentClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimsRequestClaimEntryParentClaim, crate::MissingField>
+    {
+        ::std::result::Result::Ok(VerifyBrandClaimsRequestClaimEntryParentClaim {
+            claimant_says: self.claimant_says,
+            observed_at: self.observed_at,
+            parent_domain: self.parent_domain.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsRequestClaimEntryParentClaim",
+                field: "parent_domain",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`VerifyBrandClaimsRequestClaimEntryPropertyClaim`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimsRequestClaimEntryPropertyClaim {
@@ -2540,6 +7973,71 @@ pub struct VerifyBrandClaimsRequestClaimEntryPropertyClaim {
     pub use_case: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryPropertyClaim {
+    ///Starts a [`VerifyBrandClaimsRequestClaimEntryPropertyClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsRequestClaimEntryPropertyClaimBuilder {
+        <VerifyBrandClaimsRequestClaimEntryPropertyClaimBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsRequestClaimEntryPropertyClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsRequestClaimEntryPropertyClaimBuilder {
+    property: ::std::option::Option<VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty>,
+    use_case: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsRequestClaimEntryPropertyClaimBuilder {
+    fn default() -> Self {
+        Self {
+            property: ::std::option::Option::None,
+            use_case: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryPropertyClaimBuilder {
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaim::property`] (required).
+    pub fn property(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty>,
+    ) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaim::use_case`].
+    pub fn use_case(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.use_case = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsRequestClaimEntryPropertyClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimsRequestClaimEntryPropertyClaim, crate::MissingField>
+    {
+        ::std::result::Result::Ok(VerifyBrandClaimsRequestClaimEntryPropertyClaim {
+            property: self.property.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsRequestClaimEntryPropertyClaim",
+                field: "property",
+            })?,
+            use_case: self.use_case,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Shape matches brand.json properties[] entry.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2553,6 +8051,94 @@ pub struct VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty {
     pub type_: VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty {
+    ///Starts a [`VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyBuilder {
+        <VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyBuilder {
+    identifier: ::std::option::Option<::std::string::String>,
+    region: ::std::option::Option<::std::string::String>,
+    store: ::std::option::Option<VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore>,
+    type_: ::std::option::Option<VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyBuilder {
+    fn default() -> Self {
+        Self {
+            identifier: ::std::option::Option::None,
+            region: ::std::option::Option::None,
+            store: ::std::option::Option::None,
+            type_: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyBuilder {
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty::identifier`] (required).
+    pub fn identifier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.identifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty::region`].
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty::store`].
+    pub fn store(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore>,
+    ) -> Self {
+        self.store = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty::type_`] (required).
+    pub fn type_(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyType>,
+    ) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty {
+            identifier: self.identifier.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty",
+                field: "identifier",
+            })?,
+            region: self.region,
+            store: self.store,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsRequestClaimEntryPropertyClaimProperty",
+                field: "type_",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`VerifyBrandClaimsRequestClaimEntryPropertyClaimPropertyStore`
 #[derive(
@@ -2728,6 +8314,81 @@ pub struct VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim {
+    ///Starts a [`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsRequestClaimEntrySubsidiaryClaimBuilder {
+        <VerifyBrandClaimsRequestClaimEntrySubsidiaryClaimBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsRequestClaimEntrySubsidiaryClaimBuilder {
+    observed_at: ::std::option::Option<::std::string::String>,
+    subsidiary_brand_id: ::std::option::Option<::std::string::String>,
+    subsidiary_domain: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsRequestClaimEntrySubsidiaryClaimBuilder {
+    fn default() -> Self {
+        Self {
+            observed_at: ::std::option::Option::None,
+            subsidiary_brand_id: ::std::option::Option::None,
+            subsidiary_domain: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntrySubsidiaryClaimBuilder {
+    ///Sets [`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim::observed_at`].
+    pub fn observed_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.observed_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim::subsidiary_brand_id`].
+    pub fn subsidiary_brand_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.subsidiary_brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim::subsidiary_domain`] (required).
+    pub fn subsidiary_domain(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.subsidiary_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim, crate::MissingField>
+    {
+        ::std::result::Result::Ok(VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim {
+            observed_at: self.observed_at,
+            subsidiary_brand_id: self.subsidiary_brand_id,
+            subsidiary_domain: self.subsidiary_domain.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsRequestClaimEntrySubsidiaryClaim",
+                field: "subsidiary_domain",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`VerifyBrandClaimsRequestClaimEntryTrademarkClaim`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimsRequestClaimEntryTrademarkClaim {
@@ -2742,6 +8403,94 @@ pub struct VerifyBrandClaimsRequestClaimEntryTrademarkClaim {
     pub use_case: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryTrademarkClaim {
+    ///Starts a [`VerifyBrandClaimsRequestClaimEntryTrademarkClaimBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsRequestClaimEntryTrademarkClaimBuilder {
+        <VerifyBrandClaimsRequestClaimEntryTrademarkClaimBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsRequestClaimEntryTrademarkClaimBuilder {
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    mark: ::std::option::Option<::std::string::String>,
+    number: ::std::option::Option<::std::string::String>,
+    registry: ::std::option::Option<::std::string::String>,
+    use_case: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsRequestClaimEntryTrademarkClaimBuilder {
+    fn default() -> Self {
+        Self {
+            countries: ::std::option::Option::None,
+            mark: ::std::option::Option::None,
+            number: ::std::option::Option::None,
+            registry: ::std::option::Option::None,
+            use_case: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsRequestClaimEntryTrademarkClaimBuilder {
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim::mark`] (required).
+    pub fn mark(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.mark = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim::number`].
+    pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.number = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim::registry`].
+    pub fn registry(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.registry = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim::use_case`].
+    pub fn use_case(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.use_case = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsRequestClaimEntryTrademarkClaim`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimsRequestClaimEntryTrademarkClaim, crate::MissingField>
+    {
+        ::std::result::Result::Ok(VerifyBrandClaimsRequestClaimEntryTrademarkClaim {
+            countries: self.countries,
+            mark: self.mark.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsRequestClaimEntryTrademarkClaim",
+                field: "mark",
+            })?,
+            number: self.number,
+            registry: self.registry,
+            use_case: self.use_case,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Bulk response for `verify_brand_claims`. `results[]` is positionally aligned with the request's `claims[]` (zip-by-index). Per-result success carries `claim_type` + `status` + per-claim-type `details`; per-result failure carries an `error` field on that single result without failing the batch. Top-level `errors[]` is reserved for batch-level failures (auth, rate-limit, malformed request) — in that case `results` is absent. Top-level `Cache-Control` represents the lowest-common max-age across the batch; individual results MAY carry their own staleness signals out-of-band.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2788,6 +8537,72 @@ pub struct VerifyBrandClaimsResponseSignedResponse {
     ///Base64url-encoded JWS signature over the protected header and canonicalized payload.
     pub signature: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResponseSignedResponse {
+    ///Starts a [`VerifyBrandClaimsResponseSignedResponseBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsResponseSignedResponseBuilder {
+        <VerifyBrandClaimsResponseSignedResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsResponseSignedResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsResponseSignedResponseBuilder {
+    payload: ::std::option::Option<ResponsePayloadJwsEnvelopeResponsePayload>,
+    protected: ::std::option::Option<::std::string::String>,
+    signature: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsResponseSignedResponseBuilder {
+    fn default() -> Self {
+        Self {
+            payload: ::std::option::Option::None,
+            protected: ::std::option::Option::None,
+            signature: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResponseSignedResponseBuilder {
+    ///Sets [`VerifyBrandClaimsResponseSignedResponse::payload`] (required).
+    pub fn payload(
+        mut self,
+        value: impl ::std::convert::Into<ResponsePayloadJwsEnvelopeResponsePayload>,
+    ) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResponseSignedResponse::protected`] (required).
+    pub fn protected(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.protected = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResponseSignedResponse::signature`] (required).
+    pub fn signature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.signature = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsResponseSignedResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimsResponseSignedResponse, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimsResponseSignedResponse {
+            payload: self.payload.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsResponseSignedResponse",
+                field: "payload",
+            })?,
+            protected: self.protected.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsResponseSignedResponse",
+                field: "protected",
+            })?,
+            signature: self.signature.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsResponseSignedResponse",
+                field: "signature",
+            })?,
+        })
+    }
+}
 ///Canonical bulk task-body success payload signed inside signed_response.payload.response. Excludes protocol/version envelope fields and signed_response itself.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimsResponseSignedSuccessPayload {
@@ -2799,12 +8614,134 @@ pub struct VerifyBrandClaimsResponseSignedSuccessPayload {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResponseSignedSuccessPayload {
+    ///Starts a [`VerifyBrandClaimsResponseSignedSuccessPayloadBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsResponseSignedSuccessPayloadBuilder {
+        <VerifyBrandClaimsResponseSignedSuccessPayloadBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsResponseSignedSuccessPayload`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsResponseSignedSuccessPayloadBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    results: ::std::option::Option<::std::vec::Vec<VerifyBrandClaimsResponseResultEntry>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsResponseSignedSuccessPayloadBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            results: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResponseSignedSuccessPayloadBuilder {
+    ///Sets [`VerifyBrandClaimsResponseSignedSuccessPayload::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResponseSignedSuccessPayload::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResponseSignedSuccessPayload::results`] (required).
+    pub fn results(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<VerifyBrandClaimsResponseResultEntry>>,
+    ) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResponseSignedSuccessPayload::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsResponseSignedSuccessPayload`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimsResponseSignedSuccessPayload, crate::MissingField>
+    {
+        ::std::result::Result::Ok(VerifyBrandClaimsResponseSignedSuccessPayload {
+            context: self.context,
+            ext: self.ext,
+            results: self.results.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsResponseSignedSuccessPayload",
+                field: "results",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Per-claim failure carried inline so a batch can return partial results. Distinct from the batch-level errors arm.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VerifyBrandClaimsResultError {
     pub error: CoreError,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResultError {
+    ///Starts a [`VerifyBrandClaimsResultErrorBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsResultErrorBuilder {
+        <VerifyBrandClaimsResultErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsResultError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsResultErrorBuilder {
+    error: ::std::option::Option<CoreError>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsResultErrorBuilder {
+    fn default() -> Self {
+        Self {
+            error: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResultErrorBuilder {
+    ///Sets [`VerifyBrandClaimsResultError::error`] (required).
+    pub fn error(mut self, value: impl ::std::convert::Into<CoreError>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResultError::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsResultError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VerifyBrandClaimsResultError, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimsResultError {
+            error: self.error.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsResultError",
+                field: "error",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`VerifyBrandClaimsResultSuccess`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2822,6 +8759,91 @@ pub struct VerifyBrandClaimsResultSuccess {
     pub status: VerificationStatus,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResultSuccess {
+    ///Starts a [`VerifyBrandClaimsResultSuccessBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsResultSuccessBuilder {
+        <VerifyBrandClaimsResultSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsResultSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsResultSuccessBuilder {
+    claim_type: ::std::option::Option<VerifyBrandClaimsResultSuccessClaimType>,
+    context_note: ::std::option::Option<::std::string::String>,
+    details: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    status: ::std::option::Option<VerificationStatus>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsResultSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            claim_type: ::std::option::Option::None,
+            context_note: ::std::option::Option::None,
+            details: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsResultSuccessBuilder {
+    ///Sets [`VerifyBrandClaimsResultSuccess::claim_type`] (required).
+    pub fn claim_type(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimsResultSuccessClaimType>,
+    ) -> Self {
+        self.claim_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResultSuccess::context_note`].
+    pub fn context_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResultSuccess::details`].
+    pub fn details(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResultSuccess::status`] (required).
+    pub fn status(mut self, value: impl ::std::convert::Into<VerificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsResultSuccess::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsResultSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<VerifyBrandClaimsResultSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimsResultSuccess {
+            claim_type: self.claim_type.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsResultSuccess",
+                field: "claim_type",
+            })?,
+            context_note: self.context_note,
+            details: self.details,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsResultSuccess",
+                field: "status",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Echoes the request item's claim_type for caller-side routing.
 #[derive(
@@ -2895,6 +8917,89 @@ pub struct VerifyBrandClaimsSuccess {
     pub signed_response: VerifyBrandClaimsResponseSignedResponse,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsSuccess {
+    ///Starts a [`VerifyBrandClaimsSuccessBuilder`] with every field unset.
+    pub fn builder() -> VerifyBrandClaimsSuccessBuilder {
+        <VerifyBrandClaimsSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VerifyBrandClaimsSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VerifyBrandClaimsSuccessBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    results: ::std::option::Option<::std::vec::Vec<VerifyBrandClaimsResponseResultEntry>>,
+    signed_response: ::std::option::Option<VerifyBrandClaimsResponseSignedResponse>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VerifyBrandClaimsSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            results: ::std::option::Option::None,
+            signed_response: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VerifyBrandClaimsSuccessBuilder {
+    ///Sets [`VerifyBrandClaimsSuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsSuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsSuccess::results`] (required).
+    pub fn results(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<VerifyBrandClaimsResponseResultEntry>>,
+    ) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsSuccess::signed_response`] (required).
+    pub fn signed_response(
+        mut self,
+        value: impl ::std::convert::Into<VerifyBrandClaimsResponseSignedResponse>,
+    ) -> Self {
+        self.signed_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VerifyBrandClaimsSuccess::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VerifyBrandClaimsSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VerifyBrandClaimsSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(VerifyBrandClaimsSuccess {
+            context: self.context,
+            ext: self.ext,
+            results: self.results.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsSuccess",
+                field: "results",
+            })?,
+            signed_response: self.signed_response.ok_or(crate::MissingField {
+                type_name: "VerifyBrandClaimsSuccess",
+                field: "signed_response",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`VerifyParentClaimClaimType`
 #[derive(

@@ -6,7 +6,7 @@
 #[allow(unused_imports)]
 use super::*;
 ///Shared parameter fields that apply across canonical formats. Each canonical format extends this base with format-specific parameters (dimensions, durations, codecs, slot constraints).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct Base {
     ///Whether the surface composes deterministically (buyer can predict per-slot rendering — sponsored_placement, image, video) or algorithmically (surface chooses combinations or phrasing — responsive_creative, agent_placement).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -14,22 +14,22 @@ pub struct Base {
     ///When true, this canonical (or a seller's specific narrowing of it) is going away. Existing adopters are supported through the deprecation cycle; new adoption is discouraged. Pair with `migration_target_version` to indicate when the canonical is expected to be removed. Distinct from `experimental`: an experimental canonical may stabilize and stop being experimental; a deprecated canonical is on a sunset path.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub deprecated: ::std::option::Option<bool>,
-    /**When true, this canonical (or a seller's specific narrowing of it) may not work as declared — adopters SHOULD have a v1 fallback ready and SHOULD NOT route production budget without testing. Same semantics as `experimental` on protocols: 'this is shipping but may break, evolve, or fail.' Buyers reading `experimental: true` SHOULD prefer the v1 path when a v1 fallback exists for the same product (via `format_ids` on the parent product or via the v2 declaration's `v1_format_ref`).
-
-    Three drivers of `experimental: true`:
-    1. **Spec maturity** — the canonical's tracking model or parameter shape is still being settled (`agent_placement`'s tracking macros, `sponsored_placement`'s per-adapter contracts, `responsive_creative`'s algorithmic composition).
-    2. **Adopter runtime gap** — the seller has declared the canonical in their catalog but their runtime doesn't yet honor it cleanly.
-    3. **Custom shapes** — `format_kind: "custom"` is inherently experimental until the working group promotes a `format_shape` to a first-class canonical.
-
-    Replaces the earlier `status` enum (`stable | preview | deprecated`) + `runtime_status` enum (`stable | preview | declared_only`) — two axes with subtle overlap. The single boolean is what buyers actually care about: do I treat this as production-stable or as 'try at my own risk.' Sellers SHOULD set `experimental: true` on canonicals or product declarations that aren't yet production-ready, regardless of which axis (spec, runtime, custom) drives the experimentation. The 9 non-experimental canonicals at 3.1 GA (`image`, `html5`, `display_tag`, `image_carousel`, `video_hosted`, `video_vast`, `audio_hosted`, `audio_daast`, `native_in_feed`) default to non-experimental at the canonical level; sellers MAY still mark a specific product declaration experimental (e.g., a beta runtime path for an existing product).*/
+    ///When true, this canonical (or a seller's specific narrowing of it) may not work as declared — adopters SHOULD have a v1 fallback ready and SHOULD NOT route production budget without testing. Same semantics as `experimental` on protocols: 'this is shipping but may break, evolve, or fail.' Buyers reading `experimental: true` SHOULD prefer the v1 path when a v1 fallback exists for the same product (via `format_ids` on the parent product or via the v2 declaration's `v1_format_ref`).
+    ///
+    ///Three drivers of `experimental: true`:
+    ///1. **Spec maturity** — the canonical's tracking model or parameter shape is still being settled (`agent_placement`'s tracking macros, `sponsored_placement`'s per-adapter contracts, `responsive_creative`'s algorithmic composition).
+    ///2. **Adopter runtime gap** — the seller has declared the canonical in their catalog but their runtime doesn't yet honor it cleanly.
+    ///3. **Custom shapes** — `format_kind: "custom"` is inherently experimental until the working group promotes a `format_shape` to a first-class canonical.
+    ///
+    ///Replaces the earlier `status` enum (`stable | preview | deprecated`) + `runtime_status` enum (`stable | preview | declared_only`) — two axes with subtle overlap. The single boolean is what buyers actually care about: do I treat this as production-stable or as 'try at my own risk.' Sellers SHOULD set `experimental: true` on canonicals or product declarations that aren't yet production-ready, regardless of which axis (spec, runtime, custom) drives the experimentation. The 9 non-experimental canonicals at 3.1 GA (`image`, `html5`, `display_tag`, `image_carousel`, `video_hosted`, `video_vast`, `audio_hosted`, `audio_daast`, `native_in_feed`) default to non-experimental at the canonical level; sellers MAY still mark a specific product declaration experimental (e.g., a beta runtime path for an existing product).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub experimental: ::std::option::Option<bool>,
     ///AdCP MAJOR.MINOR version by which the working group expects this canonical to stabilize, surface a breaking revision, or (when `deprecated: true`) be removed. Patch precision is intentionally rejected — canonicals shift at minor-version boundaries. Absence signals 'no specific target' (omit the field rather than use a placeholder like 'unknown').
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub migration_target_version: ::std::option::Option<::std::string::String>,
-    /**Platform-specific extensions narrowing the canonical (pixel ID shapes, conversion event taxonomies, platform-specific CTAs/destinations). Each extension is a URI+digest reference resolved against the bundled `extensions` map in get_products responses or fetched directly.
-
-    **Collision precedence (normative).** When two or more `platform_extensions[]` entries on the same declaration extend the same target (e.g., both extend `tracking`) with overlapping field names, **array order is authoritative — later entries override earlier ones on a per-field basis** (last-in-array-wins). SDKs MUST surface the overlap via the `errors[]` array on the `get_products` response with a structured code (`FORMAT_DECLARATION_DIVERGENT` is appropriate when the overlap appears across dual-emitted shapes; a producer-self-emitted overlap on a single declaration SHOULD use the same code with `error.details: { collision_kind: "platform_extension_field", target, overlapping_fields, winning_extension_uri }`). Producers SHOULD avoid the collision by emitting one extension per target or by partitioning fields across extensions; the deterministic precedence is for last-resort consistency across SDK implementations, not a sanctioned merging strategy.*/
+    ///Platform-specific extensions narrowing the canonical (pixel ID shapes, conversion event taxonomies, platform-specific CTAs/destinations). Each extension is a URI+digest reference resolved against the bundled `extensions` map in get_products responses or fetched directly.
+    ///
+    ///**Collision precedence (normative).** When two or more `platform_extensions[]` entries on the same declaration extend the same target (e.g., both extend `tracking`) with overlapping field names, **array order is authoritative — later entries override earlier ones on a per-field basis** (last-in-array-wins). SDKs MUST surface the overlap via the `errors[]` array on the `get_products` response with a structured code (`FORMAT_DECLARATION_DIVERGENT` is appropriate when the overlap appears across dual-emitted shapes; a producer-self-emitted overlap on a single declaration SHOULD use the same code with `error.details: { collision_kind: "platform_extension_field", target, overlapping_fields, winning_extension_uri }`). Producers SHOULD avoid the collision by emitting one extension per target or by partitioning fields across extensions; the deterministic precedence is for last-resort consistency across SDK implementations, not a sanctioned merging strategy.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub platform_extensions: ::std::option::Option<::std::vec::Vec<PlatformExtensionRef>>,
     ///Typical production turnaround in business days when the format requires seller-side production (e.g., host-recording from a buyer-supplied script). 0 for synchronous (e.g., generative AI); >0 for human-produced (e.g., podcast host-read). Absent when no production is required (buyer uploads complete creative).
@@ -51,18 +51,185 @@ pub struct Base {
     ///Programmatic declaration of which canonical asset_group_id slots a manifest targeting this format must (or may) populate. Lets SDK codegen and validators enumerate expected slots without parsing the format's prose description. Each entry references an asset_group_id from the canonical vocabulary registry, paired with an `asset_type` so the validator knows which asset schema to apply. Format-level narrowing parameters that apply across all slots (e.g., flat `headline_max_chars` on responsive_creative) may also live on the format declaration; per-slot constraints (a specific slot's `max_chars` or `max_size_kb`) live on the slot entry.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub slots: ::std::option::Option<::std::vec::Vec<BaseSlotsItem>>,
-    /**When true, the format's production pipeline is genuinely nondeterministic — the platform cannot guarantee that synthesis from a given input set produces in-spec output. Veo / Sora / Runway-class generative video, and other AI-synthesis flows where output dimensions, duration, or quality vary per run. Implies a different validation contract: predictive `validate_input` is impossible; the platform's own post-synthesis QA loop applies; if the QA loop exhausts without producing a valid artifact, `build_creative` returns task_failed with a synthesis_failed reason. Distinct from `composition_model` (which describes how the surface composes per-slot rendering, not whether synthesis is deterministic). When false or absent, the format's production is predictable enough that `validate_input` can predict output properties from input properties.
-
-    **Compatibility with `asset_source` / `item_production_model`**: `synthesis_nondeterministic: true` MAY pair with any of `seller_pre_rendered_from_brief`, `seller_human_designed`, or `agent_synthesized` (the QA loop is concept-level, not source-specific — 'seller renders from brief but each retry differs' is just as nondeterministic as Veo). It MUST NOT pair with `buyer_uploaded` (the buyer ships pre-rendered bytes; there's no synthesis step to be nondeterministic about). It MUST NOT pair with `publisher_host_recorded` (the publisher's host produces a deterministic-from-script output even if the human voice varies). When `synthesis_nondeterministic: true` is set with an incompatible source, validators SHOULD reject with a structured error.*/
+    ///When true, the format's production pipeline is genuinely nondeterministic — the platform cannot guarantee that synthesis from a given input set produces in-spec output. Veo / Sora / Runway-class generative video, and other AI-synthesis flows where output dimensions, duration, or quality vary per run. Implies a different validation contract: predictive `validate_input` is impossible; the platform's own post-synthesis QA loop applies; if the QA loop exhausts without producing a valid artifact, `build_creative` returns task_failed with a synthesis_failed reason. Distinct from `composition_model` (which describes how the surface composes per-slot rendering, not whether synthesis is deterministic). When false or absent, the format's production is predictable enough that `validate_input` can predict output properties from input properties.
+    ///
+    ///**Compatibility with `asset_source` / `item_production_model`**: `synthesis_nondeterministic: true` MAY pair with any of `seller_pre_rendered_from_brief`, `seller_human_designed`, or `agent_synthesized` (the QA loop is concept-level, not source-specific — 'seller renders from brief but each retry differs' is just as nondeterministic as Veo). It MUST NOT pair with `buyer_uploaded` (the buyer ships pre-rendered bytes; there's no synthesis step to be nondeterministic about). It MUST NOT pair with `publisher_host_recorded` (the publisher's host produces a deterministic-from-script output even if the human voice varies). When `synthesis_nondeterministic: true` is set with an incompatible source, validators SHOULD reject with a structured error.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub synthesis_nondeterministic: ::std::option::Option<bool>,
-    /**Whether this canonical has any v1 named-format equivalent. `true` (default) — the canonical is structurally expressible as one or more v1 named formats (IAB display sizes, VAST tags, DAAST tags, etc.); v1→v2 projection via `v1-canonical-mapping.json` is meaningful. `false` — the canonical is inherently new in v2 and has no v1 form; v1's `list_creative_formats` couldn't express it because the underlying concept (algorithmic surface composition, AI-surface mentions, retail-media catalog placements, multi-card carousels) didn't exist as a v1 named-format archetype.
-
-    Lets SDKs distinguish two failure modes that today look identical: (a) the registry hasn't covered this canonical yet (correctable — seller adds explicit `canonical` field or files a registry entry) vs (b) no v1 path is possible (informational — buyer needs v2-aware consumption, or seller declares `canonical_formats_only: true` on the product declaration). SDKs encountering `v1_translatable: false` on a canonical SHOULD NOT emit `FORMAT_PROJECTION_FAILED` (which signals registry-coverage gap) — instead surface the inherent v1-unreachability as a different diagnostic or skip silently. The 4 inherently-v2 canonicals at 3.1 GA: `image_carousel`, `sponsored_placement`, `responsive_creative`, `agent_placement`.*/
+    ///Whether this canonical has any v1 named-format equivalent. `true` (default) — the canonical is structurally expressible as one or more v1 named formats (IAB display sizes, VAST tags, DAAST tags, etc.); v1→v2 projection via `v1-canonical-mapping.json` is meaningful. `false` — the canonical is inherently new in v2 and has no v1 form; v1's `list_creative_formats` couldn't express it because the underlying concept (algorithmic surface composition, AI-surface mentions, retail-media catalog placements, multi-card carousels) didn't exist as a v1 named-format archetype.
+    ///
+    ///Lets SDKs distinguish two failure modes that today look identical: (a) the registry hasn't covered this canonical yet (correctable — seller adds explicit `canonical` field or files a registry entry) vs (b) no v1 path is possible (informational — buyer needs v2-aware consumption, or seller declares `canonical_formats_only: true` on the product declaration). SDKs encountering `v1_translatable: false` on a canonical SHOULD NOT emit `FORMAT_PROJECTION_FAILED` (which signals registry-coverage gap) — instead surface the inherent v1-unreachability as a different diagnostic or skip silently. The 4 inherently-v2 canonicals at 3.1 GA: `image_carousel`, `sponsored_placement`, `responsive_creative`, `agent_placement`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub v1_translatable: ::std::option::Option<bool>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl Base {
+    ///Starts a [`BaseBuilder`] with every field unset.
+    pub fn builder() -> BaseBuilder {
+        <BaseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`Base`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct BaseBuilder {
+    composition_model: ::std::option::Option<BaseCompositionModel>,
+    deprecated: ::std::option::Option<bool>,
+    experimental: ::std::option::Option<bool>,
+    migration_target_version: ::std::option::Option<::std::string::String>,
+    platform_extensions: ::std::option::Option<::std::vec::Vec<PlatformExtensionRef>>,
+    production_window_business_days: ::std::option::Option<u64>,
+    provenance_required: ::std::option::Option<bool>,
+    reference_mutability: ::std::option::Option<BaseReferenceMutability>,
+    required_connections: ::std::option::Option<::std::vec::Vec<DownstreamConnectionRequirement>>,
+    since_version: ::std::option::Option<::std::string::String>,
+    slots: ::std::option::Option<::std::vec::Vec<BaseSlotsItem>>,
+    synthesis_nondeterministic: ::std::option::Option<bool>,
+    v1_translatable: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for BaseBuilder {
+    fn default() -> Self {
+        Self {
+            composition_model: ::std::option::Option::None,
+            deprecated: ::std::option::Option::None,
+            experimental: ::std::option::Option::None,
+            migration_target_version: ::std::option::Option::None,
+            platform_extensions: ::std::option::Option::None,
+            production_window_business_days: ::std::option::Option::None,
+            provenance_required: ::std::option::Option::None,
+            reference_mutability: ::std::option::Option::None,
+            required_connections: ::std::option::Option::None,
+            since_version: ::std::option::Option::None,
+            slots: ::std::option::Option::None,
+            synthesis_nondeterministic: ::std::option::Option::None,
+            v1_translatable: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl BaseBuilder {
+    ///Sets [`Base::composition_model`].
+    pub fn composition_model(
+        mut self,
+        value: impl ::std::convert::Into<BaseCompositionModel>,
+    ) -> Self {
+        self.composition_model = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::deprecated`].
+    pub fn deprecated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deprecated = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::experimental`].
+    pub fn experimental(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.experimental = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::migration_target_version`].
+    pub fn migration_target_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.migration_target_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::platform_extensions`].
+    pub fn platform_extensions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PlatformExtensionRef>>,
+    ) -> Self {
+        self.platform_extensions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::production_window_business_days`].
+    pub fn production_window_business_days(
+        mut self,
+        value: impl ::std::convert::Into<u64>,
+    ) -> Self {
+        self.production_window_business_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::provenance_required`].
+    pub fn provenance_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.provenance_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::reference_mutability`].
+    pub fn reference_mutability(
+        mut self,
+        value: impl ::std::convert::Into<BaseReferenceMutability>,
+    ) -> Self {
+        self.reference_mutability = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::required_connections`].
+    pub fn required_connections(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<DownstreamConnectionRequirement>>,
+    ) -> Self {
+        self.required_connections = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::since_version`].
+    pub fn since_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.since_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::slots`].
+    pub fn slots(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<BaseSlotsItem>>,
+    ) -> Self {
+        self.slots = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::synthesis_nondeterministic`].
+    pub fn synthesis_nondeterministic(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.synthesis_nondeterministic = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::v1_translatable`].
+    pub fn v1_translatable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.v1_translatable = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Base::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`Base`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<Base, crate::MissingField> {
+        ::std::result::Result::Ok(Base {
+            composition_model: self.composition_model,
+            deprecated: self.deprecated,
+            experimental: self.experimental,
+            migration_target_version: self.migration_target_version,
+            platform_extensions: self.platform_extensions,
+            production_window_business_days: self.production_window_business_days,
+            provenance_required: self.provenance_required,
+            reference_mutability: self.reference_mutability,
+            required_connections: self.required_connections,
+            since_version: self.since_version,
+            slots: self.slots,
+            synthesis_nondeterministic: self.synthesis_nondeterministic,
+            v1_translatable: self.v1_translatable,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Whether the surface composes deterministically (buyer can predict per-slot rendering — sponsored_placement, image, video) or algorithmically (surface chooses combinations or phrasing — responsive_creative, agent_placement).
 #[derive(
@@ -177,11 +344,11 @@ pub struct BaseSlotsItem {
     pub asset_group_id: ::std::string::String,
     ///Discriminator selecting the asset schema this slot accepts. SDK codegen uses this to type the slot value. `published_post` is an existing-post reference asset, not uploaded media bytes and not a catalog row. `card` is the multi-card carousel element type (see card-asset.json). `pixel_tracker` / `vast_tracker` / `daast_tracker` are the renderer-fired measurement-tracker primitives — see `/schemas/core/assets/pixel-tracker-asset.json` and the VAST / DAAST tracker schemas. `object` is a last-resort fallback for structured non-asset inputs that don't fit any primitive asset_type — prefer specific types whenever possible.
     pub asset_type: BaseSlotsItemAssetType,
-    /**Dispatch hint for `build_creative` and v1↔v2 wire translators: when `true`, the slot's value is consumed as INPUT to a production step (host-read script, brief copy fed to generative synthesis, catalog feed driving per-SKU rendering) and is not rendered verbatim. When `false` (default), the slot's value is rendered verbatim on the placement (image bytes, video file, display tag).
-
-    Motivates the v1↔v2 dispatch table: pre-v2 buyers shipped production-consumed inputs separately in a `inputs` map on the build_creative request; v2 collapses inputs and rendered assets into a single `assets` map keyed by `asset_group_id`. SDK translators between v1 and v2 use this flag per canonical to know which assets in the v2 manifest map back to v1 `inputs` vs v1 `assets`. Without the per-slot flag the dispatch table lives in adopter code and every SDK gets it slightly different.
-
-    Producers SHOULD set this explicitly on slots whose consumption pattern isn't obvious (host-read scripts on `audio_hosted`, briefs on generative `video_hosted`, catalog feeds on `sponsored_placement`). For canonicals where every slot is render-verbatim (`image`, `display_tag`, `video_vast`), the default `false` is sufficient and the flag MAY be omitted.*/
+    ///Dispatch hint for `build_creative` and v1↔v2 wire translators: when `true`, the slot's value is consumed as INPUT to a production step (host-read script, brief copy fed to generative synthesis, catalog feed driving per-SKU rendering) and is not rendered verbatim. When `false` (default), the slot's value is rendered verbatim on the placement (image bytes, video file, display tag).
+    ///
+    ///Motivates the v1↔v2 dispatch table: pre-v2 buyers shipped production-consumed inputs separately in a `inputs` map on the build_creative request; v2 collapses inputs and rendered assets into a single `assets` map keyed by `asset_group_id`. SDK translators between v1 and v2 use this flag per canonical to know which assets in the v2 manifest map back to v1 `inputs` vs v1 `assets`. Without the per-slot flag the dispatch table lives in adopter code and every SDK gets it slightly different.
+    ///
+    ///Producers SHOULD set this explicitly on slots whose consumption pattern isn't obvious (host-read scripts on `audio_hosted`, briefs on generative `video_hosted`, catalog feeds on `sponsored_placement`). For canonicals where every slot is render-verbatim (`image`, `display_tag`, `video_vast`), the default `false` is sufficient and the flag MAY be omitted.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub consumed_for_production: ::std::option::Option<bool>,
     ///Human-readable description of what the slot expects from the buyer.
@@ -210,6 +377,148 @@ pub struct BaseSlotsItem {
     pub required_logo_slots: ::std::option::Option<::std::vec::Vec<LogoSlot>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl BaseSlotsItem {
+    ///Starts a [`BaseSlotsItemBuilder`] with every field unset.
+    pub fn builder() -> BaseSlotsItemBuilder {
+        <BaseSlotsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`BaseSlotsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct BaseSlotsItemBuilder {
+    asset_group_id: ::std::option::Option<::std::string::String>,
+    asset_type: ::std::option::Option<BaseSlotsItemAssetType>,
+    consumed_for_production: ::std::option::Option<bool>,
+    description: ::std::option::Option<::std::string::String>,
+    logo_slots: ::std::option::Option<::std::vec::Vec<LogoSlot>>,
+    max: ::std::option::Option<::std::num::NonZeroU64>,
+    max_chars: ::std::option::Option<::std::num::NonZeroU64>,
+    max_size_kb: ::std::option::Option<::std::num::NonZeroU64>,
+    min: ::std::option::Option<u64>,
+    required: ::std::option::Option<bool>,
+    required_logo_slots: ::std::option::Option<::std::vec::Vec<LogoSlot>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for BaseSlotsItemBuilder {
+    fn default() -> Self {
+        Self {
+            asset_group_id: ::std::option::Option::None,
+            asset_type: ::std::option::Option::None,
+            consumed_for_production: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            logo_slots: ::std::option::Option::None,
+            max: ::std::option::Option::None,
+            max_chars: ::std::option::Option::None,
+            max_size_kb: ::std::option::Option::None,
+            min: ::std::option::Option::None,
+            required: ::std::option::Option::None,
+            required_logo_slots: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl BaseSlotsItemBuilder {
+    ///Sets [`BaseSlotsItem::asset_group_id`] (required).
+    pub fn asset_group_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.asset_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::asset_type`] (required).
+    pub fn asset_type(mut self, value: impl ::std::convert::Into<BaseSlotsItemAssetType>) -> Self {
+        self.asset_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::consumed_for_production`].
+    pub fn consumed_for_production(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.consumed_for_production = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::logo_slots`].
+    pub fn logo_slots(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<LogoSlot>>,
+    ) -> Self {
+        self.logo_slots = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::max`].
+    pub fn max(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.max = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::max_chars`].
+    pub fn max_chars(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.max_chars = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::max_size_kb`].
+    pub fn max_size_kb(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.max_size_kb = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::min`].
+    pub fn min(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.min = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::required`].
+    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::required_logo_slots`].
+    pub fn required_logo_slots(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<LogoSlot>>,
+    ) -> Self {
+        self.required_logo_slots = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`BaseSlotsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`BaseSlotsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<BaseSlotsItem, crate::MissingField> {
+        ::std::result::Result::Ok(BaseSlotsItem {
+            asset_group_id: self.asset_group_id.ok_or(crate::MissingField {
+                type_name: "BaseSlotsItem",
+                field: "asset_group_id",
+            })?,
+            asset_type: self.asset_type.ok_or(crate::MissingField {
+                type_name: "BaseSlotsItem",
+                field: "asset_type",
+            })?,
+            consumed_for_production: self.consumed_for_production,
+            description: self.description,
+            logo_slots: self.logo_slots,
+            max: self.max,
+            max_chars: self.max_chars,
+            max_size_kb: self.max_size_kb,
+            min: self.min,
+            required: self.required,
+            required_logo_slots: self.required_logo_slots,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Discriminator selecting the asset schema this slot accepts. SDK codegen uses this to type the slot value. `published_post` is an existing-post reference asset, not uploaded media bytes and not a catalog row. `card` is the multi-card carousel element type (see card-asset.json). `pixel_tracker` / `vast_tracker` / `daast_tracker` are the renderer-fired measurement-tracker primitives — see `/schemas/core/assets/pixel-tracker-asset.json` and the VAST / DAAST tracker schemas. `object` is a last-resort fallback for structured non-asset inputs that don't fit any primitive asset_type — prefer specific types whenever possible.
 #[derive(
@@ -406,7 +715,7 @@ impl ::std::convert::From<::serde_json::Value> for CreativeAssetTypesIndex {
     }
 }
 ///Filter criteria for querying creatives from a creative library. By default, archived creatives are excluded from results. To include archived creatives, explicitly filter by status='archived' or include 'archived' in the statuses array.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CreativeFilters {
     ///Filter creatives by owning accounts. Useful for agencies managing multiple client accounts.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -464,6 +773,231 @@ pub struct CreativeFilters {
     pub updated_before: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreativeFilters {
+    ///Starts a [`CreativeFiltersBuilder`] with every field unset.
+    pub fn builder() -> CreativeFiltersBuilder {
+        <CreativeFiltersBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeFilters`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeFiltersBuilder {
+    accounts: ::std::option::Option<::std::vec::Vec<AccountRef>>,
+    assigned_to_packages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    concept_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    created_after: ::std::option::Option<::std::string::String>,
+    created_before: ::std::option::Option<::std::string::String>,
+    creative_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ext: ::std::option::Option<Ext>,
+    format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    has_served: ::std::option::Option<bool>,
+    has_variables: ::std::option::Option<bool>,
+    media_buy_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    name_contains: ::std::option::Option<::std::string::String>,
+    statuses: ::std::option::Option<::std::vec::Vec<CreativeStatus>>,
+    tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    tags_any: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    unassigned: ::std::option::Option<bool>,
+    updated_after: ::std::option::Option<::std::string::String>,
+    updated_before: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeFiltersBuilder {
+    fn default() -> Self {
+        Self {
+            accounts: ::std::option::Option::None,
+            assigned_to_packages: ::std::option::Option::None,
+            concept_ids: ::std::option::Option::None,
+            created_after: ::std::option::Option::None,
+            created_before: ::std::option::Option::None,
+            creative_ids: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            format_ids: ::std::option::Option::None,
+            has_served: ::std::option::Option::None,
+            has_variables: ::std::option::Option::None,
+            media_buy_ids: ::std::option::Option::None,
+            name_contains: ::std::option::Option::None,
+            statuses: ::std::option::Option::None,
+            tags: ::std::option::Option::None,
+            tags_any: ::std::option::Option::None,
+            unassigned: ::std::option::Option::None,
+            updated_after: ::std::option::Option::None,
+            updated_before: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeFiltersBuilder {
+    ///Sets [`CreativeFilters::accounts`].
+    pub fn accounts(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<AccountRef>>,
+    ) -> Self {
+        self.accounts = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::assigned_to_packages`].
+    pub fn assigned_to_packages(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.assigned_to_packages = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::concept_ids`].
+    pub fn concept_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.concept_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::created_after`].
+    pub fn created_after(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.created_after = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::created_before`].
+    pub fn created_before(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.created_before = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::creative_ids`].
+    pub fn creative_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.creative_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::format_ids`].
+    pub fn format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::has_served`].
+    pub fn has_served(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_served = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::has_variables`].
+    pub fn has_variables(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::media_buy_ids`].
+    pub fn media_buy_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.media_buy_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::name_contains`].
+    pub fn name_contains(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.name_contains = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::statuses`].
+    pub fn statuses(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeStatus>>,
+    ) -> Self {
+        self.statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::tags`].
+    pub fn tags(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::tags_any`].
+    pub fn tags_any(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.tags_any = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::unassigned`].
+    pub fn unassigned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unassigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::updated_after`].
+    pub fn updated_after(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.updated_after = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::updated_before`].
+    pub fn updated_before(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.updated_before = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeFilters::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeFilters`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeFilters, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeFilters {
+            accounts: self.accounts,
+            assigned_to_packages: self.assigned_to_packages,
+            concept_ids: self.concept_ids,
+            created_after: self.created_after,
+            created_before: self.created_before,
+            creative_ids: self.creative_ids,
+            ext: self.ext,
+            format_ids: self.format_ids,
+            has_served: self.has_served,
+            has_variables: self.has_variables,
+            media_buy_ids: self.media_buy_ids,
+            name_contains: self.name_contains,
+            statuses: self.statuses,
+            tags: self.tags,
+            tags_any: self.tags_any,
+            unassigned: self.unassigned,
+            updated_after: self.updated_after,
+            updated_before: self.updated_before,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Item within a multi-asset creative format. Used for carousel products, native ad components, and other formats composed of multiple distinct elements.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -599,7 +1133,7 @@ impl ::std::convert::From<::std::vec::Vec<::std::string::String>> for CreativeIt
     }
 }
 ///Request parameters for discovering creative formats provided by this creative agent
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CreativeListCreativeFormatsRequest {
     ///Account reference for pricing. When provided with include_pricing, the agent returns pricing_options from this account's rate card on each format.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -660,6 +1194,220 @@ pub struct CreativeListCreativeFormatsRequest {
     pub wcag_level: ::std::option::Option<WcagLevel>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreativeListCreativeFormatsRequest {
+    ///Starts a [`CreativeListCreativeFormatsRequestBuilder`] with every field unset.
+    pub fn builder() -> CreativeListCreativeFormatsRequestBuilder {
+        <CreativeListCreativeFormatsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeListCreativeFormatsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeListCreativeFormatsRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    asset_types: ::std::option::Option<::std::vec::Vec<AssetContentType>>,
+    context: ::std::option::Option<Context>,
+    disclosure_persistence: ::std::option::Option<::std::vec::Vec<DisclosurePersistence>>,
+    disclosure_positions: ::std::option::Option<::std::vec::Vec<DisclosurePosition>>,
+    ext: ::std::option::Option<Ext>,
+    format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    include_pricing: ::std::option::Option<bool>,
+    input_format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    is_responsive: ::std::option::Option<bool>,
+    max_height: ::std::option::Option<i64>,
+    max_width: ::std::option::Option<i64>,
+    min_height: ::std::option::Option<i64>,
+    min_width: ::std::option::Option<i64>,
+    name_search: ::std::option::Option<::std::string::String>,
+    output_format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    type_: ::std::option::Option<CreativeListCreativeFormatsRequestType>,
+    wcag_level: ::std::option::Option<WcagLevel>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeListCreativeFormatsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            asset_types: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            disclosure_persistence: ::std::option::Option::None,
+            disclosure_positions: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            format_ids: ::std::option::Option::None,
+            include_pricing: ::std::option::Option::None,
+            input_format_ids: ::std::option::Option::None,
+            is_responsive: ::std::option::Option::None,
+            max_height: ::std::option::Option::None,
+            max_width: ::std::option::Option::None,
+            min_height: ::std::option::Option::None,
+            min_width: ::std::option::Option::None,
+            name_search: ::std::option::Option::None,
+            output_format_ids: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            type_: ::std::option::Option::None,
+            wcag_level: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeListCreativeFormatsRequestBuilder {
+    ///Sets [`CreativeListCreativeFormatsRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::asset_types`].
+    pub fn asset_types(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<AssetContentType>>,
+    ) -> Self {
+        self.asset_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::disclosure_persistence`].
+    pub fn disclosure_persistence(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<DisclosurePersistence>>,
+    ) -> Self {
+        self.disclosure_persistence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::disclosure_positions`].
+    pub fn disclosure_positions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<DisclosurePosition>>,
+    ) -> Self {
+        self.disclosure_positions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::format_ids`].
+    pub fn format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::include_pricing`].
+    pub fn include_pricing(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_pricing = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::input_format_ids`].
+    pub fn input_format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.input_format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::is_responsive`].
+    pub fn is_responsive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_responsive = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::max_height`].
+    pub fn max_height(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_height = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::max_width`].
+    pub fn max_width(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_width = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::min_height`].
+    pub fn min_height(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_height = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::min_width`].
+    pub fn min_width(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_width = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::name_search`].
+    pub fn name_search(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name_search = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::output_format_ids`].
+    pub fn output_format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.output_format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::type_`].
+    pub fn type_(
+        mut self,
+        value: impl ::std::convert::Into<CreativeListCreativeFormatsRequestType>,
+    ) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::wcag_level`].
+    pub fn wcag_level(mut self, value: impl ::std::convert::Into<WcagLevel>) -> Self {
+        self.wcag_level = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeListCreativeFormatsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeListCreativeFormatsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeListCreativeFormatsRequest {
+            account: self.account,
+            asset_types: self.asset_types,
+            context: self.context,
+            disclosure_persistence: self.disclosure_persistence,
+            disclosure_positions: self.disclosure_positions,
+            ext: self.ext,
+            format_ids: self.format_ids,
+            include_pricing: self.include_pricing,
+            input_format_ids: self.input_format_ids,
+            is_responsive: self.is_responsive,
+            max_height: self.max_height,
+            max_width: self.max_width,
+            min_height: self.min_height,
+            min_width: self.min_width,
+            name_search: self.name_search,
+            output_format_ids: self.output_format_ids,
+            pagination: self.pagination,
+            type_: self.type_,
+            wcag_level: self.wcag_level,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Filter by format type (technical categories with distinct requirements)
 #[derive(
@@ -742,6 +1490,105 @@ pub struct CreativeListCreativeFormatsResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeListCreativeFormatsResponse {
+    ///Starts a [`CreativeListCreativeFormatsResponseBuilder`] with every field unset.
+    pub fn builder() -> CreativeListCreativeFormatsResponseBuilder {
+        <CreativeListCreativeFormatsResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeListCreativeFormatsResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeListCreativeFormatsResponseBuilder {
+    context: ::std::option::Option<Context>,
+    creative_agents: ::std::option::Option<
+        ::std::vec::Vec<CreativeListCreativeFormatsResponseCreativeAgentsItem>,
+    >,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    formats: ::std::option::Option<::std::vec::Vec<Format>>,
+    pagination: ::std::option::Option<PaginationResponse>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeListCreativeFormatsResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            creative_agents: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            formats: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeListCreativeFormatsResponseBuilder {
+    ///Sets [`CreativeListCreativeFormatsResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponse::creative_agents`].
+    pub fn creative_agents(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<CreativeListCreativeFormatsResponseCreativeAgentsItem>,
+        >,
+    ) -> Self {
+        self.creative_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponse::formats`] (required).
+    pub fn formats(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Format>>) -> Self {
+        self.formats = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponse::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeListCreativeFormatsResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeListCreativeFormatsResponse, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeListCreativeFormatsResponse {
+            context: self.context,
+            creative_agents: self.creative_agents,
+            errors: self.errors,
+            ext: self.ext,
+            formats: self.formats.ok_or(crate::MissingField {
+                type_name: "CreativeListCreativeFormatsResponse",
+                field: "formats",
+            })?,
+            pagination: self.pagination,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`CreativeListCreativeFormatsResponseCreativeAgentsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeListCreativeFormatsResponseCreativeAgentsItem {
@@ -755,6 +1602,80 @@ pub struct CreativeListCreativeFormatsResponseCreativeAgentsItem {
     pub capabilities: ::std::option::Option<::std::vec::Vec<CreativeAgentCapability>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreativeListCreativeFormatsResponseCreativeAgentsItem {
+    ///Starts a [`CreativeListCreativeFormatsResponseCreativeAgentsItemBuilder`] with every field unset.
+    pub fn builder() -> CreativeListCreativeFormatsResponseCreativeAgentsItemBuilder {
+        <CreativeListCreativeFormatsResponseCreativeAgentsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeListCreativeFormatsResponseCreativeAgentsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeListCreativeFormatsResponseCreativeAgentsItemBuilder {
+    agent_name: ::std::option::Option<::std::string::String>,
+    agent_url: ::std::option::Option<::std::string::String>,
+    capabilities: ::std::option::Option<::std::vec::Vec<CreativeAgentCapability>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeListCreativeFormatsResponseCreativeAgentsItemBuilder {
+    fn default() -> Self {
+        Self {
+            agent_name: ::std::option::Option::None,
+            agent_url: ::std::option::Option::None,
+            capabilities: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeListCreativeFormatsResponseCreativeAgentsItemBuilder {
+    ///Sets [`CreativeListCreativeFormatsResponseCreativeAgentsItem::agent_name`].
+    pub fn agent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponseCreativeAgentsItem::agent_url`] (required).
+    pub fn agent_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponseCreativeAgentsItem::capabilities`].
+    pub fn capabilities(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeAgentCapability>>,
+    ) -> Self {
+        self.capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeListCreativeFormatsResponseCreativeAgentsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeListCreativeFormatsResponseCreativeAgentsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        CreativeListCreativeFormatsResponseCreativeAgentsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(CreativeListCreativeFormatsResponseCreativeAgentsItem {
+            agent_name: self.agent_name,
+            agent_url: self.agent_url.ok_or(crate::MissingField {
+                type_name: "CreativeListCreativeFormatsResponseCreativeAgentsItem",
+                field: "agent_url",
+            })?,
+            capabilities: self.capabilities,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Account-level push notification fired when a creative is destroyed from the seller's library — retention sweep, takedown enforcement, legal erasure. Fires per registered subscriber against each `notification_configs[]` entry whose `event_types` includes `creative.purged`. Distinct from `creative.status_changed` because purge is destruction, not a status transition — the creative is gone; status no longer applies. Soft purges retain a tombstone on `list_creatives` (with `include_purged: true`) for the seller's webhook retention window; hard purges do not — this webhook is the buyer's only signal. Sellers MUST NOT coalesce `creative.purged` fires (default no-coalescence window).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -787,6 +1708,195 @@ pub struct CreativePurgedWebhook {
     pub reason_detail: ::std::option::Option<::std::string::String>,
     ///Identifies which `notification_configs[]` entry on the recipient account is receiving this fire.
     pub subscriber_id: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl CreativePurgedWebhook {
+    ///Starts a [`CreativePurgedWebhookBuilder`] with every field unset.
+    pub fn builder() -> CreativePurgedWebhookBuilder {
+        <CreativePurgedWebhookBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativePurgedWebhook`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativePurgedWebhookBuilder {
+    account_id: ::std::option::Option<::std::string::String>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    fired_at: ::std::option::Option<::std::string::String>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    initiator: ::std::option::Option<CreativePurgedWebhookInitiator>,
+    notification_id: ::std::option::Option<::std::string::String>,
+    notification_type: ::std::option::Option<::std::string::String>,
+    purge_kind: ::std::option::Option<CreativePurgedWebhookPurgeKind>,
+    purged_at: ::std::option::Option<::std::string::String>,
+    reason_code: ::std::option::Option<CreativeEventReasonCode>,
+    reason_detail: ::std::option::Option<::std::string::String>,
+    subscriber_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativePurgedWebhookBuilder {
+    fn default() -> Self {
+        Self {
+            account_id: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            fired_at: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            initiator: ::std::option::Option::None,
+            notification_id: ::std::option::Option::None,
+            notification_type: ::std::option::Option::Some("creative.purged".to_owned()),
+            purge_kind: ::std::option::Option::None,
+            purged_at: ::std::option::Option::None,
+            reason_code: ::std::option::Option::None,
+            reason_detail: ::std::option::Option::None,
+            subscriber_id: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativePurgedWebhookBuilder {
+    ///Sets [`CreativePurgedWebhook::account_id`] (required).
+    pub fn account_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.account_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::creative_id`] (required).
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::fired_at`] (required).
+    pub fn fired_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fired_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::initiator`] (required).
+    pub fn initiator(
+        mut self,
+        value: impl ::std::convert::Into<CreativePurgedWebhookInitiator>,
+    ) -> Self {
+        self.initiator = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::notification_id`] (required).
+    pub fn notification_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.notification_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::notification_type`] (required; starts as `"creative.purged"`, the schema's constant).
+    pub fn notification_type(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.notification_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::purge_kind`] (required).
+    pub fn purge_kind(
+        mut self,
+        value: impl ::std::convert::Into<CreativePurgedWebhookPurgeKind>,
+    ) -> Self {
+        self.purge_kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::purged_at`] (required).
+    pub fn purged_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.purged_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::reason_code`] (required).
+    pub fn reason_code(
+        mut self,
+        value: impl ::std::convert::Into<CreativeEventReasonCode>,
+    ) -> Self {
+        self.reason_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::reason_detail`].
+    pub fn reason_detail(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.reason_detail = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativePurgedWebhook::subscriber_id`] (required).
+    pub fn subscriber_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.subscriber_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativePurgedWebhook`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativePurgedWebhook, crate::MissingField> {
+        ::std::result::Result::Ok(CreativePurgedWebhook {
+            account_id: self.account_id.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "account_id",
+            })?,
+            creative_id: self.creative_id.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "creative_id",
+            })?,
+            ext: self.ext,
+            fired_at: self.fired_at.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "fired_at",
+            })?,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "idempotency_key",
+            })?,
+            initiator: self.initiator.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "initiator",
+            })?,
+            notification_id: self.notification_id.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "notification_id",
+            })?,
+            notification_type: self.notification_type.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "notification_type",
+            })?,
+            purge_kind: self.purge_kind.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "purge_kind",
+            })?,
+            purged_at: self.purged_at.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "purged_at",
+            })?,
+            reason_code: self.reason_code.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "reason_code",
+            })?,
+            reason_detail: self.reason_detail,
+            subscriber_id: self.subscriber_id.ok_or(crate::MissingField {
+                type_name: "CreativePurgedWebhook",
+                field: "subscriber_id",
+            })?,
+        })
+    }
 }
 ///Who initiated the purge. `seller` — explicit decision (legal team, content policy, takedown handler). `system` — automated retention sweep, storage policy enforcement. `buyer` never appears on this event — buyer-initiated destruction (if and when supported) is acknowledged on the `sync_creatives` response path.
 #[derive(
@@ -982,6 +2092,184 @@ pub struct CreativeStatusChangedWebhook {
     pub subscriber_id: ::std::string::String,
     pub transition: CreativeStatusChangedWebhookTransition,
 }
+#[cfg(feature = "builders")]
+impl CreativeStatusChangedWebhook {
+    ///Starts a [`CreativeStatusChangedWebhookBuilder`] with every field unset.
+    pub fn builder() -> CreativeStatusChangedWebhookBuilder {
+        <CreativeStatusChangedWebhookBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeStatusChangedWebhook`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeStatusChangedWebhookBuilder {
+    account_id: ::std::option::Option<::std::string::String>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    fired_at: ::std::option::Option<::std::string::String>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    initiator: ::std::option::Option<CreativeStatusChangedWebhookInitiator>,
+    notification_id: ::std::option::Option<::std::string::String>,
+    notification_type: ::std::option::Option<::std::string::String>,
+    reason_code: ::std::option::Option<CreativeEventReasonCode>,
+    reason_detail: ::std::option::Option<::std::string::String>,
+    subscriber_id: ::std::option::Option<::std::string::String>,
+    transition: ::std::option::Option<CreativeStatusChangedWebhookTransition>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeStatusChangedWebhookBuilder {
+    fn default() -> Self {
+        Self {
+            account_id: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            fired_at: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            initiator: ::std::option::Option::None,
+            notification_id: ::std::option::Option::None,
+            notification_type: ::std::option::Option::Some("creative.status_changed".to_owned()),
+            reason_code: ::std::option::Option::None,
+            reason_detail: ::std::option::Option::None,
+            subscriber_id: ::std::option::Option::None,
+            transition: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeStatusChangedWebhookBuilder {
+    ///Sets [`CreativeStatusChangedWebhook::account_id`] (required).
+    pub fn account_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.account_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::creative_id`] (required).
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::fired_at`] (required).
+    pub fn fired_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fired_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::initiator`] (required).
+    pub fn initiator(
+        mut self,
+        value: impl ::std::convert::Into<CreativeStatusChangedWebhookInitiator>,
+    ) -> Self {
+        self.initiator = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::notification_id`] (required).
+    pub fn notification_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.notification_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::notification_type`] (required; starts as `"creative.status_changed"`, the schema's constant).
+    pub fn notification_type(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.notification_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::reason_code`] (required).
+    pub fn reason_code(
+        mut self,
+        value: impl ::std::convert::Into<CreativeEventReasonCode>,
+    ) -> Self {
+        self.reason_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::reason_detail`].
+    pub fn reason_detail(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.reason_detail = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::subscriber_id`] (required).
+    pub fn subscriber_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.subscriber_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhook::transition`] (required).
+    pub fn transition(
+        mut self,
+        value: impl ::std::convert::Into<CreativeStatusChangedWebhookTransition>,
+    ) -> Self {
+        self.transition = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeStatusChangedWebhook`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeStatusChangedWebhook, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeStatusChangedWebhook {
+            account_id: self.account_id.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "account_id",
+            })?,
+            creative_id: self.creative_id.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "creative_id",
+            })?,
+            ext: self.ext,
+            fired_at: self.fired_at.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "fired_at",
+            })?,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "idempotency_key",
+            })?,
+            initiator: self.initiator.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "initiator",
+            })?,
+            notification_id: self.notification_id.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "notification_id",
+            })?,
+            notification_type: self.notification_type.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "notification_type",
+            })?,
+            reason_code: self.reason_code.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "reason_code",
+            })?,
+            reason_detail: self.reason_detail,
+            subscriber_id: self.subscriber_id.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "subscriber_id",
+            })?,
+            transition: self.transition.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhook",
+                field: "transition",
+            })?,
+        })
+    }
+}
 ///Who initiated the transition. `seller` — explicit decision by the seller (human reviewer, policy operator, takedown handler). `system` — automated seller-side process (processing pipeline, retention sweep, inactivity scan). `buyer` never appears on this event — buyer-initiated transitions are acknowledged on the `sync_creatives` response path and MUST NOT fire `creative.status_changed`.
 #[derive(
     ::serde::Deserialize,
@@ -1043,6 +2331,72 @@ pub struct CreativeStatusChangedWebhookTransition {
     pub observed_at: ::std::string::String,
     ///New status.
     pub to: CreativeStatus,
+}
+#[cfg(feature = "builders")]
+impl CreativeStatusChangedWebhookTransition {
+    ///Starts a [`CreativeStatusChangedWebhookTransitionBuilder`] with every field unset.
+    pub fn builder() -> CreativeStatusChangedWebhookTransitionBuilder {
+        <CreativeStatusChangedWebhookTransitionBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeStatusChangedWebhookTransition`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeStatusChangedWebhookTransitionBuilder {
+    from: ::std::option::Option<CreativeStatusChangedWebhookTransitionFrom>,
+    observed_at: ::std::option::Option<::std::string::String>,
+    to: ::std::option::Option<CreativeStatus>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeStatusChangedWebhookTransitionBuilder {
+    fn default() -> Self {
+        Self {
+            from: ::std::option::Option::None,
+            observed_at: ::std::option::Option::None,
+            to: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeStatusChangedWebhookTransitionBuilder {
+    ///Sets [`CreativeStatusChangedWebhookTransition::from`] (required).
+    pub fn from(
+        mut self,
+        value: impl ::std::convert::Into<CreativeStatusChangedWebhookTransitionFrom>,
+    ) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhookTransition::observed_at`] (required).
+    pub fn observed_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.observed_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeStatusChangedWebhookTransition::to`] (required).
+    pub fn to(mut self, value: impl ::std::convert::Into<CreativeStatus>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeStatusChangedWebhookTransition`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeStatusChangedWebhookTransition, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeStatusChangedWebhookTransition {
+            from: self.from.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhookTransition",
+                field: "from",
+            })?,
+            observed_at: self.observed_at.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhookTransition",
+                field: "observed_at",
+            })?,
+            to: self.to.ok_or(crate::MissingField {
+                type_name: "CreativeStatusChangedWebhookTransition",
+                field: "to",
+            })?,
+        })
+    }
 }
 ///Prior status — restricted to the states from which a seller/system-initiated transition can fire. For initial review outcomes the prior status is `pending_review`; for processing outcomes it is `processing`; for seller re-review, post-approval revocation, recoverable suspension, and seller-initiated archive it is `approved`; for recovery from a dependency/authorization outage or terminal escalation after a suspension it is `suspended`.
 #[derive(
@@ -1120,6 +2474,100 @@ pub struct CreativeVariable {
     pub variable_type: CreativeVariableVariableType,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreativeVariable {
+    ///Starts a [`CreativeVariableBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariableBuilder {
+        <CreativeVariableBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariable`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariableBuilder {
+    default_value: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    required: ::std::option::Option<bool>,
+    variable_id: ::std::option::Option<::std::string::String>,
+    variable_type: ::std::option::Option<CreativeVariableVariableType>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariableBuilder {
+    fn default() -> Self {
+        Self {
+            default_value: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            required: ::std::option::Option::None,
+            variable_id: ::std::option::Option::None,
+            variable_type: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariableBuilder {
+    ///Sets [`CreativeVariable::default_value`].
+    pub fn default_value(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.default_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariable::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariable::required`].
+    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariable::variable_id`] (required).
+    pub fn variable_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.variable_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariable::variable_type`] (required).
+    pub fn variable_type(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariableVariableType>,
+    ) -> Self {
+        self.variable_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariable::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariable`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeVariable, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariable {
+            default_value: self.default_value,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "CreativeVariable",
+                field: "name",
+            })?,
+            required: self.required,
+            variable_id: self.variable_id.ok_or(crate::MissingField {
+                type_name: "CreativeVariable",
+                field: "variable_id",
+            })?,
+            variable_type: self.variable_type.ok_or(crate::MissingField {
+                type_name: "CreativeVariable",
+                field: "variable_type",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Data type of the variable. Each type represents a semantic content slot: text (headlines, body copy), image/video/audio (media URLs), url (clickthrough or tracking URLs), number (prices, counts), boolean (conditional flags like show_discount or is_raining), color (hex color values), date (ISO 8601 date-time for countdowns and offer expirations).
 #[derive(
@@ -1332,6 +2780,424 @@ pub struct CreativeVariant {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariant {
+    ///Starts a [`CreativeVariantBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantBuilder {
+        <CreativeVariantBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariant`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantBuilder {
+    brand_lift: ::std::option::Option<f64>,
+    brand_search_lift: ::std::option::Option<f64>,
+    by_action_source: ::std::option::Option<::std::vec::Vec<CreativeVariantByActionSourceItem>>,
+    by_event_type: ::std::option::Option<::std::vec::Vec<CreativeVariantByEventTypeItem>>,
+    clicks: ::std::option::Option<f64>,
+    completed_views: ::std::option::Option<f64>,
+    completion_rate: ::std::option::Option<f64>,
+    conversion_lift: ::std::option::Option<f64>,
+    conversion_value: ::std::option::Option<f64>,
+    conversions: ::std::option::Option<f64>,
+    cost_per_acquisition: ::std::option::Option<f64>,
+    cost_per_click: ::std::option::Option<f64>,
+    cost_per_completed_view: ::std::option::Option<f64>,
+    cpm: ::std::option::Option<f64>,
+    ctr: ::std::option::Option<f64>,
+    dooh_metrics: ::std::option::Option<CreativeVariantDoohMetrics>,
+    downloads: ::std::option::Option<f64>,
+    engagement_rate: ::std::option::Option<f64>,
+    engagements: ::std::option::Option<f64>,
+    follows: ::std::option::Option<f64>,
+    foot_traffic: ::std::option::Option<f64>,
+    frequency: ::std::option::Option<f64>,
+    generation_context: ::std::option::Option<CreativeVariantGenerationContext>,
+    grps: ::std::option::Option<f64>,
+    impressions: ::std::option::Option<f64>,
+    incremental_sales_lift: ::std::option::Option<f64>,
+    leads: ::std::option::Option<f64>,
+    manifest: ::std::option::Option<CreativeManifest>,
+    new_to_brand_rate: ::std::option::Option<f64>,
+    new_to_brand_units: ::std::option::Option<f64>,
+    plays: ::std::option::Option<f64>,
+    profile_visits: ::std::option::Option<f64>,
+    quartile_data: ::std::option::Option<CreativeVariantQuartileData>,
+    reach: ::std::option::Option<f64>,
+    reach_unit: ::std::option::Option<ReachUnit>,
+    reach_window: ::std::option::Option<CreativeVariantReachWindow>,
+    roas: ::std::option::Option<f64>,
+    saves: ::std::option::Option<f64>,
+    spend: ::std::option::Option<f64>,
+    units_sold: ::std::option::Option<f64>,
+    variant_id: ::std::option::Option<::std::string::String>,
+    vendor_metric_values: ::std::option::Option<::std::vec::Vec<VendorMetricValue>>,
+    viewability: ::std::option::Option<CreativeVariantViewability>,
+    views: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantBuilder {
+    fn default() -> Self {
+        Self {
+            brand_lift: ::std::option::Option::None,
+            brand_search_lift: ::std::option::Option::None,
+            by_action_source: ::std::option::Option::None,
+            by_event_type: ::std::option::Option::None,
+            clicks: ::std::option::Option::None,
+            completed_views: ::std::option::Option::None,
+            completion_rate: ::std::option::Option::None,
+            conversion_lift: ::std::option::Option::None,
+            conversion_value: ::std::option::Option::None,
+            conversions: ::std::option::Option::None,
+            cost_per_acquisition: ::std::option::Option::None,
+            cost_per_click: ::std::option::Option::None,
+            cost_per_completed_view: ::std::option::Option::None,
+            cpm: ::std::option::Option::None,
+            ctr: ::std::option::Option::None,
+            dooh_metrics: ::std::option::Option::None,
+            downloads: ::std::option::Option::None,
+            engagement_rate: ::std::option::Option::None,
+            engagements: ::std::option::Option::None,
+            follows: ::std::option::Option::None,
+            foot_traffic: ::std::option::Option::None,
+            frequency: ::std::option::Option::None,
+            generation_context: ::std::option::Option::None,
+            grps: ::std::option::Option::None,
+            impressions: ::std::option::Option::None,
+            incremental_sales_lift: ::std::option::Option::None,
+            leads: ::std::option::Option::None,
+            manifest: ::std::option::Option::None,
+            new_to_brand_rate: ::std::option::Option::None,
+            new_to_brand_units: ::std::option::Option::None,
+            plays: ::std::option::Option::None,
+            profile_visits: ::std::option::Option::None,
+            quartile_data: ::std::option::Option::None,
+            reach: ::std::option::Option::None,
+            reach_unit: ::std::option::Option::None,
+            reach_window: ::std::option::Option::None,
+            roas: ::std::option::Option::None,
+            saves: ::std::option::Option::None,
+            spend: ::std::option::Option::None,
+            units_sold: ::std::option::Option::None,
+            variant_id: ::std::option::Option::None,
+            vendor_metric_values: ::std::option::Option::None,
+            viewability: ::std::option::Option::None,
+            views: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantBuilder {
+    ///Sets [`CreativeVariant::brand_lift`].
+    pub fn brand_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.brand_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::brand_search_lift`].
+    pub fn brand_search_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.brand_search_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::by_action_source`].
+    pub fn by_action_source(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeVariantByActionSourceItem>>,
+    ) -> Self {
+        self.by_action_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::by_event_type`].
+    pub fn by_event_type(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeVariantByEventTypeItem>>,
+    ) -> Self {
+        self.by_event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::clicks`].
+    pub fn clicks(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.clicks = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::completed_views`].
+    pub fn completed_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completed_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::completion_rate`].
+    pub fn completion_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completion_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::conversion_lift`].
+    pub fn conversion_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conversion_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::conversion_value`].
+    pub fn conversion_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conversion_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::conversions`].
+    pub fn conversions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conversions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::cost_per_acquisition`].
+    pub fn cost_per_acquisition(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cost_per_acquisition = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::cost_per_click`].
+    pub fn cost_per_click(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cost_per_click = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::cost_per_completed_view`].
+    pub fn cost_per_completed_view(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cost_per_completed_view = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::cpm`].
+    pub fn cpm(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cpm = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::ctr`].
+    pub fn ctr(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.ctr = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::dooh_metrics`].
+    pub fn dooh_metrics(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantDoohMetrics>,
+    ) -> Self {
+        self.dooh_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::downloads`].
+    pub fn downloads(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.downloads = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::engagement_rate`].
+    pub fn engagement_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.engagement_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::engagements`].
+    pub fn engagements(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.engagements = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::follows`].
+    pub fn follows(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.follows = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::foot_traffic`].
+    pub fn foot_traffic(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.foot_traffic = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::frequency`].
+    pub fn frequency(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.frequency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::generation_context`].
+    pub fn generation_context(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantGenerationContext>,
+    ) -> Self {
+        self.generation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::grps`].
+    pub fn grps(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.grps = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::impressions`].
+    pub fn impressions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::incremental_sales_lift`].
+    pub fn incremental_sales_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.incremental_sales_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::leads`].
+    pub fn leads(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.leads = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::manifest`].
+    pub fn manifest(mut self, value: impl ::std::convert::Into<CreativeManifest>) -> Self {
+        self.manifest = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::new_to_brand_rate`].
+    pub fn new_to_brand_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.new_to_brand_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::new_to_brand_units`].
+    pub fn new_to_brand_units(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.new_to_brand_units = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::plays`].
+    pub fn plays(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.plays = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::profile_visits`].
+    pub fn profile_visits(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.profile_visits = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::quartile_data`].
+    pub fn quartile_data(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantQuartileData>,
+    ) -> Self {
+        self.quartile_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::reach`].
+    pub fn reach(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.reach = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::reach_unit`].
+    pub fn reach_unit(mut self, value: impl ::std::convert::Into<ReachUnit>) -> Self {
+        self.reach_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::reach_window`].
+    pub fn reach_window(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantReachWindow>,
+    ) -> Self {
+        self.reach_window = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::roas`].
+    pub fn roas(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.roas = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::saves`].
+    pub fn saves(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.saves = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::spend`].
+    pub fn spend(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.spend = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::units_sold`].
+    pub fn units_sold(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.units_sold = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::variant_id`] (required).
+    pub fn variant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.variant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::vendor_metric_values`].
+    pub fn vendor_metric_values(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<VendorMetricValue>>,
+    ) -> Self {
+        self.vendor_metric_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::viewability`].
+    pub fn viewability(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantViewability>,
+    ) -> Self {
+        self.viewability = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::views`].
+    pub fn views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariant::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariant`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeVariant, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariant {
+            brand_lift: self.brand_lift,
+            brand_search_lift: self.brand_search_lift,
+            by_action_source: self.by_action_source,
+            by_event_type: self.by_event_type,
+            clicks: self.clicks,
+            completed_views: self.completed_views,
+            completion_rate: self.completion_rate,
+            conversion_lift: self.conversion_lift,
+            conversion_value: self.conversion_value,
+            conversions: self.conversions,
+            cost_per_acquisition: self.cost_per_acquisition,
+            cost_per_click: self.cost_per_click,
+            cost_per_completed_view: self.cost_per_completed_view,
+            cpm: self.cpm,
+            ctr: self.ctr,
+            dooh_metrics: self.dooh_metrics,
+            downloads: self.downloads,
+            engagement_rate: self.engagement_rate,
+            engagements: self.engagements,
+            follows: self.follows,
+            foot_traffic: self.foot_traffic,
+            frequency: self.frequency,
+            generation_context: self.generation_context,
+            grps: self.grps,
+            impressions: self.impressions,
+            incremental_sales_lift: self.incremental_sales_lift,
+            leads: self.leads,
+            manifest: self.manifest,
+            new_to_brand_rate: self.new_to_brand_rate,
+            new_to_brand_units: self.new_to_brand_units,
+            plays: self.plays,
+            profile_visits: self.profile_visits,
+            quartile_data: self.quartile_data,
+            reach: self.reach,
+            reach_unit: self.reach_unit,
+            reach_window: self.reach_window,
+            roas: self.roas,
+            saves: self.saves,
+            spend: self.spend,
+            units_sold: self.units_sold,
+            variant_id: self.variant_id.ok_or(crate::MissingField {
+                type_name: "CreativeVariant",
+                field: "variant_id",
+            })?,
+            vendor_metric_values: self.vendor_metric_values,
+            viewability: self.viewability,
+            views: self.views,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`CreativeVariantByActionSourceItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeVariantByActionSourceItem {
@@ -1347,6 +3213,88 @@ pub struct CreativeVariantByActionSourceItem {
     pub value: ::std::option::Option<f64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantByActionSourceItem {
+    ///Starts a [`CreativeVariantByActionSourceItemBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantByActionSourceItemBuilder {
+        <CreativeVariantByActionSourceItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantByActionSourceItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantByActionSourceItemBuilder {
+    action_source: ::std::option::Option<ActionSource>,
+    count: ::std::option::Option<f64>,
+    event_source_id: ::std::option::Option<::std::string::String>,
+    value: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantByActionSourceItemBuilder {
+    fn default() -> Self {
+        Self {
+            action_source: ::std::option::Option::None,
+            count: ::std::option::Option::None,
+            event_source_id: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantByActionSourceItemBuilder {
+    ///Sets [`CreativeVariantByActionSourceItem::action_source`] (required).
+    pub fn action_source(mut self, value: impl ::std::convert::Into<ActionSource>) -> Self {
+        self.action_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByActionSourceItem::count`] (required).
+    pub fn count(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByActionSourceItem::event_source_id`].
+    pub fn event_source_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.event_source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByActionSourceItem::value`].
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByActionSourceItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantByActionSourceItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeVariantByActionSourceItem, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantByActionSourceItem {
+            action_source: self.action_source.ok_or(crate::MissingField {
+                type_name: "CreativeVariantByActionSourceItem",
+                field: "action_source",
+            })?,
+            count: self.count.ok_or(crate::MissingField {
+                type_name: "CreativeVariantByActionSourceItem",
+                field: "count",
+            })?,
+            event_source_id: self.event_source_id,
+            value: self.value,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`CreativeVariantByEventTypeItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1364,8 +3312,90 @@ pub struct CreativeVariantByEventTypeItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantByEventTypeItem {
+    ///Starts a [`CreativeVariantByEventTypeItemBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantByEventTypeItemBuilder {
+        <CreativeVariantByEventTypeItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantByEventTypeItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantByEventTypeItemBuilder {
+    count: ::std::option::Option<f64>,
+    event_source_id: ::std::option::Option<::std::string::String>,
+    event_type: ::std::option::Option<EventType>,
+    value: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantByEventTypeItemBuilder {
+    fn default() -> Self {
+        Self {
+            count: ::std::option::Option::None,
+            event_source_id: ::std::option::Option::None,
+            event_type: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantByEventTypeItemBuilder {
+    ///Sets [`CreativeVariantByEventTypeItem::count`] (required).
+    pub fn count(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByEventTypeItem::event_source_id`].
+    pub fn event_source_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.event_source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByEventTypeItem::event_type`] (required).
+    pub fn event_type(mut self, value: impl ::std::convert::Into<EventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByEventTypeItem::value`].
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantByEventTypeItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantByEventTypeItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeVariantByEventTypeItem, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantByEventTypeItem {
+            count: self.count.ok_or(crate::MissingField {
+                type_name: "CreativeVariantByEventTypeItem",
+                field: "count",
+            })?,
+            event_source_id: self.event_source_id,
+            event_type: self.event_type.ok_or(crate::MissingField {
+                type_name: "CreativeVariantByEventTypeItem",
+                field: "event_type",
+            })?,
+            value: self.value,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///DOOH-specific metrics (only included for DOOH campaigns)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CreativeVariantDoohMetrics {
     ///Per-row supplementary methodology notes for DOOH impression calculation (e.g., 'rotation-based; 6-second slot weighted by 70% audience overlap'). Free-form prose for context that doesn't fit the structured measurement-vendor surface. Canonical methodology declarations belong on the measurement vendor's `get_adcp_capabilities.measurement.metrics[]` block where they're discoverable once and inherited across delivery rows; this field is for row-specific context (a particular daypart's calculation, a venue-mix exception) rather than the seller's general methodology.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1389,6 +3419,100 @@ pub struct CreativeVariantDoohMetrics {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantDoohMetrics {
+    ///Starts a [`CreativeVariantDoohMetricsBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantDoohMetricsBuilder {
+        <CreativeVariantDoohMetricsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantDoohMetrics`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantDoohMetricsBuilder {
+    calculation_notes: ::std::option::Option<::std::string::String>,
+    loop_plays: ::std::option::Option<u64>,
+    screen_time_seconds: ::std::option::Option<u64>,
+    screens_used: ::std::option::Option<u64>,
+    sov_achieved: ::std::option::Option<f64>,
+    venue_breakdown:
+        ::std::option::Option<::std::vec::Vec<CreativeVariantDoohMetricsVenueBreakdownItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantDoohMetricsBuilder {
+    fn default() -> Self {
+        Self {
+            calculation_notes: ::std::option::Option::None,
+            loop_plays: ::std::option::Option::None,
+            screen_time_seconds: ::std::option::Option::None,
+            screens_used: ::std::option::Option::None,
+            sov_achieved: ::std::option::Option::None,
+            venue_breakdown: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantDoohMetricsBuilder {
+    ///Sets [`CreativeVariantDoohMetrics::calculation_notes`].
+    pub fn calculation_notes(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.calculation_notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetrics::loop_plays`].
+    pub fn loop_plays(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.loop_plays = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetrics::screen_time_seconds`].
+    pub fn screen_time_seconds(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.screen_time_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetrics::screens_used`].
+    pub fn screens_used(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.screens_used = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetrics::sov_achieved`].
+    pub fn sov_achieved(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sov_achieved = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetrics::venue_breakdown`].
+    pub fn venue_breakdown(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeVariantDoohMetricsVenueBreakdownItem>>,
+    ) -> Self {
+        self.venue_breakdown = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetrics::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantDoohMetrics`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeVariantDoohMetrics, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantDoohMetrics {
+            calculation_notes: self.calculation_notes,
+            loop_plays: self.loop_plays,
+            screen_time_seconds: self.screen_time_seconds,
+            screens_used: self.screens_used,
+            sov_achieved: self.sov_achieved,
+            venue_breakdown: self.venue_breakdown,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`CreativeVariantDoohMetricsVenueBreakdownItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeVariantDoohMetricsVenueBreakdownItem {
@@ -1411,8 +3535,104 @@ pub struct CreativeVariantDoohMetricsVenueBreakdownItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantDoohMetricsVenueBreakdownItem {
+    ///Starts a [`CreativeVariantDoohMetricsVenueBreakdownItemBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantDoohMetricsVenueBreakdownItemBuilder {
+        <CreativeVariantDoohMetricsVenueBreakdownItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantDoohMetricsVenueBreakdownItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantDoohMetricsVenueBreakdownItemBuilder {
+    impressions: ::std::option::Option<u64>,
+    loop_plays: ::std::option::Option<u64>,
+    screens_used: ::std::option::Option<u64>,
+    venue_id: ::std::option::Option<::std::string::String>,
+    venue_name: ::std::option::Option<::std::string::String>,
+    venue_type: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantDoohMetricsVenueBreakdownItemBuilder {
+    fn default() -> Self {
+        Self {
+            impressions: ::std::option::Option::None,
+            loop_plays: ::std::option::Option::None,
+            screens_used: ::std::option::Option::None,
+            venue_id: ::std::option::Option::None,
+            venue_name: ::std::option::Option::None,
+            venue_type: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantDoohMetricsVenueBreakdownItemBuilder {
+    ///Sets [`CreativeVariantDoohMetricsVenueBreakdownItem::impressions`] (required).
+    pub fn impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetricsVenueBreakdownItem::loop_plays`].
+    pub fn loop_plays(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.loop_plays = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetricsVenueBreakdownItem::screens_used`].
+    pub fn screens_used(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.screens_used = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetricsVenueBreakdownItem::venue_id`] (required).
+    pub fn venue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.venue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetricsVenueBreakdownItem::venue_name`].
+    pub fn venue_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.venue_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetricsVenueBreakdownItem::venue_type`].
+    pub fn venue_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.venue_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantDoohMetricsVenueBreakdownItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantDoohMetricsVenueBreakdownItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeVariantDoohMetricsVenueBreakdownItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(CreativeVariantDoohMetricsVenueBreakdownItem {
+            impressions: self.impressions.ok_or(crate::MissingField {
+                type_name: "CreativeVariantDoohMetricsVenueBreakdownItem",
+                field: "impressions",
+            })?,
+            loop_plays: self.loop_plays,
+            screens_used: self.screens_used,
+            venue_id: self.venue_id.ok_or(crate::MissingField {
+                type_name: "CreativeVariantDoohMetricsVenueBreakdownItem",
+                field: "venue_id",
+            })?,
+            venue_name: self.venue_name,
+            venue_type: self.venue_type,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Input signals that triggered generation of this variant (Tier 3). Describes why the platform created this specific variant. Platforms should provide summarized or anonymized signals rather than raw user input. For web contexts, may include page topic or URL. For conversational contexts, an anonymized content signal. For search, query category or intent. When the content context is managed through AdCP content standards, reference the artifact directly via the artifact field.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CreativeVariantGenerationContext {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub artifact: ::std::option::Option<CreativeVariantGenerationContextArtifact>,
@@ -1424,6 +3644,74 @@ pub struct CreativeVariantGenerationContext {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantGenerationContext {
+    ///Starts a [`CreativeVariantGenerationContextBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantGenerationContextBuilder {
+        <CreativeVariantGenerationContextBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantGenerationContext`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantGenerationContextBuilder {
+    artifact: ::std::option::Option<CreativeVariantGenerationContextArtifact>,
+    context_type: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantGenerationContextBuilder {
+    fn default() -> Self {
+        Self {
+            artifact: ::std::option::Option::None,
+            context_type: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantGenerationContextBuilder {
+    ///Sets [`CreativeVariantGenerationContext::artifact`].
+    pub fn artifact(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantGenerationContextArtifact>,
+    ) -> Self {
+        self.artifact = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantGenerationContext::context_type`].
+    pub fn context_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantGenerationContext::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantGenerationContext::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantGenerationContext`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeVariantGenerationContext, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantGenerationContext {
+            artifact: self.artifact,
+            context_type: self.context_type,
+            ext: self.ext,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Reference to the content-standards artifact that provided the generation context. Links this variant to the specific piece of content (article, video, podcast segment, etc.) where the ad was placed.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1433,8 +3721,60 @@ pub struct CreativeVariantGenerationContextArtifact {
     ///Property where the artifact appears
     pub property_id: Identifier,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantGenerationContextArtifact {
+    ///Starts a [`CreativeVariantGenerationContextArtifactBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantGenerationContextArtifactBuilder {
+        <CreativeVariantGenerationContextArtifactBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantGenerationContextArtifact`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantGenerationContextArtifactBuilder {
+    artifact_id: ::std::option::Option<::std::string::String>,
+    property_id: ::std::option::Option<Identifier>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantGenerationContextArtifactBuilder {
+    fn default() -> Self {
+        Self {
+            artifact_id: ::std::option::Option::None,
+            property_id: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantGenerationContextArtifactBuilder {
+    ///Sets [`CreativeVariantGenerationContextArtifact::artifact_id`] (required).
+    pub fn artifact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.artifact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantGenerationContextArtifact::property_id`] (required).
+    pub fn property_id(mut self, value: impl ::std::convert::Into<Identifier>) -> Self {
+        self.property_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantGenerationContextArtifact`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeVariantGenerationContextArtifact, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantGenerationContextArtifact {
+            artifact_id: self.artifact_id.ok_or(crate::MissingField {
+                type_name: "CreativeVariantGenerationContextArtifact",
+                field: "artifact_id",
+            })?,
+            property_id: self.property_id.ok_or(crate::MissingField {
+                type_name: "CreativeVariantGenerationContextArtifact",
+                field: "property_id",
+            })?,
+        })
+    }
+}
 ///Audio/video quartile completion data
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CreativeVariantQuartileData {
     ///25% completion views
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1451,6 +3791,77 @@ pub struct CreativeVariantQuartileData {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantQuartileData {
+    ///Starts a [`CreativeVariantQuartileDataBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantQuartileDataBuilder {
+        <CreativeVariantQuartileDataBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantQuartileData`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantQuartileDataBuilder {
+    q1_views: ::std::option::Option<f64>,
+    q2_views: ::std::option::Option<f64>,
+    q3_views: ::std::option::Option<f64>,
+    q4_views: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantQuartileDataBuilder {
+    fn default() -> Self {
+        Self {
+            q1_views: ::std::option::Option::None,
+            q2_views: ::std::option::Option::None,
+            q3_views: ::std::option::Option::None,
+            q4_views: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantQuartileDataBuilder {
+    ///Sets [`CreativeVariantQuartileData::q1_views`].
+    pub fn q1_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q1_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantQuartileData::q2_views`].
+    pub fn q2_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q2_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantQuartileData::q3_views`].
+    pub fn q3_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q3_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantQuartileData::q4_views`].
+    pub fn q4_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q4_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantQuartileData::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantQuartileData`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeVariantQuartileData, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantQuartileData {
+            q1_views: self.q1_views,
+            q2_views: self.q2_views,
+            q3_views: self.q3_views,
+            q4_views: self.q4_views,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Measurement window for the reported `reach` and `frequency` values in this row. Declares whether the values are a per-period snapshot, a trailing rolling window, or cumulative-to-date — without this declaration, buyers summing `reach` across rows (e.g., daily delivery reports) can silently double-count audiences. Sellers SHOULD populate this whenever `reach` is present.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreativeVariantReachWindow {
@@ -1460,6 +3871,70 @@ pub struct CreativeVariantReachWindow {
     pub period: ::std::option::Option<CreativeVariantReachWindowPeriod>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantReachWindow {
+    ///Starts a [`CreativeVariantReachWindowBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantReachWindowBuilder {
+        <CreativeVariantReachWindowBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantReachWindow`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantReachWindowBuilder {
+    kind: ::std::option::Option<CreativeVariantReachWindowKind>,
+    period: ::std::option::Option<CreativeVariantReachWindowPeriod>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantReachWindowBuilder {
+    fn default() -> Self {
+        Self {
+            kind: ::std::option::Option::None,
+            period: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantReachWindowBuilder {
+    ///Sets [`CreativeVariantReachWindow::kind`] (required).
+    pub fn kind(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantReachWindowKind>,
+    ) -> Self {
+        self.kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantReachWindow::period`].
+    pub fn period(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantReachWindowPeriod>,
+    ) -> Self {
+        self.period = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantReachWindow::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantReachWindow`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeVariantReachWindow, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantReachWindow {
+            kind: self.kind.ok_or(crate::MissingField {
+                type_name: "CreativeVariantReachWindow",
+                field: "kind",
+            })?,
+            period: self.period,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Window semantics. `cumulative` — uniques since campaign start; the value is the total unique count to date and MUST NOT be summed across rows (each later row supersedes the earlier value). `period` — uniques within a single non-overlapping reporting period (e.g., a daily snapshot for a specific calendar day). Adjacent `period` rows do not share audiences by construction, but the same person MAY appear across multiple periods, so MUST NOT be summed across rows to compute campaign reach. `rolling` — uniques within a trailing window ending at the row's reporting timestamp (e.g., trailing-7-day reach). Adjacent rolling rows overlap and MUST NOT be summed; each row's value stands alone.
 #[derive(
@@ -1525,6 +4000,61 @@ pub struct CreativeVariantReachWindowPeriod {
     ///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
     pub unit: CreativeVariantReachWindowPeriodUnit,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantReachWindowPeriod {
+    ///Starts a [`CreativeVariantReachWindowPeriodBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantReachWindowPeriodBuilder {
+        <CreativeVariantReachWindowPeriodBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantReachWindowPeriod`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantReachWindowPeriodBuilder {
+    interval: ::std::option::Option<::std::num::NonZeroU64>,
+    unit: ::std::option::Option<CreativeVariantReachWindowPeriodUnit>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantReachWindowPeriodBuilder {
+    fn default() -> Self {
+        Self {
+            interval: ::std::option::Option::None,
+            unit: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantReachWindowPeriodBuilder {
+    ///Sets [`CreativeVariantReachWindowPeriod::interval`] (required).
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantReachWindowPeriod::unit`] (required).
+    pub fn unit(
+        mut self,
+        value: impl ::std::convert::Into<CreativeVariantReachWindowPeriodUnit>,
+    ) -> Self {
+        self.unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantReachWindowPeriod`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreativeVariantReachWindowPeriod, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantReachWindowPeriod {
+            interval: self.interval.ok_or(crate::MissingField {
+                type_name: "CreativeVariantReachWindowPeriod",
+                field: "interval",
+            })?,
+            unit: self.unit.ok_or(crate::MissingField {
+                type_name: "CreativeVariantReachWindowPeriod",
+                field: "unit",
+            })?,
+        })
+    }
+}
 ///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
 #[derive(
     ::serde::Deserialize,
@@ -1589,7 +4119,7 @@ impl ::std::convert::TryFrom<::std::string::String> for CreativeVariantReachWind
     }
 }
 ///Viewability metrics. Viewable rate should be calculated as viewable_impressions / measurable_impressions (not total impressions), since some environments cannot measure viewability. Includes `viewed_seconds` — average in-view duration — since duration is governed by the same viewability threshold (`standard`) and shares the same `measurable_impressions` denominator. Sellers SHOULD include `standard` whenever measured viewability values are reported because MRC and GroupM rows are not interchangeable.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CreativeVariantViewability {
     ///Impressions where viewability could be measured. Excludes environments without measurement capability (e.g., non-Intersection Observer browsers, certain app environments). Coverage denominator for `viewable_rate` AND `viewed_seconds` — both metrics are computed over the same measurable population.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1612,8 +4142,95 @@ pub struct CreativeVariantViewability {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreativeVariantViewability {
+    ///Starts a [`CreativeVariantViewabilityBuilder`] with every field unset.
+    pub fn builder() -> CreativeVariantViewabilityBuilder {
+        <CreativeVariantViewabilityBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreativeVariantViewability`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreativeVariantViewabilityBuilder {
+    measurable_impressions: ::std::option::Option<f64>,
+    standard: ::std::option::Option<ViewabilityStandard>,
+    vendor: ::std::option::Option<BrandRef>,
+    viewable_impressions: ::std::option::Option<f64>,
+    viewable_rate: ::std::option::Option<f64>,
+    viewed_seconds: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreativeVariantViewabilityBuilder {
+    fn default() -> Self {
+        Self {
+            measurable_impressions: ::std::option::Option::None,
+            standard: ::std::option::Option::None,
+            vendor: ::std::option::Option::None,
+            viewable_impressions: ::std::option::Option::None,
+            viewable_rate: ::std::option::Option::None,
+            viewed_seconds: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreativeVariantViewabilityBuilder {
+    ///Sets [`CreativeVariantViewability::measurable_impressions`].
+    pub fn measurable_impressions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.measurable_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantViewability::standard`].
+    pub fn standard(mut self, value: impl ::std::convert::Into<ViewabilityStandard>) -> Self {
+        self.standard = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantViewability::vendor`].
+    pub fn vendor(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.vendor = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantViewability::viewable_impressions`].
+    pub fn viewable_impressions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.viewable_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantViewability::viewable_rate`].
+    pub fn viewable_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.viewable_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantViewability::viewed_seconds`].
+    pub fn viewed_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.viewed_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreativeVariantViewability::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreativeVariantViewability`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreativeVariantViewability, crate::MissingField> {
+        ::std::result::Result::Ok(CreativeVariantViewability {
+            measurable_impressions: self.measurable_impressions,
+            standard: self.standard,
+            vendor: self.vendor,
+            viewable_impressions: self.viewable_impressions,
+            viewable_rate: self.viewable_rate,
+            viewed_seconds: self.viewed_seconds,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Standard delivery metrics that can be reported at media buy, package, or creative level
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct DeliveryMetrics {
     ///Brand lift — measured change in a brand metric (awareness, consideration, favorability, purchase intent, or ad recall) attributed to the campaign. Typically panel-based or survey-based. Reported as a fraction (0.05 = 5% lift). **Multidimensional in production** — Kantar, Upwave, Cint, DV all report each dimension separately with its own sample size and confidence interval. The dimension flows through `qualifier.lift_dimension` on `committed_metrics` / `metric_aggregates` (`awareness` | `consideration` | `favorability` | `purchase_intent` | `ad_recall`); rows under different dimensions are different surveyed outcomes and must not be combined. Use `attribution_methodology: 'panel_based'` qualifier when the underlying methodology is a panel.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1737,6 +4354,394 @@ pub struct DeliveryMetrics {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeliveryMetrics {
+    ///Starts a [`DeliveryMetricsBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsBuilder {
+        <DeliveryMetricsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetrics`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsBuilder {
+    brand_lift: ::std::option::Option<f64>,
+    brand_search_lift: ::std::option::Option<f64>,
+    by_action_source: ::std::option::Option<::std::vec::Vec<DeliveryMetricsByActionSourceItem>>,
+    by_event_type: ::std::option::Option<::std::vec::Vec<DeliveryMetricsByEventTypeItem>>,
+    clicks: ::std::option::Option<f64>,
+    completed_views: ::std::option::Option<f64>,
+    completion_rate: ::std::option::Option<f64>,
+    conversion_lift: ::std::option::Option<f64>,
+    conversion_value: ::std::option::Option<f64>,
+    conversions: ::std::option::Option<f64>,
+    cost_per_acquisition: ::std::option::Option<f64>,
+    cost_per_click: ::std::option::Option<f64>,
+    cost_per_completed_view: ::std::option::Option<f64>,
+    cpm: ::std::option::Option<f64>,
+    ctr: ::std::option::Option<f64>,
+    dooh_metrics: ::std::option::Option<DeliveryMetricsDoohMetrics>,
+    downloads: ::std::option::Option<f64>,
+    engagement_rate: ::std::option::Option<f64>,
+    engagements: ::std::option::Option<f64>,
+    follows: ::std::option::Option<f64>,
+    foot_traffic: ::std::option::Option<f64>,
+    frequency: ::std::option::Option<f64>,
+    grps: ::std::option::Option<f64>,
+    impressions: ::std::option::Option<f64>,
+    incremental_sales_lift: ::std::option::Option<f64>,
+    leads: ::std::option::Option<f64>,
+    new_to_brand_rate: ::std::option::Option<f64>,
+    new_to_brand_units: ::std::option::Option<f64>,
+    plays: ::std::option::Option<f64>,
+    profile_visits: ::std::option::Option<f64>,
+    quartile_data: ::std::option::Option<DeliveryMetricsQuartileData>,
+    reach: ::std::option::Option<f64>,
+    reach_unit: ::std::option::Option<ReachUnit>,
+    reach_window: ::std::option::Option<DeliveryMetricsReachWindow>,
+    roas: ::std::option::Option<f64>,
+    saves: ::std::option::Option<f64>,
+    spend: ::std::option::Option<f64>,
+    units_sold: ::std::option::Option<f64>,
+    vendor_metric_values: ::std::option::Option<::std::vec::Vec<VendorMetricValue>>,
+    viewability: ::std::option::Option<DeliveryMetricsViewability>,
+    views: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsBuilder {
+    fn default() -> Self {
+        Self {
+            brand_lift: ::std::option::Option::None,
+            brand_search_lift: ::std::option::Option::None,
+            by_action_source: ::std::option::Option::None,
+            by_event_type: ::std::option::Option::None,
+            clicks: ::std::option::Option::None,
+            completed_views: ::std::option::Option::None,
+            completion_rate: ::std::option::Option::None,
+            conversion_lift: ::std::option::Option::None,
+            conversion_value: ::std::option::Option::None,
+            conversions: ::std::option::Option::None,
+            cost_per_acquisition: ::std::option::Option::None,
+            cost_per_click: ::std::option::Option::None,
+            cost_per_completed_view: ::std::option::Option::None,
+            cpm: ::std::option::Option::None,
+            ctr: ::std::option::Option::None,
+            dooh_metrics: ::std::option::Option::None,
+            downloads: ::std::option::Option::None,
+            engagement_rate: ::std::option::Option::None,
+            engagements: ::std::option::Option::None,
+            follows: ::std::option::Option::None,
+            foot_traffic: ::std::option::Option::None,
+            frequency: ::std::option::Option::None,
+            grps: ::std::option::Option::None,
+            impressions: ::std::option::Option::None,
+            incremental_sales_lift: ::std::option::Option::None,
+            leads: ::std::option::Option::None,
+            new_to_brand_rate: ::std::option::Option::None,
+            new_to_brand_units: ::std::option::Option::None,
+            plays: ::std::option::Option::None,
+            profile_visits: ::std::option::Option::None,
+            quartile_data: ::std::option::Option::None,
+            reach: ::std::option::Option::None,
+            reach_unit: ::std::option::Option::None,
+            reach_window: ::std::option::Option::None,
+            roas: ::std::option::Option::None,
+            saves: ::std::option::Option::None,
+            spend: ::std::option::Option::None,
+            units_sold: ::std::option::Option::None,
+            vendor_metric_values: ::std::option::Option::None,
+            viewability: ::std::option::Option::None,
+            views: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsBuilder {
+    ///Sets [`DeliveryMetrics::brand_lift`].
+    pub fn brand_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.brand_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::brand_search_lift`].
+    pub fn brand_search_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.brand_search_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::by_action_source`].
+    pub fn by_action_source(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<DeliveryMetricsByActionSourceItem>>,
+    ) -> Self {
+        self.by_action_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::by_event_type`].
+    pub fn by_event_type(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<DeliveryMetricsByEventTypeItem>>,
+    ) -> Self {
+        self.by_event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::clicks`].
+    pub fn clicks(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.clicks = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::completed_views`].
+    pub fn completed_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completed_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::completion_rate`].
+    pub fn completion_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completion_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::conversion_lift`].
+    pub fn conversion_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conversion_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::conversion_value`].
+    pub fn conversion_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conversion_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::conversions`].
+    pub fn conversions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conversions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::cost_per_acquisition`].
+    pub fn cost_per_acquisition(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cost_per_acquisition = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::cost_per_click`].
+    pub fn cost_per_click(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cost_per_click = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::cost_per_completed_view`].
+    pub fn cost_per_completed_view(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cost_per_completed_view = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::cpm`].
+    pub fn cpm(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cpm = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::ctr`].
+    pub fn ctr(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.ctr = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::dooh_metrics`].
+    pub fn dooh_metrics(
+        mut self,
+        value: impl ::std::convert::Into<DeliveryMetricsDoohMetrics>,
+    ) -> Self {
+        self.dooh_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::downloads`].
+    pub fn downloads(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.downloads = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::engagement_rate`].
+    pub fn engagement_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.engagement_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::engagements`].
+    pub fn engagements(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.engagements = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::follows`].
+    pub fn follows(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.follows = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::foot_traffic`].
+    pub fn foot_traffic(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.foot_traffic = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::frequency`].
+    pub fn frequency(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.frequency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::grps`].
+    pub fn grps(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.grps = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::impressions`].
+    pub fn impressions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::incremental_sales_lift`].
+    pub fn incremental_sales_lift(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.incremental_sales_lift = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::leads`].
+    pub fn leads(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.leads = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::new_to_brand_rate`].
+    pub fn new_to_brand_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.new_to_brand_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::new_to_brand_units`].
+    pub fn new_to_brand_units(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.new_to_brand_units = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::plays`].
+    pub fn plays(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.plays = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::profile_visits`].
+    pub fn profile_visits(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.profile_visits = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::quartile_data`].
+    pub fn quartile_data(
+        mut self,
+        value: impl ::std::convert::Into<DeliveryMetricsQuartileData>,
+    ) -> Self {
+        self.quartile_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::reach`].
+    pub fn reach(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.reach = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::reach_unit`].
+    pub fn reach_unit(mut self, value: impl ::std::convert::Into<ReachUnit>) -> Self {
+        self.reach_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::reach_window`].
+    pub fn reach_window(
+        mut self,
+        value: impl ::std::convert::Into<DeliveryMetricsReachWindow>,
+    ) -> Self {
+        self.reach_window = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::roas`].
+    pub fn roas(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.roas = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::saves`].
+    pub fn saves(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.saves = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::spend`].
+    pub fn spend(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.spend = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::units_sold`].
+    pub fn units_sold(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.units_sold = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::vendor_metric_values`].
+    pub fn vendor_metric_values(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<VendorMetricValue>>,
+    ) -> Self {
+        self.vendor_metric_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::viewability`].
+    pub fn viewability(
+        mut self,
+        value: impl ::std::convert::Into<DeliveryMetricsViewability>,
+    ) -> Self {
+        self.viewability = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::views`].
+    pub fn views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetrics::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetrics`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeliveryMetrics, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetrics {
+            brand_lift: self.brand_lift,
+            brand_search_lift: self.brand_search_lift,
+            by_action_source: self.by_action_source,
+            by_event_type: self.by_event_type,
+            clicks: self.clicks,
+            completed_views: self.completed_views,
+            completion_rate: self.completion_rate,
+            conversion_lift: self.conversion_lift,
+            conversion_value: self.conversion_value,
+            conversions: self.conversions,
+            cost_per_acquisition: self.cost_per_acquisition,
+            cost_per_click: self.cost_per_click,
+            cost_per_completed_view: self.cost_per_completed_view,
+            cpm: self.cpm,
+            ctr: self.ctr,
+            dooh_metrics: self.dooh_metrics,
+            downloads: self.downloads,
+            engagement_rate: self.engagement_rate,
+            engagements: self.engagements,
+            follows: self.follows,
+            foot_traffic: self.foot_traffic,
+            frequency: self.frequency,
+            grps: self.grps,
+            impressions: self.impressions,
+            incremental_sales_lift: self.incremental_sales_lift,
+            leads: self.leads,
+            new_to_brand_rate: self.new_to_brand_rate,
+            new_to_brand_units: self.new_to_brand_units,
+            plays: self.plays,
+            profile_visits: self.profile_visits,
+            quartile_data: self.quartile_data,
+            reach: self.reach,
+            reach_unit: self.reach_unit,
+            reach_window: self.reach_window,
+            roas: self.roas,
+            saves: self.saves,
+            spend: self.spend,
+            units_sold: self.units_sold,
+            vendor_metric_values: self.vendor_metric_values,
+            viewability: self.viewability,
+            views: self.views,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`DeliveryMetricsByActionSourceItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeliveryMetricsByActionSourceItem {
@@ -1752,6 +4757,88 @@ pub struct DeliveryMetricsByActionSourceItem {
     pub value: ::std::option::Option<f64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsByActionSourceItem {
+    ///Starts a [`DeliveryMetricsByActionSourceItemBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsByActionSourceItemBuilder {
+        <DeliveryMetricsByActionSourceItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsByActionSourceItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsByActionSourceItemBuilder {
+    action_source: ::std::option::Option<ActionSource>,
+    count: ::std::option::Option<f64>,
+    event_source_id: ::std::option::Option<::std::string::String>,
+    value: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsByActionSourceItemBuilder {
+    fn default() -> Self {
+        Self {
+            action_source: ::std::option::Option::None,
+            count: ::std::option::Option::None,
+            event_source_id: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsByActionSourceItemBuilder {
+    ///Sets [`DeliveryMetricsByActionSourceItem::action_source`] (required).
+    pub fn action_source(mut self, value: impl ::std::convert::Into<ActionSource>) -> Self {
+        self.action_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByActionSourceItem::count`] (required).
+    pub fn count(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByActionSourceItem::event_source_id`].
+    pub fn event_source_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.event_source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByActionSourceItem::value`].
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByActionSourceItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsByActionSourceItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<DeliveryMetricsByActionSourceItem, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetricsByActionSourceItem {
+            action_source: self.action_source.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsByActionSourceItem",
+                field: "action_source",
+            })?,
+            count: self.count.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsByActionSourceItem",
+                field: "count",
+            })?,
+            event_source_id: self.event_source_id,
+            value: self.value,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`DeliveryMetricsByEventTypeItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1769,8 +4856,90 @@ pub struct DeliveryMetricsByEventTypeItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeliveryMetricsByEventTypeItem {
+    ///Starts a [`DeliveryMetricsByEventTypeItemBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsByEventTypeItemBuilder {
+        <DeliveryMetricsByEventTypeItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsByEventTypeItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsByEventTypeItemBuilder {
+    count: ::std::option::Option<f64>,
+    event_source_id: ::std::option::Option<::std::string::String>,
+    event_type: ::std::option::Option<EventType>,
+    value: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsByEventTypeItemBuilder {
+    fn default() -> Self {
+        Self {
+            count: ::std::option::Option::None,
+            event_source_id: ::std::option::Option::None,
+            event_type: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsByEventTypeItemBuilder {
+    ///Sets [`DeliveryMetricsByEventTypeItem::count`] (required).
+    pub fn count(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByEventTypeItem::event_source_id`].
+    pub fn event_source_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.event_source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByEventTypeItem::event_type`] (required).
+    pub fn event_type(mut self, value: impl ::std::convert::Into<EventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByEventTypeItem::value`].
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsByEventTypeItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsByEventTypeItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<DeliveryMetricsByEventTypeItem, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetricsByEventTypeItem {
+            count: self.count.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsByEventTypeItem",
+                field: "count",
+            })?,
+            event_source_id: self.event_source_id,
+            event_type: self.event_type.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsByEventTypeItem",
+                field: "event_type",
+            })?,
+            value: self.value,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///DOOH-specific metrics (only included for DOOH campaigns)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct DeliveryMetricsDoohMetrics {
     ///Per-row supplementary methodology notes for DOOH impression calculation (e.g., 'rotation-based; 6-second slot weighted by 70% audience overlap'). Free-form prose for context that doesn't fit the structured measurement-vendor surface. Canonical methodology declarations belong on the measurement vendor's `get_adcp_capabilities.measurement.metrics[]` block where they're discoverable once and inherited across delivery rows; this field is for row-specific context (a particular daypart's calculation, a venue-mix exception) rather than the seller's general methodology.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1794,6 +4963,100 @@ pub struct DeliveryMetricsDoohMetrics {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeliveryMetricsDoohMetrics {
+    ///Starts a [`DeliveryMetricsDoohMetricsBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsDoohMetricsBuilder {
+        <DeliveryMetricsDoohMetricsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsDoohMetrics`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsDoohMetricsBuilder {
+    calculation_notes: ::std::option::Option<::std::string::String>,
+    loop_plays: ::std::option::Option<u64>,
+    screen_time_seconds: ::std::option::Option<u64>,
+    screens_used: ::std::option::Option<u64>,
+    sov_achieved: ::std::option::Option<f64>,
+    venue_breakdown:
+        ::std::option::Option<::std::vec::Vec<DeliveryMetricsDoohMetricsVenueBreakdownItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsDoohMetricsBuilder {
+    fn default() -> Self {
+        Self {
+            calculation_notes: ::std::option::Option::None,
+            loop_plays: ::std::option::Option::None,
+            screen_time_seconds: ::std::option::Option::None,
+            screens_used: ::std::option::Option::None,
+            sov_achieved: ::std::option::Option::None,
+            venue_breakdown: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsDoohMetricsBuilder {
+    ///Sets [`DeliveryMetricsDoohMetrics::calculation_notes`].
+    pub fn calculation_notes(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.calculation_notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetrics::loop_plays`].
+    pub fn loop_plays(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.loop_plays = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetrics::screen_time_seconds`].
+    pub fn screen_time_seconds(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.screen_time_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetrics::screens_used`].
+    pub fn screens_used(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.screens_used = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetrics::sov_achieved`].
+    pub fn sov_achieved(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sov_achieved = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetrics::venue_breakdown`].
+    pub fn venue_breakdown(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<DeliveryMetricsDoohMetricsVenueBreakdownItem>>,
+    ) -> Self {
+        self.venue_breakdown = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetrics::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsDoohMetrics`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeliveryMetricsDoohMetrics, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetricsDoohMetrics {
+            calculation_notes: self.calculation_notes,
+            loop_plays: self.loop_plays,
+            screen_time_seconds: self.screen_time_seconds,
+            screens_used: self.screens_used,
+            sov_achieved: self.sov_achieved,
+            venue_breakdown: self.venue_breakdown,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`DeliveryMetricsDoohMetricsVenueBreakdownItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeliveryMetricsDoohMetricsVenueBreakdownItem {
@@ -1816,8 +5079,104 @@ pub struct DeliveryMetricsDoohMetricsVenueBreakdownItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeliveryMetricsDoohMetricsVenueBreakdownItem {
+    ///Starts a [`DeliveryMetricsDoohMetricsVenueBreakdownItemBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsDoohMetricsVenueBreakdownItemBuilder {
+        <DeliveryMetricsDoohMetricsVenueBreakdownItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsDoohMetricsVenueBreakdownItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsDoohMetricsVenueBreakdownItemBuilder {
+    impressions: ::std::option::Option<u64>,
+    loop_plays: ::std::option::Option<u64>,
+    screens_used: ::std::option::Option<u64>,
+    venue_id: ::std::option::Option<::std::string::String>,
+    venue_name: ::std::option::Option<::std::string::String>,
+    venue_type: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsDoohMetricsVenueBreakdownItemBuilder {
+    fn default() -> Self {
+        Self {
+            impressions: ::std::option::Option::None,
+            loop_plays: ::std::option::Option::None,
+            screens_used: ::std::option::Option::None,
+            venue_id: ::std::option::Option::None,
+            venue_name: ::std::option::Option::None,
+            venue_type: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsDoohMetricsVenueBreakdownItemBuilder {
+    ///Sets [`DeliveryMetricsDoohMetricsVenueBreakdownItem::impressions`] (required).
+    pub fn impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetricsVenueBreakdownItem::loop_plays`].
+    pub fn loop_plays(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.loop_plays = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetricsVenueBreakdownItem::screens_used`].
+    pub fn screens_used(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.screens_used = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetricsVenueBreakdownItem::venue_id`] (required).
+    pub fn venue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.venue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetricsVenueBreakdownItem::venue_name`].
+    pub fn venue_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.venue_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetricsVenueBreakdownItem::venue_type`].
+    pub fn venue_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.venue_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsDoohMetricsVenueBreakdownItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsDoohMetricsVenueBreakdownItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<DeliveryMetricsDoohMetricsVenueBreakdownItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(DeliveryMetricsDoohMetricsVenueBreakdownItem {
+            impressions: self.impressions.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsDoohMetricsVenueBreakdownItem",
+                field: "impressions",
+            })?,
+            loop_plays: self.loop_plays,
+            screens_used: self.screens_used,
+            venue_id: self.venue_id.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsDoohMetricsVenueBreakdownItem",
+                field: "venue_id",
+            })?,
+            venue_name: self.venue_name,
+            venue_type: self.venue_type,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Audio/video quartile completion data
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct DeliveryMetricsQuartileData {
     ///25% completion views
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1834,6 +5193,77 @@ pub struct DeliveryMetricsQuartileData {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeliveryMetricsQuartileData {
+    ///Starts a [`DeliveryMetricsQuartileDataBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsQuartileDataBuilder {
+        <DeliveryMetricsQuartileDataBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsQuartileData`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsQuartileDataBuilder {
+    q1_views: ::std::option::Option<f64>,
+    q2_views: ::std::option::Option<f64>,
+    q3_views: ::std::option::Option<f64>,
+    q4_views: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsQuartileDataBuilder {
+    fn default() -> Self {
+        Self {
+            q1_views: ::std::option::Option::None,
+            q2_views: ::std::option::Option::None,
+            q3_views: ::std::option::Option::None,
+            q4_views: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsQuartileDataBuilder {
+    ///Sets [`DeliveryMetricsQuartileData::q1_views`].
+    pub fn q1_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q1_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsQuartileData::q2_views`].
+    pub fn q2_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q2_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsQuartileData::q3_views`].
+    pub fn q3_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q3_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsQuartileData::q4_views`].
+    pub fn q4_views(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.q4_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsQuartileData::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsQuartileData`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeliveryMetricsQuartileData, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetricsQuartileData {
+            q1_views: self.q1_views,
+            q2_views: self.q2_views,
+            q3_views: self.q3_views,
+            q4_views: self.q4_views,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Measurement window for the reported `reach` and `frequency` values in this row. Declares whether the values are a per-period snapshot, a trailing rolling window, or cumulative-to-date — without this declaration, buyers summing `reach` across rows (e.g., daily delivery reports) can silently double-count audiences. Sellers SHOULD populate this whenever `reach` is present.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeliveryMetricsReachWindow {
@@ -1843,6 +5273,70 @@ pub struct DeliveryMetricsReachWindow {
     pub period: ::std::option::Option<DeliveryMetricsReachWindowPeriod>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsReachWindow {
+    ///Starts a [`DeliveryMetricsReachWindowBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsReachWindowBuilder {
+        <DeliveryMetricsReachWindowBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsReachWindow`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsReachWindowBuilder {
+    kind: ::std::option::Option<DeliveryMetricsReachWindowKind>,
+    period: ::std::option::Option<DeliveryMetricsReachWindowPeriod>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsReachWindowBuilder {
+    fn default() -> Self {
+        Self {
+            kind: ::std::option::Option::None,
+            period: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsReachWindowBuilder {
+    ///Sets [`DeliveryMetricsReachWindow::kind`] (required).
+    pub fn kind(
+        mut self,
+        value: impl ::std::convert::Into<DeliveryMetricsReachWindowKind>,
+    ) -> Self {
+        self.kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsReachWindow::period`].
+    pub fn period(
+        mut self,
+        value: impl ::std::convert::Into<DeliveryMetricsReachWindowPeriod>,
+    ) -> Self {
+        self.period = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsReachWindow::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsReachWindow`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeliveryMetricsReachWindow, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetricsReachWindow {
+            kind: self.kind.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsReachWindow",
+                field: "kind",
+            })?,
+            period: self.period,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Window semantics. `cumulative` — uniques since campaign start; the value is the total unique count to date and MUST NOT be summed across rows (each later row supersedes the earlier value). `period` — uniques within a single non-overlapping reporting period (e.g., a daily snapshot for a specific calendar day). Adjacent `period` rows do not share audiences by construction, but the same person MAY appear across multiple periods, so MUST NOT be summed across rows to compute campaign reach. `rolling` — uniques within a trailing window ending at the row's reporting timestamp (e.g., trailing-7-day reach). Adjacent rolling rows overlap and MUST NOT be summed; each row's value stands alone.
 #[derive(
@@ -1908,6 +5402,61 @@ pub struct DeliveryMetricsReachWindowPeriod {
     ///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
     pub unit: DeliveryMetricsReachWindowPeriodUnit,
 }
+#[cfg(feature = "builders")]
+impl DeliveryMetricsReachWindowPeriod {
+    ///Starts a [`DeliveryMetricsReachWindowPeriodBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsReachWindowPeriodBuilder {
+        <DeliveryMetricsReachWindowPeriodBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsReachWindowPeriod`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsReachWindowPeriodBuilder {
+    interval: ::std::option::Option<::std::num::NonZeroU64>,
+    unit: ::std::option::Option<DeliveryMetricsReachWindowPeriodUnit>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsReachWindowPeriodBuilder {
+    fn default() -> Self {
+        Self {
+            interval: ::std::option::Option::None,
+            unit: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsReachWindowPeriodBuilder {
+    ///Sets [`DeliveryMetricsReachWindowPeriod::interval`] (required).
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsReachWindowPeriod::unit`] (required).
+    pub fn unit(
+        mut self,
+        value: impl ::std::convert::Into<DeliveryMetricsReachWindowPeriodUnit>,
+    ) -> Self {
+        self.unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsReachWindowPeriod`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<DeliveryMetricsReachWindowPeriod, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetricsReachWindowPeriod {
+            interval: self.interval.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsReachWindowPeriod",
+                field: "interval",
+            })?,
+            unit: self.unit.ok_or(crate::MissingField {
+                type_name: "DeliveryMetricsReachWindowPeriod",
+                field: "unit",
+            })?,
+        })
+    }
+}
 ///Time unit. 'seconds' for sub-minute precision. 'campaign' spans the full campaign flight.
 #[derive(
     ::serde::Deserialize,
@@ -1972,7 +5521,7 @@ impl ::std::convert::TryFrom<::std::string::String> for DeliveryMetricsReachWind
     }
 }
 ///Viewability metrics. Viewable rate should be calculated as viewable_impressions / measurable_impressions (not total impressions), since some environments cannot measure viewability. Includes `viewed_seconds` — average in-view duration — since duration is governed by the same viewability threshold (`standard`) and shares the same `measurable_impressions` denominator. Sellers SHOULD include `standard` whenever measured viewability values are reported because MRC and GroupM rows are not interchangeable.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct DeliveryMetricsViewability {
     ///Impressions where viewability could be measured. Excludes environments without measurement capability (e.g., non-Intersection Observer browsers, certain app environments). Coverage denominator for `viewable_rate` AND `viewed_seconds` — both metrics are computed over the same measurable population.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1995,8 +5544,95 @@ pub struct DeliveryMetricsViewability {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeliveryMetricsViewability {
+    ///Starts a [`DeliveryMetricsViewabilityBuilder`] with every field unset.
+    pub fn builder() -> DeliveryMetricsViewabilityBuilder {
+        <DeliveryMetricsViewabilityBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryMetricsViewability`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryMetricsViewabilityBuilder {
+    measurable_impressions: ::std::option::Option<f64>,
+    standard: ::std::option::Option<ViewabilityStandard>,
+    vendor: ::std::option::Option<BrandRef>,
+    viewable_impressions: ::std::option::Option<f64>,
+    viewable_rate: ::std::option::Option<f64>,
+    viewed_seconds: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryMetricsViewabilityBuilder {
+    fn default() -> Self {
+        Self {
+            measurable_impressions: ::std::option::Option::None,
+            standard: ::std::option::Option::None,
+            vendor: ::std::option::Option::None,
+            viewable_impressions: ::std::option::Option::None,
+            viewable_rate: ::std::option::Option::None,
+            viewed_seconds: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryMetricsViewabilityBuilder {
+    ///Sets [`DeliveryMetricsViewability::measurable_impressions`].
+    pub fn measurable_impressions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.measurable_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsViewability::standard`].
+    pub fn standard(mut self, value: impl ::std::convert::Into<ViewabilityStandard>) -> Self {
+        self.standard = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsViewability::vendor`].
+    pub fn vendor(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.vendor = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsViewability::viewable_impressions`].
+    pub fn viewable_impressions(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.viewable_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsViewability::viewable_rate`].
+    pub fn viewable_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.viewable_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsViewability::viewed_seconds`].
+    pub fn viewed_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.viewed_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryMetricsViewability::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryMetricsViewability`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeliveryMetricsViewability, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryMetricsViewability {
+            measurable_impressions: self.measurable_impressions,
+            standard: self.standard,
+            vendor: self.vendor,
+            viewable_impressions: self.viewable_impressions,
+            viewable_rate: self.viewable_rate,
+            viewed_seconds: self.viewed_seconds,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Request parameters for retrieving creative delivery data including variant-level metrics from a creative agent. At least one scoping filter (media_buy_ids or creative_ids) is required.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetCreativeDeliveryRequest {
     ///Account for routing and scoping. Limits results to creatives within this account.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2026,6 +5662,126 @@ pub struct GetCreativeDeliveryRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryRequest {
+    ///Starts a [`GetCreativeDeliveryRequestBuilder`] with every field unset.
+    pub fn builder() -> GetCreativeDeliveryRequestBuilder {
+        <GetCreativeDeliveryRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCreativeDeliveryRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCreativeDeliveryRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    creative_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    end_date: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    max_variants: ::std::option::Option<::std::num::NonZeroU64>,
+    media_buy_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    start_date: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCreativeDeliveryRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            creative_ids: ::std::option::Option::None,
+            end_date: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            max_variants: ::std::option::Option::None,
+            media_buy_ids: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            start_date: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryRequestBuilder {
+    ///Sets [`GetCreativeDeliveryRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::creative_ids`].
+    pub fn creative_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.creative_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::end_date`].
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::max_variants`].
+    pub fn max_variants(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.max_variants = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::media_buy_ids`].
+    pub fn media_buy_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.media_buy_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::start_date`].
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCreativeDeliveryRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetCreativeDeliveryRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetCreativeDeliveryRequest {
+            account: self.account,
+            context: self.context,
+            creative_ids: self.creative_ids,
+            end_date: self.end_date,
+            ext: self.ext,
+            max_variants: self.max_variants,
+            media_buy_ids: self.media_buy_ids,
+            pagination: self.pagination,
+            start_date: self.start_date,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for get_creative_delivery task. Returns creative delivery data with variant-level breakdowns including manifests and metrics.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetCreativeDeliveryResponse {
@@ -2052,6 +5808,135 @@ pub struct GetCreativeDeliveryResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponse {
+    ///Starts a [`GetCreativeDeliveryResponseBuilder`] with every field unset.
+    pub fn builder() -> GetCreativeDeliveryResponseBuilder {
+        <GetCreativeDeliveryResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCreativeDeliveryResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCreativeDeliveryResponseBuilder {
+    account_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    creatives: ::std::option::Option<::std::vec::Vec<GetCreativeDeliveryResponseCreativesItem>>,
+    currency: ::std::option::Option<::std::string::String>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    media_buy_id: ::std::option::Option<::std::string::String>,
+    pagination: ::std::option::Option<GetCreativeDeliveryResponsePagination>,
+    reporting_period: ::std::option::Option<GetCreativeDeliveryResponseReportingPeriod>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCreativeDeliveryResponseBuilder {
+    fn default() -> Self {
+        Self {
+            account_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            creatives: ::std::option::Option::None,
+            currency: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            media_buy_id: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            reporting_period: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponseBuilder {
+    ///Sets [`GetCreativeDeliveryResponse::account_id`].
+    pub fn account_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.account_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::creatives`] (required).
+    pub fn creatives(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetCreativeDeliveryResponseCreativesItem>>,
+    ) -> Self {
+        self.creatives = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::currency`] (required).
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::media_buy_id`].
+    pub fn media_buy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_buy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::pagination`].
+    pub fn pagination(
+        mut self,
+        value: impl ::std::convert::Into<GetCreativeDeliveryResponsePagination>,
+    ) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::reporting_period`] (required).
+    pub fn reporting_period(
+        mut self,
+        value: impl ::std::convert::Into<GetCreativeDeliveryResponseReportingPeriod>,
+    ) -> Self {
+        self.reporting_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCreativeDeliveryResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetCreativeDeliveryResponse, crate::MissingField> {
+        ::std::result::Result::Ok(GetCreativeDeliveryResponse {
+            account_id: self.account_id,
+            context: self.context,
+            creatives: self.creatives.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponse",
+                field: "creatives",
+            })?,
+            currency: self.currency.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponse",
+                field: "currency",
+            })?,
+            errors: self.errors,
+            ext: self.ext,
+            media_buy_id: self.media_buy_id,
+            pagination: self.pagination,
+            reporting_period: self.reporting_period.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponse",
+                field: "reporting_period",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`GetCreativeDeliveryResponseCreativesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetCreativeDeliveryResponseCreativesItem {
@@ -2074,6 +5959,104 @@ pub struct GetCreativeDeliveryResponseCreativesItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponseCreativesItem {
+    ///Starts a [`GetCreativeDeliveryResponseCreativesItemBuilder`] with every field unset.
+    pub fn builder() -> GetCreativeDeliveryResponseCreativesItemBuilder {
+        <GetCreativeDeliveryResponseCreativesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCreativeDeliveryResponseCreativesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCreativeDeliveryResponseCreativesItemBuilder {
+    creative_id: ::std::option::Option<::std::string::String>,
+    format_id: ::std::option::Option<FormatId>,
+    media_buy_id: ::std::option::Option<::std::string::String>,
+    totals: ::std::option::Option<DeliveryMetrics>,
+    variant_count: ::std::option::Option<u64>,
+    variants: ::std::option::Option<::std::vec::Vec<CreativeVariant>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCreativeDeliveryResponseCreativesItemBuilder {
+    fn default() -> Self {
+        Self {
+            creative_id: ::std::option::Option::None,
+            format_id: ::std::option::Option::None,
+            media_buy_id: ::std::option::Option::None,
+            totals: ::std::option::Option::None,
+            variant_count: ::std::option::Option::None,
+            variants: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponseCreativesItemBuilder {
+    ///Sets [`GetCreativeDeliveryResponseCreativesItem::creative_id`] (required).
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseCreativesItem::format_id`].
+    pub fn format_id(mut self, value: impl ::std::convert::Into<FormatId>) -> Self {
+        self.format_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseCreativesItem::media_buy_id`].
+    pub fn media_buy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_buy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseCreativesItem::totals`].
+    pub fn totals(mut self, value: impl ::std::convert::Into<DeliveryMetrics>) -> Self {
+        self.totals = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseCreativesItem::variant_count`].
+    pub fn variant_count(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.variant_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseCreativesItem::variants`] (required).
+    pub fn variants(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeVariant>>,
+    ) -> Self {
+        self.variants = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseCreativesItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCreativeDeliveryResponseCreativesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetCreativeDeliveryResponseCreativesItem, crate::MissingField> {
+        ::std::result::Result::Ok(GetCreativeDeliveryResponseCreativesItem {
+            creative_id: self.creative_id.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponseCreativesItem",
+                field: "creative_id",
+            })?,
+            format_id: self.format_id,
+            media_buy_id: self.media_buy_id,
+            totals: self.totals,
+            variant_count: self.variant_count,
+            variants: self.variants.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponseCreativesItem",
+                field: "variants",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Pagination information. Present when the request included pagination parameters. **Note:** `get_creative_delivery` uses page-based pagination (`limit`/`offset`) for historical reasons, distinct from the cursor-based [`PaginationResponse`](/schemas/v3/core/pagination-response.json) used by `list_*` tools. Field naming aligned with `PaginationResponse.total_count` in 3.1; the legacy `total` field is retained as a deprecated alias until 4.0. Sellers MUST populate both fields identically; buyers SHOULD prefer `total_count` (the canonical name) and ignore `total` if both are present.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetCreativeDeliveryResponsePagination {
@@ -2092,6 +6075,96 @@ pub struct GetCreativeDeliveryResponsePagination {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponsePagination {
+    ///Starts a [`GetCreativeDeliveryResponsePaginationBuilder`] with every field unset.
+    pub fn builder() -> GetCreativeDeliveryResponsePaginationBuilder {
+        <GetCreativeDeliveryResponsePaginationBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCreativeDeliveryResponsePagination`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCreativeDeliveryResponsePaginationBuilder {
+    has_more: ::std::option::Option<bool>,
+    limit: ::std::option::Option<::std::num::NonZeroU64>,
+    offset: ::std::option::Option<u64>,
+    total: ::std::option::Option<u64>,
+    total_count: ::std::option::Option<u64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCreativeDeliveryResponsePaginationBuilder {
+    fn default() -> Self {
+        Self {
+            has_more: ::std::option::Option::None,
+            limit: ::std::option::Option::None,
+            offset: ::std::option::Option::None,
+            total: ::std::option::Option::None,
+            total_count: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponsePaginationBuilder {
+    ///Sets [`GetCreativeDeliveryResponsePagination::has_more`] (required).
+    pub fn has_more(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_more = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponsePagination::limit`] (required).
+    pub fn limit(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponsePagination::offset`] (required).
+    pub fn offset(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.offset = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponsePagination::total`].
+    pub fn total(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponsePagination::total_count`].
+    pub fn total_count(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.total_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponsePagination::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCreativeDeliveryResponsePagination`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetCreativeDeliveryResponsePagination, crate::MissingField> {
+        ::std::result::Result::Ok(GetCreativeDeliveryResponsePagination {
+            has_more: self.has_more.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponsePagination",
+                field: "has_more",
+            })?,
+            limit: self.limit.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponsePagination",
+                field: "limit",
+            })?,
+            offset: self.offset.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponsePagination",
+                field: "offset",
+            })?,
+            total: self.total,
+            total_count: self.total_count,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Date range for the report.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetCreativeDeliveryResponseReportingPeriod {
@@ -2104,6 +6177,78 @@ pub struct GetCreativeDeliveryResponseReportingPeriod {
     pub timezone: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponseReportingPeriod {
+    ///Starts a [`GetCreativeDeliveryResponseReportingPeriodBuilder`] with every field unset.
+    pub fn builder() -> GetCreativeDeliveryResponseReportingPeriodBuilder {
+        <GetCreativeDeliveryResponseReportingPeriodBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCreativeDeliveryResponseReportingPeriod`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCreativeDeliveryResponseReportingPeriodBuilder {
+    end: ::std::option::Option<::std::string::String>,
+    start: ::std::option::Option<::std::string::String>,
+    timezone: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCreativeDeliveryResponseReportingPeriodBuilder {
+    fn default() -> Self {
+        Self {
+            end: ::std::option::Option::None,
+            start: ::std::option::Option::None,
+            timezone: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCreativeDeliveryResponseReportingPeriodBuilder {
+    ///Sets [`GetCreativeDeliveryResponseReportingPeriod::end`] (required).
+    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseReportingPeriod::start`] (required).
+    pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseReportingPeriod::timezone`].
+    pub fn timezone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timezone = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeDeliveryResponseReportingPeriod::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCreativeDeliveryResponseReportingPeriod`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetCreativeDeliveryResponseReportingPeriod, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetCreativeDeliveryResponseReportingPeriod {
+            end: self.end.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponseReportingPeriod",
+                field: "end",
+            })?,
+            start: self.start.ok_or(crate::MissingField {
+                type_name: "GetCreativeDeliveryResponseReportingPeriod",
+                field: "start",
+            })?,
+            timezone: self.timezone,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request payload for the get_creative_features task. Submits a creative manifest for evaluation by a governance agent, which analyzes the creative and returns scored feature values (brand safety, content categorization, quality metrics, etc.).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2122,6 +6267,91 @@ pub struct GetCreativeFeaturesRequest {
     pub feature_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetCreativeFeaturesRequest {
+    ///Starts a [`GetCreativeFeaturesRequestBuilder`] with every field unset.
+    pub fn builder() -> GetCreativeFeaturesRequestBuilder {
+        <GetCreativeFeaturesRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCreativeFeaturesRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCreativeFeaturesRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    creative_manifest: ::std::option::Option<CreativeManifest>,
+    ext: ::std::option::Option<Ext>,
+    feature_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCreativeFeaturesRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            creative_manifest: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            feature_ids: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCreativeFeaturesRequestBuilder {
+    ///Sets [`GetCreativeFeaturesRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeFeaturesRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeFeaturesRequest::creative_manifest`] (required).
+    pub fn creative_manifest(mut self, value: impl ::std::convert::Into<CreativeManifest>) -> Self {
+        self.creative_manifest = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeFeaturesRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeFeaturesRequest::feature_ids`].
+    pub fn feature_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.feature_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCreativeFeaturesRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCreativeFeaturesRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetCreativeFeaturesRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetCreativeFeaturesRequest {
+            account: self.account,
+            context: self.context,
+            creative_manifest: self.creative_manifest.ok_or(crate::MissingField {
+                type_name: "GetCreativeFeaturesRequest",
+                field: "creative_manifest",
+            })?,
+            ext: self.ext,
+            feature_ids: self.feature_ids,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response payload for the get_creative_features task. Returns scored feature values from the governance agent's evaluation of the submitted creative manifest.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2166,7 +6396,7 @@ pub enum GetCreativeFeaturesResponse {
     },
 }
 ///Request parameters for querying creative assets from a creative library with filtering, sorting, and pagination. Implemented by any agent that hosts a creative library — creative agents (ad servers, creative platforms) and sales agents that manage creatives.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListCreativesRequest {
     ///Account reference for pricing and access. When provided with include_pricing, the agent returns pricing_options from this account's rate card on each creative.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2210,6 +6440,171 @@ pub struct ListCreativesRequest {
     pub webhook_activity_limit: ::std::option::Option<::std::num::NonZeroU64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ListCreativesRequest {
+    ///Starts a [`ListCreativesRequestBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesRequestBuilder {
+        <ListCreativesRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    fields: ::std::option::Option<::std::vec::Vec<ListCreativesRequestFieldsItem>>,
+    filters: ::std::option::Option<CreativeFilters>,
+    include_assignments: ::std::option::Option<bool>,
+    include_items: ::std::option::Option<bool>,
+    include_pricing: ::std::option::Option<bool>,
+    include_purged: ::std::option::Option<bool>,
+    include_snapshot: ::std::option::Option<bool>,
+    include_variables: ::std::option::Option<bool>,
+    include_webhook_activity: ::std::option::Option<bool>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    sort: ::std::option::Option<ListCreativesRequestSort>,
+    webhook_activity_limit: ::std::option::Option<::std::num::NonZeroU64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            fields: ::std::option::Option::None,
+            filters: ::std::option::Option::None,
+            include_assignments: ::std::option::Option::None,
+            include_items: ::std::option::Option::None,
+            include_pricing: ::std::option::Option::None,
+            include_purged: ::std::option::Option::None,
+            include_snapshot: ::std::option::Option::None,
+            include_variables: ::std::option::Option::None,
+            include_webhook_activity: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            sort: ::std::option::Option::None,
+            webhook_activity_limit: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesRequestBuilder {
+    ///Sets [`ListCreativesRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::fields`].
+    pub fn fields(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ListCreativesRequestFieldsItem>>,
+    ) -> Self {
+        self.fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::filters`].
+    pub fn filters(mut self, value: impl ::std::convert::Into<CreativeFilters>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::include_assignments`].
+    pub fn include_assignments(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::include_items`].
+    pub fn include_items(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_items = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::include_pricing`].
+    pub fn include_pricing(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_pricing = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::include_purged`].
+    pub fn include_purged(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_purged = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::include_snapshot`].
+    pub fn include_snapshot(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_snapshot = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::include_variables`].
+    pub fn include_variables(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::include_webhook_activity`].
+    pub fn include_webhook_activity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_webhook_activity = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::sort`].
+    pub fn sort(mut self, value: impl ::std::convert::Into<ListCreativesRequestSort>) -> Self {
+        self.sort = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::webhook_activity_limit`].
+    pub fn webhook_activity_limit(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.webhook_activity_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListCreativesRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ListCreativesRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            fields: self.fields,
+            filters: self.filters,
+            include_assignments: self.include_assignments,
+            include_items: self.include_items,
+            include_pricing: self.include_pricing,
+            include_purged: self.include_purged,
+            include_snapshot: self.include_snapshot,
+            include_variables: self.include_variables,
+            include_webhook_activity: self.include_webhook_activity,
+            pagination: self.pagination,
+            sort: self.sort,
+            webhook_activity_limit: self.webhook_activity_limit,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`ListCreativesRequestFieldsItem`
 #[derive(
@@ -2307,7 +6702,7 @@ impl ::std::convert::TryFrom<::std::string::String> for ListCreativesRequestFiel
     }
 }
 ///Sorting parameters
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListCreativesRequestSort {
     ///Sort direction
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2317,6 +6712,61 @@ pub struct ListCreativesRequestSort {
     pub field: ::std::option::Option<CreativeSortField>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ListCreativesRequestSort {
+    ///Starts a [`ListCreativesRequestSortBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesRequestSortBuilder {
+        <ListCreativesRequestSortBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesRequestSort`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesRequestSortBuilder {
+    direction: ::std::option::Option<SortDirection>,
+    field: ::std::option::Option<CreativeSortField>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesRequestSortBuilder {
+    fn default() -> Self {
+        Self {
+            direction: ::std::option::Option::None,
+            field: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesRequestSortBuilder {
+    ///Sets [`ListCreativesRequestSort::direction`].
+    pub fn direction(mut self, value: impl ::std::convert::Into<SortDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequestSort::field`].
+    pub fn field(mut self, value: impl ::std::convert::Into<CreativeSortField>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesRequestSort::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesRequestSort`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListCreativesRequestSort, crate::MissingField> {
+        ::std::result::Result::Ok(ListCreativesRequestSort {
+            direction: self.direction,
+            field: self.field,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response from creative library query with filtered results, metadata, and optional enriched data
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2343,6 +6793,139 @@ pub struct ListCreativesResponse {
     pub status_summary: ::std::option::Option<ListCreativesResponseStatusSummary>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponse {
+    ///Starts a [`ListCreativesResponseBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseBuilder {
+        <ListCreativesResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseBuilder {
+    context: ::std::option::Option<Context>,
+    creatives: ::std::option::Option<::std::vec::Vec<ListCreativesResponseCreativesItem>>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    format_summary:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pagination: ::std::option::Option<PaginationResponse>,
+    query_summary: ::std::option::Option<ListCreativesResponseQuerySummary>,
+    sandbox: ::std::option::Option<bool>,
+    status_summary: ::std::option::Option<ListCreativesResponseStatusSummary>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            creatives: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            format_summary: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            query_summary: ::std::option::Option::None,
+            sandbox: ::std::option::Option::None,
+            status_summary: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseBuilder {
+    ///Sets [`ListCreativesResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::creatives`] (required).
+    pub fn creatives(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ListCreativesResponseCreativesItem>>,
+    ) -> Self {
+        self.creatives = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::format_summary`].
+    pub fn format_summary(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.format_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::pagination`] (required).
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::query_summary`] (required).
+    pub fn query_summary(
+        mut self,
+        value: impl ::std::convert::Into<ListCreativesResponseQuerySummary>,
+    ) -> Self {
+        self.query_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::sandbox`].
+    pub fn sandbox(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.sandbox = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::status_summary`].
+    pub fn status_summary(
+        mut self,
+        value: impl ::std::convert::Into<ListCreativesResponseStatusSummary>,
+    ) -> Self {
+        self.status_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListCreativesResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ListCreativesResponse {
+            context: self.context,
+            creatives: self.creatives.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponse",
+                field: "creatives",
+            })?,
+            errors: self.errors,
+            ext: self.ext,
+            format_summary: self.format_summary,
+            pagination: self.pagination.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponse",
+                field: "pagination",
+            })?,
+            query_summary: self.query_summary.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponse",
+                field: "query_summary",
+            })?,
+            sandbox: self.sandbox,
+            status_summary: self.status_summary,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`ListCreativesResponseCreativesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2399,6 +6982,247 @@ pub struct ListCreativesResponseCreativesItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItem {
+    ///Starts a [`ListCreativesResponseCreativesItemBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseCreativesItemBuilder {
+        <ListCreativesResponseCreativesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseCreativesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseCreativesItemBuilder {
+    account: ::std::option::Option<Account>,
+    assets: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    assignments: ::std::option::Option<ListCreativesResponseCreativesItemAssignments>,
+    concept_id: ::std::option::Option<::std::string::String>,
+    concept_name: ::std::option::Option<::std::string::String>,
+    created_date: ::std::option::Option<::std::string::String>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    format_id: ::std::option::Option<FormatId>,
+    items: ::std::option::Option<::std::vec::Vec<CreativeItem>>,
+    name: ::std::option::Option<::std::string::String>,
+    pricing_options: ::std::option::Option<::std::vec::Vec<VendorPricingOption>>,
+    purge: ::std::option::Option<ListCreativesResponseCreativesItemPurge>,
+    snapshot: ::std::option::Option<ListCreativesResponseCreativesItemSnapshot>,
+    snapshot_unavailable_reason: ::std::option::Option<SnapshotUnavailableReason>,
+    status: ::std::option::Option<CreativeStatus>,
+    tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    updated_date: ::std::option::Option<::std::string::String>,
+    variables: ::std::option::Option<::std::vec::Vec<CreativeVariable>>,
+    webhook_activity: ::std::option::Option<::std::vec::Vec<WebhookActivityRecord>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseCreativesItemBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            assets: ::std::option::Option::None,
+            assignments: ::std::option::Option::None,
+            concept_id: ::std::option::Option::None,
+            concept_name: ::std::option::Option::None,
+            created_date: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            format_id: ::std::option::Option::None,
+            items: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            pricing_options: ::std::option::Option::None,
+            purge: ::std::option::Option::None,
+            snapshot: ::std::option::Option::None,
+            snapshot_unavailable_reason: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            tags: ::std::option::Option::None,
+            updated_date: ::std::option::Option::None,
+            variables: ::std::option::Option::None,
+            webhook_activity: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemBuilder {
+    ///Sets [`ListCreativesResponseCreativesItem::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<Account>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::assets`].
+    pub fn assets(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.assets = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::assignments`].
+    pub fn assignments(
+        mut self,
+        value: impl ::std::convert::Into<ListCreativesResponseCreativesItemAssignments>,
+    ) -> Self {
+        self.assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::concept_id`].
+    pub fn concept_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.concept_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::concept_name`].
+    pub fn concept_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.concept_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::created_date`] (required).
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::creative_id`] (required).
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::format_id`] (required).
+    pub fn format_id(mut self, value: impl ::std::convert::Into<FormatId>) -> Self {
+        self.format_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::items`].
+    pub fn items(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeItem>>,
+    ) -> Self {
+        self.items = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::pricing_options`].
+    pub fn pricing_options(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<VendorPricingOption>>,
+    ) -> Self {
+        self.pricing_options = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::purge`].
+    pub fn purge(
+        mut self,
+        value: impl ::std::convert::Into<ListCreativesResponseCreativesItemPurge>,
+    ) -> Self {
+        self.purge = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::snapshot`].
+    pub fn snapshot(
+        mut self,
+        value: impl ::std::convert::Into<ListCreativesResponseCreativesItemSnapshot>,
+    ) -> Self {
+        self.snapshot = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::snapshot_unavailable_reason`].
+    pub fn snapshot_unavailable_reason(
+        mut self,
+        value: impl ::std::convert::Into<SnapshotUnavailableReason>,
+    ) -> Self {
+        self.snapshot_unavailable_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::status`] (required).
+    pub fn status(mut self, value: impl ::std::convert::Into<CreativeStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::tags`].
+    pub fn tags(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::updated_date`] (required).
+    pub fn updated_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.updated_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::variables`].
+    pub fn variables(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeVariable>>,
+    ) -> Self {
+        self.variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::webhook_activity`].
+    pub fn webhook_activity(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<WebhookActivityRecord>>,
+    ) -> Self {
+        self.webhook_activity = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseCreativesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListCreativesResponseCreativesItem, crate::MissingField> {
+        ::std::result::Result::Ok(ListCreativesResponseCreativesItem {
+            account: self.account,
+            assets: self.assets,
+            assignments: self.assignments,
+            concept_id: self.concept_id,
+            concept_name: self.concept_name,
+            created_date: self.created_date.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItem",
+                field: "created_date",
+            })?,
+            creative_id: self.creative_id.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItem",
+                field: "creative_id",
+            })?,
+            format_id: self.format_id.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItem",
+                field: "format_id",
+            })?,
+            items: self.items,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItem",
+                field: "name",
+            })?,
+            pricing_options: self.pricing_options,
+            purge: self.purge,
+            snapshot: self.snapshot,
+            snapshot_unavailable_reason: self.snapshot_unavailable_reason,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItem",
+                field: "status",
+            })?,
+            tags: self.tags,
+            updated_date: self.updated_date.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItem",
+                field: "updated_date",
+            })?,
+            variables: self.variables,
+            webhook_activity: self.webhook_activity,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Current package assignments (included when include_assignments=true)
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListCreativesResponseCreativesItemAssignments {
@@ -2412,6 +7236,74 @@ pub struct ListCreativesResponseCreativesItemAssignments {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemAssignments {
+    ///Starts a [`ListCreativesResponseCreativesItemAssignmentsBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseCreativesItemAssignmentsBuilder {
+        <ListCreativesResponseCreativesItemAssignmentsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseCreativesItemAssignments`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseCreativesItemAssignmentsBuilder {
+    assigned_packages: ::std::option::Option<
+        ::std::vec::Vec<ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem>,
+    >,
+    assignment_count: ::std::option::Option<u64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseCreativesItemAssignmentsBuilder {
+    fn default() -> Self {
+        Self {
+            assigned_packages: ::std::option::Option::None,
+            assignment_count: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemAssignmentsBuilder {
+    ///Sets [`ListCreativesResponseCreativesItemAssignments::assigned_packages`].
+    pub fn assigned_packages(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem>,
+        >,
+    ) -> Self {
+        self.assigned_packages = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemAssignments::assignment_count`] (required).
+    pub fn assignment_count(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.assignment_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemAssignments::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseCreativesItemAssignments`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListCreativesResponseCreativesItemAssignments, crate::MissingField>
+    {
+        ::std::result::Result::Ok(ListCreativesResponseCreativesItemAssignments {
+            assigned_packages: self.assigned_packages,
+            assignment_count: self.assignment_count.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItemAssignments",
+                field: "assignment_count",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem {
@@ -2421,6 +7313,79 @@ pub struct ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem {
     pub package_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem {
+    ///Starts a [`ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItemBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItemBuilder {
+        <ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItemBuilder {
+    assigned_date: ::std::option::Option<::std::string::String>,
+    package_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItemBuilder
+{
+    fn default() -> Self {
+        Self {
+            assigned_date: ::std::option::Option::None,
+            package_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItemBuilder {
+    ///Sets [`ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem::assigned_date`] (required).
+    pub fn assigned_date(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.assigned_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem::package_id`] (required).
+    pub fn package_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.package_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(
+            ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem {
+                assigned_date: self.assigned_date.ok_or(crate::MissingField {
+                    type_name: "ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem",
+                    field: "assigned_date",
+                })?,
+                package_id: self.package_id.ok_or(crate::MissingField {
+                    type_name: "ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem",
+                    field: "package_id",
+                })?,
+                extra: self.extra.unwrap_or_default(),
+            },
+        )
+    }
 }
 ///Tombstone block — present only when this record is a soft-purged creative surfaced via `include_purged: true`. The record's `status` field reflects the last status before purge (frozen — buyers MUST treat the creative as gone; assignments, snapshot, and serving operations no longer apply). Tombstones surface for the seller's webhook activity retention window (30 days from `purge.at`). Hard purges (`purge_kind: hard` on the webhook) do not surface on this read — the [`creative.purged`](https://adcontextprotocol.org/schemas/v3/creative/creative-purged-webhook.json) webhook is the only signal.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2432,6 +7397,75 @@ pub struct ListCreativesResponseCreativesItemPurge {
     pub kind: ListCreativesResponseCreativesItemPurgeKind,
     ///Categorical reason for the purge. Matches the value the seller emitted on the corresponding `creative.purged` webhook fire.
     pub reason_code: CreativeEventReasonCode,
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemPurge {
+    ///Starts a [`ListCreativesResponseCreativesItemPurgeBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseCreativesItemPurgeBuilder {
+        <ListCreativesResponseCreativesItemPurgeBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseCreativesItemPurge`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseCreativesItemPurgeBuilder {
+    at: ::std::option::Option<::std::string::String>,
+    kind: ::std::option::Option<ListCreativesResponseCreativesItemPurgeKind>,
+    reason_code: ::std::option::Option<CreativeEventReasonCode>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseCreativesItemPurgeBuilder {
+    fn default() -> Self {
+        Self {
+            at: ::std::option::Option::None,
+            kind: ::std::option::Option::None,
+            reason_code: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemPurgeBuilder {
+    ///Sets [`ListCreativesResponseCreativesItemPurge::at`] (required).
+    pub fn at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemPurge::kind`] (required).
+    pub fn kind(
+        mut self,
+        value: impl ::std::convert::Into<ListCreativesResponseCreativesItemPurgeKind>,
+    ) -> Self {
+        self.kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemPurge::reason_code`] (required).
+    pub fn reason_code(
+        mut self,
+        value: impl ::std::convert::Into<CreativeEventReasonCode>,
+    ) -> Self {
+        self.reason_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseCreativesItemPurge`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListCreativesResponseCreativesItemPurge, crate::MissingField> {
+        ::std::result::Result::Ok(ListCreativesResponseCreativesItemPurge {
+            at: self.at.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItemPurge",
+                field: "at",
+            })?,
+            kind: self.kind.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItemPurge",
+                field: "kind",
+            })?,
+            reason_code: self.reason_code.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItemPurge",
+                field: "reason_code",
+            })?,
+        })
+    }
 }
 ///Always `soft` on tombstones — hard purges do not surface on this read.
 #[derive(
@@ -2497,6 +7531,89 @@ pub struct ListCreativesResponseCreativesItemSnapshot {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemSnapshot {
+    ///Starts a [`ListCreativesResponseCreativesItemSnapshotBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseCreativesItemSnapshotBuilder {
+        <ListCreativesResponseCreativesItemSnapshotBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseCreativesItemSnapshot`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseCreativesItemSnapshotBuilder {
+    as_of: ::std::option::Option<::std::string::String>,
+    impressions: ::std::option::Option<u64>,
+    last_served: ::std::option::Option<::std::string::String>,
+    staleness_seconds: ::std::option::Option<u64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseCreativesItemSnapshotBuilder {
+    fn default() -> Self {
+        Self {
+            as_of: ::std::option::Option::None,
+            impressions: ::std::option::Option::None,
+            last_served: ::std::option::Option::None,
+            staleness_seconds: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseCreativesItemSnapshotBuilder {
+    ///Sets [`ListCreativesResponseCreativesItemSnapshot::as_of`] (required).
+    pub fn as_of(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.as_of = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemSnapshot::impressions`] (required).
+    pub fn impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemSnapshot::last_served`].
+    pub fn last_served(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_served = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemSnapshot::staleness_seconds`] (required).
+    pub fn staleness_seconds(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.staleness_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseCreativesItemSnapshot::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseCreativesItemSnapshot`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListCreativesResponseCreativesItemSnapshot, crate::MissingField>
+    {
+        ::std::result::Result::Ok(ListCreativesResponseCreativesItemSnapshot {
+            as_of: self.as_of.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItemSnapshot",
+                field: "as_of",
+            })?,
+            impressions: self.impressions.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItemSnapshot",
+                field: "impressions",
+            })?,
+            last_served: self.last_served,
+            staleness_seconds: self.staleness_seconds.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseCreativesItemSnapshot",
+                field: "staleness_seconds",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Summary of the query that was executed
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListCreativesResponseQuerySummary {
@@ -2512,8 +7629,93 @@ pub struct ListCreativesResponseQuerySummary {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCreativesResponseQuerySummary {
+    ///Starts a [`ListCreativesResponseQuerySummaryBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseQuerySummaryBuilder {
+        <ListCreativesResponseQuerySummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseQuerySummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseQuerySummaryBuilder {
+    filters_applied: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    returned: ::std::option::Option<u64>,
+    sort_applied: ::std::option::Option<ListCreativesResponseQuerySummarySortApplied>,
+    total_matching: ::std::option::Option<u64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseQuerySummaryBuilder {
+    fn default() -> Self {
+        Self {
+            filters_applied: ::std::option::Option::None,
+            returned: ::std::option::Option::None,
+            sort_applied: ::std::option::Option::None,
+            total_matching: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseQuerySummaryBuilder {
+    ///Sets [`ListCreativesResponseQuerySummary::filters_applied`].
+    pub fn filters_applied(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.filters_applied = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseQuerySummary::returned`] (required).
+    pub fn returned(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.returned = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseQuerySummary::sort_applied`].
+    pub fn sort_applied(
+        mut self,
+        value: impl ::std::convert::Into<ListCreativesResponseQuerySummarySortApplied>,
+    ) -> Self {
+        self.sort_applied = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseQuerySummary::total_matching`] (required).
+    pub fn total_matching(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.total_matching = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseQuerySummary::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseQuerySummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListCreativesResponseQuerySummary, crate::MissingField> {
+        ::std::result::Result::Ok(ListCreativesResponseQuerySummary {
+            filters_applied: self.filters_applied,
+            returned: self.returned.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseQuerySummary",
+                field: "returned",
+            })?,
+            sort_applied: self.sort_applied,
+            total_matching: self.total_matching.ok_or(crate::MissingField {
+                type_name: "ListCreativesResponseQuerySummary",
+                field: "total_matching",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Sort order that was applied
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListCreativesResponseQuerySummarySortApplied {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub direction: ::std::option::Option<SortDirection>,
@@ -2522,8 +7724,66 @@ pub struct ListCreativesResponseQuerySummarySortApplied {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCreativesResponseQuerySummarySortApplied {
+    ///Starts a [`ListCreativesResponseQuerySummarySortAppliedBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseQuerySummarySortAppliedBuilder {
+        <ListCreativesResponseQuerySummarySortAppliedBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseQuerySummarySortApplied`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseQuerySummarySortAppliedBuilder {
+    direction: ::std::option::Option<SortDirection>,
+    field: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseQuerySummarySortAppliedBuilder {
+    fn default() -> Self {
+        Self {
+            direction: ::std::option::Option::None,
+            field: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseQuerySummarySortAppliedBuilder {
+    ///Sets [`ListCreativesResponseQuerySummarySortApplied::direction`].
+    pub fn direction(mut self, value: impl ::std::convert::Into<SortDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseQuerySummarySortApplied::field`].
+    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseQuerySummarySortApplied::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseQuerySummarySortApplied`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListCreativesResponseQuerySummarySortApplied, crate::MissingField>
+    {
+        ::std::result::Result::Ok(ListCreativesResponseQuerySummarySortApplied {
+            direction: self.direction,
+            field: self.field,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Breakdown of creatives by status
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListCreativesResponseStatusSummary {
     ///Number of approved creatives
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2543,8 +7803,89 @@ pub struct ListCreativesResponseStatusSummary {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCreativesResponseStatusSummary {
+    ///Starts a [`ListCreativesResponseStatusSummaryBuilder`] with every field unset.
+    pub fn builder() -> ListCreativesResponseStatusSummaryBuilder {
+        <ListCreativesResponseStatusSummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCreativesResponseStatusSummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCreativesResponseStatusSummaryBuilder {
+    approved: ::std::option::Option<u64>,
+    archived: ::std::option::Option<u64>,
+    pending_review: ::std::option::Option<u64>,
+    processing: ::std::option::Option<u64>,
+    rejected: ::std::option::Option<u64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCreativesResponseStatusSummaryBuilder {
+    fn default() -> Self {
+        Self {
+            approved: ::std::option::Option::None,
+            archived: ::std::option::Option::None,
+            pending_review: ::std::option::Option::None,
+            processing: ::std::option::Option::None,
+            rejected: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCreativesResponseStatusSummaryBuilder {
+    ///Sets [`ListCreativesResponseStatusSummary::approved`].
+    pub fn approved(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.approved = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseStatusSummary::archived`].
+    pub fn archived(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.archived = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseStatusSummary::pending_review`].
+    pub fn pending_review(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.pending_review = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseStatusSummary::processing`].
+    pub fn processing(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.processing = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseStatusSummary::rejected`].
+    pub fn rejected(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.rejected = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCreativesResponseStatusSummary::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCreativesResponseStatusSummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListCreativesResponseStatusSummary, crate::MissingField> {
+        ::std::result::Result::Ok(ListCreativesResponseStatusSummary {
+            approved: self.approved,
+            archived: self.archived,
+            pending_review: self.pending_review,
+            processing: self.processing,
+            rejected: self.rejected,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Request parameters for discovering account-scoped creative transformers offered by this creative agent. Brief-filterable and paginated. Transformers are the creative analog of media-buy products: agent-offered, account-scoped, selectable units of build capability. Use `expand_params` to additionally return account-scoped option VALUES (e.g. the buyer's configured voices) for named enumerable params.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListTransformersRequest {
     ///Account reference. Transformers are account-scoped — the returned set, the enumerable option values, and (with include_pricing) the rate card are all resolved for this credential.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2583,6 +7924,157 @@ pub struct ListTransformersRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListTransformersRequest {
+    ///Starts a [`ListTransformersRequestBuilder`] with every field unset.
+    pub fn builder() -> ListTransformersRequestBuilder {
+        <ListTransformersRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListTransformersRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListTransformersRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    brief: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    expand_pagination:
+        ::std::option::Option<::std::vec::Vec<ListTransformersRequestExpandPaginationItem>>,
+    expand_params: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ext: ::std::option::Option<Ext>,
+    include_pricing: ::std::option::Option<bool>,
+    input_format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    name_search: ::std::option::Option<::std::string::String>,
+    output_format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    transformer_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListTransformersRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            brief: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            expand_pagination: ::std::option::Option::None,
+            expand_params: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            include_pricing: ::std::option::Option::None,
+            input_format_ids: ::std::option::Option::None,
+            name_search: ::std::option::Option::None,
+            output_format_ids: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            transformer_ids: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListTransformersRequestBuilder {
+    ///Sets [`ListTransformersRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::brief`].
+    pub fn brief(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brief = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::expand_pagination`].
+    pub fn expand_pagination(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ListTransformersRequestExpandPaginationItem>>,
+    ) -> Self {
+        self.expand_pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::expand_params`].
+    pub fn expand_params(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.expand_params = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::include_pricing`].
+    pub fn include_pricing(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_pricing = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::input_format_ids`].
+    pub fn input_format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.input_format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::name_search`].
+    pub fn name_search(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name_search = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::output_format_ids`].
+    pub fn output_format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.output_format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::transformer_ids`].
+    pub fn transformer_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.transformer_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListTransformersRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListTransformersRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ListTransformersRequest {
+            account: self.account,
+            brief: self.brief,
+            context: self.context,
+            expand_pagination: self.expand_pagination,
+            expand_params: self.expand_params,
+            ext: self.ext,
+            include_pricing: self.include_pricing,
+            input_format_ids: self.input_format_ids,
+            name_search: self.name_search,
+            output_format_ids: self.output_format_ids,
+            pagination: self.pagination,
+            transformer_ids: self.transformer_ids,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`ListTransformersRequestExpandPaginationItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListTransformersRequestExpandPaginationItem {
@@ -2594,6 +8086,87 @@ pub struct ListTransformersRequestExpandPaginationItem {
     pub transformer_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ListTransformersRequestExpandPaginationItem {
+    ///Starts a [`ListTransformersRequestExpandPaginationItemBuilder`] with every field unset.
+    pub fn builder() -> ListTransformersRequestExpandPaginationItemBuilder {
+        <ListTransformersRequestExpandPaginationItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListTransformersRequestExpandPaginationItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListTransformersRequestExpandPaginationItemBuilder {
+    field: ::std::option::Option<::std::string::String>,
+    options_cursor: ::std::option::Option<::std::string::String>,
+    transformer_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListTransformersRequestExpandPaginationItemBuilder {
+    fn default() -> Self {
+        Self {
+            field: ::std::option::Option::None,
+            options_cursor: ::std::option::Option::None,
+            transformer_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListTransformersRequestExpandPaginationItemBuilder {
+    ///Sets [`ListTransformersRequestExpandPaginationItem::field`] (required).
+    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequestExpandPaginationItem::options_cursor`] (required).
+    pub fn options_cursor(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.options_cursor = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequestExpandPaginationItem::transformer_id`] (required).
+    pub fn transformer_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.transformer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersRequestExpandPaginationItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListTransformersRequestExpandPaginationItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ListTransformersRequestExpandPaginationItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(ListTransformersRequestExpandPaginationItem {
+            field: self.field.ok_or(crate::MissingField {
+                type_name: "ListTransformersRequestExpandPaginationItem",
+                field: "field",
+            })?,
+            options_cursor: self.options_cursor.ok_or(crate::MissingField {
+                type_name: "ListTransformersRequestExpandPaginationItem",
+                field: "options_cursor",
+            })?,
+            transformer_id: self.transformer_id.ok_or(crate::MissingField {
+                type_name: "ListTransformersRequestExpandPaginationItem",
+                field: "transformer_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response payload for list_transformers — account-scoped transformer descriptors matching the query, with optional per-param enumerated option values (when expanded) and per-account pricing (when requested).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2612,6 +8185,91 @@ pub struct ListTransformersResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListTransformersResponse {
+    ///Starts a [`ListTransformersResponseBuilder`] with every field unset.
+    pub fn builder() -> ListTransformersResponseBuilder {
+        <ListTransformersResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListTransformersResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListTransformersResponseBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    pagination: ::std::option::Option<PaginationResponse>,
+    transformers: ::std::option::Option<::std::vec::Vec<Transformer>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListTransformersResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            transformers: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListTransformersResponseBuilder {
+    ///Sets [`ListTransformersResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersResponse::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersResponse::transformers`] (required).
+    pub fn transformers(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<Transformer>>,
+    ) -> Self {
+        self.transformers = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListTransformersResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListTransformersResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListTransformersResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ListTransformersResponse {
+            context: self.context,
+            errors: self.errors,
+            ext: self.ext,
+            pagination: self.pagination,
+            transformers: self.transformers.ok_or(crate::MissingField {
+                type_name: "ListTransformersResponse",
+                field: "transformers",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`PreviewBatchResultError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PreviewBatchResultError {
@@ -2620,6 +8278,53 @@ pub struct PreviewBatchResultError {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub success: ::std::option::Option<bool>,
 }
+#[cfg(feature = "builders")]
+impl PreviewBatchResultError {
+    ///Starts a [`PreviewBatchResultErrorBuilder`] with every field unset.
+    pub fn builder() -> PreviewBatchResultErrorBuilder {
+        <PreviewBatchResultErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewBatchResultError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewBatchResultErrorBuilder {
+    errors: ::std::option::Option<::serde_json::Value>,
+    success: ::std::option::Option<bool>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewBatchResultErrorBuilder {
+    fn default() -> Self {
+        Self {
+            errors: ::std::option::Option::None,
+            success: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewBatchResultErrorBuilder {
+    ///Sets [`PreviewBatchResultError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewBatchResultError::success`].
+    pub fn success(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.success = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewBatchResultError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PreviewBatchResultError, crate::MissingField> {
+        ::std::result::Result::Ok(PreviewBatchResultError {
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "PreviewBatchResultError",
+                field: "errors",
+            })?,
+            success: self.success,
+        })
+    }
+}
 ///`PreviewBatchResultSuccess`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PreviewBatchResultSuccess {
@@ -2627,6 +8332,53 @@ pub struct PreviewBatchResultSuccess {
     ///Indicates this preview request succeeded
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub success: ::std::option::Option<bool>,
+}
+#[cfg(feature = "builders")]
+impl PreviewBatchResultSuccess {
+    ///Starts a [`PreviewBatchResultSuccessBuilder`] with every field unset.
+    pub fn builder() -> PreviewBatchResultSuccessBuilder {
+        <PreviewBatchResultSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewBatchResultSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewBatchResultSuccessBuilder {
+    response: ::std::option::Option<::serde_json::Value>,
+    success: ::std::option::Option<bool>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewBatchResultSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            response: ::std::option::Option::None,
+            success: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewBatchResultSuccessBuilder {
+    ///Sets [`PreviewBatchResultSuccess::response`] (required).
+    pub fn response(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.response = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewBatchResultSuccess::success`].
+    pub fn success(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.success = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewBatchResultSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PreviewBatchResultSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(PreviewBatchResultSuccess {
+            response: self.response.ok_or(crate::MissingField {
+                type_name: "PreviewBatchResultSuccess",
+                field: "response",
+            })?,
+            success: self.success,
+        })
+    }
 }
 ///`PreviewCreativeBatchResponseResponseType`
 #[derive(
@@ -2712,6 +8464,87 @@ pub struct PreviewCreativeBatchResponseResultsItemVariant0Response {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant0Response {
+    ///Starts a [`PreviewCreativeBatchResponseResultsItemVariant0ResponseBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeBatchResponseResultsItemVariant0ResponseBuilder {
+        <PreviewCreativeBatchResponseResultsItemVariant0ResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeBatchResponseResultsItemVariant0Response`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeBatchResponseResultsItemVariant0ResponseBuilder {
+    expires_at: ::std::option::Option<::std::string::String>,
+    interactive_url: ::std::option::Option<::std::string::String>,
+    previews: ::std::option::Option<
+        ::std::vec::Vec<PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem>,
+    >,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeBatchResponseResultsItemVariant0ResponseBuilder {
+    fn default() -> Self {
+        Self {
+            expires_at: ::std::option::Option::None,
+            interactive_url: ::std::option::Option::None,
+            previews: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant0ResponseBuilder {
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0Response::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0Response::interactive_url`].
+    pub fn interactive_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.interactive_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0Response::previews`] (required).
+    pub fn previews(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem>,
+        >,
+    ) -> Self {
+        self.previews = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0Response::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeBatchResponseResultsItemVariant0Response`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        PreviewCreativeBatchResponseResultsItemVariant0Response,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(PreviewCreativeBatchResponseResultsItemVariant0Response {
+            expires_at: self.expires_at,
+            interactive_url: self.interactive_url,
+            previews: self.previews.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeBatchResponseResultsItemVariant0Response",
+                field: "previews",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem {
@@ -2720,6 +8553,101 @@ pub struct PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem {
     pub renders: ::std::vec::Vec<PreviewRender>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem {
+    ///Starts a [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemBuilder {
+        <PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemBuilder {
+    input: ::std::option::Option<
+        PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput,
+    >,
+    preview_id: ::std::option::Option<::std::string::String>,
+    renders: ::std::option::Option<::std::vec::Vec<PreviewRender>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemBuilder
+{
+    fn default() -> Self {
+        Self {
+            input: ::std::option::Option::None,
+            preview_id: ::std::option::Option::None,
+            renders: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemBuilder {
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem::input`] (required).
+    pub fn input(
+        mut self,
+        value: impl ::std::convert::Into<
+            PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput,
+        >,
+    ) -> Self {
+        self.input = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem::preview_id`] (required).
+    pub fn preview_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem::renders`] (required).
+    pub fn renders(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PreviewRender>>,
+    ) -> Self {
+        self.renders = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem {
+            input: self
+                .input
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem",
+                    field: "input",
+                })?,
+            preview_id: self
+                .preview_id
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem",
+                    field: "preview_id",
+                })?,
+            renders: self
+                .renders
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItem",
+                    field: "renders",
+                })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2733,6 +8661,92 @@ pub struct PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemIn
     pub name: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput {
+    ///Starts a [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInputBuilder`] with every field unset.
+    pub fn builder()
+    -> PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInputBuilder {
+        <PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInputBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInputBuilder {
+    context_description: ::std::option::Option<::std::string::String>,
+    macros: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInputBuilder
+{
+    fn default() -> Self {
+        Self {
+            context_description: ::std::option::Option::None,
+            macros: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInputBuilder {
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput::context_description`].
+    pub fn context_description(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.context_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput::macros`].
+    pub fn macros(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+        >,
+    ) -> Self {
+        self.macros = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput {
+            context_description: self.context_description,
+            macros: self.macros,
+            name: self
+                .name
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant0ResponsePreviewsItemInput",
+                    field: "name",
+                })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Preview data for successful requests
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2748,6 +8762,87 @@ pub struct PreviewCreativeBatchResponseResultsItemVariant1Response {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant1Response {
+    ///Starts a [`PreviewCreativeBatchResponseResultsItemVariant1ResponseBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeBatchResponseResultsItemVariant1ResponseBuilder {
+        <PreviewCreativeBatchResponseResultsItemVariant1ResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeBatchResponseResultsItemVariant1Response`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeBatchResponseResultsItemVariant1ResponseBuilder {
+    expires_at: ::std::option::Option<::std::string::String>,
+    interactive_url: ::std::option::Option<::std::string::String>,
+    previews: ::std::option::Option<
+        ::std::vec::Vec<PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem>,
+    >,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeBatchResponseResultsItemVariant1ResponseBuilder {
+    fn default() -> Self {
+        Self {
+            expires_at: ::std::option::Option::None,
+            interactive_url: ::std::option::Option::None,
+            previews: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant1ResponseBuilder {
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1Response::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1Response::interactive_url`].
+    pub fn interactive_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.interactive_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1Response::previews`] (required).
+    pub fn previews(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem>,
+        >,
+    ) -> Self {
+        self.previews = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1Response::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeBatchResponseResultsItemVariant1Response`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        PreviewCreativeBatchResponseResultsItemVariant1Response,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(PreviewCreativeBatchResponseResultsItemVariant1Response {
+            expires_at: self.expires_at,
+            interactive_url: self.interactive_url,
+            previews: self.previews.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeBatchResponseResultsItemVariant1Response",
+                field: "previews",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem {
@@ -2756,6 +8851,101 @@ pub struct PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem {
     pub renders: ::std::vec::Vec<PreviewRender>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem {
+    ///Starts a [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemBuilder {
+        <PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemBuilder {
+    input: ::std::option::Option<
+        PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput,
+    >,
+    preview_id: ::std::option::Option<::std::string::String>,
+    renders: ::std::option::Option<::std::vec::Vec<PreviewRender>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemBuilder
+{
+    fn default() -> Self {
+        Self {
+            input: ::std::option::Option::None,
+            preview_id: ::std::option::Option::None,
+            renders: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemBuilder {
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem::input`] (required).
+    pub fn input(
+        mut self,
+        value: impl ::std::convert::Into<
+            PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput,
+        >,
+    ) -> Self {
+        self.input = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem::preview_id`] (required).
+    pub fn preview_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem::renders`] (required).
+    pub fn renders(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PreviewRender>>,
+    ) -> Self {
+        self.renders = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem {
+            input: self
+                .input
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem",
+                    field: "input",
+                })?,
+            preview_id: self
+                .preview_id
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem",
+                    field: "preview_id",
+                })?,
+            renders: self
+                .renders
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItem",
+                    field: "renders",
+                })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2769,6 +8959,92 @@ pub struct PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemIn
     pub name: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput {
+    ///Starts a [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInputBuilder`] with every field unset.
+    pub fn builder()
+    -> PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInputBuilder {
+        <PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInputBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInputBuilder {
+    context_description: ::std::option::Option<::std::string::String>,
+    macros: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInputBuilder
+{
+    fn default() -> Self {
+        Self {
+            context_description: ::std::option::Option::None,
+            macros: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInputBuilder {
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput::context_description`].
+    pub fn context_description(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.context_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput::macros`].
+    pub fn macros(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+        >,
+    ) -> Self {
+        self.macros = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput {
+            context_description: self.context_description,
+            macros: self.macros,
+            name: self
+                .name
+                .ok_or(crate::MissingField {
+                    type_name: "PreviewCreativeBatchResponseResultsItemVariant1ResponsePreviewsItemInput",
+                    field: "name",
+                })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request to generate previews of creative manifests. Uses request_type to select single, batch, or variant mode.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2812,6 +9088,161 @@ pub struct PreviewCreativeRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequest {
+    ///Starts a [`PreviewCreativeRequestBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeRequestBuilder {
+        <PreviewCreativeRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeRequestBuilder {
+    context: ::std::option::Option<Context>,
+    creative_id: ::std::option::Option<::std::string::String>,
+    creative_manifest: ::std::option::Option<CreativeManifest>,
+    ext: ::std::option::Option<Ext>,
+    format_id: ::std::option::Option<FormatId>,
+    inputs: ::std::option::Option<::std::vec::Vec<PreviewCreativeRequestInputsItem>>,
+    item_limit: ::std::option::Option<::std::num::NonZeroU64>,
+    output_format: ::std::option::Option<PreviewOutputFormat>,
+    quality: ::std::option::Option<CreativeQuality>,
+    request_type: ::std::option::Option<PreviewCreativeRequestRequestType>,
+    requests: ::std::option::Option<::std::vec::Vec<PreviewCreativeRequestRequestsItem>>,
+    template_id: ::std::option::Option<::std::string::String>,
+    variant_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            creative_id: ::std::option::Option::None,
+            creative_manifest: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            format_id: ::std::option::Option::None,
+            inputs: ::std::option::Option::None,
+            item_limit: ::std::option::Option::None,
+            output_format: ::std::option::Option::None,
+            quality: ::std::option::Option::None,
+            request_type: ::std::option::Option::None,
+            requests: ::std::option::Option::None,
+            template_id: ::std::option::Option::None,
+            variant_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequestBuilder {
+    ///Sets [`PreviewCreativeRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::creative_id`].
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::creative_manifest`].
+    pub fn creative_manifest(mut self, value: impl ::std::convert::Into<CreativeManifest>) -> Self {
+        self.creative_manifest = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::format_id`].
+    pub fn format_id(mut self, value: impl ::std::convert::Into<FormatId>) -> Self {
+        self.format_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::inputs`].
+    pub fn inputs(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PreviewCreativeRequestInputsItem>>,
+    ) -> Self {
+        self.inputs = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::item_limit`].
+    pub fn item_limit(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.item_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::output_format`].
+    pub fn output_format(mut self, value: impl ::std::convert::Into<PreviewOutputFormat>) -> Self {
+        self.output_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::quality`].
+    pub fn quality(mut self, value: impl ::std::convert::Into<CreativeQuality>) -> Self {
+        self.quality = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::request_type`] (required).
+    pub fn request_type(
+        mut self,
+        value: impl ::std::convert::Into<PreviewCreativeRequestRequestType>,
+    ) -> Self {
+        self.request_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::requests`].
+    pub fn requests(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PreviewCreativeRequestRequestsItem>>,
+    ) -> Self {
+        self.requests = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::template_id`].
+    pub fn template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::variant_id`].
+    pub fn variant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.variant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PreviewCreativeRequest, crate::MissingField> {
+        ::std::result::Result::Ok(PreviewCreativeRequest {
+            context: self.context,
+            creative_id: self.creative_id,
+            creative_manifest: self.creative_manifest,
+            ext: self.ext,
+            format_id: self.format_id,
+            inputs: self.inputs,
+            item_limit: self.item_limit,
+            output_format: self.output_format,
+            quality: self.quality,
+            request_type: self.request_type.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeRequest",
+                field: "request_type",
+            })?,
+            requests: self.requests,
+            template_id: self.template_id,
+            variant_id: self.variant_id,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`PreviewCreativeRequestInputsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PreviewCreativeRequestInputsItem {
@@ -2827,6 +9258,84 @@ pub struct PreviewCreativeRequestInputsItem {
     pub name: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequestInputsItem {
+    ///Starts a [`PreviewCreativeRequestInputsItemBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeRequestInputsItemBuilder {
+        <PreviewCreativeRequestInputsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeRequestInputsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeRequestInputsItemBuilder {
+    context_description: ::std::option::Option<::std::string::String>,
+    macros: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeRequestInputsItemBuilder {
+    fn default() -> Self {
+        Self {
+            context_description: ::std::option::Option::None,
+            macros: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequestInputsItemBuilder {
+    ///Sets [`PreviewCreativeRequestInputsItem::context_description`].
+    pub fn context_description(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.context_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestInputsItem::macros`].
+    pub fn macros(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+        >,
+    ) -> Self {
+        self.macros = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestInputsItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestInputsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeRequestInputsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PreviewCreativeRequestInputsItem, crate::MissingField> {
+        ::std::result::Result::Ok(PreviewCreativeRequestInputsItem {
+            context_description: self.context_description,
+            macros: self.macros,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeRequestInputsItem",
+                field: "name",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Preview mode. 'single' previews one creative manifest. 'batch' previews multiple creatives in one call. 'variant' replays a post-flight variant by ID.
 #[derive(
@@ -2910,6 +9419,109 @@ pub struct PreviewCreativeRequestRequestsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequestRequestsItem {
+    ///Starts a [`PreviewCreativeRequestRequestsItemBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeRequestRequestsItemBuilder {
+        <PreviewCreativeRequestRequestsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeRequestRequestsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeRequestRequestsItemBuilder {
+    creative_manifest: ::std::option::Option<CreativeManifest>,
+    format_id: ::std::option::Option<FormatId>,
+    inputs: ::std::option::Option<::std::vec::Vec<PreviewCreativeRequestRequestsItemInputsItem>>,
+    item_limit: ::std::option::Option<::std::num::NonZeroU64>,
+    output_format: ::std::option::Option<PreviewOutputFormat>,
+    quality: ::std::option::Option<CreativeQuality>,
+    template_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeRequestRequestsItemBuilder {
+    fn default() -> Self {
+        Self {
+            creative_manifest: ::std::option::Option::None,
+            format_id: ::std::option::Option::None,
+            inputs: ::std::option::Option::None,
+            item_limit: ::std::option::Option::None,
+            output_format: ::std::option::Option::None,
+            quality: ::std::option::Option::None,
+            template_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequestRequestsItemBuilder {
+    ///Sets [`PreviewCreativeRequestRequestsItem::creative_manifest`] (required).
+    pub fn creative_manifest(mut self, value: impl ::std::convert::Into<CreativeManifest>) -> Self {
+        self.creative_manifest = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItem::format_id`].
+    pub fn format_id(mut self, value: impl ::std::convert::Into<FormatId>) -> Self {
+        self.format_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItem::inputs`].
+    pub fn inputs(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PreviewCreativeRequestRequestsItemInputsItem>>,
+    ) -> Self {
+        self.inputs = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItem::item_limit`].
+    pub fn item_limit(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.item_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItem::output_format`].
+    pub fn output_format(mut self, value: impl ::std::convert::Into<PreviewOutputFormat>) -> Self {
+        self.output_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItem::quality`].
+    pub fn quality(mut self, value: impl ::std::convert::Into<CreativeQuality>) -> Self {
+        self.quality = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItem::template_id`].
+    pub fn template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeRequestRequestsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PreviewCreativeRequestRequestsItem, crate::MissingField> {
+        ::std::result::Result::Ok(PreviewCreativeRequestRequestsItem {
+            creative_manifest: self.creative_manifest.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeRequestRequestsItem",
+                field: "creative_manifest",
+            })?,
+            format_id: self.format_id,
+            inputs: self.inputs,
+            item_limit: self.item_limit,
+            output_format: self.output_format,
+            quality: self.quality,
+            template_id: self.template_id,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`PreviewCreativeRequestRequestsItemInputsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PreviewCreativeRequestRequestsItemInputsItem {
@@ -2925,6 +9537,85 @@ pub struct PreviewCreativeRequestRequestsItemInputsItem {
     pub name: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequestRequestsItemInputsItem {
+    ///Starts a [`PreviewCreativeRequestRequestsItemInputsItemBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeRequestRequestsItemInputsItemBuilder {
+        <PreviewCreativeRequestRequestsItemInputsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeRequestRequestsItemInputsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeRequestRequestsItemInputsItemBuilder {
+    context_description: ::std::option::Option<::std::string::String>,
+    macros: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeRequestRequestsItemInputsItemBuilder {
+    fn default() -> Self {
+        Self {
+            context_description: ::std::option::Option::None,
+            macros: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeRequestRequestsItemInputsItemBuilder {
+    ///Sets [`PreviewCreativeRequestRequestsItemInputsItem::context_description`].
+    pub fn context_description(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.context_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItemInputsItem::macros`].
+    pub fn macros(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+        >,
+    ) -> Self {
+        self.macros = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItemInputsItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeRequestRequestsItemInputsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeRequestRequestsItemInputsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PreviewCreativeRequestRequestsItemInputsItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(PreviewCreativeRequestRequestsItemInputsItem {
+            context_description: self.context_description,
+            macros: self.macros,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeRequestRequestsItemInputsItem",
+                field: "name",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response containing preview links for one or more creatives. Format matches the request: single preview response for single requests, batch results for batch requests.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2992,6 +9683,86 @@ pub struct PreviewCreativeSingleResponsePreviewsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl PreviewCreativeSingleResponsePreviewsItem {
+    ///Starts a [`PreviewCreativeSingleResponsePreviewsItemBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeSingleResponsePreviewsItemBuilder {
+        <PreviewCreativeSingleResponsePreviewsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeSingleResponsePreviewsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeSingleResponsePreviewsItemBuilder {
+    input: ::std::option::Option<PreviewCreativeSingleResponsePreviewsItemInput>,
+    preview_id: ::std::option::Option<::std::string::String>,
+    renders: ::std::option::Option<::std::vec::Vec<PreviewRender>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeSingleResponsePreviewsItemBuilder {
+    fn default() -> Self {
+        Self {
+            input: ::std::option::Option::None,
+            preview_id: ::std::option::Option::None,
+            renders: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeSingleResponsePreviewsItemBuilder {
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItem::input`] (required).
+    pub fn input(
+        mut self,
+        value: impl ::std::convert::Into<PreviewCreativeSingleResponsePreviewsItemInput>,
+    ) -> Self {
+        self.input = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItem::preview_id`] (required).
+    pub fn preview_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItem::renders`] (required).
+    pub fn renders(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PreviewRender>>,
+    ) -> Self {
+        self.renders = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeSingleResponsePreviewsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PreviewCreativeSingleResponsePreviewsItem, crate::MissingField> {
+        ::std::result::Result::Ok(PreviewCreativeSingleResponsePreviewsItem {
+            input: self.input.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeSingleResponsePreviewsItem",
+                field: "input",
+            })?,
+            preview_id: self.preview_id.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeSingleResponsePreviewsItem",
+                field: "preview_id",
+            })?,
+            renders: self.renders.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeSingleResponsePreviewsItem",
+                field: "renders",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///The input parameters that generated this preview variant. Echoes back the request input or shows defaults used.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PreviewCreativeSingleResponsePreviewsItemInput {
@@ -3007,6 +9778,86 @@ pub struct PreviewCreativeSingleResponsePreviewsItemInput {
     pub name: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeSingleResponsePreviewsItemInput {
+    ///Starts a [`PreviewCreativeSingleResponsePreviewsItemInputBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeSingleResponsePreviewsItemInputBuilder {
+        <PreviewCreativeSingleResponsePreviewsItemInputBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeSingleResponsePreviewsItemInput`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeSingleResponsePreviewsItemInputBuilder {
+    context_description: ::std::option::Option<::std::string::String>,
+    macros: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeSingleResponsePreviewsItemInputBuilder {
+    fn default() -> Self {
+        Self {
+            context_description: ::std::option::Option::None,
+            macros: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeSingleResponsePreviewsItemInputBuilder {
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItemInput::context_description`].
+    pub fn context_description(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.context_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItemInput::macros`].
+    pub fn macros(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+        >,
+    ) -> Self {
+        self.macros = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItemInput::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeSingleResponsePreviewsItemInput::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeSingleResponsePreviewsItemInput`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PreviewCreativeSingleResponsePreviewsItemInput, crate::MissingField>
+    {
+        ::std::result::Result::Ok(PreviewCreativeSingleResponsePreviewsItemInput {
+            context_description: self.context_description,
+            macros: self.macros,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeSingleResponsePreviewsItemInput",
+                field: "name",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`PreviewCreativeSingleResponseResponseType`
 #[derive(
@@ -3064,6 +9915,73 @@ pub struct PreviewCreativeVariantResponsePreviewsItem {
     pub renders: ::std::vec::Vec<PreviewRender>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeVariantResponsePreviewsItem {
+    ///Starts a [`PreviewCreativeVariantResponsePreviewsItemBuilder`] with every field unset.
+    pub fn builder() -> PreviewCreativeVariantResponsePreviewsItemBuilder {
+        <PreviewCreativeVariantResponsePreviewsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PreviewCreativeVariantResponsePreviewsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PreviewCreativeVariantResponsePreviewsItemBuilder {
+    preview_id: ::std::option::Option<::std::string::String>,
+    renders: ::std::option::Option<::std::vec::Vec<PreviewRender>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PreviewCreativeVariantResponsePreviewsItemBuilder {
+    fn default() -> Self {
+        Self {
+            preview_id: ::std::option::Option::None,
+            renders: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PreviewCreativeVariantResponsePreviewsItemBuilder {
+    ///Sets [`PreviewCreativeVariantResponsePreviewsItem::preview_id`] (required).
+    pub fn preview_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeVariantResponsePreviewsItem::renders`] (required).
+    pub fn renders(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PreviewRender>>,
+    ) -> Self {
+        self.renders = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PreviewCreativeVariantResponsePreviewsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PreviewCreativeVariantResponsePreviewsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PreviewCreativeVariantResponsePreviewsItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(PreviewCreativeVariantResponsePreviewsItem {
+            preview_id: self.preview_id.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeVariantResponsePreviewsItem",
+                field: "preview_id",
+            })?,
+            renders: self.renders.ok_or(crate::MissingField {
+                type_name: "PreviewCreativeVariantResponsePreviewsItem",
+                field: "renders",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`PreviewCreativeVariantResponseResponseType`
 #[derive(
@@ -3193,6 +10111,157 @@ pub struct SyncCreativesRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SyncCreativesRequest {
+    ///Starts a [`SyncCreativesRequestBuilder`] with every field unset.
+    pub fn builder() -> SyncCreativesRequestBuilder {
+        <SyncCreativesRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncCreativesRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncCreativesRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    assignments: ::std::option::Option<::std::vec::Vec<SyncCreativesRequestAssignmentsItem>>,
+    context: ::std::option::Option<Context>,
+    creative_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    creatives: ::std::option::Option<::std::vec::Vec<CreativeAsset>>,
+    delete_missing: ::std::option::Option<bool>,
+    dry_run: ::std::option::Option<bool>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    push_notification_config: ::std::option::Option<PushNotificationConfig>,
+    validation_mode: ::std::option::Option<ValidationMode>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncCreativesRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            assignments: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            creative_ids: ::std::option::Option::None,
+            creatives: ::std::option::Option::None,
+            delete_missing: ::std::option::Option::None,
+            dry_run: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            push_notification_config: ::std::option::Option::None,
+            validation_mode: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncCreativesRequestBuilder {
+    ///Sets [`SyncCreativesRequest::account`] (required).
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::assignments`].
+    pub fn assignments(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SyncCreativesRequestAssignmentsItem>>,
+    ) -> Self {
+        self.assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::creative_ids`].
+    pub fn creative_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.creative_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::creatives`] (required).
+    pub fn creatives(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CreativeAsset>>,
+    ) -> Self {
+        self.creatives = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::delete_missing`].
+    pub fn delete_missing(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete_missing = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::dry_run`].
+    pub fn dry_run(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.dry_run = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::push_notification_config`].
+    pub fn push_notification_config(
+        mut self,
+        value: impl ::std::convert::Into<PushNotificationConfig>,
+    ) -> Self {
+        self.push_notification_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::validation_mode`].
+    pub fn validation_mode(mut self, value: impl ::std::convert::Into<ValidationMode>) -> Self {
+        self.validation_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncCreativesRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SyncCreativesRequest, crate::MissingField> {
+        ::std::result::Result::Ok(SyncCreativesRequest {
+            account: self.account.ok_or(crate::MissingField {
+                type_name: "SyncCreativesRequest",
+                field: "account",
+            })?,
+            assignments: self.assignments,
+            context: self.context,
+            creative_ids: self.creative_ids,
+            creatives: self.creatives.ok_or(crate::MissingField {
+                type_name: "SyncCreativesRequest",
+                field: "creatives",
+            })?,
+            delete_missing: self.delete_missing,
+            dry_run: self.dry_run,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "SyncCreativesRequest",
+                field: "idempotency_key",
+            })?,
+            push_notification_config: self.push_notification_config,
+            validation_mode: self.validation_mode,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`SyncCreativesRequestAssignmentsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -3207,6 +10276,77 @@ pub struct SyncCreativesRequestAssignmentsItem {
     ///Relative delivery weight (0-100). When multiple creatives are assigned to the same package, weights determine impression distribution proportionally. When omitted, the creative receives equal rotation with other unweighted creatives. A weight of 0 means the creative is assigned but paused (receives no delivery).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub weight: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl SyncCreativesRequestAssignmentsItem {
+    ///Starts a [`SyncCreativesRequestAssignmentsItemBuilder`] with every field unset.
+    pub fn builder() -> SyncCreativesRequestAssignmentsItemBuilder {
+        <SyncCreativesRequestAssignmentsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncCreativesRequestAssignmentsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncCreativesRequestAssignmentsItemBuilder {
+    creative_id: ::std::option::Option<::std::string::String>,
+    package_id: ::std::option::Option<::std::string::String>,
+    placement_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    weight: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncCreativesRequestAssignmentsItemBuilder {
+    fn default() -> Self {
+        Self {
+            creative_id: ::std::option::Option::None,
+            package_id: ::std::option::Option::None,
+            placement_ids: ::std::option::Option::None,
+            weight: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncCreativesRequestAssignmentsItemBuilder {
+    ///Sets [`SyncCreativesRequestAssignmentsItem::creative_id`] (required).
+    pub fn creative_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.creative_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequestAssignmentsItem::package_id`] (required).
+    pub fn package_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.package_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequestAssignmentsItem::placement_ids`].
+    pub fn placement_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.placement_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncCreativesRequestAssignmentsItem::weight`].
+    pub fn weight(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.weight = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncCreativesRequestAssignmentsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncCreativesRequestAssignmentsItem, crate::MissingField> {
+        ::std::result::Result::Ok(SyncCreativesRequestAssignmentsItem {
+            creative_id: self.creative_id.ok_or(crate::MissingField {
+                type_name: "SyncCreativesRequestAssignmentsItem",
+                field: "creative_id",
+            })?,
+            package_id: self.package_id.ok_or(crate::MissingField {
+                type_name: "SyncCreativesRequestAssignmentsItem",
+                field: "package_id",
+            })?,
+            placement_ids: self.placement_ids,
+            weight: self.weight,
+        })
+    }
 }
 ///`ThirdPartyFormatTargetKind`
 #[derive(
@@ -3255,9 +10395,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ThirdPartyFormatTargetKi
         value.parse()
     }
 }
-/**Request payload for the validate_input task. Lets buyers dry-run a creative manifest against canonical formats and/or specific products before committing to a render. Cheaper than preview_creative (no synthesis cost). Used by build_creative internally to validate inputs before producing output. For genuinely nondeterministic generative platforms (Veo/Sora/Runway-class) where predictive validation is impossible, the platform's own post-synthesis QA loop applies — validate_input is the predictable-case primitive.
-
-The `targets[]` array is a discriminated list of validation targets, mirroring the response shape on `validate-input-result.json#target`. Each entry has a `kind` (canonical | product | third_party_format) plus a kind-specific identifier. Discriminated-by-kind on both sides eliminates a wire-shape mismatch: a previous draft used `format_ids: string[]` for canonical names alongside `product_ids: string[]`, which collided with `Product.format_ids: FormatId[]` ({agent_url, id}) — codegen would emit the same field name with two different types. Discriminated `targets[]` makes the intent explicit and codegen-clean.*/
+///Request payload for the validate_input task. Lets buyers dry-run a creative manifest against canonical formats and/or specific products before committing to a render. Cheaper than preview_creative (no synthesis cost). Used by build_creative internally to validate inputs before producing output. For genuinely nondeterministic generative platforms (Veo/Sora/Runway-class) where predictive validation is impossible, the platform's own post-synthesis QA loop applies — validate_input is the predictable-case primitive.
+///
+///The `targets[]` array is a discriminated list of validation targets, mirroring the response shape on `validate-input-result.json#target`. Each entry has a `kind` (canonical | product | third_party_format) plus a kind-specific identifier. Discriminated-by-kind on both sides eliminates a wire-shape mismatch: a previous draft used `format_ids: string[]` for canonical names alongside `product_ids: string[]`, which collided with `Product.format_ids: FormatId[]` ({agent_url, id}) — codegen would emit the same field name with two different types. Discriminated `targets[]` makes the intent explicit and codegen-clean.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ValidateInputRequest {
     ///Optional account scope for seller-specific product validation. Required by sellers that route product declarations by buyer account.
@@ -3273,6 +10413,83 @@ pub struct ValidateInputRequest {
     pub targets: ::std::option::Option<::std::vec::Vec<ValidateInputRequestTargetsItem>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidateInputRequest {
+    ///Starts a [`ValidateInputRequestBuilder`] with every field unset.
+    pub fn builder() -> ValidateInputRequestBuilder {
+        <ValidateInputRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateInputRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateInputRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    brand: ::std::option::Option<BrandRef>,
+    manifest: ::std::option::Option<CreativeManifest>,
+    targets: ::std::option::Option<::std::vec::Vec<ValidateInputRequestTargetsItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateInputRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            brand: ::std::option::Option::None,
+            manifest: ::std::option::Option::None,
+            targets: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateInputRequestBuilder {
+    ///Sets [`ValidateInputRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputRequest::brand`].
+    pub fn brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputRequest::manifest`] (required).
+    pub fn manifest(mut self, value: impl ::std::convert::Into<CreativeManifest>) -> Self {
+        self.manifest = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputRequest::targets`].
+    pub fn targets(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ValidateInputRequestTargetsItem>>,
+    ) -> Self {
+        self.targets = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateInputRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ValidateInputRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ValidateInputRequest {
+            account: self.account,
+            brand: self.brand,
+            manifest: self.manifest.ok_or(crate::MissingField {
+                type_name: "ValidateInputRequest",
+                field: "manifest",
+            })?,
+            targets: self.targets,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`ValidateInputRequestTargetsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3300,9 +10517,9 @@ pub enum ValidateInputRequestTargetsItem {
         extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     },
 }
-/**Response payload for the validate_input task. Returns per-target validation results — one entry per format_id or product_id requested. Each result carries a `result_kind` discriminator (`validated_pass` / `validated_fail` / `unvalidatable_nondeterministic`) so callers can branch on three meaningfully different outcomes. The `predicted` field on violations carries the platform's pre-flight estimate (e.g., predicted audio duration from text-length analysis), NOT the actual output — there is no protocol state for orphaned out-of-spec artifacts. For nondeterministic generative platforms (Veo / Sora / Runway-class with `synthesis_nondeterministic: true`), the result_kind is `unvalidatable_nondeterministic` — predictive validation is impossible, the platform's post-synthesis QA loop applies on `build_creative`, and out-of-spec output never reaches this surface (instead `build_creative` returns task_failed with synthesis_failed reason).
-
-The `ValidateInputResult` type is split into its own schema (`/schemas/creative/validate-input-result.json`) rather than inlined here because the same per-target shape is intended for reuse by adjacent async-validation surfaces (planned: per-batch result envelopes on `build_creative` async paths, and asynchronous canonical-against-product validation in `sync_creatives`). Producers that only need the synchronous batch shape today MAY treat the split as YAGNI, but the schema reuse anchors the violation/retry shape so downstream surfaces don't drift.*/
+///Response payload for the validate_input task. Returns per-target validation results — one entry per format_id or product_id requested. Each result carries a `result_kind` discriminator (`validated_pass` / `validated_fail` / `unvalidatable_nondeterministic`) so callers can branch on three meaningfully different outcomes. The `predicted` field on violations carries the platform's pre-flight estimate (e.g., predicted audio duration from text-length analysis), NOT the actual output — there is no protocol state for orphaned out-of-spec artifacts. For nondeterministic generative platforms (Veo / Sora / Runway-class with `synthesis_nondeterministic: true`), the result_kind is `unvalidatable_nondeterministic` — predictive validation is impossible, the platform's post-synthesis QA loop applies on `build_creative`, and out-of-spec output never reaches this surface (instead `build_creative` returns task_failed with synthesis_failed reason).
+///
+///The `ValidateInputResult` type is split into its own schema (`/schemas/creative/validate-input-result.json`) rather than inlined here because the same per-target shape is intended for reuse by adjacent async-validation surfaces (planned: per-batch result envelopes on `build_creative` async paths, and asynchronous canonical-against-product validation in `sync_creatives`). Producers that only need the synchronous batch shape today MAY treat the split as YAGNI, but the schema reuse anchors the violation/retry shape so downstream surfaces don't drift.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ValidateInputResponse {
     ///Per-target validation results.
@@ -3310,15 +10527,68 @@ pub struct ValidateInputResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-/**Per-target result of a validate_input call. The `result_kind` discriminator (replacing the earlier boolean `ok`) lets buyers distinguish three meaningfully different outcomes:
-
-- `validated_pass` — manifest validates cleanly against the target. Buyers can submit with confidence.
-- `validated_fail` — manifest is structurally evaluable AND fails specific constraints. `violations[]` enumerates which. Buyers fix and retry.
-- `unvalidatable_nondeterministic` — predictive validation is impossible because the target's production pipeline is genuinely nondeterministic (Veo / Sora / Runway-class formats with `synthesis_nondeterministic: true`). The platform's own post-synthesis QA loop applies; outcome is unknowable until `build_creative` runs. Buyers MUST plan for the QA-loop semantics: submission may return `task_failed` with a `synthesis_failed` reason if the QA loop exhausts. There is no protocol state for orphaned out-of-spec artifacts.
-
-The boolean `ok` field carried in earlier drafts is removed — it conflated `validated_fail` (a real validation result the buyer can act on) with `unvalidatable_nondeterministic` (a structural property of the target the buyer needs to handle differently). `validated_fail` returns `violations[]`; `unvalidatable_nondeterministic` does not (there's nothing to enumerate).
-
-**Scope of validation (normative).** `validate_input` validates **manifest structure** against the canonical / product / third-party format target — slot counts, asset types, parameter ranges, format-shape constraints. It does NOT predict the surface's per-impression rendering choice. This distinction matters for `composition_model: algorithmic` formats (`responsive_creative`, `agent_placement`) where the surface picks combinations or phrasing at delivery time: the buyer's asset pool can still be structurally validated (does it meet the count/size/length requirements?) → `validated_pass` or `validated_fail` with violations. What's unpredictable is the rendered output composition, and that's NOT what `validate_input` claims to predict. `unvalidatable_nondeterministic` is reserved for `synthesis_nondeterministic: true` cases where the production pipeline itself can't be evaluated upfront — distinct from algorithmic composition where the inputs ARE evaluable but the output rendering isn't. Buyers calling `validate_input` on an algorithmic-composition target SHOULD expect a structural verdict (pass/fail), not a rendering preview.*/
+#[cfg(feature = "builders")]
+impl ValidateInputResponse {
+    ///Starts a [`ValidateInputResponseBuilder`] with every field unset.
+    pub fn builder() -> ValidateInputResponseBuilder {
+        <ValidateInputResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateInputResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateInputResponseBuilder {
+    results: ::std::option::Option<::std::vec::Vec<ValidateInputResult>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateInputResponseBuilder {
+    fn default() -> Self {
+        Self {
+            results: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateInputResponseBuilder {
+    ///Sets [`ValidateInputResponse::results`] (required).
+    pub fn results(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ValidateInputResult>>,
+    ) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateInputResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ValidateInputResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ValidateInputResponse {
+            results: self.results.ok_or(crate::MissingField {
+                type_name: "ValidateInputResponse",
+                field: "results",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
+///Per-target result of a validate_input call. The `result_kind` discriminator (replacing the earlier boolean `ok`) lets buyers distinguish three meaningfully different outcomes:
+///
+///- `validated_pass` — manifest validates cleanly against the target. Buyers can submit with confidence.
+///- `validated_fail` — manifest is structurally evaluable AND fails specific constraints. `violations[]` enumerates which. Buyers fix and retry.
+///- `unvalidatable_nondeterministic` — predictive validation is impossible because the target's production pipeline is genuinely nondeterministic (Veo / Sora / Runway-class formats with `synthesis_nondeterministic: true`). The platform's own post-synthesis QA loop applies; outcome is unknowable until `build_creative` runs. Buyers MUST plan for the QA-loop semantics: submission may return `task_failed` with a `synthesis_failed` reason if the QA loop exhausts. There is no protocol state for orphaned out-of-spec artifacts.
+///
+///The boolean `ok` field carried in earlier drafts is removed — it conflated `validated_fail` (a real validation result the buyer can act on) with `unvalidatable_nondeterministic` (a structural property of the target the buyer needs to handle differently). `validated_fail` returns `violations[]`; `unvalidatable_nondeterministic` does not (there's nothing to enumerate).
+///
+///**Scope of validation (normative).** `validate_input` validates **manifest structure** against the canonical / product / third-party format target — slot counts, asset types, parameter ranges, format-shape constraints. It does NOT predict the surface's per-impression rendering choice. This distinction matters for `composition_model: algorithmic` formats (`responsive_creative`, `agent_placement`) where the surface picks combinations or phrasing at delivery time: the buyer's asset pool can still be structurally validated (does it meet the count/size/length requirements?) → `validated_pass` or `validated_fail` with violations. What's unpredictable is the rendered output composition, and that's NOT what `validate_input` claims to predict. `unvalidatable_nondeterministic` is reserved for `synthesis_nondeterministic: true` cases where the production pipeline itself can't be evaluated upfront — distinct from algorithmic composition where the inputs ARE evaluable but the output rendering isn't. Buyers calling `validate_input` on an algorithmic-composition target SHOULD expect a structural verdict (pass/fail), not a rendering preview.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ValidateInputResult {
     ///Discriminator for the validation outcome. See schema description for the three states. Replaces the earlier boolean `ok` to distinguish 'failed validation' from 'platform is nondeterministic, can't pre-validate'.
@@ -3329,6 +10599,81 @@ pub struct ValidateInputResult {
     pub violations: ::std::option::Option<::std::vec::Vec<ValidateInputResultViolationsItem>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidateInputResult {
+    ///Starts a [`ValidateInputResultBuilder`] with every field unset.
+    pub fn builder() -> ValidateInputResultBuilder {
+        <ValidateInputResultBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateInputResult`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateInputResultBuilder {
+    result_kind: ::std::option::Option<ValidateInputResultResultKind>,
+    target: ::std::option::Option<ValidateInputResultTarget>,
+    violations: ::std::option::Option<::std::vec::Vec<ValidateInputResultViolationsItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateInputResultBuilder {
+    fn default() -> Self {
+        Self {
+            result_kind: ::std::option::Option::None,
+            target: ::std::option::Option::None,
+            violations: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateInputResultBuilder {
+    ///Sets [`ValidateInputResult::result_kind`] (required).
+    pub fn result_kind(
+        mut self,
+        value: impl ::std::convert::Into<ValidateInputResultResultKind>,
+    ) -> Self {
+        self.result_kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResult::target`] (required).
+    pub fn target(mut self, value: impl ::std::convert::Into<ValidateInputResultTarget>) -> Self {
+        self.target = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResult::violations`].
+    pub fn violations(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ValidateInputResultViolationsItem>>,
+    ) -> Self {
+        self.violations = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResult::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateInputResult`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ValidateInputResult, crate::MissingField> {
+        ::std::result::Result::Ok(ValidateInputResult {
+            result_kind: self.result_kind.ok_or(crate::MissingField {
+                type_name: "ValidateInputResult",
+                field: "result_kind",
+            })?,
+            target: self.target.ok_or(crate::MissingField {
+                type_name: "ValidateInputResult",
+                field: "target",
+            })?,
+            violations: self.violations,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Discriminator for the validation outcome. See schema description for the three states. Replaces the earlier boolean `ok` to distinguish 'failed validation' from 'platform is nondeterministic, can't pre-validate'.
 #[derive(
@@ -3393,6 +10738,67 @@ pub struct ValidateInputResultTarget {
     pub kind: ValidateInputResultTargetKind,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidateInputResultTarget {
+    ///Starts a [`ValidateInputResultTargetBuilder`] with every field unset.
+    pub fn builder() -> ValidateInputResultTargetBuilder {
+        <ValidateInputResultTargetBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateInputResultTarget`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateInputResultTargetBuilder {
+    id: ::std::option::Option<::std::string::String>,
+    kind: ::std::option::Option<ValidateInputResultTargetKind>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateInputResultTargetBuilder {
+    fn default() -> Self {
+        Self {
+            id: ::std::option::Option::None,
+            kind: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateInputResultTargetBuilder {
+    ///Sets [`ValidateInputResultTarget::id`] (required).
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResultTarget::kind`] (required).
+    pub fn kind(mut self, value: impl ::std::convert::Into<ValidateInputResultTargetKind>) -> Self {
+        self.kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResultTarget::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateInputResultTarget`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ValidateInputResultTarget, crate::MissingField> {
+        ::std::result::Result::Ok(ValidateInputResultTarget {
+            id: self.id.ok_or(crate::MissingField {
+                type_name: "ValidateInputResultTarget",
+                field: "id",
+            })?,
+            kind: self.kind.ok_or(crate::MissingField {
+                type_name: "ValidateInputResultTarget",
+                field: "kind",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`ValidateInputResultTargetKind`
 #[derive(
@@ -3469,6 +10875,97 @@ pub struct ValidateInputResultViolationsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ValidateInputResultViolationsItem {
+    ///Starts a [`ValidateInputResultViolationsItemBuilder`] with every field unset.
+    pub fn builder() -> ValidateInputResultViolationsItemBuilder {
+        <ValidateInputResultViolationsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateInputResultViolationsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateInputResultViolationsItemBuilder {
+    expected: ::std::option::Option<::serde_json::Value>,
+    field: ::std::option::Option<::std::string::String>,
+    predicted: ::std::option::Option<::serde_json::Value>,
+    retry_with:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    rule: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateInputResultViolationsItemBuilder {
+    fn default() -> Self {
+        Self {
+            expected: ::std::option::Option::None,
+            field: ::std::option::Option::None,
+            predicted: ::std::option::Option::None,
+            retry_with: ::std::option::Option::None,
+            rule: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateInputResultViolationsItemBuilder {
+    ///Sets [`ValidateInputResultViolationsItem::expected`].
+    pub fn expected(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.expected = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResultViolationsItem::field`] (required).
+    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResultViolationsItem::predicted`].
+    pub fn predicted(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.predicted = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResultViolationsItem::retry_with`].
+    pub fn retry_with(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.retry_with = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResultViolationsItem::rule`] (required).
+    pub fn rule(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateInputResultViolationsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateInputResultViolationsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidateInputResultViolationsItem, crate::MissingField> {
+        ::std::result::Result::Ok(ValidateInputResultViolationsItem {
+            expected: self.expected,
+            field: self.field.ok_or(crate::MissingField {
+                type_name: "ValidateInputResultViolationsItem",
+                field: "field",
+            })?,
+            predicted: self.predicted,
+            retry_with: self.retry_with,
+            rule: self.rule.ok_or(crate::MissingField {
+                type_name: "ValidateInputResultViolationsItem",
+                field: "rule",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Structured per-segment generation brief for generative video products (Veo / Sora / Runway-class). Each `segments[]` entry declares a timed prompt the synthesis pipeline turns into a continuous shot — `order`, `duration_ms`, `prompt`, optional `vo` (voiceover line) and `caption` (on-screen text). This is a *generation* brief, not a creative-direction storyboard: there is no camera direction, shot type, mood, or reference-asset attachment. Buyers wanting to direct camera, lighting, or reference-image conditioning attach a `reference-asset.json` with `purpose: "storyboard"` separately — that's the visual-direction surface; video-brief is the structured prompt the model receives. Renamed from earlier `scenes` to call the shape what it is (a brief, not a scene-level production document).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VideoBrief {
@@ -3476,6 +10973,59 @@ pub struct VideoBrief {
     pub segments: ::std::vec::Vec<VideoBriefSegmentsItem>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VideoBrief {
+    ///Starts a [`VideoBriefBuilder`] with every field unset.
+    pub fn builder() -> VideoBriefBuilder {
+        <VideoBriefBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VideoBrief`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VideoBriefBuilder {
+    segments: ::std::option::Option<::std::vec::Vec<VideoBriefSegmentsItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VideoBriefBuilder {
+    fn default() -> Self {
+        Self {
+            segments: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VideoBriefBuilder {
+    ///Sets [`VideoBrief::segments`] (required).
+    pub fn segments(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<VideoBriefSegmentsItem>>,
+    ) -> Self {
+        self.segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VideoBrief::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VideoBrief`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VideoBrief, crate::MissingField> {
+        ::std::result::Result::Ok(VideoBrief {
+            segments: self.segments.ok_or(crate::MissingField {
+                type_name: "VideoBrief",
+                field: "segments",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`VideoBriefSegmentsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3494,4 +11044,92 @@ pub struct VideoBriefSegmentsItem {
     pub vo: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl VideoBriefSegmentsItem {
+    ///Starts a [`VideoBriefSegmentsItemBuilder`] with every field unset.
+    pub fn builder() -> VideoBriefSegmentsItemBuilder {
+        <VideoBriefSegmentsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`VideoBriefSegmentsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct VideoBriefSegmentsItemBuilder {
+    caption: ::std::option::Option<::std::string::String>,
+    duration_ms: ::std::option::Option<::std::num::NonZeroU64>,
+    order: ::std::option::Option<::std::num::NonZeroU64>,
+    prompt: ::std::option::Option<::std::string::String>,
+    vo: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for VideoBriefSegmentsItemBuilder {
+    fn default() -> Self {
+        Self {
+            caption: ::std::option::Option::None,
+            duration_ms: ::std::option::Option::None,
+            order: ::std::option::Option::None,
+            prompt: ::std::option::Option::None,
+            vo: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl VideoBriefSegmentsItemBuilder {
+    ///Sets [`VideoBriefSegmentsItem::caption`].
+    pub fn caption(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caption = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VideoBriefSegmentsItem::duration_ms`] (required).
+    pub fn duration_ms(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VideoBriefSegmentsItem::order`] (required).
+    pub fn order(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VideoBriefSegmentsItem::prompt`] (required).
+    pub fn prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VideoBriefSegmentsItem::vo`].
+    pub fn vo(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.vo = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`VideoBriefSegmentsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`VideoBriefSegmentsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<VideoBriefSegmentsItem, crate::MissingField> {
+        ::std::result::Result::Ok(VideoBriefSegmentsItem {
+            caption: self.caption,
+            duration_ms: self.duration_ms.ok_or(crate::MissingField {
+                type_name: "VideoBriefSegmentsItem",
+                field: "duration_ms",
+            })?,
+            order: self.order.ok_or(crate::MissingField {
+                type_name: "VideoBriefSegmentsItem",
+                field: "order",
+            })?,
+            prompt: self.prompt.ok_or(crate::MissingField {
+                type_name: "VideoBriefSegmentsItem",
+                field: "prompt",
+            })?,
+            vo: self.vo,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }

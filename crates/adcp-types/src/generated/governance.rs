@@ -25,6 +25,125 @@ pub struct ArtifactWebhookPayload {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ArtifactWebhookPayload {
+    ///Starts a [`ArtifactWebhookPayloadBuilder`] with every field unset.
+    pub fn builder() -> ArtifactWebhookPayloadBuilder {
+        <ArtifactWebhookPayloadBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ArtifactWebhookPayload`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ArtifactWebhookPayloadBuilder {
+    artifacts: ::std::option::Option<::std::vec::Vec<ArtifactWebhookPayloadArtifactsItem>>,
+    batch_id: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    media_buy_id: ::std::option::Option<::std::string::String>,
+    pagination: ::std::option::Option<ArtifactWebhookPayloadPagination>,
+    timestamp: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ArtifactWebhookPayloadBuilder {
+    fn default() -> Self {
+        Self {
+            artifacts: ::std::option::Option::None,
+            batch_id: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            media_buy_id: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            timestamp: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ArtifactWebhookPayloadBuilder {
+    ///Sets [`ArtifactWebhookPayload::artifacts`] (required).
+    pub fn artifacts(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ArtifactWebhookPayloadArtifactsItem>>,
+    ) -> Self {
+        self.artifacts = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayload::batch_id`] (required).
+    pub fn batch_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.batch_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayload::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayload::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayload::media_buy_id`] (required).
+    pub fn media_buy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_buy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayload::pagination`].
+    pub fn pagination(
+        mut self,
+        value: impl ::std::convert::Into<ArtifactWebhookPayloadPagination>,
+    ) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayload::timestamp`] (required).
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayload::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ArtifactWebhookPayload`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ArtifactWebhookPayload, crate::MissingField> {
+        ::std::result::Result::Ok(ArtifactWebhookPayload {
+            artifacts: self.artifacts.ok_or(crate::MissingField {
+                type_name: "ArtifactWebhookPayload",
+                field: "artifacts",
+            })?,
+            batch_id: self.batch_id.ok_or(crate::MissingField {
+                type_name: "ArtifactWebhookPayload",
+                field: "batch_id",
+            })?,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "ArtifactWebhookPayload",
+                field: "idempotency_key",
+            })?,
+            media_buy_id: self.media_buy_id.ok_or(crate::MissingField {
+                type_name: "ArtifactWebhookPayload",
+                field: "media_buy_id",
+            })?,
+            pagination: self.pagination,
+            timestamp: self.timestamp.ok_or(crate::MissingField {
+                type_name: "ArtifactWebhookPayload",
+                field: "timestamp",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`ArtifactWebhookPayloadArtifactsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ArtifactWebhookPayloadArtifactsItem {
@@ -41,8 +160,90 @@ pub struct ArtifactWebhookPayloadArtifactsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ArtifactWebhookPayloadArtifactsItem {
+    ///Starts a [`ArtifactWebhookPayloadArtifactsItemBuilder`] with every field unset.
+    pub fn builder() -> ArtifactWebhookPayloadArtifactsItemBuilder {
+        <ArtifactWebhookPayloadArtifactsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ArtifactWebhookPayloadArtifactsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ArtifactWebhookPayloadArtifactsItemBuilder {
+    artifact: ::std::option::Option<Artifact>,
+    delivered_at: ::std::option::Option<::std::string::String>,
+    impression_id: ::std::option::Option<::std::string::String>,
+    package_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ArtifactWebhookPayloadArtifactsItemBuilder {
+    fn default() -> Self {
+        Self {
+            artifact: ::std::option::Option::None,
+            delivered_at: ::std::option::Option::None,
+            impression_id: ::std::option::Option::None,
+            package_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ArtifactWebhookPayloadArtifactsItemBuilder {
+    ///Sets [`ArtifactWebhookPayloadArtifactsItem::artifact`] (required).
+    pub fn artifact(mut self, value: impl ::std::convert::Into<Artifact>) -> Self {
+        self.artifact = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayloadArtifactsItem::delivered_at`] (required).
+    pub fn delivered_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.delivered_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayloadArtifactsItem::impression_id`].
+    pub fn impression_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.impression_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayloadArtifactsItem::package_id`].
+    pub fn package_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.package_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayloadArtifactsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ArtifactWebhookPayloadArtifactsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ArtifactWebhookPayloadArtifactsItem, crate::MissingField> {
+        ::std::result::Result::Ok(ArtifactWebhookPayloadArtifactsItem {
+            artifact: self.artifact.ok_or(crate::MissingField {
+                type_name: "ArtifactWebhookPayloadArtifactsItem",
+                field: "artifact",
+            })?,
+            delivered_at: self.delivered_at.ok_or(crate::MissingField {
+                type_name: "ArtifactWebhookPayloadArtifactsItem",
+                field: "delivered_at",
+            })?,
+            impression_id: self.impression_id,
+            package_id: self.package_id,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Pagination info when batching large artifact sets
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ArtifactWebhookPayloadPagination {
     ///Current batch number (1-indexed)
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -55,6 +256,71 @@ pub struct ArtifactWebhookPayloadPagination {
     pub total_batches: ::std::option::Option<i64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ArtifactWebhookPayloadPagination {
+    ///Starts a [`ArtifactWebhookPayloadPaginationBuilder`] with every field unset.
+    pub fn builder() -> ArtifactWebhookPayloadPaginationBuilder {
+        <ArtifactWebhookPayloadPaginationBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ArtifactWebhookPayloadPagination`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ArtifactWebhookPayloadPaginationBuilder {
+    batch_number: ::std::option::Option<i64>,
+    total_artifacts: ::std::option::Option<i64>,
+    total_batches: ::std::option::Option<i64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ArtifactWebhookPayloadPaginationBuilder {
+    fn default() -> Self {
+        Self {
+            batch_number: ::std::option::Option::None,
+            total_artifacts: ::std::option::Option::None,
+            total_batches: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ArtifactWebhookPayloadPaginationBuilder {
+    ///Sets [`ArtifactWebhookPayloadPagination::batch_number`].
+    pub fn batch_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.batch_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayloadPagination::total_artifacts`].
+    pub fn total_artifacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_artifacts = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayloadPagination::total_batches`].
+    pub fn total_batches(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_batches = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ArtifactWebhookPayloadPagination::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ArtifactWebhookPayloadPagination`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ArtifactWebhookPayloadPagination, crate::MissingField> {
+        ::std::result::Result::Ok(ArtifactWebhookPayloadPagination {
+            batch_number: self.batch_number,
+            total_artifacts: self.total_artifacts,
+            total_batches: self.total_batches,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Definition of a restricted personal data attribute in the policy registry. Attributes are the shared vocabulary used across campaign plans (restricted_attributes), signal definitions (restricted_attributes), and data marketplace catalogs. Each definition documents the regulatory basis, scope, and common signal patterns for the attribute category.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -83,6 +349,120 @@ pub struct AttributeDefinition {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub signal_patterns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(feature = "builders")]
+impl AttributeDefinition {
+    ///Starts a [`AttributeDefinitionBuilder`] with every field unset.
+    pub fn builder() -> AttributeDefinitionBuilder {
+        <AttributeDefinitionBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AttributeDefinition`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AttributeDefinitionBuilder {
+    attribute_id: ::std::option::Option<::std::string::String>,
+    description: ::std::option::Option<::std::string::String>,
+    excludes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    guidance: ::std::option::Option<::std::string::String>,
+    includes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    name: ::std::option::Option<::std::string::String>,
+    regulatory_basis:
+        ::std::option::Option<::std::vec::Vec<AttributeDefinitionRegulatoryBasisItem>>,
+    signal_patterns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AttributeDefinitionBuilder {
+    fn default() -> Self {
+        Self {
+            attribute_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            excludes: ::std::option::Option::None,
+            guidance: ::std::option::Option::None,
+            includes: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            regulatory_basis: ::std::option::Option::None,
+            signal_patterns: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AttributeDefinitionBuilder {
+    ///Sets [`AttributeDefinition::attribute_id`] (required).
+    pub fn attribute_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.attribute_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinition::description`] (required).
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinition::excludes`].
+    pub fn excludes(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.excludes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinition::guidance`].
+    pub fn guidance(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.guidance = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinition::includes`].
+    pub fn includes(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.includes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinition::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinition::regulatory_basis`].
+    pub fn regulatory_basis(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<AttributeDefinitionRegulatoryBasisItem>>,
+    ) -> Self {
+        self.regulatory_basis = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinition::signal_patterns`].
+    pub fn signal_patterns(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.signal_patterns = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AttributeDefinition`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AttributeDefinition, crate::MissingField> {
+        ::std::result::Result::Ok(AttributeDefinition {
+            attribute_id: self.attribute_id.ok_or(crate::MissingField {
+                type_name: "AttributeDefinition",
+                field: "attribute_id",
+            })?,
+            description: self.description.ok_or(crate::MissingField {
+                type_name: "AttributeDefinition",
+                field: "description",
+            })?,
+            excludes: self.excludes,
+            guidance: self.guidance,
+            includes: self.includes,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "AttributeDefinition",
+                field: "name",
+            })?,
+            regulatory_basis: self.regulatory_basis,
+            signal_patterns: self.signal_patterns,
+        })
+    }
+}
 ///`AttributeDefinitionRegulatoryBasisItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +475,69 @@ pub struct AttributeDefinitionRegulatoryBasisItem {
     ///How this regulation defines or restricts the attribute.
     pub summary: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl AttributeDefinitionRegulatoryBasisItem {
+    ///Starts a [`AttributeDefinitionRegulatoryBasisItemBuilder`] with every field unset.
+    pub fn builder() -> AttributeDefinitionRegulatoryBasisItemBuilder {
+        <AttributeDefinitionRegulatoryBasisItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AttributeDefinitionRegulatoryBasisItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AttributeDefinitionRegulatoryBasisItemBuilder {
+    jurisdictions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    name: ::std::option::Option<::std::string::String>,
+    summary: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AttributeDefinitionRegulatoryBasisItemBuilder {
+    fn default() -> Self {
+        Self {
+            jurisdictions: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AttributeDefinitionRegulatoryBasisItemBuilder {
+    ///Sets [`AttributeDefinitionRegulatoryBasisItem::jurisdictions`].
+    pub fn jurisdictions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.jurisdictions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinitionRegulatoryBasisItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AttributeDefinitionRegulatoryBasisItem::summary`] (required).
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AttributeDefinitionRegulatoryBasisItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<AttributeDefinitionRegulatoryBasisItem, crate::MissingField> {
+        ::std::result::Result::Ok(AttributeDefinitionRegulatoryBasisItem {
+            jurisdictions: self.jurisdictions,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "AttributeDefinitionRegulatoryBasisItem",
+                field: "name",
+            })?,
+            summary: self.summary.ok_or(crate::MissingField {
+                type_name: "AttributeDefinitionRegulatoryBasisItem",
+                field: "summary",
+            })?,
+        })
+    }
+}
 ///Buyer-defined audience targeting constraints for a campaign plan. Specifies who the campaign should and should not reach. The governance agent evaluates seller targeting against these constraints during check_governance.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +548,56 @@ pub struct AudienceConstraints {
     ///Desired audience criteria. The seller's targeting should align with these. Each criterion is evaluated independently — the combined targeting should satisfy at least one inclusion criterion.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub include: ::std::option::Option<::std::vec::Vec<AudienceSelector>>,
+}
+#[cfg(feature = "builders")]
+impl AudienceConstraints {
+    ///Starts a [`AudienceConstraintsBuilder`] with every field unset.
+    pub fn builder() -> AudienceConstraintsBuilder {
+        <AudienceConstraintsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AudienceConstraints`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AudienceConstraintsBuilder {
+    exclude: ::std::option::Option<::std::vec::Vec<AudienceSelector>>,
+    include: ::std::option::Option<::std::vec::Vec<AudienceSelector>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AudienceConstraintsBuilder {
+    fn default() -> Self {
+        Self {
+            exclude: ::std::option::Option::None,
+            include: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AudienceConstraintsBuilder {
+    ///Sets [`AudienceConstraints::exclude`].
+    pub fn exclude(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<AudienceSelector>>,
+    ) -> Self {
+        self.exclude = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AudienceConstraints::include`].
+    pub fn include(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<AudienceSelector>>,
+    ) -> Self {
+        self.include = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AudienceConstraints`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AudienceConstraints, crate::MissingField> {
+        ::std::result::Result::Ok(AudienceConstraints {
+            exclude: self.exclude,
+            include: self.include,
+        })
+    }
 }
 ///Result of validating sales agent authorization for a property. Checks if the sales agent is listed in the property's adagents.json.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -120,6 +613,78 @@ pub struct AuthorizationResult {
     pub status: AuthorizationResultStatus,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub violation: ::std::option::Option<AuthorizationResultViolation>,
+}
+#[cfg(feature = "builders")]
+impl AuthorizationResult {
+    ///Starts a [`AuthorizationResultBuilder`] with every field unset.
+    pub fn builder() -> AuthorizationResultBuilder {
+        <AuthorizationResultBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AuthorizationResult`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AuthorizationResultBuilder {
+    publisher_domain: ::std::option::Option<::std::string::String>,
+    sales_agent_url: ::std::option::Option<::std::string::String>,
+    status: ::std::option::Option<AuthorizationResultStatus>,
+    violation: ::std::option::Option<AuthorizationResultViolation>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AuthorizationResultBuilder {
+    fn default() -> Self {
+        Self {
+            publisher_domain: ::std::option::Option::None,
+            sales_agent_url: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            violation: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AuthorizationResultBuilder {
+    ///Sets [`AuthorizationResult::publisher_domain`].
+    pub fn publisher_domain(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.publisher_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AuthorizationResult::sales_agent_url`].
+    pub fn sales_agent_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.sales_agent_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AuthorizationResult::status`] (required).
+    pub fn status(mut self, value: impl ::std::convert::Into<AuthorizationResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AuthorizationResult::violation`].
+    pub fn violation(
+        mut self,
+        value: impl ::std::convert::Into<AuthorizationResultViolation>,
+    ) -> Self {
+        self.violation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AuthorizationResult`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AuthorizationResult, crate::MissingField> {
+        ::std::result::Result::Ok(AuthorizationResult {
+            publisher_domain: self.publisher_domain,
+            sales_agent_url: self.sales_agent_url,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "AuthorizationResult",
+                field: "status",
+            })?,
+            violation: self.violation,
+        })
+    }
 }
 ///Authorization status: authorized (agent in adagents.json), unauthorized (agent not in adagents.json), unknown (could not fetch or parse adagents.json)
 #[derive(
@@ -184,6 +749,56 @@ pub struct AuthorizationResultViolation {
     pub code: ::std::string::String,
     ///Human-readable violation description
     pub message: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl AuthorizationResultViolation {
+    ///Starts a [`AuthorizationResultViolationBuilder`] with every field unset.
+    pub fn builder() -> AuthorizationResultViolationBuilder {
+        <AuthorizationResultViolationBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AuthorizationResultViolation`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AuthorizationResultViolationBuilder {
+    code: ::std::option::Option<::std::string::String>,
+    message: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AuthorizationResultViolationBuilder {
+    fn default() -> Self {
+        Self {
+            code: ::std::option::Option::None,
+            message: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AuthorizationResultViolationBuilder {
+    ///Sets [`AuthorizationResultViolation::code`] (required).
+    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AuthorizationResultViolation::message`] (required).
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AuthorizationResultViolation`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AuthorizationResultViolation, crate::MissingField> {
+        ::std::result::Result::Ok(AuthorizationResultViolation {
+            code: self.code.ok_or(crate::MissingField {
+                type_name: "AuthorizationResultViolation",
+                field: "code",
+            })?,
+            message: self.message.ok_or(crate::MissingField {
+                type_name: "AuthorizationResultViolation",
+                field: "message",
+            })?,
+        })
+    }
 }
 ///Strictly two-outcome evaluation result used for overall record-level verdicts in content standards tasks. For per-feature breakdowns that include warning and unevaluated states, see feature-check-status.
 #[derive(
@@ -252,6 +867,97 @@ pub struct CalibrateContentRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CalibrateContentRequest {
+    ///Starts a [`CalibrateContentRequestBuilder`] with every field unset.
+    pub fn builder() -> CalibrateContentRequestBuilder {
+        <CalibrateContentRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CalibrateContentRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CalibrateContentRequestBuilder {
+    artifact: ::std::option::Option<Artifact>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    standards_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CalibrateContentRequestBuilder {
+    fn default() -> Self {
+        Self {
+            artifact: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            standards_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CalibrateContentRequestBuilder {
+    ///Sets [`CalibrateContentRequest::artifact`] (required).
+    pub fn artifact(mut self, value: impl ::std::convert::Into<Artifact>) -> Self {
+        self.artifact = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentRequest::standards_id`] (required).
+    pub fn standards_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.standards_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CalibrateContentRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CalibrateContentRequest, crate::MissingField> {
+        ::std::result::Result::Ok(CalibrateContentRequest {
+            artifact: self.artifact.ok_or(crate::MissingField {
+                type_name: "CalibrateContentRequest",
+                field: "artifact",
+            })?,
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CalibrateContentRequest",
+                field: "idempotency_key",
+            })?,
+            standards_id: self.standards_id.ok_or(crate::MissingField {
+                type_name: "CalibrateContentRequest",
+                field: "standards_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload with verdict and detailed explanations for collaborative calibration
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
@@ -303,6 +1009,94 @@ pub struct CalibrateContentResponseVariant0FeaturesItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CalibrateContentResponseVariant0FeaturesItem {
+    ///Starts a [`CalibrateContentResponseVariant0FeaturesItemBuilder`] with every field unset.
+    pub fn builder() -> CalibrateContentResponseVariant0FeaturesItemBuilder {
+        <CalibrateContentResponseVariant0FeaturesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CalibrateContentResponseVariant0FeaturesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CalibrateContentResponseVariant0FeaturesItemBuilder {
+    confidence: ::std::option::Option<f64>,
+    explanation: ::std::option::Option<::std::string::String>,
+    feature_id: ::std::option::Option<::std::string::String>,
+    policy_id: ::std::option::Option<::std::string::String>,
+    status: ::std::option::Option<FeatureCheckStatus>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CalibrateContentResponseVariant0FeaturesItemBuilder {
+    fn default() -> Self {
+        Self {
+            confidence: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            feature_id: ::std::option::Option::None,
+            policy_id: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CalibrateContentResponseVariant0FeaturesItemBuilder {
+    ///Sets [`CalibrateContentResponseVariant0FeaturesItem::confidence`].
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentResponseVariant0FeaturesItem::explanation`].
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentResponseVariant0FeaturesItem::feature_id`] (required).
+    pub fn feature_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.feature_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentResponseVariant0FeaturesItem::policy_id`].
+    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentResponseVariant0FeaturesItem::status`] (required).
+    pub fn status(mut self, value: impl ::std::convert::Into<FeatureCheckStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CalibrateContentResponseVariant0FeaturesItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CalibrateContentResponseVariant0FeaturesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CalibrateContentResponseVariant0FeaturesItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(CalibrateContentResponseVariant0FeaturesItem {
+            confidence: self.confidence,
+            explanation: self.explanation,
+            feature_id: self.feature_id.ok_or(crate::MissingField {
+                type_name: "CalibrateContentResponseVariant0FeaturesItem",
+                field: "feature_id",
+            })?,
+            policy_id: self.policy_id,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "CalibrateContentResponseVariant0FeaturesItem",
+                field: "status",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Universal governance check for campaign actions. The governance agent infers the check type from the fields present: tool+payload = intent check (proposed, orchestrator-side). planned_delivery = execution check (committed, seller-side). governance_context maintains lifecycle continuity across either check type — its presence alone does not determine binding. To check budget availability without a specific action, omit tool and payload.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CheckGovernanceRequest {
@@ -344,6 +1138,167 @@ pub struct CheckGovernanceRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequest {
+    ///Starts a [`CheckGovernanceRequestBuilder`] with every field unset.
+    pub fn builder() -> CheckGovernanceRequestBuilder {
+        <CheckGovernanceRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CheckGovernanceRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CheckGovernanceRequestBuilder {
+    caller: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    delivery_metrics: ::std::option::Option<CheckGovernanceRequestDeliveryMetrics>,
+    ext: ::std::option::Option<Ext>,
+    governance_context: ::std::option::Option<::std::string::String>,
+    invoice_recipient: ::std::option::Option<BusinessEntity>,
+    modification_summary: ::std::option::Option<::std::string::String>,
+    payload: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    phase: ::std::option::Option<GovernancePhase>,
+    plan_id: ::std::option::Option<::std::string::String>,
+    planned_delivery: ::std::option::Option<PlannedDelivery>,
+    purchase_type: ::std::option::Option<PurchaseType>,
+    tool: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CheckGovernanceRequestBuilder {
+    fn default() -> Self {
+        Self {
+            caller: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            delivery_metrics: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            governance_context: ::std::option::Option::None,
+            invoice_recipient: ::std::option::Option::None,
+            modification_summary: ::std::option::Option::None,
+            payload: ::std::option::Option::None,
+            phase: ::std::option::Option::None,
+            plan_id: ::std::option::Option::None,
+            planned_delivery: ::std::option::Option::None,
+            purchase_type: ::std::option::Option::None,
+            tool: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequestBuilder {
+    ///Sets [`CheckGovernanceRequest::caller`] (required).
+    pub fn caller(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::delivery_metrics`].
+    pub fn delivery_metrics(
+        mut self,
+        value: impl ::std::convert::Into<CheckGovernanceRequestDeliveryMetrics>,
+    ) -> Self {
+        self.delivery_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::governance_context`].
+    pub fn governance_context(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.governance_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::invoice_recipient`].
+    pub fn invoice_recipient(mut self, value: impl ::std::convert::Into<BusinessEntity>) -> Self {
+        self.invoice_recipient = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::modification_summary`].
+    pub fn modification_summary(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.modification_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::payload`].
+    pub fn payload(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::phase`].
+    pub fn phase(mut self, value: impl ::std::convert::Into<GovernancePhase>) -> Self {
+        self.phase = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::plan_id`] (required).
+    pub fn plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::planned_delivery`].
+    pub fn planned_delivery(mut self, value: impl ::std::convert::Into<PlannedDelivery>) -> Self {
+        self.planned_delivery = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::purchase_type`].
+    pub fn purchase_type(mut self, value: impl ::std::convert::Into<PurchaseType>) -> Self {
+        self.purchase_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::tool`].
+    pub fn tool(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tool = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CheckGovernanceRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CheckGovernanceRequest, crate::MissingField> {
+        ::std::result::Result::Ok(CheckGovernanceRequest {
+            caller: self.caller.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceRequest",
+                field: "caller",
+            })?,
+            context: self.context,
+            delivery_metrics: self.delivery_metrics,
+            ext: self.ext,
+            governance_context: self.governance_context,
+            invoice_recipient: self.invoice_recipient,
+            modification_summary: self.modification_summary,
+            payload: self.payload,
+            phase: self.phase,
+            plan_id: self.plan_id.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceRequest",
+                field: "plan_id",
+            })?,
+            planned_delivery: self.planned_delivery,
+            purchase_type: self.purchase_type,
+            tool: self.tool,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Actual delivery performance data. MUST be present for 'delivery' phase. The governance agent compares these metrics against the planned delivery to detect drift.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -376,6 +1331,129 @@ pub struct CheckGovernanceRequestDeliveryMetrics {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub spend: ::std::option::Option<f64>,
 }
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequestDeliveryMetrics {
+    ///Starts a [`CheckGovernanceRequestDeliveryMetricsBuilder`] with every field unset.
+    pub fn builder() -> CheckGovernanceRequestDeliveryMetricsBuilder {
+        <CheckGovernanceRequestDeliveryMetricsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CheckGovernanceRequestDeliveryMetrics`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CheckGovernanceRequestDeliveryMetricsBuilder {
+    audience_distribution:
+        ::std::option::Option<CheckGovernanceRequestDeliveryMetricsAudienceDistribution>,
+    channel_distribution:
+        ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
+    cumulative_impressions: ::std::option::Option<u64>,
+    cumulative_spend: ::std::option::Option<f64>,
+    geo_distribution:
+        ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
+    impressions: ::std::option::Option<u64>,
+    pacing: ::std::option::Option<CheckGovernanceRequestDeliveryMetricsPacing>,
+    reporting_period: ::std::option::Option<CheckGovernanceRequestDeliveryMetricsReportingPeriod>,
+    spend: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CheckGovernanceRequestDeliveryMetricsBuilder {
+    fn default() -> Self {
+        Self {
+            audience_distribution: ::std::option::Option::None,
+            channel_distribution: ::std::option::Option::None,
+            cumulative_impressions: ::std::option::Option::None,
+            cumulative_spend: ::std::option::Option::None,
+            geo_distribution: ::std::option::Option::None,
+            impressions: ::std::option::Option::None,
+            pacing: ::std::option::Option::None,
+            reporting_period: ::std::option::Option::None,
+            spend: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequestDeliveryMetricsBuilder {
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::audience_distribution`].
+    pub fn audience_distribution(
+        mut self,
+        value: impl ::std::convert::Into<CheckGovernanceRequestDeliveryMetricsAudienceDistribution>,
+    ) -> Self {
+        self.audience_distribution = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::channel_distribution`].
+    pub fn channel_distribution(
+        mut self,
+        value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, f64>>,
+    ) -> Self {
+        self.channel_distribution = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::cumulative_impressions`].
+    pub fn cumulative_impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.cumulative_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::cumulative_spend`].
+    pub fn cumulative_spend(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cumulative_spend = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::geo_distribution`].
+    pub fn geo_distribution(
+        mut self,
+        value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, f64>>,
+    ) -> Self {
+        self.geo_distribution = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::impressions`].
+    pub fn impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::pacing`].
+    pub fn pacing(
+        mut self,
+        value: impl ::std::convert::Into<CheckGovernanceRequestDeliveryMetricsPacing>,
+    ) -> Self {
+        self.pacing = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::reporting_period`] (required).
+    pub fn reporting_period(
+        mut self,
+        value: impl ::std::convert::Into<CheckGovernanceRequestDeliveryMetricsReportingPeriod>,
+    ) -> Self {
+        self.reporting_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetrics::spend`].
+    pub fn spend(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.spend = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CheckGovernanceRequestDeliveryMetrics`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CheckGovernanceRequestDeliveryMetrics, crate::MissingField> {
+        ::std::result::Result::Ok(CheckGovernanceRequestDeliveryMetrics {
+            audience_distribution: self.audience_distribution,
+            channel_distribution: self.channel_distribution,
+            cumulative_impressions: self.cumulative_impressions,
+            cumulative_spend: self.cumulative_spend,
+            geo_distribution: self.geo_distribution,
+            impressions: self.impressions,
+            pacing: self.pacing,
+            reporting_period: self.reporting_period.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceRequestDeliveryMetrics",
+                field: "reporting_period",
+            })?,
+            spend: self.spend,
+        })
+    }
+}
 ///Actual audience composition during the reporting period. Enables mid-flight drift detection when actual delivery skews from planned audience targeting.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -391,6 +1469,93 @@ pub struct CheckGovernanceRequestDeliveryMetricsAudienceDistribution {
         ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
     ///Audience index values for the current reporting period. Keys are seller-defined dimension:value strings (e.g., 'age:25-34', 'gender:female', 'income:high'). The protocol does not mandate a taxonomy — dimensions and value labels vary by seller. Values are index relative to the declared baseline (1.0 = at parity, >1.0 = over-indexed, <1.0 = under-indexed).
     pub indices: ::std::collections::BTreeMap<::std::string::String, f64>,
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequestDeliveryMetricsAudienceDistribution {
+    ///Starts a [`CheckGovernanceRequestDeliveryMetricsAudienceDistributionBuilder`] with every field unset.
+    pub fn builder() -> CheckGovernanceRequestDeliveryMetricsAudienceDistributionBuilder {
+        <CheckGovernanceRequestDeliveryMetricsAudienceDistributionBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CheckGovernanceRequestDeliveryMetricsAudienceDistribution`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CheckGovernanceRequestDeliveryMetricsAudienceDistributionBuilder {
+    baseline:
+        ::std::option::Option<CheckGovernanceRequestDeliveryMetricsAudienceDistributionBaseline>,
+    baseline_description: ::std::option::Option<::std::string::String>,
+    cumulative_indices:
+        ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
+    indices: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CheckGovernanceRequestDeliveryMetricsAudienceDistributionBuilder {
+    fn default() -> Self {
+        Self {
+            baseline: ::std::option::Option::None,
+            baseline_description: ::std::option::Option::None,
+            cumulative_indices: ::std::option::Option::None,
+            indices: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequestDeliveryMetricsAudienceDistributionBuilder {
+    ///Sets [`CheckGovernanceRequestDeliveryMetricsAudienceDistribution::baseline`] (required).
+    pub fn baseline(
+        mut self,
+        value: impl ::std::convert::Into<
+            CheckGovernanceRequestDeliveryMetricsAudienceDistributionBaseline,
+        >,
+    ) -> Self {
+        self.baseline = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetricsAudienceDistribution::baseline_description`].
+    pub fn baseline_description(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.baseline_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetricsAudienceDistribution::cumulative_indices`].
+    pub fn cumulative_indices(
+        mut self,
+        value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, f64>>,
+    ) -> Self {
+        self.cumulative_indices = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetricsAudienceDistribution::indices`] (required).
+    pub fn indices(
+        mut self,
+        value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, f64>>,
+    ) -> Self {
+        self.indices = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CheckGovernanceRequestDeliveryMetricsAudienceDistribution`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        CheckGovernanceRequestDeliveryMetricsAudienceDistribution,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(CheckGovernanceRequestDeliveryMetricsAudienceDistribution {
+            baseline: self.baseline.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceRequestDeliveryMetricsAudienceDistribution",
+                field: "baseline",
+            })?,
+            baseline_description: self.baseline_description,
+            cumulative_indices: self.cumulative_indices,
+            indices: self.indices.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceRequestDeliveryMetricsAudienceDistribution",
+                field: "indices",
+            })?,
+        })
+    }
 }
 ///Population baseline used for index calculation. 'census': national census or equivalent population data. 'platform': the seller's active user base. 'custom': a custom baseline defined by the seller (describe in baseline_description).
 #[derive(
@@ -515,6 +1680,61 @@ pub struct CheckGovernanceRequestDeliveryMetricsReportingPeriod {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequestDeliveryMetricsReportingPeriod {
+    ///Starts a [`CheckGovernanceRequestDeliveryMetricsReportingPeriodBuilder`] with every field unset.
+    pub fn builder() -> CheckGovernanceRequestDeliveryMetricsReportingPeriodBuilder {
+        <CheckGovernanceRequestDeliveryMetricsReportingPeriodBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CheckGovernanceRequestDeliveryMetricsReportingPeriod`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CheckGovernanceRequestDeliveryMetricsReportingPeriodBuilder {
+    end: ::std::option::Option<::std::string::String>,
+    start: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CheckGovernanceRequestDeliveryMetricsReportingPeriodBuilder {
+    fn default() -> Self {
+        Self {
+            end: ::std::option::Option::None,
+            start: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceRequestDeliveryMetricsReportingPeriodBuilder {
+    ///Sets [`CheckGovernanceRequestDeliveryMetricsReportingPeriod::end`] (required).
+    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceRequestDeliveryMetricsReportingPeriod::start`] (required).
+    pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CheckGovernanceRequestDeliveryMetricsReportingPeriod`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        CheckGovernanceRequestDeliveryMetricsReportingPeriod,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(CheckGovernanceRequestDeliveryMetricsReportingPeriod {
+            end: self.end.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceRequestDeliveryMetricsReportingPeriod",
+                field: "end",
+            })?,
+            start: self.start.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceRequestDeliveryMetricsReportingPeriod",
+                field: "start",
+            })?,
+        })
+    }
+}
 ///Governance agent's response to a check request. Returns whether the action is approved under the governance plan.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CheckGovernanceResponse {
@@ -538,11 +1758,11 @@ pub struct CheckGovernanceResponse {
     ///Specific issues found during the governance check. Present when verdict is 'denied' or 'conditions'. MAY also be present on 'approved' for informational findings (e.g., budget approaching limit).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub findings: ::std::option::Option<::std::vec::Vec<CheckGovernanceResponseFindingsItem>>,
-    /**Governance context token for this governed action. The buyer MUST attach this to the protocol envelope when sending the purchase request (media buy, rights acquisition, signal activation) to the seller. The seller MUST persist it and include it on all subsequent check_governance calls for this action's lifecycle.
-
-    Value format: in 3.0 governance agents MUST emit a compact JWS per the AdCP JWS profile (see Security — Signed Governance Context). Sellers MAY verify; sellers that do not verify MUST persist and forward the token unchanged so auditors can verify downstream. In 3.1 all sellers MUST verify per the checklist. Non-JWS values from pre-3.0 governance agents are deprecated and will be rejected in 3.1.
-
-    Sellers that implement verification MUST verify signature, `aud`, `exp`, `jti` replay, and revocation per the profile before treating the request as governance-approved. This is the primary correlation key for audit and reporting across the governance lifecycle — the governance agent decodes its own signed token to look up internal plan state (buyer correlation IDs, policy decision log, etc.).*/
+    ///Governance context token for this governed action. The buyer MUST attach this to the protocol envelope when sending the purchase request (media buy, rights acquisition, signal activation) to the seller. The seller MUST persist it and include it on all subsequent check_governance calls for this action's lifecycle.
+    ///
+    ///Value format: in 3.0 governance agents MUST emit a compact JWS per the AdCP JWS profile (see Security — Signed Governance Context). Sellers MAY verify; sellers that do not verify MUST persist and forward the token unchanged so auditors can verify downstream. In 3.1 all sellers MUST verify per the checklist. Non-JWS values from pre-3.0 governance agents are deprecated and will be rejected in 3.1.
+    ///
+    ///Sellers that implement verification MUST verify signature, `aud`, `exp`, `jti` replay, and revocation per the profile before treating the request as governance-approved. This is the primary correlation key for audit and reporting across the governance lifecycle — the governance agent decodes its own signed token to look up internal plan state (buyer correlation IDs, policy decision log, etc.).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub governance_context: ::std::option::Option<::std::string::String>,
     ///Governance enforcement mode active when this check was evaluated. Allows counterparties, regulators, and auditors to distinguish whether a finding blocked execution (enforce) or was logged silently (audit).
@@ -561,6 +1781,184 @@ pub struct CheckGovernanceResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CheckGovernanceResponse {
+    ///Starts a [`CheckGovernanceResponseBuilder`] with every field unset.
+    pub fn builder() -> CheckGovernanceResponseBuilder {
+        <CheckGovernanceResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CheckGovernanceResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CheckGovernanceResponseBuilder {
+    categories_evaluated: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    check_id: ::std::option::Option<::std::string::String>,
+    conditions: ::std::option::Option<::std::vec::Vec<CheckGovernanceResponseConditionsItem>>,
+    context: ::std::option::Option<Context>,
+    expires_at: ::std::option::Option<::std::string::String>,
+    explanation: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    findings: ::std::option::Option<::std::vec::Vec<CheckGovernanceResponseFindingsItem>>,
+    governance_context: ::std::option::Option<::std::string::String>,
+    mode: ::std::option::Option<GovernanceMode>,
+    next_check: ::std::option::Option<::std::string::String>,
+    plan_id: ::std::option::Option<::std::string::String>,
+    policies_evaluated: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    verdict: ::std::option::Option<GovernanceDecision>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CheckGovernanceResponseBuilder {
+    fn default() -> Self {
+        Self {
+            categories_evaluated: ::std::option::Option::None,
+            check_id: ::std::option::Option::None,
+            conditions: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            expires_at: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            findings: ::std::option::Option::None,
+            governance_context: ::std::option::Option::None,
+            mode: ::std::option::Option::None,
+            next_check: ::std::option::Option::None,
+            plan_id: ::std::option::Option::None,
+            policies_evaluated: ::std::option::Option::None,
+            verdict: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceResponseBuilder {
+    ///Sets [`CheckGovernanceResponse::categories_evaluated`].
+    pub fn categories_evaluated(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.categories_evaluated = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::check_id`] (required).
+    pub fn check_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.check_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::conditions`].
+    pub fn conditions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CheckGovernanceResponseConditionsItem>>,
+    ) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::explanation`] (required).
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::findings`].
+    pub fn findings(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CheckGovernanceResponseFindingsItem>>,
+    ) -> Self {
+        self.findings = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::governance_context`].
+    pub fn governance_context(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.governance_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::mode`].
+    pub fn mode(mut self, value: impl ::std::convert::Into<GovernanceMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::next_check`].
+    pub fn next_check(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.next_check = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::plan_id`] (required).
+    pub fn plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::policies_evaluated`].
+    pub fn policies_evaluated(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.policies_evaluated = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::verdict`] (required).
+    pub fn verdict(mut self, value: impl ::std::convert::Into<GovernanceDecision>) -> Self {
+        self.verdict = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CheckGovernanceResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CheckGovernanceResponse, crate::MissingField> {
+        ::std::result::Result::Ok(CheckGovernanceResponse {
+            categories_evaluated: self.categories_evaluated,
+            check_id: self.check_id.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponse",
+                field: "check_id",
+            })?,
+            conditions: self.conditions,
+            context: self.context,
+            expires_at: self.expires_at,
+            explanation: self.explanation.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponse",
+                field: "explanation",
+            })?,
+            ext: self.ext,
+            findings: self.findings,
+            governance_context: self.governance_context,
+            mode: self.mode,
+            next_check: self.next_check,
+            plan_id: self.plan_id.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponse",
+                field: "plan_id",
+            })?,
+            policies_evaluated: self.policies_evaluated,
+            verdict: self.verdict.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponse",
+                field: "verdict",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`CheckGovernanceResponseConditionsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -572,6 +1970,66 @@ pub struct CheckGovernanceResponseConditionsItem {
     ///The value the field must have for approval. When present, the condition is machine-actionable. When absent, the condition is advisory.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub required_value: ::std::option::Option<::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceResponseConditionsItem {
+    ///Starts a [`CheckGovernanceResponseConditionsItemBuilder`] with every field unset.
+    pub fn builder() -> CheckGovernanceResponseConditionsItemBuilder {
+        <CheckGovernanceResponseConditionsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CheckGovernanceResponseConditionsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CheckGovernanceResponseConditionsItemBuilder {
+    field: ::std::option::Option<::std::string::String>,
+    reason: ::std::option::Option<::std::string::String>,
+    required_value: ::std::option::Option<::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CheckGovernanceResponseConditionsItemBuilder {
+    fn default() -> Self {
+        Self {
+            field: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            required_value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceResponseConditionsItemBuilder {
+    ///Sets [`CheckGovernanceResponseConditionsItem::field`] (required).
+    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseConditionsItem::reason`] (required).
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseConditionsItem::required_value`].
+    pub fn required_value(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.required_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CheckGovernanceResponseConditionsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CheckGovernanceResponseConditionsItem, crate::MissingField> {
+        ::std::result::Result::Ok(CheckGovernanceResponseConditionsItem {
+            field: self.field.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponseConditionsItem",
+                field: "field",
+            })?,
+            reason: self.reason.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponseConditionsItem",
+                field: "reason",
+            })?,
+            required_value: self.required_value,
+        })
+    }
 }
 ///`CheckGovernanceResponseFindingsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -599,6 +2057,118 @@ pub struct CheckGovernanceResponseFindingsItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub uncertainty_reason: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl CheckGovernanceResponseFindingsItem {
+    ///Starts a [`CheckGovernanceResponseFindingsItemBuilder`] with every field unset.
+    pub fn builder() -> CheckGovernanceResponseFindingsItemBuilder {
+        <CheckGovernanceResponseFindingsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CheckGovernanceResponseFindingsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CheckGovernanceResponseFindingsItemBuilder {
+    category_id: ::std::option::Option<::std::string::String>,
+    confidence: ::std::option::Option<f64>,
+    details: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    explanation: ::std::option::Option<::std::string::String>,
+    policy_id: ::std::option::Option<::std::string::String>,
+    severity: ::std::option::Option<EscalationSeverity>,
+    source_plan_id: ::std::option::Option<::std::string::String>,
+    uncertainty_reason: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CheckGovernanceResponseFindingsItemBuilder {
+    fn default() -> Self {
+        Self {
+            category_id: ::std::option::Option::None,
+            confidence: ::std::option::Option::None,
+            details: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            policy_id: ::std::option::Option::None,
+            severity: ::std::option::Option::None,
+            source_plan_id: ::std::option::Option::None,
+            uncertainty_reason: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CheckGovernanceResponseFindingsItemBuilder {
+    ///Sets [`CheckGovernanceResponseFindingsItem::category_id`] (required).
+    pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseFindingsItem::confidence`].
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseFindingsItem::details`].
+    pub fn details(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseFindingsItem::explanation`] (required).
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseFindingsItem::policy_id`].
+    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseFindingsItem::severity`] (required).
+    pub fn severity(mut self, value: impl ::std::convert::Into<EscalationSeverity>) -> Self {
+        self.severity = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseFindingsItem::source_plan_id`].
+    pub fn source_plan_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.source_plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CheckGovernanceResponseFindingsItem::uncertainty_reason`].
+    pub fn uncertainty_reason(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.uncertainty_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CheckGovernanceResponseFindingsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CheckGovernanceResponseFindingsItem, crate::MissingField> {
+        ::std::result::Result::Ok(CheckGovernanceResponseFindingsItem {
+            category_id: self.category_id.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponseFindingsItem",
+                field: "category_id",
+            })?,
+            confidence: self.confidence,
+            details: self.details,
+            explanation: self.explanation.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponseFindingsItem",
+                field: "explanation",
+            })?,
+            policy_id: self.policy_id,
+            severity: self.severity.ok_or(crate::MissingField {
+                type_name: "CheckGovernanceResponseFindingsItem",
+                field: "severity",
+            })?,
+            source_plan_id: self.source_plan_id,
+            uncertainty_reason: self.uncertainty_reason,
+        })
+    }
+}
 ///Webhook notification sent when a collection list's resolved collections change. Contains a summary only — recipients must call get_collection_list to retrieve the updated collections.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -624,6 +2194,130 @@ pub struct CollectionListChangedWebhook {
     ///HMAC-SHA256 webhook signature over {unix_timestamp}.{raw_http_body_bytes} using the secret exchanged out-of-band when the seller registered with the governance agent. Recipients MUST verify against the X-ADCP-Signature and X-ADCP-Timestamp headers using timing-safe comparison and MUST reject requests where |now - timestamp| > 300 seconds. The body copy of this field is a convenience only — the headers are authoritative. See docs/building/implementation/security#webhook-security.
     pub signature: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl CollectionListChangedWebhook {
+    ///Starts a [`CollectionListChangedWebhookBuilder`] with every field unset.
+    pub fn builder() -> CollectionListChangedWebhookBuilder {
+        <CollectionListChangedWebhookBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CollectionListChangedWebhook`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CollectionListChangedWebhookBuilder {
+    cache_valid_until: ::std::option::Option<::std::string::String>,
+    change_summary: ::std::option::Option<CollectionListChangedWebhookChangeSummary>,
+    event: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    list_id: ::std::option::Option<::std::string::String>,
+    list_name: ::std::option::Option<::std::string::String>,
+    resolved_at: ::std::option::Option<::std::string::String>,
+    signature: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CollectionListChangedWebhookBuilder {
+    fn default() -> Self {
+        Self {
+            cache_valid_until: ::std::option::Option::None,
+            change_summary: ::std::option::Option::None,
+            event: ::std::option::Option::Some("collection_list_changed".to_owned()),
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            list_name: ::std::option::Option::None,
+            resolved_at: ::std::option::Option::None,
+            signature: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CollectionListChangedWebhookBuilder {
+    ///Sets [`CollectionListChangedWebhook::cache_valid_until`].
+    pub fn cache_valid_until(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.cache_valid_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::change_summary`].
+    pub fn change_summary(
+        mut self,
+        value: impl ::std::convert::Into<CollectionListChangedWebhookChangeSummary>,
+    ) -> Self {
+        self.change_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::event`] (required; starts as `"collection_list_changed"`, the schema's constant).
+    pub fn event(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::list_name`].
+    pub fn list_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::resolved_at`] (required).
+    pub fn resolved_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resolved_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhook::signature`] (required).
+    pub fn signature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.signature = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CollectionListChangedWebhook`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CollectionListChangedWebhook, crate::MissingField> {
+        ::std::result::Result::Ok(CollectionListChangedWebhook {
+            cache_valid_until: self.cache_valid_until,
+            change_summary: self.change_summary,
+            event: self.event.ok_or(crate::MissingField {
+                type_name: "CollectionListChangedWebhook",
+                field: "event",
+            })?,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CollectionListChangedWebhook",
+                field: "idempotency_key",
+            })?,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "CollectionListChangedWebhook",
+                field: "list_id",
+            })?,
+            list_name: self.list_name,
+            resolved_at: self.resolved_at.ok_or(crate::MissingField {
+                type_name: "CollectionListChangedWebhook",
+                field: "resolved_at",
+            })?,
+            signature: self.signature.ok_or(crate::MissingField {
+                type_name: "CollectionListChangedWebhook",
+                field: "signature",
+            })?,
+        })
+    }
+}
 ///Summary of changes to the resolved list
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -637,6 +2331,60 @@ pub struct CollectionListChangedWebhookChangeSummary {
     ///Total collections in the resolved list
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub total_collections: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl CollectionListChangedWebhookChangeSummary {
+    ///Starts a [`CollectionListChangedWebhookChangeSummaryBuilder`] with every field unset.
+    pub fn builder() -> CollectionListChangedWebhookChangeSummaryBuilder {
+        <CollectionListChangedWebhookChangeSummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CollectionListChangedWebhookChangeSummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CollectionListChangedWebhookChangeSummaryBuilder {
+    collections_added: ::std::option::Option<i64>,
+    collections_removed: ::std::option::Option<i64>,
+    total_collections: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CollectionListChangedWebhookChangeSummaryBuilder {
+    fn default() -> Self {
+        Self {
+            collections_added: ::std::option::Option::None,
+            collections_removed: ::std::option::Option::None,
+            total_collections: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CollectionListChangedWebhookChangeSummaryBuilder {
+    ///Sets [`CollectionListChangedWebhookChangeSummary::collections_added`].
+    pub fn collections_added(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.collections_added = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhookChangeSummary::collections_removed`].
+    pub fn collections_removed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.collections_removed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CollectionListChangedWebhookChangeSummary::total_collections`].
+    pub fn total_collections(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_collections = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CollectionListChangedWebhookChangeSummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CollectionListChangedWebhookChangeSummary, crate::MissingField> {
+        ::std::result::Result::Ok(CollectionListChangedWebhookChangeSummary {
+            collections_added: self.collections_added,
+            collections_removed: self.collections_removed,
+            total_collections: self.total_collections,
+        })
+    }
 }
 ///Request parameters for creating a new collection list
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -667,6 +2415,129 @@ pub struct CreateCollectionListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreateCollectionListRequest {
+    ///Starts a [`CreateCollectionListRequestBuilder`] with every field unset.
+    pub fn builder() -> CreateCollectionListRequestBuilder {
+        <CreateCollectionListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreateCollectionListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreateCollectionListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    base_collections: ::std::option::Option<::std::vec::Vec<BaseCollectionSource>>,
+    brand: ::std::option::Option<BrandRef>,
+    context: ::std::option::Option<Context>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    filters: ::std::option::Option<CollectionListFilters>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreateCollectionListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            base_collections: ::std::option::Option::None,
+            brand: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            filters: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreateCollectionListRequestBuilder {
+    ///Sets [`CreateCollectionListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::base_collections`].
+    pub fn base_collections(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<BaseCollectionSource>>,
+    ) -> Self {
+        self.base_collections = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::brand`].
+    pub fn brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::filters`].
+    pub fn filters(mut self, value: impl ::std::convert::Into<CollectionListFilters>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreateCollectionListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreateCollectionListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(CreateCollectionListRequest {
+            account: self.account,
+            base_collections: self.base_collections,
+            brand: self.brand,
+            context: self.context,
+            description: self.description,
+            ext: self.ext,
+            filters: self.filters,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CreateCollectionListRequest",
+                field: "idempotency_key",
+            })?,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "CreateCollectionListRequest",
+                field: "name",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for create_collection_list task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateCollectionListResponse {
@@ -683,6 +2554,91 @@ pub struct CreateCollectionListResponse {
     pub replayed: ::std::option::Option<bool>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreateCollectionListResponse {
+    ///Starts a [`CreateCollectionListResponseBuilder`] with every field unset.
+    pub fn builder() -> CreateCollectionListResponseBuilder {
+        <CreateCollectionListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreateCollectionListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreateCollectionListResponseBuilder {
+    auth_token: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    list: ::std::option::Option<CollectionList>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreateCollectionListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            auth_token: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreateCollectionListResponseBuilder {
+    ///Sets [`CreateCollectionListResponse::auth_token`] (required).
+    pub fn auth_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.auth_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListResponse::list`] (required).
+    pub fn list(mut self, value: impl ::std::convert::Into<CollectionList>) -> Self {
+        self.list = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateCollectionListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreateCollectionListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreateCollectionListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(CreateCollectionListResponse {
+            auth_token: self.auth_token.ok_or(crate::MissingField {
+                type_name: "CreateCollectionListResponse",
+                field: "auth_token",
+            })?,
+            context: self.context,
+            ext: self.ext,
+            list: self.list.ok_or(crate::MissingField {
+                type_name: "CreateCollectionListResponse",
+                field: "list",
+            })?,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request parameters for creating a new content standards configuration
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -706,8 +2662,126 @@ pub struct CreateContentStandardsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreateContentStandardsRequest {
+    ///Starts a [`CreateContentStandardsRequestBuilder`] with every field unset.
+    pub fn builder() -> CreateContentStandardsRequestBuilder {
+        <CreateContentStandardsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreateContentStandardsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreateContentStandardsRequestBuilder {
+    calibration_exemplars: ::std::option::Option<CreateContentStandardsRequestCalibrationExemplars>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    policies: ::std::option::Option<::std::vec::Vec<PolicyEntry>>,
+    registry_policy_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    scope: ::std::option::Option<CreateContentStandardsRequestScope>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreateContentStandardsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            calibration_exemplars: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            policies: ::std::option::Option::None,
+            registry_policy_ids: ::std::option::Option::None,
+            scope: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreateContentStandardsRequestBuilder {
+    ///Sets [`CreateContentStandardsRequest::calibration_exemplars`].
+    pub fn calibration_exemplars(
+        mut self,
+        value: impl ::std::convert::Into<CreateContentStandardsRequestCalibrationExemplars>,
+    ) -> Self {
+        self.calibration_exemplars = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequest::policies`].
+    pub fn policies(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PolicyEntry>>,
+    ) -> Self {
+        self.policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequest::registry_policy_ids`].
+    pub fn registry_policy_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.registry_policy_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequest::scope`] (required).
+    pub fn scope(
+        mut self,
+        value: impl ::std::convert::Into<CreateContentStandardsRequestScope>,
+    ) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreateContentStandardsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreateContentStandardsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(CreateContentStandardsRequest {
+            calibration_exemplars: self.calibration_exemplars,
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CreateContentStandardsRequest",
+                field: "idempotency_key",
+            })?,
+            policies: self.policies,
+            registry_policy_ids: self.registry_policy_ids,
+            scope: self.scope.ok_or(crate::MissingField {
+                type_name: "CreateContentStandardsRequest",
+                field: "scope",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Training/test set to calibrate policy interpretation. Use URL references for pages to be fetched and analyzed, or full artifacts for pre-extracted content.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CreateContentStandardsRequestCalibrationExemplars {
     ///Content that fails the standards
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -721,6 +2795,78 @@ pub struct CreateContentStandardsRequestCalibrationExemplars {
     >,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreateContentStandardsRequestCalibrationExemplars {
+    ///Starts a [`CreateContentStandardsRequestCalibrationExemplarsBuilder`] with every field unset.
+    pub fn builder() -> CreateContentStandardsRequestCalibrationExemplarsBuilder {
+        <CreateContentStandardsRequestCalibrationExemplarsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreateContentStandardsRequestCalibrationExemplars`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreateContentStandardsRequestCalibrationExemplarsBuilder {
+    fail: ::std::option::Option<
+        ::std::vec::Vec<CreateContentStandardsRequestCalibrationExemplarsFailItem>,
+    >,
+    pass: ::std::option::Option<
+        ::std::vec::Vec<CreateContentStandardsRequestCalibrationExemplarsPassItem>,
+    >,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreateContentStandardsRequestCalibrationExemplarsBuilder {
+    fn default() -> Self {
+        Self {
+            fail: ::std::option::Option::None,
+            pass: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreateContentStandardsRequestCalibrationExemplarsBuilder {
+    ///Sets [`CreateContentStandardsRequestCalibrationExemplars::fail`].
+    pub fn fail(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<CreateContentStandardsRequestCalibrationExemplarsFailItem>,
+        >,
+    ) -> Self {
+        self.fail = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequestCalibrationExemplars::pass`].
+    pub fn pass(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<CreateContentStandardsRequestCalibrationExemplarsPassItem>,
+        >,
+    ) -> Self {
+        self.pass = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequestCalibrationExemplars::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreateContentStandardsRequestCalibrationExemplars`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreateContentStandardsRequestCalibrationExemplars, crate::MissingField>
+    {
+        ::std::result::Result::Ok(CreateContentStandardsRequestCalibrationExemplars {
+            fail: self.fail,
+            pass: self.pass,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`CreateContentStandardsRequestCalibrationExemplarsFailItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -785,6 +2931,91 @@ pub struct CreateContentStandardsRequestScope {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreateContentStandardsRequestScope {
+    ///Starts a [`CreateContentStandardsRequestScopeBuilder`] with every field unset.
+    pub fn builder() -> CreateContentStandardsRequestScopeBuilder {
+        <CreateContentStandardsRequestScopeBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreateContentStandardsRequestScope`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreateContentStandardsRequestScopeBuilder {
+    channels_any: ::std::option::Option<::std::vec::Vec<Channels>>,
+    countries_all: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    description: ::std::option::Option<::std::string::String>,
+    languages_any: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreateContentStandardsRequestScopeBuilder {
+    fn default() -> Self {
+        Self {
+            channels_any: ::std::option::Option::None,
+            countries_all: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            languages_any: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreateContentStandardsRequestScopeBuilder {
+    ///Sets [`CreateContentStandardsRequestScope::channels_any`].
+    pub fn channels_any(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<Channels>>,
+    ) -> Self {
+        self.channels_any = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequestScope::countries_all`].
+    pub fn countries_all(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries_all = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequestScope::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequestScope::languages_any`] (required).
+    pub fn languages_any(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.languages_any = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreateContentStandardsRequestScope::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreateContentStandardsRequestScope`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<CreateContentStandardsRequestScope, crate::MissingField> {
+        ::std::result::Result::Ok(CreateContentStandardsRequestScope {
+            channels_any: self.channels_any,
+            countries_all: self.countries_all,
+            description: self.description,
+            languages_any: self.languages_any.ok_or(crate::MissingField {
+                type_name: "CreateContentStandardsRequestScope",
+                field: "languages_any",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for creating a content standards configuration
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
@@ -841,6 +3072,129 @@ pub struct CreatePropertyListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl CreatePropertyListRequest {
+    ///Starts a [`CreatePropertyListRequestBuilder`] with every field unset.
+    pub fn builder() -> CreatePropertyListRequestBuilder {
+        <CreatePropertyListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreatePropertyListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreatePropertyListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    base_properties: ::std::option::Option<::std::vec::Vec<BasePropertySource>>,
+    brand: ::std::option::Option<BrandRef>,
+    context: ::std::option::Option<Context>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    filters: ::std::option::Option<PropertyListFilters>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreatePropertyListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            base_properties: ::std::option::Option::None,
+            brand: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            filters: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreatePropertyListRequestBuilder {
+    ///Sets [`CreatePropertyListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::base_properties`].
+    pub fn base_properties(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<BasePropertySource>>,
+    ) -> Self {
+        self.base_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::brand`].
+    pub fn brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::filters`].
+    pub fn filters(mut self, value: impl ::std::convert::Into<PropertyListFilters>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreatePropertyListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreatePropertyListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(CreatePropertyListRequest {
+            account: self.account,
+            base_properties: self.base_properties,
+            brand: self.brand,
+            context: self.context,
+            description: self.description,
+            ext: self.ext,
+            filters: self.filters,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "CreatePropertyListRequest",
+                field: "idempotency_key",
+            })?,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "CreatePropertyListRequest",
+                field: "name",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for create_property_list task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreatePropertyListResponse {
@@ -857,6 +3211,91 @@ pub struct CreatePropertyListResponse {
     pub replayed: ::std::option::Option<bool>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl CreatePropertyListResponse {
+    ///Starts a [`CreatePropertyListResponseBuilder`] with every field unset.
+    pub fn builder() -> CreatePropertyListResponseBuilder {
+        <CreatePropertyListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`CreatePropertyListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CreatePropertyListResponseBuilder {
+    auth_token: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    list: ::std::option::Option<PropertyList>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for CreatePropertyListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            auth_token: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl CreatePropertyListResponseBuilder {
+    ///Sets [`CreatePropertyListResponse::auth_token`] (required).
+    pub fn auth_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.auth_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListResponse::list`] (required).
+    pub fn list(mut self, value: impl ::std::convert::Into<PropertyList>) -> Self {
+        self.list = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`CreatePropertyListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`CreatePropertyListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<CreatePropertyListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(CreatePropertyListResponse {
+            auth_token: self.auth_token.ok_or(crate::MissingField {
+                type_name: "CreatePropertyListResponse",
+                field: "auth_token",
+            })?,
+            context: self.context,
+            ext: self.ext,
+            list: self.list.ok_or(crate::MissingField {
+                type_name: "CreatePropertyListResponse",
+                field: "list",
+            })?,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Authority level granted to a delegated agent operating against a campaign plan.
 #[derive(
@@ -930,6 +3369,94 @@ pub struct DeleteCollectionListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeleteCollectionListRequest {
+    ///Starts a [`DeleteCollectionListRequestBuilder`] with every field unset.
+    pub fn builder() -> DeleteCollectionListRequestBuilder {
+        <DeleteCollectionListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeleteCollectionListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeleteCollectionListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    list_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeleteCollectionListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeleteCollectionListRequestBuilder {
+    ///Sets [`DeleteCollectionListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListRequest::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeleteCollectionListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeleteCollectionListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(DeleteCollectionListRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "DeleteCollectionListRequest",
+                field: "idempotency_key",
+            })?,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "DeleteCollectionListRequest",
+                field: "list_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for delete_collection_list task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteCollectionListResponse {
@@ -946,6 +3473,91 @@ pub struct DeleteCollectionListResponse {
     pub replayed: ::std::option::Option<bool>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl DeleteCollectionListResponse {
+    ///Starts a [`DeleteCollectionListResponseBuilder`] with every field unset.
+    pub fn builder() -> DeleteCollectionListResponseBuilder {
+        <DeleteCollectionListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeleteCollectionListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeleteCollectionListResponseBuilder {
+    context: ::std::option::Option<Context>,
+    deleted: ::std::option::Option<bool>,
+    ext: ::std::option::Option<Ext>,
+    list_id: ::std::option::Option<::std::string::String>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeleteCollectionListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            deleted: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeleteCollectionListResponseBuilder {
+    ///Sets [`DeleteCollectionListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListResponse::deleted`] (required).
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListResponse::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeleteCollectionListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeleteCollectionListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeleteCollectionListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(DeleteCollectionListResponse {
+            context: self.context,
+            deleted: self.deleted.ok_or(crate::MissingField {
+                type_name: "DeleteCollectionListResponse",
+                field: "deleted",
+            })?,
+            ext: self.ext,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "DeleteCollectionListResponse",
+                field: "list_id",
+            })?,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request parameters for deleting a property list
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -964,6 +3576,94 @@ pub struct DeletePropertyListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeletePropertyListRequest {
+    ///Starts a [`DeletePropertyListRequestBuilder`] with every field unset.
+    pub fn builder() -> DeletePropertyListRequestBuilder {
+        <DeletePropertyListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeletePropertyListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeletePropertyListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    list_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeletePropertyListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeletePropertyListRequestBuilder {
+    ///Sets [`DeletePropertyListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListRequest::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeletePropertyListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeletePropertyListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(DeletePropertyListRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "DeletePropertyListRequest",
+                field: "idempotency_key",
+            })?,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "DeletePropertyListRequest",
+                field: "list_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for delete_property_list task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeletePropertyListResponse {
@@ -981,6 +3681,91 @@ pub struct DeletePropertyListResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl DeletePropertyListResponse {
+    ///Starts a [`DeletePropertyListResponseBuilder`] with every field unset.
+    pub fn builder() -> DeletePropertyListResponseBuilder {
+        <DeletePropertyListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeletePropertyListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeletePropertyListResponseBuilder {
+    context: ::std::option::Option<Context>,
+    deleted: ::std::option::Option<bool>,
+    ext: ::std::option::Option<Ext>,
+    list_id: ::std::option::Option<::std::string::String>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeletePropertyListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            deleted: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeletePropertyListResponseBuilder {
+    ///Sets [`DeletePropertyListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListResponse::deleted`] (required).
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListResponse::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeletePropertyListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeletePropertyListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeletePropertyListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(DeletePropertyListResponse {
+            context: self.context,
+            deleted: self.deleted.ok_or(crate::MissingField {
+                type_name: "DeletePropertyListResponse",
+                field: "deleted",
+            })?,
+            ext: self.ext,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "DeletePropertyListResponse",
+                field: "list_id",
+            })?,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///A single delivery record representing impressions served to a property identifier. Used as input to validate_property_delivery.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -997,6 +3782,83 @@ pub struct DeliveryRecord {
     ///URL of the sales agent that sold this inventory. If provided, authorization is validated against the property's adagents.json.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sales_agent_url: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl DeliveryRecord {
+    ///Starts a [`DeliveryRecordBuilder`] with every field unset.
+    pub fn builder() -> DeliveryRecordBuilder {
+        <DeliveryRecordBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`DeliveryRecord`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DeliveryRecordBuilder {
+    ext: ::std::option::Option<Ext>,
+    identifier: ::std::option::Option<Identifier>,
+    impressions: ::std::option::Option<u64>,
+    record_id: ::std::option::Option<::std::string::String>,
+    sales_agent_url: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for DeliveryRecordBuilder {
+    fn default() -> Self {
+        Self {
+            ext: ::std::option::Option::None,
+            identifier: ::std::option::Option::None,
+            impressions: ::std::option::Option::None,
+            record_id: ::std::option::Option::None,
+            sales_agent_url: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl DeliveryRecordBuilder {
+    ///Sets [`DeliveryRecord::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryRecord::identifier`] (required).
+    pub fn identifier(mut self, value: impl ::std::convert::Into<Identifier>) -> Self {
+        self.identifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryRecord::impressions`] (required).
+    pub fn impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryRecord::record_id`].
+    pub fn record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.record_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`DeliveryRecord::sales_agent_url`].
+    pub fn sales_agent_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.sales_agent_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`DeliveryRecord`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<DeliveryRecord, crate::MissingField> {
+        ::std::result::Result::Ok(DeliveryRecord {
+            ext: self.ext,
+            identifier: self.identifier.ok_or(crate::MissingField {
+                type_name: "DeliveryRecord",
+                field: "identifier",
+            })?,
+            impressions: self.impressions.ok_or(crate::MissingField {
+                type_name: "DeliveryRecord",
+                field: "impressions",
+            })?,
+            record_id: self.record_id,
+            sales_agent_url: self.sales_agent_url,
+        })
+    }
 }
 ///The severity level of a governance escalation.
 #[derive(
@@ -1132,6 +3994,99 @@ pub struct GetCollectionListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetCollectionListRequest {
+    ///Starts a [`GetCollectionListRequestBuilder`] with every field unset.
+    pub fn builder() -> GetCollectionListRequestBuilder {
+        <GetCollectionListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCollectionListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCollectionListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    list_id: ::std::option::Option<::std::string::String>,
+    pagination: ::std::option::Option<GetCollectionListRequestPagination>,
+    resolve: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCollectionListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            resolve: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListRequestBuilder {
+    ///Sets [`GetCollectionListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListRequest::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListRequest::pagination`].
+    pub fn pagination(
+        mut self,
+        value: impl ::std::convert::Into<GetCollectionListRequestPagination>,
+    ) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListRequest::resolve`].
+    pub fn resolve(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.resolve = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCollectionListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetCollectionListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetCollectionListRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "GetCollectionListRequest",
+                field: "list_id",
+            })?,
+            pagination: self.pagination,
+            resolve: self.resolve,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Pagination parameters. Uses higher limits than standard pagination because collection lists can contain thousands of entries.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1142,6 +4097,52 @@ pub struct GetCollectionListRequestPagination {
     ///Maximum number of collections to return per page
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_results: ::std::option::Option<::std::num::NonZeroU64>,
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListRequestPagination {
+    ///Starts a [`GetCollectionListRequestPaginationBuilder`] with every field unset.
+    pub fn builder() -> GetCollectionListRequestPaginationBuilder {
+        <GetCollectionListRequestPaginationBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCollectionListRequestPagination`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCollectionListRequestPaginationBuilder {
+    cursor: ::std::option::Option<::std::string::String>,
+    max_results: ::std::option::Option<::std::num::NonZeroU64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCollectionListRequestPaginationBuilder {
+    fn default() -> Self {
+        Self {
+            cursor: ::std::option::Option::None,
+            max_results: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListRequestPaginationBuilder {
+    ///Sets [`GetCollectionListRequestPagination::cursor`].
+    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cursor = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListRequestPagination::max_results`].
+    pub fn max_results(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.max_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCollectionListRequestPagination`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetCollectionListRequestPagination, crate::MissingField> {
+        ::std::result::Result::Ok(GetCollectionListRequestPagination {
+            cursor: self.cursor,
+            max_results: self.max_results,
+        })
+    }
 }
 ///Response payload for get_collection_list task. Returns resolved collection entries with identification and key metadata for matching. Consumers should cache the resolved collections and refresh based on cache_valid_until.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1175,6 +4176,131 @@ pub struct GetCollectionListResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetCollectionListResponse {
+    ///Starts a [`GetCollectionListResponseBuilder`] with every field unset.
+    pub fn builder() -> GetCollectionListResponseBuilder {
+        <GetCollectionListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCollectionListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCollectionListResponseBuilder {
+    cache_valid_until: ::std::option::Option<::std::string::String>,
+    collections: ::std::option::Option<::std::vec::Vec<GetCollectionListResponseCollectionsItem>>,
+    context: ::std::option::Option<Context>,
+    coverage_gaps: ::std::option::Option<
+        ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<GetCollectionListResponseCoverageGapsValueItem>,
+        >,
+    >,
+    ext: ::std::option::Option<Ext>,
+    list: ::std::option::Option<CollectionList>,
+    pagination: ::std::option::Option<PaginationResponse>,
+    resolved_at: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCollectionListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            cache_valid_until: ::std::option::Option::None,
+            collections: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            coverage_gaps: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            resolved_at: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListResponseBuilder {
+    ///Sets [`GetCollectionListResponse::cache_valid_until`].
+    pub fn cache_valid_until(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.cache_valid_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::collections`].
+    pub fn collections(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetCollectionListResponseCollectionsItem>>,
+    ) -> Self {
+        self.collections = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::coverage_gaps`].
+    pub fn coverage_gaps(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<
+                ::std::string::String,
+                ::std::vec::Vec<GetCollectionListResponseCoverageGapsValueItem>,
+            >,
+        >,
+    ) -> Self {
+        self.coverage_gaps = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::list`] (required).
+    pub fn list(mut self, value: impl ::std::convert::Into<CollectionList>) -> Self {
+        self.list = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::resolved_at`].
+    pub fn resolved_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resolved_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCollectionListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetCollectionListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(GetCollectionListResponse {
+            cache_valid_until: self.cache_valid_until,
+            collections: self.collections,
+            context: self.context,
+            coverage_gaps: self.coverage_gaps,
+            ext: self.ext,
+            list: self.list.ok_or(crate::MissingField {
+                type_name: "GetCollectionListResponse",
+                field: "list",
+            })?,
+            pagination: self.pagination,
+            resolved_at: self.resolved_at,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`GetCollectionListResponseCollectionsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1201,6 +4327,108 @@ pub struct GetCollectionListResponseCollectionsItem {
     ///Human-readable collection name
     pub name: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl GetCollectionListResponseCollectionsItem {
+    ///Starts a [`GetCollectionListResponseCollectionsItemBuilder`] with every field unset.
+    pub fn builder() -> GetCollectionListResponseCollectionsItemBuilder {
+        <GetCollectionListResponseCollectionsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCollectionListResponseCollectionsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCollectionListResponseCollectionsItemBuilder {
+    collection_rid: ::std::option::Option<::std::string::String>,
+    content_rating: ::std::option::Option<ContentRating>,
+    distribution_ids: ::std::option::Option<
+        ::std::vec::Vec<GetCollectionListResponseCollectionsItemDistributionIdsItem>,
+    >,
+    genre: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    genre_taxonomy: ::std::option::Option<GenreTaxonomy>,
+    kind: ::std::option::Option<CollectionKind>,
+    name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCollectionListResponseCollectionsItemBuilder {
+    fn default() -> Self {
+        Self {
+            collection_rid: ::std::option::Option::None,
+            content_rating: ::std::option::Option::None,
+            distribution_ids: ::std::option::Option::None,
+            genre: ::std::option::Option::None,
+            genre_taxonomy: ::std::option::Option::None,
+            kind: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListResponseCollectionsItemBuilder {
+    ///Sets [`GetCollectionListResponseCollectionsItem::collection_rid`].
+    pub fn collection_rid(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.collection_rid = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCollectionsItem::content_rating`].
+    pub fn content_rating(mut self, value: impl ::std::convert::Into<ContentRating>) -> Self {
+        self.content_rating = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCollectionsItem::distribution_ids`].
+    pub fn distribution_ids(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<GetCollectionListResponseCollectionsItemDistributionIdsItem>,
+        >,
+    ) -> Self {
+        self.distribution_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCollectionsItem::genre`].
+    pub fn genre(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.genre = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCollectionsItem::genre_taxonomy`].
+    pub fn genre_taxonomy(mut self, value: impl ::std::convert::Into<GenreTaxonomy>) -> Self {
+        self.genre_taxonomy = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCollectionsItem::kind`].
+    pub fn kind(mut self, value: impl ::std::convert::Into<CollectionKind>) -> Self {
+        self.kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCollectionsItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCollectionListResponseCollectionsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetCollectionListResponseCollectionsItem, crate::MissingField> {
+        ::std::result::Result::Ok(GetCollectionListResponseCollectionsItem {
+            collection_rid: self.collection_rid,
+            content_rating: self.content_rating,
+            distribution_ids: self.distribution_ids,
+            genre: self.genre,
+            genre_taxonomy: self.genre_taxonomy,
+            kind: self.kind,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "GetCollectionListResponseCollectionsItem",
+                field: "name",
+            })?,
+        })
+    }
+}
 ///`GetCollectionListResponseCollectionsItemDistributionIdsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1211,6 +4439,65 @@ pub struct GetCollectionListResponseCollectionsItemDistributionIdsItem {
     ///The identifier value
     pub value: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl GetCollectionListResponseCollectionsItemDistributionIdsItem {
+    ///Starts a [`GetCollectionListResponseCollectionsItemDistributionIdsItemBuilder`] with every field unset.
+    pub fn builder() -> GetCollectionListResponseCollectionsItemDistributionIdsItemBuilder {
+        <GetCollectionListResponseCollectionsItemDistributionIdsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCollectionListResponseCollectionsItemDistributionIdsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCollectionListResponseCollectionsItemDistributionIdsItemBuilder {
+    type_: ::std::option::Option<DistributionIdentifierType>,
+    value: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for GetCollectionListResponseCollectionsItemDistributionIdsItemBuilder
+{
+    fn default() -> Self {
+        Self {
+            type_: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListResponseCollectionsItemDistributionIdsItemBuilder {
+    ///Sets [`GetCollectionListResponseCollectionsItemDistributionIdsItem::type_`] (required).
+    pub fn type_(mut self, value: impl ::std::convert::Into<DistributionIdentifierType>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCollectionsItemDistributionIdsItem::value`] (required).
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCollectionListResponseCollectionsItemDistributionIdsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetCollectionListResponseCollectionsItemDistributionIdsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(
+            GetCollectionListResponseCollectionsItemDistributionIdsItem {
+                type_: self.type_.ok_or(crate::MissingField {
+                    type_name: "GetCollectionListResponseCollectionsItemDistributionIdsItem",
+                    field: "type_",
+                })?,
+                value: self.value.ok_or(crate::MissingField {
+                    type_name: "GetCollectionListResponseCollectionsItemDistributionIdsItem",
+                    field: "value",
+                })?,
+            },
+        )
+    }
+}
 ///`GetCollectionListResponseCoverageGapsValueItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1220,6 +4507,60 @@ pub struct GetCollectionListResponseCoverageGapsValueItem {
     pub type_: DistributionIdentifierType,
     ///The identifier value
     pub value: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListResponseCoverageGapsValueItem {
+    ///Starts a [`GetCollectionListResponseCoverageGapsValueItemBuilder`] with every field unset.
+    pub fn builder() -> GetCollectionListResponseCoverageGapsValueItemBuilder {
+        <GetCollectionListResponseCoverageGapsValueItemBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetCollectionListResponseCoverageGapsValueItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetCollectionListResponseCoverageGapsValueItemBuilder {
+    type_: ::std::option::Option<DistributionIdentifierType>,
+    value: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetCollectionListResponseCoverageGapsValueItemBuilder {
+    fn default() -> Self {
+        Self {
+            type_: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetCollectionListResponseCoverageGapsValueItemBuilder {
+    ///Sets [`GetCollectionListResponseCoverageGapsValueItem::type_`] (required).
+    pub fn type_(mut self, value: impl ::std::convert::Into<DistributionIdentifierType>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetCollectionListResponseCoverageGapsValueItem::value`] (required).
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetCollectionListResponseCoverageGapsValueItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetCollectionListResponseCoverageGapsValueItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetCollectionListResponseCoverageGapsValueItem {
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "GetCollectionListResponseCoverageGapsValueItem",
+                field: "type_",
+            })?,
+            value: self.value.ok_or(crate::MissingField {
+                type_name: "GetCollectionListResponseCoverageGapsValueItem",
+                field: "value",
+            })?,
+        })
+    }
 }
 ///Request parameters for retrieving content safety policies
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1232,6 +4573,72 @@ pub struct GetContentStandardsRequest {
     pub standards_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetContentStandardsRequest {
+    ///Starts a [`GetContentStandardsRequestBuilder`] with every field unset.
+    pub fn builder() -> GetContentStandardsRequestBuilder {
+        <GetContentStandardsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetContentStandardsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetContentStandardsRequestBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    standards_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetContentStandardsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            standards_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetContentStandardsRequestBuilder {
+    ///Sets [`GetContentStandardsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetContentStandardsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetContentStandardsRequest::standards_id`] (required).
+    pub fn standards_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.standards_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetContentStandardsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetContentStandardsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetContentStandardsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetContentStandardsRequest {
+            context: self.context,
+            ext: self.ext,
+            standards_id: self.standards_id.ok_or(crate::MissingField {
+                type_name: "GetContentStandardsRequest",
+                field: "standards_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response payload with content safety policies
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1279,7 +4686,7 @@ pub enum GetContentStandardsResponse {
     },
 }
 ///Training/test set to calibrate policy interpretation. Provides concrete examples of pass/fail decisions.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetContentStandardsResponseVariant0CalibrationExemplars {
     ///Artifacts that fail the content standards
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -1289,6 +4696,66 @@ pub struct GetContentStandardsResponseVariant0CalibrationExemplars {
     pub pass: ::std::option::Option<::std::vec::Vec<Artifact>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetContentStandardsResponseVariant0CalibrationExemplars {
+    ///Starts a [`GetContentStandardsResponseVariant0CalibrationExemplarsBuilder`] with every field unset.
+    pub fn builder() -> GetContentStandardsResponseVariant0CalibrationExemplarsBuilder {
+        <GetContentStandardsResponseVariant0CalibrationExemplarsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetContentStandardsResponseVariant0CalibrationExemplars`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetContentStandardsResponseVariant0CalibrationExemplarsBuilder {
+    fail: ::std::option::Option<::std::vec::Vec<Artifact>>,
+    pass: ::std::option::Option<::std::vec::Vec<Artifact>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetContentStandardsResponseVariant0CalibrationExemplarsBuilder {
+    fn default() -> Self {
+        Self {
+            fail: ::std::option::Option::None,
+            pass: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetContentStandardsResponseVariant0CalibrationExemplarsBuilder {
+    ///Sets [`GetContentStandardsResponseVariant0CalibrationExemplars::fail`].
+    pub fn fail(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Artifact>>) -> Self {
+        self.fail = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetContentStandardsResponseVariant0CalibrationExemplars::pass`].
+    pub fn pass(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Artifact>>) -> Self {
+        self.pass = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetContentStandardsResponseVariant0CalibrationExemplars::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetContentStandardsResponseVariant0CalibrationExemplars`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetContentStandardsResponseVariant0CalibrationExemplars,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(GetContentStandardsResponseVariant0CalibrationExemplars {
+            fail: self.fail,
+            pass: self.pass,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request parameters for retrieving content artifacts from a media buy for validation
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1315,6 +4782,121 @@ pub struct GetMediaBuyArtifactsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsRequest {
+    ///Starts a [`GetMediaBuyArtifactsRequestBuilder`] with every field unset.
+    pub fn builder() -> GetMediaBuyArtifactsRequestBuilder {
+        <GetMediaBuyArtifactsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetMediaBuyArtifactsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetMediaBuyArtifactsRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    failures_only: ::std::option::Option<bool>,
+    media_buy_id: ::std::option::Option<::std::string::String>,
+    package_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pagination: ::std::option::Option<GetMediaBuyArtifactsRequestPagination>,
+    time_range: ::std::option::Option<GetMediaBuyArtifactsRequestTimeRange>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetMediaBuyArtifactsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            failures_only: ::std::option::Option::None,
+            media_buy_id: ::std::option::Option::None,
+            package_ids: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            time_range: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsRequestBuilder {
+    ///Sets [`GetMediaBuyArtifactsRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::failures_only`].
+    pub fn failures_only(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.failures_only = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::media_buy_id`] (required).
+    pub fn media_buy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_buy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::package_ids`].
+    pub fn package_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.package_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::pagination`].
+    pub fn pagination(
+        mut self,
+        value: impl ::std::convert::Into<GetMediaBuyArtifactsRequestPagination>,
+    ) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::time_range`].
+    pub fn time_range(
+        mut self,
+        value: impl ::std::convert::Into<GetMediaBuyArtifactsRequestTimeRange>,
+    ) -> Self {
+        self.time_range = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetMediaBuyArtifactsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetMediaBuyArtifactsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetMediaBuyArtifactsRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            failures_only: self.failures_only,
+            media_buy_id: self.media_buy_id.ok_or(crate::MissingField {
+                type_name: "GetMediaBuyArtifactsRequest",
+                field: "media_buy_id",
+            })?,
+            package_ids: self.package_ids,
+            pagination: self.pagination,
+            time_range: self.time_range,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Pagination parameters. Uses higher limits than standard pagination because artifact result sets can be very large.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1326,8 +4908,54 @@ pub struct GetMediaBuyArtifactsRequestPagination {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_results: ::std::option::Option<::std::num::NonZeroU64>,
 }
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsRequestPagination {
+    ///Starts a [`GetMediaBuyArtifactsRequestPaginationBuilder`] with every field unset.
+    pub fn builder() -> GetMediaBuyArtifactsRequestPaginationBuilder {
+        <GetMediaBuyArtifactsRequestPaginationBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetMediaBuyArtifactsRequestPagination`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetMediaBuyArtifactsRequestPaginationBuilder {
+    cursor: ::std::option::Option<::std::string::String>,
+    max_results: ::std::option::Option<::std::num::NonZeroU64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetMediaBuyArtifactsRequestPaginationBuilder {
+    fn default() -> Self {
+        Self {
+            cursor: ::std::option::Option::None,
+            max_results: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsRequestPaginationBuilder {
+    ///Sets [`GetMediaBuyArtifactsRequestPagination::cursor`].
+    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cursor = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequestPagination::max_results`].
+    pub fn max_results(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.max_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetMediaBuyArtifactsRequestPagination`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetMediaBuyArtifactsRequestPagination, crate::MissingField> {
+        ::std::result::Result::Ok(GetMediaBuyArtifactsRequestPagination {
+            cursor: self.cursor,
+            max_results: self.max_results,
+        })
+    }
+}
 ///Filter to specific time period
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetMediaBuyArtifactsRequestTimeRange {
     ///End of time range (exclusive)
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1337,6 +4965,63 @@ pub struct GetMediaBuyArtifactsRequestTimeRange {
     pub start: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsRequestTimeRange {
+    ///Starts a [`GetMediaBuyArtifactsRequestTimeRangeBuilder`] with every field unset.
+    pub fn builder() -> GetMediaBuyArtifactsRequestTimeRangeBuilder {
+        <GetMediaBuyArtifactsRequestTimeRangeBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetMediaBuyArtifactsRequestTimeRange`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetMediaBuyArtifactsRequestTimeRangeBuilder {
+    end: ::std::option::Option<::std::string::String>,
+    start: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetMediaBuyArtifactsRequestTimeRangeBuilder {
+    fn default() -> Self {
+        Self {
+            end: ::std::option::Option::None,
+            start: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsRequestTimeRangeBuilder {
+    ///Sets [`GetMediaBuyArtifactsRequestTimeRange::end`].
+    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequestTimeRange::start`].
+    pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsRequestTimeRange::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetMediaBuyArtifactsRequestTimeRange`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetMediaBuyArtifactsRequestTimeRange, crate::MissingField> {
+        ::std::result::Result::Ok(GetMediaBuyArtifactsRequestTimeRange {
+            end: self.end,
+            start: self.start,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response containing content artifacts from a media buy for validation
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1397,8 +5082,128 @@ pub struct GetMediaBuyArtifactsResponseVariant0ArtifactsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsResponseVariant0ArtifactsItem {
+    ///Starts a [`GetMediaBuyArtifactsResponseVariant0ArtifactsItemBuilder`] with every field unset.
+    pub fn builder() -> GetMediaBuyArtifactsResponseVariant0ArtifactsItemBuilder {
+        <GetMediaBuyArtifactsResponseVariant0ArtifactsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetMediaBuyArtifactsResponseVariant0ArtifactsItemBuilder {
+    artifact: ::std::option::Option<Artifact>,
+    brand_context:
+        ::std::option::Option<GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext>,
+    channel: ::std::option::Option<::std::string::String>,
+    country: ::std::option::Option<::std::string::String>,
+    local_verdict:
+        ::std::option::Option<GetMediaBuyArtifactsResponseVariant0ArtifactsItemLocalVerdict>,
+    package_id: ::std::option::Option<::std::string::String>,
+    record_id: ::std::option::Option<::std::string::String>,
+    timestamp: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetMediaBuyArtifactsResponseVariant0ArtifactsItemBuilder {
+    fn default() -> Self {
+        Self {
+            artifact: ::std::option::Option::None,
+            brand_context: ::std::option::Option::None,
+            channel: ::std::option::Option::None,
+            country: ::std::option::Option::None,
+            local_verdict: ::std::option::Option::None,
+            package_id: ::std::option::Option::None,
+            record_id: ::std::option::Option::None,
+            timestamp: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsResponseVariant0ArtifactsItemBuilder {
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::artifact`] (required).
+    pub fn artifact(mut self, value: impl ::std::convert::Into<Artifact>) -> Self {
+        self.artifact = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::brand_context`].
+    pub fn brand_context(
+        mut self,
+        value: impl ::std::convert::Into<GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext>,
+    ) -> Self {
+        self.brand_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::channel`].
+    pub fn channel(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::country`].
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::local_verdict`].
+    pub fn local_verdict(
+        mut self,
+        value: impl ::std::convert::Into<GetMediaBuyArtifactsResponseVariant0ArtifactsItemLocalVerdict>,
+    ) -> Self {
+        self.local_verdict = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::package_id`].
+    pub fn package_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.package_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::record_id`] (required).
+    pub fn record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.record_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::timestamp`].
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetMediaBuyArtifactsResponseVariant0ArtifactsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetMediaBuyArtifactsResponseVariant0ArtifactsItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetMediaBuyArtifactsResponseVariant0ArtifactsItem {
+            artifact: self.artifact.ok_or(crate::MissingField {
+                type_name: "GetMediaBuyArtifactsResponseVariant0ArtifactsItem",
+                field: "artifact",
+            })?,
+            brand_context: self.brand_context,
+            channel: self.channel,
+            country: self.country,
+            local_verdict: self.local_verdict,
+            package_id: self.package_id,
+            record_id: self.record_id.ok_or(crate::MissingField {
+                type_name: "GetMediaBuyArtifactsResponseVariant0ArtifactsItem",
+                field: "record_id",
+            })?,
+            timestamp: self.timestamp,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Brand information for policy evaluation. Schema TBD - placeholder for brand identifiers.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext {
     ///Brand identifier
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1408,6 +5213,70 @@ pub struct GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext {
     pub sku_id: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext {
+    ///Starts a [`GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContextBuilder`] with every field unset.
+    pub fn builder() -> GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContextBuilder {
+        <GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContextBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContextBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    sku_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContextBuilder
+{
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            sku_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContextBuilder {
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext::brand_id`].
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext::sku_id`].
+    pub fn sku_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sku_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(
+            GetMediaBuyArtifactsResponseVariant0ArtifactsItemBrandContext {
+                brand_id: self.brand_id,
+                sku_id: self.sku_id,
+                extra: self.extra.unwrap_or_default(),
+            },
+        )
+    }
 }
 ///Seller's local model verdict for this artifact
 #[derive(
@@ -1469,7 +5338,7 @@ impl ::std::convert::TryFrom<::std::string::String>
     }
 }
 ///Information about artifact collection for this media buy. Sampling is configured at buy creation time — this reports what was actually collected.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetMediaBuyArtifactsResponseVariant0CollectionInfo {
     ///Actual collection rate achieved (total_collected / total_deliveries)
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1486,8 +5355,84 @@ pub struct GetMediaBuyArtifactsResponseVariant0CollectionInfo {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsResponseVariant0CollectionInfo {
+    ///Starts a [`GetMediaBuyArtifactsResponseVariant0CollectionInfoBuilder`] with every field unset.
+    pub fn builder() -> GetMediaBuyArtifactsResponseVariant0CollectionInfoBuilder {
+        <GetMediaBuyArtifactsResponseVariant0CollectionInfoBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetMediaBuyArtifactsResponseVariant0CollectionInfo`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetMediaBuyArtifactsResponseVariant0CollectionInfoBuilder {
+    effective_rate: ::std::option::Option<f64>,
+    returned_count: ::std::option::Option<i64>,
+    total_collected: ::std::option::Option<i64>,
+    total_deliveries: ::std::option::Option<i64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetMediaBuyArtifactsResponseVariant0CollectionInfoBuilder {
+    fn default() -> Self {
+        Self {
+            effective_rate: ::std::option::Option::None,
+            returned_count: ::std::option::Option::None,
+            total_collected: ::std::option::Option::None,
+            total_deliveries: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetMediaBuyArtifactsResponseVariant0CollectionInfoBuilder {
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0CollectionInfo::effective_rate`].
+    pub fn effective_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.effective_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0CollectionInfo::returned_count`].
+    pub fn returned_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.returned_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0CollectionInfo::total_collected`].
+    pub fn total_collected(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_collected = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0CollectionInfo::total_deliveries`].
+    pub fn total_deliveries(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_deliveries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetMediaBuyArtifactsResponseVariant0CollectionInfo::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetMediaBuyArtifactsResponseVariant0CollectionInfo`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetMediaBuyArtifactsResponseVariant0CollectionInfo,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(GetMediaBuyArtifactsResponseVariant0CollectionInfo {
+            effective_rate: self.effective_rate,
+            returned_count: self.returned_count,
+            total_collected: self.total_collected,
+            total_deliveries: self.total_deliveries,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Retrieve governance state and audit trail for one or more plans.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetPlanAuditLogsRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub context: ::std::option::Option<Context>,
@@ -1511,6 +5456,113 @@ pub struct GetPlanAuditLogsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsRequest {
+    ///Starts a [`GetPlanAuditLogsRequestBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsRequestBuilder {
+        <GetPlanAuditLogsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsRequestBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    governance_contexts: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    include_entries: ::std::option::Option<bool>,
+    plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    portfolio_plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    purchase_types: ::std::option::Option<::std::vec::Vec<PurchaseType>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            governance_contexts: ::std::option::Option::None,
+            include_entries: ::std::option::Option::None,
+            plan_ids: ::std::option::Option::None,
+            portfolio_plan_ids: ::std::option::Option::None,
+            purchase_types: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsRequestBuilder {
+    ///Sets [`GetPlanAuditLogsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsRequest::governance_contexts`].
+    pub fn governance_contexts(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.governance_contexts = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsRequest::include_entries`].
+    pub fn include_entries(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_entries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsRequest::plan_ids`].
+    pub fn plan_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.plan_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsRequest::portfolio_plan_ids`].
+    pub fn portfolio_plan_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.portfolio_plan_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsRequest::purchase_types`].
+    pub fn purchase_types(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PurchaseType>>,
+    ) -> Self {
+        self.purchase_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetPlanAuditLogsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetPlanAuditLogsRequest {
+            context: self.context,
+            ext: self.ext,
+            governance_contexts: self.governance_contexts,
+            include_entries: self.include_entries,
+            plan_ids: self.plan_ids,
+            portfolio_plan_ids: self.portfolio_plan_ids,
+            purchase_types: self.purchase_types,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Governance state and audit trail for one or more plans.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GetPlanAuditLogsResponse {
@@ -1522,6 +5574,75 @@ pub struct GetPlanAuditLogsResponse {
     pub plans: ::std::vec::Vec<GetPlanAuditLogsResponsePlansItem>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponse {
+    ///Starts a [`GetPlanAuditLogsResponseBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponseBuilder {
+        <GetPlanAuditLogsResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponseBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    plans: ::std::option::Option<::std::vec::Vec<GetPlanAuditLogsResponsePlansItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            plans: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponseBuilder {
+    ///Sets [`GetPlanAuditLogsResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponse::plans`] (required).
+    pub fn plans(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetPlanAuditLogsResponsePlansItem>>,
+    ) -> Self {
+        self.plans = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetPlanAuditLogsResponse, crate::MissingField> {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponse {
+            context: self.context,
+            ext: self.ext,
+            plans: self.plans.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponse",
+                field: "plans",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`GetPlanAuditLogsResponsePlansItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1550,6 +5671,150 @@ pub struct GetPlanAuditLogsResponsePlansItem {
     pub status: GetPlanAuditLogsResponsePlansItemStatus,
     pub summary: GetPlanAuditLogsResponsePlansItemSummary,
 }
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItem {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemBuilder {
+        <GetPlanAuditLogsResponsePlansItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemBuilder {
+    budget: ::std::option::Option<GetPlanAuditLogsResponsePlansItemBudget>,
+    channel_allocation: ::std::option::Option<
+        ::std::collections::BTreeMap<
+            ::std::string::String,
+            GetPlanAuditLogsResponsePlansItemChannelAllocationValue,
+        >,
+    >,
+    entries: ::std::option::Option<::std::vec::Vec<GetPlanAuditLogsResponsePlansItemEntriesItem>>,
+    governed_actions: ::std::option::Option<
+        ::std::vec::Vec<GetPlanAuditLogsResponsePlansItemGovernedActionsItem>,
+    >,
+    plan_id: ::std::option::Option<::std::string::String>,
+    plan_version: ::std::option::Option<i64>,
+    status: ::std::option::Option<GetPlanAuditLogsResponsePlansItemStatus>,
+    summary: ::std::option::Option<GetPlanAuditLogsResponsePlansItemSummary>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemBuilder {
+    fn default() -> Self {
+        Self {
+            budget: ::std::option::Option::None,
+            channel_allocation: ::std::option::Option::None,
+            entries: ::std::option::Option::None,
+            governed_actions: ::std::option::Option::None,
+            plan_id: ::std::option::Option::None,
+            plan_version: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::budget`] (required).
+    pub fn budget(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemBudget>,
+    ) -> Self {
+        self.budget = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::channel_allocation`].
+    pub fn channel_allocation(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<
+                ::std::string::String,
+                GetPlanAuditLogsResponsePlansItemChannelAllocationValue,
+            >,
+        >,
+    ) -> Self {
+        self.channel_allocation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::entries`].
+    pub fn entries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetPlanAuditLogsResponsePlansItemEntriesItem>>,
+    ) -> Self {
+        self.entries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::governed_actions`] (required).
+    pub fn governed_actions(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<GetPlanAuditLogsResponsePlansItemGovernedActionsItem>,
+        >,
+    ) -> Self {
+        self.governed_actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::plan_id`] (required).
+    pub fn plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::plan_version`] (required).
+    pub fn plan_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.plan_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::status`] (required).
+    pub fn status(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemStatus>,
+    ) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItem::summary`] (required).
+    pub fn summary(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemSummary>,
+    ) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetPlanAuditLogsResponsePlansItem, crate::MissingField> {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItem {
+            budget: self.budget.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItem",
+                field: "budget",
+            })?,
+            channel_allocation: self.channel_allocation,
+            entries: self.entries,
+            governed_actions: self.governed_actions.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItem",
+                field: "governed_actions",
+            })?,
+            plan_id: self.plan_id.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItem",
+                field: "plan_id",
+            })?,
+            plan_version: self.plan_version.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItem",
+                field: "plan_version",
+            })?,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItem",
+                field: "status",
+            })?,
+            summary: self.summary.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItem",
+                field: "summary",
+            })?,
+        })
+    }
+}
 ///Budget state.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1567,6 +5832,68 @@ pub struct GetPlanAuditLogsResponsePlansItemBudget {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub utilization_pct: ::std::option::Option<f64>,
 }
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemBudget {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemBudgetBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemBudgetBuilder {
+        <GetPlanAuditLogsResponsePlansItemBudgetBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemBudget`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemBudgetBuilder {
+    authorized: ::std::option::Option<f64>,
+    committed: ::std::option::Option<f64>,
+    remaining: ::std::option::Option<f64>,
+    utilization_pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemBudgetBuilder {
+    fn default() -> Self {
+        Self {
+            authorized: ::std::option::Option::None,
+            committed: ::std::option::Option::None,
+            remaining: ::std::option::Option::None,
+            utilization_pct: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemBudgetBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemBudget::authorized`].
+    pub fn authorized(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.authorized = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemBudget::committed`].
+    pub fn committed(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.committed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemBudget::remaining`].
+    pub fn remaining(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.remaining = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemBudget::utilization_pct`].
+    pub fn utilization_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.utilization_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemBudget`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetPlanAuditLogsResponsePlansItemBudget, crate::MissingField> {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemBudget {
+            authorized: self.authorized,
+            committed: self.committed,
+            remaining: self.remaining,
+            utilization_pct: self.utilization_pct,
+        })
+    }
+}
 ///`GetPlanAuditLogsResponsePlansItemChannelAllocationValue`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1577,6 +5904,55 @@ pub struct GetPlanAuditLogsResponsePlansItemChannelAllocationValue {
     ///Channel's share of the authorized total budget.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemChannelAllocationValue {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemChannelAllocationValueBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemChannelAllocationValueBuilder {
+        <GetPlanAuditLogsResponsePlansItemChannelAllocationValueBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemChannelAllocationValue`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemChannelAllocationValueBuilder {
+    committed: ::std::option::Option<f64>,
+    pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemChannelAllocationValueBuilder {
+    fn default() -> Self {
+        Self {
+            committed: ::std::option::Option::None,
+            pct: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemChannelAllocationValueBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemChannelAllocationValue::committed`].
+    pub fn committed(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.committed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemChannelAllocationValue::pct`].
+    pub fn pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemChannelAllocationValue`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetPlanAuditLogsResponsePlansItemChannelAllocationValue,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemChannelAllocationValue {
+            committed: self.committed,
+            pct: self.pct,
+        })
+    }
 }
 ///`GetPlanAuditLogsResponsePlansItemEntriesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1639,6 +6015,223 @@ pub struct GetPlanAuditLogsResponsePlansItemEntriesItem {
     ///Governance verdict (present for check entries). Renamed from `status` in 3.1 alongside check-governance-response for vocabulary consistency.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub verdict: ::std::option::Option<GovernanceDecision>,
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemEntriesItem {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemEntriesItemBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemEntriesItemBuilder {
+        <GetPlanAuditLogsResponsePlansItemEntriesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemEntriesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemEntriesItemBuilder {
+    caller: ::std::option::Option<::std::string::String>,
+    categories_evaluated: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    check_type: ::std::option::Option<GetPlanAuditLogsResponsePlansItemEntriesItemCheckType>,
+    committed_budget: ::std::option::Option<f64>,
+    explanation: ::std::option::Option<::std::string::String>,
+    findings: ::std::option::Option<
+        ::std::vec::Vec<GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem>,
+    >,
+    governance_context: ::std::option::Option<::std::string::String>,
+    id: ::std::option::Option<::std::string::String>,
+    mode: ::std::option::Option<GovernanceMode>,
+    outcome: ::std::option::Option<OutcomeType>,
+    outcome_status: ::std::option::Option<::std::string::String>,
+    plan_hash: ::std::option::Option<::std::string::String>,
+    plan_id: ::std::option::Option<::std::string::String>,
+    policies_evaluated: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    purchase_type: ::std::option::Option<PurchaseType>,
+    timestamp: ::std::option::Option<::std::string::String>,
+    tool: ::std::option::Option<::std::string::String>,
+    type_: ::std::option::Option<GetPlanAuditLogsResponsePlansItemEntriesItemType>,
+    verdict: ::std::option::Option<GovernanceDecision>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemEntriesItemBuilder {
+    fn default() -> Self {
+        Self {
+            caller: ::std::option::Option::None,
+            categories_evaluated: ::std::option::Option::None,
+            check_type: ::std::option::Option::None,
+            committed_budget: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            findings: ::std::option::Option::None,
+            governance_context: ::std::option::Option::None,
+            id: ::std::option::Option::None,
+            mode: ::std::option::Option::None,
+            outcome: ::std::option::Option::None,
+            outcome_status: ::std::option::Option::None,
+            plan_hash: ::std::option::Option::None,
+            plan_id: ::std::option::Option::None,
+            policies_evaluated: ::std::option::Option::None,
+            purchase_type: ::std::option::Option::None,
+            timestamp: ::std::option::Option::None,
+            tool: ::std::option::Option::None,
+            type_: ::std::option::Option::None,
+            verdict: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemEntriesItemBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::caller`].
+    pub fn caller(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::categories_evaluated`].
+    pub fn categories_evaluated(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.categories_evaluated = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::check_type`].
+    pub fn check_type(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemEntriesItemCheckType>,
+    ) -> Self {
+        self.check_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::committed_budget`].
+    pub fn committed_budget(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.committed_budget = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::explanation`].
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::findings`].
+    pub fn findings(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem>,
+        >,
+    ) -> Self {
+        self.findings = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::governance_context`].
+    pub fn governance_context(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.governance_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::id`] (required).
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::mode`].
+    pub fn mode(mut self, value: impl ::std::convert::Into<GovernanceMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::outcome`].
+    pub fn outcome(mut self, value: impl ::std::convert::Into<OutcomeType>) -> Self {
+        self.outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::outcome_status`].
+    pub fn outcome_status(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.outcome_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::plan_hash`].
+    pub fn plan_hash(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_hash = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::plan_id`].
+    pub fn plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::policies_evaluated`].
+    pub fn policies_evaluated(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.policies_evaluated = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::purchase_type`].
+    pub fn purchase_type(mut self, value: impl ::std::convert::Into<PurchaseType>) -> Self {
+        self.purchase_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::timestamp`] (required).
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::tool`].
+    pub fn tool(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tool = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::type_`] (required).
+    pub fn type_(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemEntriesItemType>,
+    ) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItem::verdict`].
+    pub fn verdict(mut self, value: impl ::std::convert::Into<GovernanceDecision>) -> Self {
+        self.verdict = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemEntriesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetPlanAuditLogsResponsePlansItemEntriesItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemEntriesItem {
+            caller: self.caller,
+            categories_evaluated: self.categories_evaluated,
+            check_type: self.check_type,
+            committed_budget: self.committed_budget,
+            explanation: self.explanation,
+            findings: self.findings,
+            governance_context: self.governance_context,
+            id: self.id.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemEntriesItem",
+                field: "id",
+            })?,
+            mode: self.mode,
+            outcome: self.outcome,
+            outcome_status: self.outcome_status,
+            plan_hash: self.plan_hash,
+            plan_id: self.plan_id,
+            policies_evaluated: self.policies_evaluated,
+            purchase_type: self.purchase_type,
+            timestamp: self.timestamp.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemEntriesItem",
+                field: "timestamp",
+            })?,
+            tool: self.tool,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemEntriesItem",
+                field: "type_",
+            })?,
+            verdict: self.verdict,
+        })
+    }
 }
 ///Whether the check was an intent check (orchestrator) or execution check (seller). Inferred from the fields present on the original check request. Present for check entries.
 #[derive(
@@ -1704,6 +6297,88 @@ pub struct GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub policy_id: ::std::option::Option<::std::string::String>,
     pub severity: EscalationSeverity,
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItemBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItemBuilder {
+        <GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItemBuilder {
+    category_id: ::std::option::Option<::std::string::String>,
+    confidence: ::std::option::Option<f64>,
+    explanation: ::std::option::Option<::std::string::String>,
+    policy_id: ::std::option::Option<::std::string::String>,
+    severity: ::std::option::Option<EscalationSeverity>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItemBuilder {
+    fn default() -> Self {
+        Self {
+            category_id: ::std::option::Option::None,
+            confidence: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            policy_id: ::std::option::Option::None,
+            severity: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItemBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem::category_id`] (required).
+    pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem::confidence`].
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem::explanation`] (required).
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem::policy_id`].
+    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem::severity`] (required).
+    pub fn severity(mut self, value: impl ::std::convert::Into<EscalationSeverity>) -> Self {
+        self.severity = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem {
+            category_id: self.category_id.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem",
+                field: "category_id",
+            })?,
+            confidence: self.confidence,
+            explanation: self.explanation.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem",
+                field: "explanation",
+            })?,
+            policy_id: self.policy_id,
+            severity: self.severity.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemEntriesItemFindingsItem",
+                field: "severity",
+            })?,
+        })
+    }
 }
 ///Entry type.
 #[derive(
@@ -1775,6 +6450,111 @@ pub struct GetPlanAuditLogsResponsePlansItemGovernedActionsItem {
     pub seller_reference: ::std::option::Option<::std::string::String>,
     ///Action status.
     pub status: GetPlanAuditLogsResponsePlansItemGovernedActionsItemStatus,
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemGovernedActionsItem {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemGovernedActionsItemBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemGovernedActionsItemBuilder {
+        <GetPlanAuditLogsResponsePlansItemGovernedActionsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemGovernedActionsItemBuilder {
+    check_count: ::std::option::Option<i64>,
+    committed: ::std::option::Option<f64>,
+    governance_context: ::std::option::Option<::std::string::String>,
+    purchase_type: ::std::option::Option<PurchaseType>,
+    seller_reference: ::std::option::Option<::std::string::String>,
+    status: ::std::option::Option<GetPlanAuditLogsResponsePlansItemGovernedActionsItemStatus>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemGovernedActionsItemBuilder {
+    fn default() -> Self {
+        Self {
+            check_count: ::std::option::Option::None,
+            committed: ::std::option::Option::None,
+            governance_context: ::std::option::Option::None,
+            purchase_type: ::std::option::Option::None,
+            seller_reference: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemGovernedActionsItemBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem::check_count`] (required).
+    pub fn check_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.check_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem::committed`] (required).
+    pub fn committed(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.committed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem::governance_context`] (required).
+    pub fn governance_context(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.governance_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem::purchase_type`] (required).
+    pub fn purchase_type(mut self, value: impl ::std::convert::Into<PurchaseType>) -> Self {
+        self.purchase_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem::seller_reference`].
+    pub fn seller_reference(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.seller_reference = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem::status`] (required).
+    pub fn status(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemGovernedActionsItemStatus>,
+    ) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemGovernedActionsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetPlanAuditLogsResponsePlansItemGovernedActionsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemGovernedActionsItem {
+            check_count: self.check_count.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemGovernedActionsItem",
+                field: "check_count",
+            })?,
+            committed: self.committed.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemGovernedActionsItem",
+                field: "committed",
+            })?,
+            governance_context: self.governance_context.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemGovernedActionsItem",
+                field: "governance_context",
+            })?,
+            purchase_type: self.purchase_type.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemGovernedActionsItem",
+                field: "purchase_type",
+            })?,
+            seller_reference: self.seller_reference,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemGovernedActionsItem",
+                field: "status",
+            })?,
+        })
+    }
 }
 ///Action status.
 #[derive(
@@ -1911,6 +6691,97 @@ pub struct GetPlanAuditLogsResponsePlansItemSummary {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub statuses: ::std::option::Option<GetPlanAuditLogsResponsePlansItemSummaryStatuses>,
 }
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummary {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemSummaryBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemSummaryBuilder {
+        <GetPlanAuditLogsResponsePlansItemSummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemSummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemSummaryBuilder {
+    checks_performed: ::std::option::Option<i64>,
+    drift_metrics: ::std::option::Option<GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics>,
+    escalations: ::std::option::Option<
+        ::std::vec::Vec<GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem>,
+    >,
+    findings_count: ::std::option::Option<i64>,
+    outcomes_reported: ::std::option::Option<i64>,
+    statuses: ::std::option::Option<GetPlanAuditLogsResponsePlansItemSummaryStatuses>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemSummaryBuilder {
+    fn default() -> Self {
+        Self {
+            checks_performed: ::std::option::Option::None,
+            drift_metrics: ::std::option::Option::None,
+            escalations: ::std::option::Option::None,
+            findings_count: ::std::option::Option::None,
+            outcomes_reported: ::std::option::Option::None,
+            statuses: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummary::checks_performed`].
+    pub fn checks_performed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.checks_performed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummary::drift_metrics`].
+    pub fn drift_metrics(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics>,
+    ) -> Self {
+        self.drift_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummary::escalations`].
+    pub fn escalations(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem>,
+        >,
+    ) -> Self {
+        self.escalations = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummary::findings_count`].
+    pub fn findings_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.findings_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummary::outcomes_reported`].
+    pub fn outcomes_reported(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outcomes_reported = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummary::statuses`].
+    pub fn statuses(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemSummaryStatuses>,
+    ) -> Self {
+        self.statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemSummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetPlanAuditLogsResponsePlansItemSummary, crate::MissingField> {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemSummary {
+            checks_performed: self.checks_performed,
+            drift_metrics: self.drift_metrics,
+            escalations: self.escalations,
+            findings_count: self.findings_count,
+            outcomes_reported: self.outcomes_reported,
+            statuses: self.statuses,
+        })
+    }
+}
 ///Aggregate governance metrics for detecting oversight drift. A declining escalation rate may indicate well-calibrated governance or eroding human oversight -- surfacing the trend lets the organization make that judgment.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1935,6 +6806,98 @@ pub struct GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub thresholds:
         ::std::option::Option<GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds>,
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsBuilder {
+        <GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsBuilder {
+    auto_approval_rate: ::std::option::Option<f64>,
+    escalation_rate: ::std::option::Option<f64>,
+    escalation_rate_trend: ::std::option::Option<
+        GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsEscalationRateTrend,
+    >,
+    human_override_rate: ::std::option::Option<f64>,
+    mean_confidence: ::std::option::Option<f64>,
+    thresholds:
+        ::std::option::Option<GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsBuilder {
+    fn default() -> Self {
+        Self {
+            auto_approval_rate: ::std::option::Option::None,
+            escalation_rate: ::std::option::Option::None,
+            escalation_rate_trend: ::std::option::Option::None,
+            human_override_rate: ::std::option::Option::None,
+            mean_confidence: ::std::option::Option::None,
+            thresholds: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics::auto_approval_rate`].
+    pub fn auto_approval_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.auto_approval_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics::escalation_rate`].
+    pub fn escalation_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.escalation_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics::escalation_rate_trend`].
+    pub fn escalation_rate_trend(
+        mut self,
+        value: impl ::std::convert::Into<
+            GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsEscalationRateTrend,
+        >,
+    ) -> Self {
+        self.escalation_rate_trend = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics::human_override_rate`].
+    pub fn human_override_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.human_override_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics::mean_confidence`].
+    pub fn mean_confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.mean_confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics::thresholds`].
+    pub fn thresholds(
+        mut self,
+        value: impl ::std::convert::Into<GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds>,
+    ) -> Self {
+        self.thresholds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemSummaryDriftMetrics {
+            auto_approval_rate: self.auto_approval_rate,
+            escalation_rate: self.escalation_rate,
+            escalation_rate_trend: self.escalation_rate_trend,
+            human_override_rate: self.human_override_rate,
+            mean_confidence: self.mean_confidence,
+            thresholds: self.thresholds,
+        })
+    }
 }
 ///Direction of escalation rate over the plan's lifetime.
 #[derive(
@@ -2016,6 +6979,75 @@ pub struct GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub human_override_rate_max: ::std::option::Option<f64>,
 }
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholdsBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholdsBuilder {
+        <GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholdsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholdsBuilder {
+    auto_approval_rate_max: ::std::option::Option<f64>,
+    escalation_rate_max: ::std::option::Option<f64>,
+    escalation_rate_min: ::std::option::Option<f64>,
+    human_override_rate_max: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholdsBuilder
+{
+    fn default() -> Self {
+        Self {
+            auto_approval_rate_max: ::std::option::Option::None,
+            escalation_rate_max: ::std::option::Option::None,
+            escalation_rate_min: ::std::option::Option::None,
+            human_override_rate_max: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholdsBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds::auto_approval_rate_max`].
+    pub fn auto_approval_rate_max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.auto_approval_rate_max = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds::escalation_rate_max`].
+    pub fn escalation_rate_max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.escalation_rate_max = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds::escalation_rate_min`].
+    pub fn escalation_rate_min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.escalation_rate_min = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds::human_override_rate_max`].
+    pub fn human_override_rate_max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.human_override_rate_max = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(
+            GetPlanAuditLogsResponsePlansItemSummaryDriftMetricsThresholds {
+                auto_approval_rate_max: self.auto_approval_rate_max,
+                escalation_rate_max: self.escalation_rate_max,
+                escalation_rate_min: self.escalation_rate_min,
+                human_override_rate_max: self.human_override_rate_max,
+            },
+        )
+    }
+}
 ///`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2031,6 +7063,77 @@ pub struct GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub resolved_at: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItemBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemSummaryEscalationsItemBuilder {
+        <GetPlanAuditLogsResponsePlansItemSummaryEscalationsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemSummaryEscalationsItemBuilder {
+    check_id: ::std::option::Option<::std::string::String>,
+    reason: ::std::option::Option<::std::string::String>,
+    resolution: ::std::option::Option<::std::string::String>,
+    resolved_at: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemSummaryEscalationsItemBuilder {
+    fn default() -> Self {
+        Self {
+            check_id: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            resolution: ::std::option::Option::None,
+            resolved_at: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryEscalationsItemBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem::check_id`] (required).
+    pub fn check_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.check_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem::reason`] (required).
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem::resolution`].
+    pub fn resolution(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem::resolved_at`].
+    pub fn resolved_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resolved_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem {
+            check_id: self.check_id.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem",
+                field: "check_id",
+            })?,
+            reason: self.reason.ok_or(crate::MissingField {
+                type_name: "GetPlanAuditLogsResponsePlansItemSummaryEscalationsItem",
+                field: "reason",
+            })?,
+            resolution: self.resolution,
+            resolved_at: self.resolved_at,
+        })
+    }
+}
 ///Count of each governance check status.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2044,6 +7147,69 @@ pub struct GetPlanAuditLogsResponsePlansItemSummaryStatuses {
     ///Supplementary count of checks that went through internal human review. These checks are also counted in approved or denied.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub human_reviewed: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryStatuses {
+    ///Starts a [`GetPlanAuditLogsResponsePlansItemSummaryStatusesBuilder`] with every field unset.
+    pub fn builder() -> GetPlanAuditLogsResponsePlansItemSummaryStatusesBuilder {
+        <GetPlanAuditLogsResponsePlansItemSummaryStatusesBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPlanAuditLogsResponsePlansItemSummaryStatuses`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPlanAuditLogsResponsePlansItemSummaryStatusesBuilder {
+    approved: ::std::option::Option<i64>,
+    conditions: ::std::option::Option<i64>,
+    denied: ::std::option::Option<i64>,
+    human_reviewed: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPlanAuditLogsResponsePlansItemSummaryStatusesBuilder {
+    fn default() -> Self {
+        Self {
+            approved: ::std::option::Option::None,
+            conditions: ::std::option::Option::None,
+            denied: ::std::option::Option::None,
+            human_reviewed: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPlanAuditLogsResponsePlansItemSummaryStatusesBuilder {
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryStatuses::approved`].
+    pub fn approved(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.approved = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryStatuses::conditions`].
+    pub fn conditions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryStatuses::denied`].
+    pub fn denied(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.denied = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPlanAuditLogsResponsePlansItemSummaryStatuses::human_reviewed`].
+    pub fn human_reviewed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.human_reviewed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPlanAuditLogsResponsePlansItemSummaryStatuses`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetPlanAuditLogsResponsePlansItemSummaryStatuses, crate::MissingField>
+    {
+        ::std::result::Result::Ok(GetPlanAuditLogsResponsePlansItemSummaryStatuses {
+            approved: self.approved,
+            conditions: self.conditions,
+            denied: self.denied,
+            human_reviewed: self.human_reviewed,
+        })
+    }
 }
 ///Request parameters for retrieving a property list with resolved identifiers
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2065,6 +7231,99 @@ pub struct GetPropertyListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl GetPropertyListRequest {
+    ///Starts a [`GetPropertyListRequestBuilder`] with every field unset.
+    pub fn builder() -> GetPropertyListRequestBuilder {
+        <GetPropertyListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPropertyListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPropertyListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    list_id: ::std::option::Option<::std::string::String>,
+    pagination: ::std::option::Option<GetPropertyListRequestPagination>,
+    resolve: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPropertyListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            resolve: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPropertyListRequestBuilder {
+    ///Sets [`GetPropertyListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListRequest::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListRequest::pagination`].
+    pub fn pagination(
+        mut self,
+        value: impl ::std::convert::Into<GetPropertyListRequestPagination>,
+    ) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListRequest::resolve`].
+    pub fn resolve(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.resolve = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPropertyListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetPropertyListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetPropertyListRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "GetPropertyListRequest",
+                field: "list_id",
+            })?,
+            pagination: self.pagination,
+            resolve: self.resolve,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Pagination parameters. Uses higher limits than standard pagination because property lists can contain tens of thousands of identifiers.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2075,6 +7334,52 @@ pub struct GetPropertyListRequestPagination {
     ///Maximum number of identifiers to return per page
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_results: ::std::option::Option<::std::num::NonZeroU64>,
+}
+#[cfg(feature = "builders")]
+impl GetPropertyListRequestPagination {
+    ///Starts a [`GetPropertyListRequestPaginationBuilder`] with every field unset.
+    pub fn builder() -> GetPropertyListRequestPaginationBuilder {
+        <GetPropertyListRequestPaginationBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPropertyListRequestPagination`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPropertyListRequestPaginationBuilder {
+    cursor: ::std::option::Option<::std::string::String>,
+    max_results: ::std::option::Option<::std::num::NonZeroU64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPropertyListRequestPaginationBuilder {
+    fn default() -> Self {
+        Self {
+            cursor: ::std::option::Option::None,
+            max_results: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPropertyListRequestPaginationBuilder {
+    ///Sets [`GetPropertyListRequestPagination::cursor`].
+    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cursor = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListRequestPagination::max_results`].
+    pub fn max_results(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.max_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPropertyListRequestPagination`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<GetPropertyListRequestPagination, crate::MissingField> {
+        ::std::result::Result::Ok(GetPropertyListRequestPagination {
+            cursor: self.cursor,
+            max_results: self.max_results,
+        })
+    }
 }
 ///Response payload for get_property_list task. Returns identifiers only (not full property objects or scores). Consumers should cache the resolved identifiers and refresh based on cache_valid_until.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2103,6 +7408,125 @@ pub struct GetPropertyListResponse {
     pub resolved_at: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetPropertyListResponse {
+    ///Starts a [`GetPropertyListResponseBuilder`] with every field unset.
+    pub fn builder() -> GetPropertyListResponseBuilder {
+        <GetPropertyListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetPropertyListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetPropertyListResponseBuilder {
+    cache_valid_until: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    coverage_gaps: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<Identifier>>,
+    >,
+    ext: ::std::option::Option<Ext>,
+    identifiers: ::std::option::Option<::std::vec::Vec<Identifier>>,
+    list: ::std::option::Option<PropertyList>,
+    pagination: ::std::option::Option<PaginationResponse>,
+    resolved_at: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetPropertyListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            cache_valid_until: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            coverage_gaps: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            identifiers: ::std::option::Option::None,
+            list: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            resolved_at: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetPropertyListResponseBuilder {
+    ///Sets [`GetPropertyListResponse::cache_valid_until`].
+    pub fn cache_valid_until(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.cache_valid_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::coverage_gaps`].
+    pub fn coverage_gaps(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<Identifier>>,
+        >,
+    ) -> Self {
+        self.coverage_gaps = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::identifiers`].
+    pub fn identifiers(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<Identifier>>,
+    ) -> Self {
+        self.identifiers = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::list`] (required).
+    pub fn list(mut self, value: impl ::std::convert::Into<PropertyList>) -> Self {
+        self.list = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::resolved_at`].
+    pub fn resolved_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resolved_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetPropertyListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetPropertyListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetPropertyListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(GetPropertyListResponse {
+            cache_valid_until: self.cache_valid_until,
+            context: self.context,
+            coverage_gaps: self.coverage_gaps,
+            ext: self.ext,
+            identifiers: self.identifiers,
+            list: self.list.ok_or(crate::MissingField {
+                type_name: "GetPropertyListResponse",
+                field: "list",
+            })?,
+            pagination: self.pagination,
+            resolved_at: self.resolved_at,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Outcome of a governance check_governance call. Distinct from creative approval states (see creative-approval-status). 'conditions' is a flow-control value requiring the caller to re-call check_governance after adjusting parameters.
 #[derive(
@@ -2270,7 +7694,7 @@ impl ::std::convert::TryFrom<::std::string::String> for GovernancePhase {
     }
 }
 ///Request parameters for listing collection lists
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListCollectionListsRequest {
     ///Filter to lists owned by this account. When omitted, returns lists across all accounts accessible to the authenticated agent.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2287,6 +7711,88 @@ pub struct ListCollectionListsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCollectionListsRequest {
+    ///Starts a [`ListCollectionListsRequestBuilder`] with every field unset.
+    pub fn builder() -> ListCollectionListsRequestBuilder {
+        <ListCollectionListsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCollectionListsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCollectionListsRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    name_contains: ::std::option::Option<::std::string::String>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCollectionListsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            name_contains: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCollectionListsRequestBuilder {
+    ///Sets [`ListCollectionListsRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsRequest::name_contains`].
+    pub fn name_contains(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.name_contains = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCollectionListsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListCollectionListsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ListCollectionListsRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            name_contains: self.name_contains,
+            pagination: self.pagination,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for list_collection_lists task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListCollectionListsResponse {
@@ -2301,8 +7807,85 @@ pub struct ListCollectionListsResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListCollectionListsResponse {
+    ///Starts a [`ListCollectionListsResponseBuilder`] with every field unset.
+    pub fn builder() -> ListCollectionListsResponseBuilder {
+        <ListCollectionListsResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListCollectionListsResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListCollectionListsResponseBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    lists: ::std::option::Option<::std::vec::Vec<CollectionList>>,
+    pagination: ::std::option::Option<PaginationResponse>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListCollectionListsResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            lists: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListCollectionListsResponseBuilder {
+    ///Sets [`ListCollectionListsResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsResponse::lists`] (required).
+    pub fn lists(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<CollectionList>>,
+    ) -> Self {
+        self.lists = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsResponse::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListCollectionListsResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListCollectionListsResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListCollectionListsResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ListCollectionListsResponse {
+            context: self.context,
+            ext: self.ext,
+            lists: self.lists.ok_or(crate::MissingField {
+                type_name: "ListCollectionListsResponse",
+                field: "lists",
+            })?,
+            pagination: self.pagination,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Request parameters for listing content standards configurations
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListContentStandardsRequest {
     ///Filter by channel
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -2321,6 +7904,99 @@ pub struct ListContentStandardsRequest {
     pub pagination: ::std::option::Option<PaginationRequest>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ListContentStandardsRequest {
+    ///Starts a [`ListContentStandardsRequestBuilder`] with every field unset.
+    pub fn builder() -> ListContentStandardsRequestBuilder {
+        <ListContentStandardsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListContentStandardsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListContentStandardsRequestBuilder {
+    channels: ::std::option::Option<::std::vec::Vec<Channels>>,
+    context: ::std::option::Option<Context>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ext: ::std::option::Option<Ext>,
+    languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListContentStandardsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            channels: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            languages: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListContentStandardsRequestBuilder {
+    ///Sets [`ListContentStandardsRequest::channels`].
+    pub fn channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Channels>>) -> Self {
+        self.channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListContentStandardsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListContentStandardsRequest::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListContentStandardsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListContentStandardsRequest::languages`].
+    pub fn languages(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListContentStandardsRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListContentStandardsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListContentStandardsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListContentStandardsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ListContentStandardsRequest {
+            channels: self.channels,
+            context: self.context,
+            countries: self.countries,
+            ext: self.ext,
+            languages: self.languages,
+            pagination: self.pagination,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response payload with list of content standards configurations
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2349,7 +8025,7 @@ pub enum ListContentStandardsResponse {
     },
 }
 ///Request parameters for listing property lists
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ListPropertyListsRequest {
     ///Filter to lists owned by this account. When omitted, returns lists across all accounts accessible to the authenticated agent.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2366,6 +8042,88 @@ pub struct ListPropertyListsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ListPropertyListsRequest {
+    ///Starts a [`ListPropertyListsRequestBuilder`] with every field unset.
+    pub fn builder() -> ListPropertyListsRequestBuilder {
+        <ListPropertyListsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListPropertyListsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListPropertyListsRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    name_contains: ::std::option::Option<::std::string::String>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListPropertyListsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            name_contains: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListPropertyListsRequestBuilder {
+    ///Sets [`ListPropertyListsRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsRequest::name_contains`].
+    pub fn name_contains(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.name_contains = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListPropertyListsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListPropertyListsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ListPropertyListsRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            name_contains: self.name_contains,
+            pagination: self.pagination,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for list_property_lists task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListPropertyListsResponse {
@@ -2379,6 +8137,83 @@ pub struct ListPropertyListsResponse {
     pub pagination: ::std::option::Option<PaginationResponse>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ListPropertyListsResponse {
+    ///Starts a [`ListPropertyListsResponseBuilder`] with every field unset.
+    pub fn builder() -> ListPropertyListsResponseBuilder {
+        <ListPropertyListsResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ListPropertyListsResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ListPropertyListsResponseBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    lists: ::std::option::Option<::std::vec::Vec<PropertyList>>,
+    pagination: ::std::option::Option<PaginationResponse>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ListPropertyListsResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            lists: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ListPropertyListsResponseBuilder {
+    ///Sets [`ListPropertyListsResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsResponse::lists`] (required).
+    pub fn lists(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PropertyList>>,
+    ) -> Self {
+        self.lists = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsResponse::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationResponse>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ListPropertyListsResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ListPropertyListsResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ListPropertyListsResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ListPropertyListsResponse {
+            context: self.context,
+            ext: self.ext,
+            lists: self.lists.ok_or(crate::MissingField {
+                type_name: "ListPropertyListsResponse",
+                field: "lists",
+            })?,
+            pagination: self.pagination,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///The type of outcome reported to a campaign governance agent after a seller interaction.
 #[derive(
@@ -2465,6 +8300,130 @@ pub struct PolicyCategoryDefinition {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub restricted_attributes: ::std::option::Option<::std::vec::Vec<RestrictedAttribute>>,
 }
+#[cfg(feature = "builders")]
+impl PolicyCategoryDefinition {
+    ///Starts a [`PolicyCategoryDefinitionBuilder`] with every field unset.
+    pub fn builder() -> PolicyCategoryDefinitionBuilder {
+        <PolicyCategoryDefinitionBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PolicyCategoryDefinition`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PolicyCategoryDefinitionBuilder {
+    category_id: ::std::option::Option<::std::string::String>,
+    description: ::std::option::Option<::std::string::String>,
+    guidance: ::std::option::Option<::std::string::String>,
+    industries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    name: ::std::option::Option<::std::string::String>,
+    regulatory_frameworks:
+        ::std::option::Option<::std::vec::Vec<PolicyCategoryDefinitionRegulatoryFrameworksItem>>,
+    related_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    requires_human_review: ::std::option::Option<bool>,
+    restricted_attributes: ::std::option::Option<::std::vec::Vec<RestrictedAttribute>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PolicyCategoryDefinitionBuilder {
+    fn default() -> Self {
+        Self {
+            category_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            guidance: ::std::option::Option::None,
+            industries: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            regulatory_frameworks: ::std::option::Option::None,
+            related_categories: ::std::option::Option::None,
+            requires_human_review: ::std::option::Option::None,
+            restricted_attributes: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PolicyCategoryDefinitionBuilder {
+    ///Sets [`PolicyCategoryDefinition::category_id`] (required).
+    pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::description`] (required).
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::guidance`].
+    pub fn guidance(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.guidance = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::industries`].
+    pub fn industries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.industries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::regulatory_frameworks`].
+    pub fn regulatory_frameworks(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<PolicyCategoryDefinitionRegulatoryFrameworksItem>,
+        >,
+    ) -> Self {
+        self.regulatory_frameworks = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::related_categories`].
+    pub fn related_categories(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.related_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::requires_human_review`].
+    pub fn requires_human_review(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_human_review = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinition::restricted_attributes`].
+    pub fn restricted_attributes(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<RestrictedAttribute>>,
+    ) -> Self {
+        self.restricted_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PolicyCategoryDefinition`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PolicyCategoryDefinition, crate::MissingField> {
+        ::std::result::Result::Ok(PolicyCategoryDefinition {
+            category_id: self.category_id.ok_or(crate::MissingField {
+                type_name: "PolicyCategoryDefinition",
+                field: "category_id",
+            })?,
+            description: self.description.ok_or(crate::MissingField {
+                type_name: "PolicyCategoryDefinition",
+                field: "description",
+            })?,
+            guidance: self.guidance,
+            industries: self.industries,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "PolicyCategoryDefinition",
+                field: "name",
+            })?,
+            regulatory_frameworks: self.regulatory_frameworks,
+            related_categories: self.related_categories,
+            requires_human_review: self.requires_human_review,
+            restricted_attributes: self.restricted_attributes,
+        })
+    }
+}
 ///`PolicyCategoryDefinitionRegulatoryFrameworksItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2480,6 +8439,81 @@ pub struct PolicyCategoryDefinitionRegulatoryFrameworksItem {
     ///Brief summary of what the framework requires or prohibits.
     pub summary: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl PolicyCategoryDefinitionRegulatoryFrameworksItem {
+    ///Starts a [`PolicyCategoryDefinitionRegulatoryFrameworksItemBuilder`] with every field unset.
+    pub fn builder() -> PolicyCategoryDefinitionRegulatoryFrameworksItemBuilder {
+        <PolicyCategoryDefinitionRegulatoryFrameworksItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PolicyCategoryDefinitionRegulatoryFrameworksItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PolicyCategoryDefinitionRegulatoryFrameworksItemBuilder {
+    jurisdictions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    name: ::std::option::Option<::std::string::String>,
+    policy_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    summary: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PolicyCategoryDefinitionRegulatoryFrameworksItemBuilder {
+    fn default() -> Self {
+        Self {
+            jurisdictions: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            policy_ids: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PolicyCategoryDefinitionRegulatoryFrameworksItemBuilder {
+    ///Sets [`PolicyCategoryDefinitionRegulatoryFrameworksItem::jurisdictions`].
+    pub fn jurisdictions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.jurisdictions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinitionRegulatoryFrameworksItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinitionRegulatoryFrameworksItem::policy_ids`].
+    pub fn policy_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.policy_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyCategoryDefinitionRegulatoryFrameworksItem::summary`] (required).
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PolicyCategoryDefinitionRegulatoryFrameworksItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PolicyCategoryDefinitionRegulatoryFrameworksItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(PolicyCategoryDefinitionRegulatoryFrameworksItem {
+            jurisdictions: self.jurisdictions,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "PolicyCategoryDefinitionRegulatoryFrameworksItem",
+                field: "name",
+            })?,
+            policy_ids: self.policy_ids,
+            summary: self.summary.ok_or(crate::MissingField {
+                type_name: "PolicyCategoryDefinitionRegulatoryFrameworksItem",
+                field: "summary",
+            })?,
+        })
+    }
+}
 ///A reference to a policy in the policy registry. Used in brand compliance configurations to declare which registry policies apply.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2494,6 +8528,64 @@ pub struct PolicyRef {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub version: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl PolicyRef {
+    ///Starts a [`PolicyRefBuilder`] with every field unset.
+    pub fn builder() -> PolicyRefBuilder {
+        <PolicyRefBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PolicyRef`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PolicyRefBuilder {
+    config: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    policy_id: ::std::option::Option<::std::string::String>,
+    version: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PolicyRefBuilder {
+    fn default() -> Self {
+        Self {
+            config: ::std::option::Option::None,
+            policy_id: ::std::option::Option::None,
+            version: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PolicyRefBuilder {
+    ///Sets [`PolicyRef::config`].
+    pub fn config(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.config = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyRef::policy_id`] (required).
+    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PolicyRef::version`].
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PolicyRef`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PolicyRef, crate::MissingField> {
+        ::std::result::Result::Ok(PolicyRef {
+            config: self.config,
+            policy_id: self.policy_id.ok_or(crate::MissingField {
+                type_name: "PolicyRef",
+                field: "policy_id",
+            })?,
+            version: self.version,
+        })
+    }
+}
 ///Error information for a property that could not be evaluated
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2505,6 +8597,64 @@ pub struct PropertyError {
     ///The property that caused the error
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub property: ::std::option::Option<Property>,
+}
+#[cfg(feature = "builders")]
+impl PropertyError {
+    ///Starts a [`PropertyErrorBuilder`] with every field unset.
+    pub fn builder() -> PropertyErrorBuilder {
+        <PropertyErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyErrorBuilder {
+    code: ::std::option::Option<PropertyErrorCode>,
+    message: ::std::option::Option<::std::string::String>,
+    property: ::std::option::Option<Property>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyErrorBuilder {
+    fn default() -> Self {
+        Self {
+            code: ::std::option::Option::None,
+            message: ::std::option::Option::None,
+            property: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyErrorBuilder {
+    ///Sets [`PropertyError::code`] (required).
+    pub fn code(mut self, value: impl ::std::convert::Into<PropertyErrorCode>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyError::message`] (required).
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyError::property`].
+    pub fn property(mut self, value: impl ::std::convert::Into<Property>) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PropertyError, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyError {
+            code: self.code.ok_or(crate::MissingField {
+                type_name: "PropertyError",
+                field: "code",
+            })?,
+            message: self.message.ok_or(crate::MissingField {
+                type_name: "PropertyError",
+                field: "message",
+            })?,
+            property: self.property,
+        })
+    }
 }
 ///Error code
 #[derive(
@@ -2585,6 +8735,64 @@ pub struct PropertyFeature {
     ///The feature value
     pub value: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl PropertyFeature {
+    ///Starts a [`PropertyFeatureBuilder`] with every field unset.
+    pub fn builder() -> PropertyFeatureBuilder {
+        <PropertyFeatureBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyFeature`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyFeatureBuilder {
+    feature_id: ::std::option::Option<::std::string::String>,
+    source: ::std::option::Option<::std::string::String>,
+    value: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyFeatureBuilder {
+    fn default() -> Self {
+        Self {
+            feature_id: ::std::option::Option::None,
+            source: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureBuilder {
+    ///Sets [`PropertyFeature::feature_id`] (required).
+    pub fn feature_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.feature_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeature::source`].
+    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeature::value`] (required).
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyFeature`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PropertyFeature, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyFeature {
+            feature_id: self.feature_id.ok_or(crate::MissingField {
+                type_name: "PropertyFeature",
+                field: "feature_id",
+            })?,
+            source: self.source,
+            value: self.value.ok_or(crate::MissingField {
+                type_name: "PropertyFeature",
+                field: "value",
+            })?,
+        })
+    }
+}
 ///Defines a feature that a governance agent can evaluate for properties. Used in get_adcp_capabilities to advertise agent capabilities.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2614,6 +8822,144 @@ pub struct PropertyFeatureDefinition {
     #[serde(rename = "type")]
     pub type_: PropertyFeatureDefinitionType,
 }
+#[cfg(feature = "builders")]
+impl PropertyFeatureDefinition {
+    ///Starts a [`PropertyFeatureDefinitionBuilder`] with every field unset.
+    pub fn builder() -> PropertyFeatureDefinitionBuilder {
+        <PropertyFeatureDefinitionBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyFeatureDefinition`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyFeatureDefinitionBuilder {
+    allowed_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    coverage: ::std::option::Option<PropertyFeatureDefinitionCoverage>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    feature_id: ::std::option::Option<::std::string::String>,
+    methodology_url: ::std::option::Option<::std::string::String>,
+    methodology_version: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    range: ::std::option::Option<PropertyFeatureDefinitionRange>,
+    type_: ::std::option::Option<PropertyFeatureDefinitionType>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyFeatureDefinitionBuilder {
+    fn default() -> Self {
+        Self {
+            allowed_values: ::std::option::Option::None,
+            coverage: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            feature_id: ::std::option::Option::None,
+            methodology_url: ::std::option::Option::None,
+            methodology_version: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            range: ::std::option::Option::None,
+            type_: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureDefinitionBuilder {
+    ///Sets [`PropertyFeatureDefinition::allowed_values`].
+    pub fn allowed_values(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.allowed_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::coverage`].
+    pub fn coverage(
+        mut self,
+        value: impl ::std::convert::Into<PropertyFeatureDefinitionCoverage>,
+    ) -> Self {
+        self.coverage = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::feature_id`] (required).
+    pub fn feature_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.feature_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::methodology_url`] (required).
+    pub fn methodology_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.methodology_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::methodology_version`].
+    pub fn methodology_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.methodology_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::range`].
+    pub fn range(
+        mut self,
+        value: impl ::std::convert::Into<PropertyFeatureDefinitionRange>,
+    ) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinition::type_`] (required).
+    pub fn type_(
+        mut self,
+        value: impl ::std::convert::Into<PropertyFeatureDefinitionType>,
+    ) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyFeatureDefinition`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PropertyFeatureDefinition, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyFeatureDefinition {
+            allowed_values: self.allowed_values,
+            coverage: self.coverage,
+            description: self.description,
+            ext: self.ext,
+            feature_id: self.feature_id.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureDefinition",
+                field: "feature_id",
+            })?,
+            methodology_url: self.methodology_url.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureDefinition",
+                field: "methodology_url",
+            })?,
+            methodology_version: self.methodology_version,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureDefinition",
+                field: "name",
+            })?,
+            range: self.range,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureDefinition",
+                field: "type_",
+            })?,
+        })
+    }
+}
 ///What this feature covers (empty arrays = all)
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2625,6 +8971,58 @@ pub struct PropertyFeatureDefinitionCoverage {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub property_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(feature = "builders")]
+impl PropertyFeatureDefinitionCoverage {
+    ///Starts a [`PropertyFeatureDefinitionCoverageBuilder`] with every field unset.
+    pub fn builder() -> PropertyFeatureDefinitionCoverageBuilder {
+        <PropertyFeatureDefinitionCoverageBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyFeatureDefinitionCoverage`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyFeatureDefinitionCoverageBuilder {
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    property_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyFeatureDefinitionCoverageBuilder {
+    fn default() -> Self {
+        Self {
+            countries: ::std::option::Option::None,
+            property_types: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureDefinitionCoverageBuilder {
+    ///Sets [`PropertyFeatureDefinitionCoverage::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinitionCoverage::property_types`].
+    pub fn property_types(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.property_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyFeatureDefinitionCoverage`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PropertyFeatureDefinitionCoverage, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyFeatureDefinitionCoverage {
+            countries: self.countries,
+            property_types: self.property_types,
+        })
+    }
+}
 ///For quantitative features, the valid range of values
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2633,6 +9031,58 @@ pub struct PropertyFeatureDefinitionRange {
     pub max: f64,
     ///Minimum value
     pub min: f64,
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureDefinitionRange {
+    ///Starts a [`PropertyFeatureDefinitionRangeBuilder`] with every field unset.
+    pub fn builder() -> PropertyFeatureDefinitionRangeBuilder {
+        <PropertyFeatureDefinitionRangeBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyFeatureDefinitionRange`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyFeatureDefinitionRangeBuilder {
+    max: ::std::option::Option<f64>,
+    min: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyFeatureDefinitionRangeBuilder {
+    fn default() -> Self {
+        Self {
+            max: ::std::option::Option::None,
+            min: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureDefinitionRangeBuilder {
+    ///Sets [`PropertyFeatureDefinitionRange::max`] (required).
+    pub fn max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureDefinitionRange::min`] (required).
+    pub fn min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyFeatureDefinitionRange`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PropertyFeatureDefinitionRange, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyFeatureDefinitionRange {
+            max: self.max.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureDefinitionRange",
+                field: "max",
+            })?,
+            min: self.min.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureDefinitionRange",
+                field: "min",
+            })?,
+        })
+    }
 }
 ///The type of values this feature produces: binary (true/false), quantitative (numeric range), categorical (enumerated values)
 #[derive(
@@ -2707,6 +9157,96 @@ pub struct PropertyFeatureResult {
     pub last_evaluated: ::std::option::Option<::std::string::String>,
     ///The property these features apply to
     pub property: PropertyFeatureResultProperty,
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureResult {
+    ///Starts a [`PropertyFeatureResultBuilder`] with every field unset.
+    pub fn builder() -> PropertyFeatureResultBuilder {
+        <PropertyFeatureResultBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyFeatureResult`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyFeatureResultBuilder {
+    coverage_status: ::std::option::Option<PropertyFeatureResultCoverageStatus>,
+    ext: ::std::option::Option<Ext>,
+    features: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, PropertyFeatureValue>,
+    >,
+    last_evaluated: ::std::option::Option<::std::string::String>,
+    property: ::std::option::Option<PropertyFeatureResultProperty>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyFeatureResultBuilder {
+    fn default() -> Self {
+        Self {
+            coverage_status: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            features: ::std::option::Option::None,
+            last_evaluated: ::std::option::Option::None,
+            property: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureResultBuilder {
+    ///Sets [`PropertyFeatureResult::coverage_status`] (required).
+    pub fn coverage_status(
+        mut self,
+        value: impl ::std::convert::Into<PropertyFeatureResultCoverageStatus>,
+    ) -> Self {
+        self.coverage_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureResult::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureResult::features`].
+    pub fn features(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, PropertyFeatureValue>,
+        >,
+    ) -> Self {
+        self.features = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureResult::last_evaluated`].
+    pub fn last_evaluated(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.last_evaluated = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureResult::property`] (required).
+    pub fn property(
+        mut self,
+        value: impl ::std::convert::Into<PropertyFeatureResultProperty>,
+    ) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyFeatureResult`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PropertyFeatureResult, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyFeatureResult {
+            coverage_status: self.coverage_status.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureResult",
+                field: "coverage_status",
+            })?,
+            ext: self.ext,
+            features: self.features,
+            last_evaluated: self.last_evaluated,
+            property: self.property.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureResult",
+                field: "property",
+            })?,
+        })
+    }
 }
 ///Whether this property is covered by this governance agent: covered (has data), not_covered (not measured), pending (measurement in progress)
 #[derive(
@@ -2811,6 +9351,107 @@ pub struct PropertyFeatureValue {
     ///The feature value. Type depends on feature definition: boolean for binary, number for quantitative, string for categorical.
     pub value: PropertyFeatureValueValue,
 }
+#[cfg(feature = "builders")]
+impl PropertyFeatureValue {
+    ///Starts a [`PropertyFeatureValueBuilder`] with every field unset.
+    pub fn builder() -> PropertyFeatureValueBuilder {
+        <PropertyFeatureValueBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyFeatureValue`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyFeatureValueBuilder {
+    confidence: ::std::option::Option<f64>,
+    details: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    expires_at: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    measured_at: ::std::option::Option<::std::string::String>,
+    methodology_version: ::std::option::Option<::std::string::String>,
+    unit: ::std::option::Option<::std::string::String>,
+    value: ::std::option::Option<PropertyFeatureValueValue>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyFeatureValueBuilder {
+    fn default() -> Self {
+        Self {
+            confidence: ::std::option::Option::None,
+            details: ::std::option::Option::None,
+            expires_at: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            measured_at: ::std::option::Option::None,
+            methodology_version: ::std::option::Option::None,
+            unit: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyFeatureValueBuilder {
+    ///Sets [`PropertyFeatureValue::confidence`].
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureValue::details`].
+    pub fn details(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureValue::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureValue::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureValue::measured_at`].
+    pub fn measured_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.measured_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureValue::methodology_version`].
+    pub fn methodology_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.methodology_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureValue::unit`].
+    pub fn unit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyFeatureValue::value`] (required).
+    pub fn value(mut self, value: impl ::std::convert::Into<PropertyFeatureValueValue>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyFeatureValue`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PropertyFeatureValue, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyFeatureValue {
+            confidence: self.confidence,
+            details: self.details,
+            expires_at: self.expires_at,
+            ext: self.ext,
+            measured_at: self.measured_at,
+            methodology_version: self.methodology_version,
+            unit: self.unit,
+            value: self.value.ok_or(crate::MissingField {
+                type_name: "PropertyFeatureValue",
+                field: "value",
+            })?,
+        })
+    }
+}
 ///The feature value. Type depends on feature definition: boolean for binary, number for quantitative, string for categorical.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
@@ -2863,6 +9504,130 @@ pub struct PropertyListChangedWebhook {
     ///Cryptographic signature of the webhook payload, signed with the agent's private key. Recipients MUST verify this signature.
     pub signature: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl PropertyListChangedWebhook {
+    ///Starts a [`PropertyListChangedWebhookBuilder`] with every field unset.
+    pub fn builder() -> PropertyListChangedWebhookBuilder {
+        <PropertyListChangedWebhookBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyListChangedWebhook`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyListChangedWebhookBuilder {
+    cache_valid_until: ::std::option::Option<::std::string::String>,
+    change_summary: ::std::option::Option<PropertyListChangedWebhookChangeSummary>,
+    event: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    list_id: ::std::option::Option<::std::string::String>,
+    list_name: ::std::option::Option<::std::string::String>,
+    resolved_at: ::std::option::Option<::std::string::String>,
+    signature: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyListChangedWebhookBuilder {
+    fn default() -> Self {
+        Self {
+            cache_valid_until: ::std::option::Option::None,
+            change_summary: ::std::option::Option::None,
+            event: ::std::option::Option::Some("property_list_changed".to_owned()),
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            list_name: ::std::option::Option::None,
+            resolved_at: ::std::option::Option::None,
+            signature: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyListChangedWebhookBuilder {
+    ///Sets [`PropertyListChangedWebhook::cache_valid_until`].
+    pub fn cache_valid_until(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.cache_valid_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::change_summary`].
+    pub fn change_summary(
+        mut self,
+        value: impl ::std::convert::Into<PropertyListChangedWebhookChangeSummary>,
+    ) -> Self {
+        self.change_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::event`] (required; starts as `"property_list_changed"`, the schema's constant).
+    pub fn event(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::list_name`].
+    pub fn list_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::resolved_at`] (required).
+    pub fn resolved_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resolved_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhook::signature`] (required).
+    pub fn signature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.signature = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyListChangedWebhook`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<PropertyListChangedWebhook, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyListChangedWebhook {
+            cache_valid_until: self.cache_valid_until,
+            change_summary: self.change_summary,
+            event: self.event.ok_or(crate::MissingField {
+                type_name: "PropertyListChangedWebhook",
+                field: "event",
+            })?,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "PropertyListChangedWebhook",
+                field: "idempotency_key",
+            })?,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "PropertyListChangedWebhook",
+                field: "list_id",
+            })?,
+            list_name: self.list_name,
+            resolved_at: self.resolved_at.ok_or(crate::MissingField {
+                type_name: "PropertyListChangedWebhook",
+                field: "resolved_at",
+            })?,
+            signature: self.signature.ok_or(crate::MissingField {
+                type_name: "PropertyListChangedWebhook",
+                field: "signature",
+            })?,
+        })
+    }
+}
 ///Summary of changes to the resolved list
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2876,6 +9641,60 @@ pub struct PropertyListChangedWebhookChangeSummary {
     ///Total properties in the resolved list
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub total_properties: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl PropertyListChangedWebhookChangeSummary {
+    ///Starts a [`PropertyListChangedWebhookChangeSummaryBuilder`] with every field unset.
+    pub fn builder() -> PropertyListChangedWebhookChangeSummaryBuilder {
+        <PropertyListChangedWebhookChangeSummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`PropertyListChangedWebhookChangeSummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PropertyListChangedWebhookChangeSummaryBuilder {
+    properties_added: ::std::option::Option<i64>,
+    properties_removed: ::std::option::Option<i64>,
+    total_properties: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for PropertyListChangedWebhookChangeSummaryBuilder {
+    fn default() -> Self {
+        Self {
+            properties_added: ::std::option::Option::None,
+            properties_removed: ::std::option::Option::None,
+            total_properties: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl PropertyListChangedWebhookChangeSummaryBuilder {
+    ///Sets [`PropertyListChangedWebhookChangeSummary::properties_added`].
+    pub fn properties_added(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.properties_added = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhookChangeSummary::properties_removed`].
+    pub fn properties_removed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.properties_removed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`PropertyListChangedWebhookChangeSummary::total_properties`].
+    pub fn total_properties(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`PropertyListChangedWebhookChangeSummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<PropertyListChangedWebhookChangeSummary, crate::MissingField> {
+        ::std::result::Result::Ok(PropertyListChangedWebhookChangeSummary {
+            properties_added: self.properties_added,
+            properties_removed: self.properties_removed,
+            total_properties: self.total_properties,
+        })
+    }
 }
 ///The type of financial commitment being governed.
 #[derive(
@@ -2966,8 +9785,162 @@ pub struct ReportPlanOutcomeRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequest {
+    ///Starts a [`ReportPlanOutcomeRequestBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeRequestBuilder {
+        <ReportPlanOutcomeRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeRequestBuilder {
+    check_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    delivery: ::std::option::Option<ReportPlanOutcomeRequestDelivery>,
+    error: ::std::option::Option<ReportPlanOutcomeRequestError>,
+    ext: ::std::option::Option<Ext>,
+    governance_context: ::std::option::Option<::std::string::String>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    outcome: ::std::option::Option<OutcomeType>,
+    plan_id: ::std::option::Option<::std::string::String>,
+    purchase_type: ::std::option::Option<PurchaseType>,
+    seller_response: ::std::option::Option<ReportPlanOutcomeRequestSellerResponse>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeRequestBuilder {
+    fn default() -> Self {
+        Self {
+            check_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            delivery: ::std::option::Option::None,
+            error: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            governance_context: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            outcome: ::std::option::Option::None,
+            plan_id: ::std::option::Option::None,
+            purchase_type: ::std::option::Option::None,
+            seller_response: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestBuilder {
+    ///Sets [`ReportPlanOutcomeRequest::check_id`].
+    pub fn check_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.check_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::delivery`].
+    pub fn delivery(
+        mut self,
+        value: impl ::std::convert::Into<ReportPlanOutcomeRequestDelivery>,
+    ) -> Self {
+        self.delivery = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::error`].
+    pub fn error(
+        mut self,
+        value: impl ::std::convert::Into<ReportPlanOutcomeRequestError>,
+    ) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::governance_context`] (required).
+    pub fn governance_context(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.governance_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::outcome`] (required).
+    pub fn outcome(mut self, value: impl ::std::convert::Into<OutcomeType>) -> Self {
+        self.outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::plan_id`] (required).
+    pub fn plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::purchase_type`].
+    pub fn purchase_type(mut self, value: impl ::std::convert::Into<PurchaseType>) -> Self {
+        self.purchase_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::seller_response`].
+    pub fn seller_response(
+        mut self,
+        value: impl ::std::convert::Into<ReportPlanOutcomeRequestSellerResponse>,
+    ) -> Self {
+        self.seller_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ReportPlanOutcomeRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ReportPlanOutcomeRequest {
+            check_id: self.check_id,
+            context: self.context,
+            delivery: self.delivery,
+            error: self.error,
+            ext: self.ext,
+            governance_context: self.governance_context.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeRequest",
+                field: "governance_context",
+            })?,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeRequest",
+                field: "idempotency_key",
+            })?,
+            outcome: self.outcome.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeRequest",
+                field: "outcome",
+            })?,
+            plan_id: self.plan_id.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeRequest",
+                field: "plan_id",
+            })?,
+            purchase_type: self.purchase_type,
+            seller_response: self.seller_response,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Delivery metrics. Required when outcome is 'delivery'.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ReportPlanOutcomeRequestDelivery {
     ///Video completion rate (0-1).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2989,12 +9962,158 @@ pub struct ReportPlanOutcomeRequestDelivery {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestDelivery {
+    ///Starts a [`ReportPlanOutcomeRequestDeliveryBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeRequestDeliveryBuilder {
+        <ReportPlanOutcomeRequestDeliveryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeRequestDelivery`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeRequestDeliveryBuilder {
+    completion_rate: ::std::option::Option<f64>,
+    cpm: ::std::option::Option<f64>,
+    impressions: ::std::option::Option<u64>,
+    reporting_period: ::std::option::Option<ReportPlanOutcomeRequestDeliveryReportingPeriod>,
+    spend: ::std::option::Option<f64>,
+    viewability_rate: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeRequestDeliveryBuilder {
+    fn default() -> Self {
+        Self {
+            completion_rate: ::std::option::Option::None,
+            cpm: ::std::option::Option::None,
+            impressions: ::std::option::Option::None,
+            reporting_period: ::std::option::Option::None,
+            spend: ::std::option::Option::None,
+            viewability_rate: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestDeliveryBuilder {
+    ///Sets [`ReportPlanOutcomeRequestDelivery::completion_rate`].
+    pub fn completion_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completion_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestDelivery::cpm`].
+    pub fn cpm(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cpm = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestDelivery::impressions`].
+    pub fn impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestDelivery::reporting_period`].
+    pub fn reporting_period(
+        mut self,
+        value: impl ::std::convert::Into<ReportPlanOutcomeRequestDeliveryReportingPeriod>,
+    ) -> Self {
+        self.reporting_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestDelivery::spend`].
+    pub fn spend(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.spend = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestDelivery::viewability_rate`].
+    pub fn viewability_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.viewability_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestDelivery::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeRequestDelivery`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ReportPlanOutcomeRequestDelivery, crate::MissingField> {
+        ::std::result::Result::Ok(ReportPlanOutcomeRequestDelivery {
+            completion_rate: self.completion_rate,
+            cpm: self.cpm,
+            impressions: self.impressions,
+            reporting_period: self.reporting_period,
+            spend: self.spend,
+            viewability_rate: self.viewability_rate,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Start and end timestamps for the reporting window.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReportPlanOutcomeRequestDeliveryReportingPeriod {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestDeliveryReportingPeriod {
+    ///Starts a [`ReportPlanOutcomeRequestDeliveryReportingPeriodBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeRequestDeliveryReportingPeriodBuilder {
+        <ReportPlanOutcomeRequestDeliveryReportingPeriodBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeRequestDeliveryReportingPeriod`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeRequestDeliveryReportingPeriodBuilder {
+    end: ::std::option::Option<::std::string::String>,
+    start: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeRequestDeliveryReportingPeriodBuilder {
+    fn default() -> Self {
+        Self {
+            end: ::std::option::Option::None,
+            start: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestDeliveryReportingPeriodBuilder {
+    ///Sets [`ReportPlanOutcomeRequestDeliveryReportingPeriod::end`] (required).
+    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestDeliveryReportingPeriod::start`] (required).
+    pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeRequestDeliveryReportingPeriod`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ReportPlanOutcomeRequestDeliveryReportingPeriod, crate::MissingField>
+    {
+        ::std::result::Result::Ok(ReportPlanOutcomeRequestDeliveryReportingPeriod {
+            end: self.end.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeRequestDeliveryReportingPeriod",
+                field: "end",
+            })?,
+            start: self.start.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeRequestDeliveryReportingPeriod",
+                field: "start",
+            })?,
+        })
+    }
 }
 ///Error details. Required when outcome is 'failed'.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
@@ -3007,8 +10126,54 @@ pub struct ReportPlanOutcomeRequestError {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestError {
+    ///Starts a [`ReportPlanOutcomeRequestErrorBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeRequestErrorBuilder {
+        <ReportPlanOutcomeRequestErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeRequestError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeRequestErrorBuilder {
+    code: ::std::option::Option<::std::string::String>,
+    message: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeRequestErrorBuilder {
+    fn default() -> Self {
+        Self {
+            code: ::std::option::Option::None,
+            message: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestErrorBuilder {
+    ///Sets [`ReportPlanOutcomeRequestError::code`].
+    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestError::message`].
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeRequestError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ReportPlanOutcomeRequestError, crate::MissingField> {
+        ::std::result::Result::Ok(ReportPlanOutcomeRequestError {
+            code: self.code,
+            message: self.message,
+        })
+    }
+}
 ///The seller's full response. Required when outcome is 'completed'.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ReportPlanOutcomeRequestSellerResponse {
     ///Total budget committed across all confirmed packages. When present, the governance agent uses this directly instead of summing package budgets.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3029,13 +10194,158 @@ pub struct ReportPlanOutcomeRequestSellerResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestSellerResponse {
+    ///Starts a [`ReportPlanOutcomeRequestSellerResponseBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeRequestSellerResponseBuilder {
+        <ReportPlanOutcomeRequestSellerResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeRequestSellerResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeRequestSellerResponseBuilder {
+    committed_budget: ::std::option::Option<f64>,
+    creative_deadline: ::std::option::Option<::std::string::String>,
+    packages:
+        ::std::option::Option<::std::vec::Vec<ReportPlanOutcomeRequestSellerResponsePackagesItem>>,
+    planned_delivery: ::std::option::Option<PlannedDelivery>,
+    seller_reference: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeRequestSellerResponseBuilder {
+    fn default() -> Self {
+        Self {
+            committed_budget: ::std::option::Option::None,
+            creative_deadline: ::std::option::Option::None,
+            packages: ::std::option::Option::None,
+            planned_delivery: ::std::option::Option::None,
+            seller_reference: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestSellerResponseBuilder {
+    ///Sets [`ReportPlanOutcomeRequestSellerResponse::committed_budget`].
+    pub fn committed_budget(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.committed_budget = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestSellerResponse::creative_deadline`].
+    pub fn creative_deadline(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.creative_deadline = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestSellerResponse::packages`].
+    pub fn packages(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<ReportPlanOutcomeRequestSellerResponsePackagesItem>,
+        >,
+    ) -> Self {
+        self.packages = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestSellerResponse::planned_delivery`].
+    pub fn planned_delivery(mut self, value: impl ::std::convert::Into<PlannedDelivery>) -> Self {
+        self.planned_delivery = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestSellerResponse::seller_reference`].
+    pub fn seller_reference(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.seller_reference = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestSellerResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeRequestSellerResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ReportPlanOutcomeRequestSellerResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ReportPlanOutcomeRequestSellerResponse {
+            committed_budget: self.committed_budget,
+            creative_deadline: self.creative_deadline,
+            packages: self.packages,
+            planned_delivery: self.planned_delivery,
+            seller_reference: self.seller_reference,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`ReportPlanOutcomeRequestSellerResponsePackagesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ReportPlanOutcomeRequestSellerResponsePackagesItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub budget: ::std::option::Option<f64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestSellerResponsePackagesItem {
+    ///Starts a [`ReportPlanOutcomeRequestSellerResponsePackagesItemBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeRequestSellerResponsePackagesItemBuilder {
+        <ReportPlanOutcomeRequestSellerResponsePackagesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeRequestSellerResponsePackagesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeRequestSellerResponsePackagesItemBuilder {
+    budget: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeRequestSellerResponsePackagesItemBuilder {
+    fn default() -> Self {
+        Self {
+            budget: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeRequestSellerResponsePackagesItemBuilder {
+    ///Sets [`ReportPlanOutcomeRequestSellerResponsePackagesItem::budget`].
+    pub fn budget(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.budget = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeRequestSellerResponsePackagesItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeRequestSellerResponsePackagesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        ReportPlanOutcomeRequestSellerResponsePackagesItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(ReportPlanOutcomeRequestSellerResponsePackagesItem {
+            budget: self.budget,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response from reporting an action outcome. Only returned to the orchestrator (buyer-side agent) that manages the plan. Sellers report delivery data via check_governance with phase 'delivery', not via this task.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3062,6 +10372,124 @@ pub struct ReportPlanOutcomeResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeResponse {
+    ///Starts a [`ReportPlanOutcomeResponseBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeResponseBuilder {
+        <ReportPlanOutcomeResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeResponseBuilder {
+    committed_budget: ::std::option::Option<f64>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    findings: ::std::option::Option<::std::vec::Vec<ReportPlanOutcomeResponseFindingsItem>>,
+    outcome_id: ::std::option::Option<::std::string::String>,
+    outcome_state: ::std::option::Option<ReportPlanOutcomeResponseOutcomeState>,
+    plan_summary: ::std::option::Option<ReportPlanOutcomeResponsePlanSummary>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeResponseBuilder {
+    fn default() -> Self {
+        Self {
+            committed_budget: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            findings: ::std::option::Option::None,
+            outcome_id: ::std::option::Option::None,
+            outcome_state: ::std::option::Option::None,
+            plan_summary: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeResponseBuilder {
+    ///Sets [`ReportPlanOutcomeResponse::committed_budget`].
+    pub fn committed_budget(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.committed_budget = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::findings`].
+    pub fn findings(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ReportPlanOutcomeResponseFindingsItem>>,
+    ) -> Self {
+        self.findings = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::outcome_id`] (required).
+    pub fn outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outcome_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::outcome_state`] (required).
+    pub fn outcome_state(
+        mut self,
+        value: impl ::std::convert::Into<ReportPlanOutcomeResponseOutcomeState>,
+    ) -> Self {
+        self.outcome_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::plan_summary`].
+    pub fn plan_summary(
+        mut self,
+        value: impl ::std::convert::Into<ReportPlanOutcomeResponsePlanSummary>,
+    ) -> Self {
+        self.plan_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ReportPlanOutcomeResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ReportPlanOutcomeResponse {
+            committed_budget: self.committed_budget,
+            context: self.context,
+            ext: self.ext,
+            findings: self.findings,
+            outcome_id: self.outcome_id.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeResponse",
+                field: "outcome_id",
+            })?,
+            outcome_state: self.outcome_state.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeResponse",
+                field: "outcome_state",
+            })?,
+            plan_summary: self.plan_summary,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`ReportPlanOutcomeResponseFindingsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -3076,6 +10504,80 @@ pub struct ReportPlanOutcomeResponseFindingsItem {
     pub explanation: ::std::string::String,
     ///Finding severity.
     pub severity: EscalationSeverity,
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeResponseFindingsItem {
+    ///Starts a [`ReportPlanOutcomeResponseFindingsItemBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeResponseFindingsItemBuilder {
+        <ReportPlanOutcomeResponseFindingsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeResponseFindingsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeResponseFindingsItemBuilder {
+    category_id: ::std::option::Option<::std::string::String>,
+    details: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    explanation: ::std::option::Option<::std::string::String>,
+    severity: ::std::option::Option<EscalationSeverity>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeResponseFindingsItemBuilder {
+    fn default() -> Self {
+        Self {
+            category_id: ::std::option::Option::None,
+            details: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            severity: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeResponseFindingsItemBuilder {
+    ///Sets [`ReportPlanOutcomeResponseFindingsItem::category_id`] (required).
+    pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponseFindingsItem::details`].
+    pub fn details(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponseFindingsItem::explanation`] (required).
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponseFindingsItem::severity`] (required).
+    pub fn severity(mut self, value: impl ::std::convert::Into<EscalationSeverity>) -> Self {
+        self.severity = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeResponseFindingsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ReportPlanOutcomeResponseFindingsItem, crate::MissingField> {
+        ::std::result::Result::Ok(ReportPlanOutcomeResponseFindingsItem {
+            category_id: self.category_id.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeResponseFindingsItem",
+                field: "category_id",
+            })?,
+            details: self.details,
+            explanation: self.explanation.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeResponseFindingsItem",
+                field: "explanation",
+            })?,
+            severity: self.severity.ok_or(crate::MissingField {
+                type_name: "ReportPlanOutcomeResponseFindingsItem",
+                field: "severity",
+            })?,
+        })
+    }
 }
 ///Outcome state. 'accepted' means state updated with no issues. 'findings' means issues were detected. Renamed from `status` in 3.1 to free the top-level `status` key for the envelope task-status (TaskStatus) under MCP flat-on-the-wire serialization.
 #[derive(
@@ -3139,6 +10641,52 @@ pub struct ReportPlanOutcomeResponsePlanSummary {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub total_committed: ::std::option::Option<f64>,
 }
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeResponsePlanSummary {
+    ///Starts a [`ReportPlanOutcomeResponsePlanSummaryBuilder`] with every field unset.
+    pub fn builder() -> ReportPlanOutcomeResponsePlanSummaryBuilder {
+        <ReportPlanOutcomeResponsePlanSummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ReportPlanOutcomeResponsePlanSummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ReportPlanOutcomeResponsePlanSummaryBuilder {
+    budget_remaining: ::std::option::Option<f64>,
+    total_committed: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ReportPlanOutcomeResponsePlanSummaryBuilder {
+    fn default() -> Self {
+        Self {
+            budget_remaining: ::std::option::Option::None,
+            total_committed: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ReportPlanOutcomeResponsePlanSummaryBuilder {
+    ///Sets [`ReportPlanOutcomeResponsePlanSummary::budget_remaining`].
+    pub fn budget_remaining(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.budget_remaining = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ReportPlanOutcomeResponsePlanSummary::total_committed`].
+    pub fn total_committed(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_committed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ReportPlanOutcomeResponsePlanSummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ReportPlanOutcomeResponsePlanSummary, crate::MissingField> {
+        ::std::result::Result::Ok(ReportPlanOutcomeResponsePlanSummary {
+            budget_remaining: self.budget_remaining,
+            total_committed: self.total_committed,
+        })
+    }
+}
 ///Push campaign plans to the governance agent. A plan defines the authorized parameters for a campaign -- budget limits, channels, flight dates, and authorized markets.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SyncPlansRequest {
@@ -3152,6 +10700,89 @@ pub struct SyncPlansRequest {
     pub plans: ::std::vec::Vec<SyncPlansRequestPlansItem>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequest {
+    ///Starts a [`SyncPlansRequestBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestBuilder {
+        <SyncPlansRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    plans: ::std::option::Option<::std::vec::Vec<SyncPlansRequestPlansItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            plans: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestBuilder {
+    ///Sets [`SyncPlansRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequest::plans`] (required).
+    pub fn plans(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SyncPlansRequestPlansItem>>,
+    ) -> Self {
+        self.plans = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SyncPlansRequest, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansRequest {
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequest",
+                field: "idempotency_key",
+            })?,
+            plans: self.plans.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequest",
+                field: "plans",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`SyncPlansRequestPlansItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3209,6 +10840,251 @@ pub struct SyncPlansRequestPlansItem {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub restricted_attributes_custom: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItem {
+    ///Starts a [`SyncPlansRequestPlansItemBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemBuilder {
+        <SyncPlansRequestPlansItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemBuilder {
+    approved_sellers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    audience: ::std::option::Option<AudienceConstraints>,
+    brand: ::std::option::Option<BrandRef>,
+    budget: ::std::option::Option<SyncPlansRequestPlansItemBudget>,
+    channels: ::std::option::Option<SyncPlansRequestPlansItemChannels>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    custom_policies: ::std::option::Option<::std::vec::Vec<PolicyEntry>>,
+    delegations: ::std::option::Option<::std::vec::Vec<SyncPlansRequestPlansItemDelegationsItem>>,
+    ext: ::std::option::Option<Ext>,
+    flight: ::std::option::Option<SyncPlansRequestPlansItemFlight>,
+    human_review_required: ::std::option::Option<bool>,
+    min_audience_size: ::std::option::Option<::std::num::NonZeroU64>,
+    objectives: ::std::option::Option<::std::string::String>,
+    plan_id: ::std::option::Option<::std::string::String>,
+    policy_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    policy_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    portfolio: ::std::option::Option<SyncPlansRequestPlansItemPortfolio>,
+    regions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    restricted_attributes: ::std::option::Option<::std::vec::Vec<RestrictedAttribute>>,
+    restricted_attributes_custom: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemBuilder {
+    fn default() -> Self {
+        Self {
+            approved_sellers: ::std::option::Option::None,
+            audience: ::std::option::Option::None,
+            brand: ::std::option::Option::None,
+            budget: ::std::option::Option::None,
+            channels: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            custom_policies: ::std::option::Option::None,
+            delegations: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            flight: ::std::option::Option::None,
+            human_review_required: ::std::option::Option::None,
+            min_audience_size: ::std::option::Option::None,
+            objectives: ::std::option::Option::None,
+            plan_id: ::std::option::Option::None,
+            policy_categories: ::std::option::Option::None,
+            policy_ids: ::std::option::Option::None,
+            portfolio: ::std::option::Option::None,
+            regions: ::std::option::Option::None,
+            restricted_attributes: ::std::option::Option::None,
+            restricted_attributes_custom: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemBuilder {
+    ///Sets [`SyncPlansRequestPlansItem::approved_sellers`].
+    pub fn approved_sellers(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.approved_sellers = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::audience`].
+    pub fn audience(mut self, value: impl ::std::convert::Into<AudienceConstraints>) -> Self {
+        self.audience = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::brand`] (required).
+    pub fn brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::budget`] (required).
+    pub fn budget(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansRequestPlansItemBudget>,
+    ) -> Self {
+        self.budget = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::channels`].
+    pub fn channels(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansRequestPlansItemChannels>,
+    ) -> Self {
+        self.channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::custom_policies`].
+    pub fn custom_policies(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PolicyEntry>>,
+    ) -> Self {
+        self.custom_policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::delegations`].
+    pub fn delegations(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SyncPlansRequestPlansItemDelegationsItem>>,
+    ) -> Self {
+        self.delegations = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::flight`] (required).
+    pub fn flight(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansRequestPlansItemFlight>,
+    ) -> Self {
+        self.flight = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::human_review_required`].
+    pub fn human_review_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.human_review_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::min_audience_size`].
+    pub fn min_audience_size(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.min_audience_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::objectives`] (required).
+    pub fn objectives(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.objectives = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::plan_id`] (required).
+    pub fn plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::policy_categories`].
+    pub fn policy_categories(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.policy_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::policy_ids`].
+    pub fn policy_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.policy_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::portfolio`].
+    pub fn portfolio(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansRequestPlansItemPortfolio>,
+    ) -> Self {
+        self.portfolio = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::regions`].
+    pub fn regions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.regions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::restricted_attributes`].
+    pub fn restricted_attributes(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<RestrictedAttribute>>,
+    ) -> Self {
+        self.restricted_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItem::restricted_attributes_custom`].
+    pub fn restricted_attributes_custom(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.restricted_attributes_custom = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SyncPlansRequestPlansItem, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItem {
+            approved_sellers: self.approved_sellers,
+            audience: self.audience,
+            brand: self.brand.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItem",
+                field: "brand",
+            })?,
+            budget: self.budget.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItem",
+                field: "budget",
+            })?,
+            channels: self.channels,
+            countries: self.countries,
+            custom_policies: self.custom_policies,
+            delegations: self.delegations,
+            ext: self.ext,
+            flight: self.flight.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItem",
+                field: "flight",
+            })?,
+            human_review_required: self.human_review_required,
+            min_audience_size: self.min_audience_size,
+            objectives: self.objectives.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItem",
+                field: "objectives",
+            })?,
+            plan_id: self.plan_id.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItem",
+                field: "plan_id",
+            })?,
+            policy_categories: self.policy_categories,
+            policy_ids: self.policy_ids,
+            portfolio: self.portfolio,
+            regions: self.regions,
+            restricted_attributes: self.restricted_attributes,
+            restricted_attributes_custom: self.restricted_attributes_custom,
+        })
+    }
+}
 ///Budget authorization parameters.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged, deny_unknown_fields)]
@@ -3265,6 +11141,55 @@ pub struct SyncPlansRequestPlansItemBudgetVariant0AllocationsValue {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_pct: ::std::option::Option<f64>,
 }
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemBudgetVariant0AllocationsValue {
+    ///Starts a [`SyncPlansRequestPlansItemBudgetVariant0AllocationsValueBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemBudgetVariant0AllocationsValueBuilder {
+        <SyncPlansRequestPlansItemBudgetVariant0AllocationsValueBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemBudgetVariant0AllocationsValue`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemBudgetVariant0AllocationsValueBuilder {
+    amount: ::std::option::Option<f64>,
+    max_pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemBudgetVariant0AllocationsValueBuilder {
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            max_pct: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemBudgetVariant0AllocationsValueBuilder {
+    ///Sets [`SyncPlansRequestPlansItemBudgetVariant0AllocationsValue::amount`].
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemBudgetVariant0AllocationsValue::max_pct`].
+    pub fn max_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemBudgetVariant0AllocationsValue`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        SyncPlansRequestPlansItemBudgetVariant0AllocationsValue,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemBudgetVariant0AllocationsValue {
+            amount: self.amount,
+            max_pct: self.max_pct,
+        })
+    }
+}
 ///`SyncPlansRequestPlansItemBudgetVariant1AllocationsValue`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -3275,6 +11200,55 @@ pub struct SyncPlansRequestPlansItemBudgetVariant1AllocationsValue {
     ///Maximum percentage of total budget for this purchase type.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemBudgetVariant1AllocationsValue {
+    ///Starts a [`SyncPlansRequestPlansItemBudgetVariant1AllocationsValueBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemBudgetVariant1AllocationsValueBuilder {
+        <SyncPlansRequestPlansItemBudgetVariant1AllocationsValueBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemBudgetVariant1AllocationsValue`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemBudgetVariant1AllocationsValueBuilder {
+    amount: ::std::option::Option<f64>,
+    max_pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemBudgetVariant1AllocationsValueBuilder {
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            max_pct: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemBudgetVariant1AllocationsValueBuilder {
+    ///Sets [`SyncPlansRequestPlansItemBudgetVariant1AllocationsValue::amount`].
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemBudgetVariant1AllocationsValue::max_pct`].
+    pub fn max_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemBudgetVariant1AllocationsValue`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        SyncPlansRequestPlansItemBudgetVariant1AllocationsValue,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemBudgetVariant1AllocationsValue {
+            amount: self.amount,
+            max_pct: self.max_pct,
+        })
+    }
 }
 ///Channel constraints. If omitted, all channels are allowed.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
@@ -3295,6 +11269,73 @@ pub struct SyncPlansRequestPlansItemChannels {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub required: ::std::option::Option<::std::vec::Vec<Channels>>,
 }
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemChannels {
+    ///Starts a [`SyncPlansRequestPlansItemChannelsBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemChannelsBuilder {
+        <SyncPlansRequestPlansItemChannelsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemChannels`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemChannelsBuilder {
+    allowed: ::std::option::Option<::std::vec::Vec<Channels>>,
+    mix_targets: ::std::option::Option<
+        ::std::collections::BTreeMap<
+            ::std::string::String,
+            SyncPlansRequestPlansItemChannelsMixTargetsValue,
+        >,
+    >,
+    required: ::std::option::Option<::std::vec::Vec<Channels>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemChannelsBuilder {
+    fn default() -> Self {
+        Self {
+            allowed: ::std::option::Option::None,
+            mix_targets: ::std::option::Option::None,
+            required: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemChannelsBuilder {
+    ///Sets [`SyncPlansRequestPlansItemChannels::allowed`].
+    pub fn allowed(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Channels>>) -> Self {
+        self.allowed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemChannels::mix_targets`].
+    pub fn mix_targets(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<
+                ::std::string::String,
+                SyncPlansRequestPlansItemChannelsMixTargetsValue,
+            >,
+        >,
+    ) -> Self {
+        self.mix_targets = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemChannels::required`].
+    pub fn required(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Channels>>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemChannels`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansRequestPlansItemChannels, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemChannels {
+            allowed: self.allowed,
+            mix_targets: self.mix_targets,
+            required: self.required,
+        })
+    }
+}
 ///`SyncPlansRequestPlansItemChannelsMixTargetsValue`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -3303,6 +11344,53 @@ pub struct SyncPlansRequestPlansItemChannelsMixTargetsValue {
     pub max_pct: ::std::option::Option<f64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub min_pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemChannelsMixTargetsValue {
+    ///Starts a [`SyncPlansRequestPlansItemChannelsMixTargetsValueBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemChannelsMixTargetsValueBuilder {
+        <SyncPlansRequestPlansItemChannelsMixTargetsValueBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemChannelsMixTargetsValue`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemChannelsMixTargetsValueBuilder {
+    max_pct: ::std::option::Option<f64>,
+    min_pct: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemChannelsMixTargetsValueBuilder {
+    fn default() -> Self {
+        Self {
+            max_pct: ::std::option::Option::None,
+            min_pct: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemChannelsMixTargetsValueBuilder {
+    ///Sets [`SyncPlansRequestPlansItemChannelsMixTargetsValue::max_pct`].
+    pub fn max_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemChannelsMixTargetsValue::min_pct`].
+    pub fn min_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemChannelsMixTargetsValue`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansRequestPlansItemChannelsMixTargetsValue, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemChannelsMixTargetsValue {
+            max_pct: self.max_pct,
+            min_pct: self.min_pct,
+        })
+    }
 }
 ///`SyncPlansRequestPlansItemDelegationsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3321,12 +11409,149 @@ pub struct SyncPlansRequestPlansItemDelegationsItem {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub markets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemDelegationsItem {
+    ///Starts a [`SyncPlansRequestPlansItemDelegationsItemBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemDelegationsItemBuilder {
+        <SyncPlansRequestPlansItemDelegationsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemDelegationsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemDelegationsItemBuilder {
+    agent_url: ::std::option::Option<::std::string::String>,
+    authority: ::std::option::Option<DelegationAuthority>,
+    budget_limit: ::std::option::Option<SyncPlansRequestPlansItemDelegationsItemBudgetLimit>,
+    expires_at: ::std::option::Option<::std::string::String>,
+    markets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemDelegationsItemBuilder {
+    fn default() -> Self {
+        Self {
+            agent_url: ::std::option::Option::None,
+            authority: ::std::option::Option::None,
+            budget_limit: ::std::option::Option::None,
+            expires_at: ::std::option::Option::None,
+            markets: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemDelegationsItemBuilder {
+    ///Sets [`SyncPlansRequestPlansItemDelegationsItem::agent_url`] (required).
+    pub fn agent_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemDelegationsItem::authority`] (required).
+    pub fn authority(mut self, value: impl ::std::convert::Into<DelegationAuthority>) -> Self {
+        self.authority = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemDelegationsItem::budget_limit`].
+    pub fn budget_limit(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansRequestPlansItemDelegationsItemBudgetLimit>,
+    ) -> Self {
+        self.budget_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemDelegationsItem::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemDelegationsItem::markets`].
+    pub fn markets(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.markets = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemDelegationsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansRequestPlansItemDelegationsItem, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemDelegationsItem {
+            agent_url: self.agent_url.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemDelegationsItem",
+                field: "agent_url",
+            })?,
+            authority: self.authority.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemDelegationsItem",
+                field: "authority",
+            })?,
+            budget_limit: self.budget_limit,
+            expires_at: self.expires_at,
+            markets: self.markets,
+        })
+    }
+}
 ///Maximum budget this agent can commit. When omitted, the agent can commit up to the plan's total budget.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SyncPlansRequestPlansItemDelegationsItemBudgetLimit {
     pub amount: f64,
     pub currency: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemDelegationsItemBudgetLimit {
+    ///Starts a [`SyncPlansRequestPlansItemDelegationsItemBudgetLimitBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemDelegationsItemBudgetLimitBuilder {
+        <SyncPlansRequestPlansItemDelegationsItemBudgetLimitBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemDelegationsItemBudgetLimit`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemDelegationsItemBudgetLimitBuilder {
+    amount: ::std::option::Option<f64>,
+    currency: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemDelegationsItemBudgetLimitBuilder {
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            currency: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemDelegationsItemBudgetLimitBuilder {
+    ///Sets [`SyncPlansRequestPlansItemDelegationsItemBudgetLimit::amount`] (required).
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemDelegationsItemBudgetLimit::currency`] (required).
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemDelegationsItemBudgetLimit`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        SyncPlansRequestPlansItemDelegationsItemBudgetLimit,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemDelegationsItemBudgetLimit {
+            amount: self.amount.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemDelegationsItemBudgetLimit",
+                field: "amount",
+            })?,
+            currency: self.currency.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemDelegationsItemBudgetLimit",
+                field: "currency",
+            })?,
+        })
+    }
 }
 ///Authorized flight dates. Governed actions with dates outside this window are rejected.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3336,6 +11561,58 @@ pub struct SyncPlansRequestPlansItemFlight {
     pub end: ::std::string::String,
     ///Flight start (ISO 8601).
     pub start: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemFlight {
+    ///Starts a [`SyncPlansRequestPlansItemFlightBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemFlightBuilder {
+        <SyncPlansRequestPlansItemFlightBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemFlight`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemFlightBuilder {
+    end: ::std::option::Option<::std::string::String>,
+    start: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemFlightBuilder {
+    fn default() -> Self {
+        Self {
+            end: ::std::option::Option::None,
+            start: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemFlightBuilder {
+    ///Sets [`SyncPlansRequestPlansItemFlight::end`] (required).
+    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemFlight::start`] (required).
+    pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemFlight`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansRequestPlansItemFlight, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemFlight {
+            end: self.end.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemFlight",
+                field: "end",
+            })?,
+            start: self.start.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemFlight",
+                field: "start",
+            })?,
+        })
+    }
 }
 ///Portfolio-level governance constraints. When present, this plan acts as a portfolio plan that governs member plans. Portfolio plans define cross-brand constraints that no individual brand plan can override.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3352,12 +11629,142 @@ pub struct SyncPlansRequestPlansItemPortfolio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub total_budget_cap: ::std::option::Option<SyncPlansRequestPlansItemPortfolioTotalBudgetCap>,
 }
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemPortfolio {
+    ///Starts a [`SyncPlansRequestPlansItemPortfolioBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemPortfolioBuilder {
+        <SyncPlansRequestPlansItemPortfolioBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemPortfolio`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemPortfolioBuilder {
+    member_plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    shared_exclusions: ::std::option::Option<::std::vec::Vec<PolicyEntry>>,
+    shared_policy_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    total_budget_cap: ::std::option::Option<SyncPlansRequestPlansItemPortfolioTotalBudgetCap>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemPortfolioBuilder {
+    fn default() -> Self {
+        Self {
+            member_plan_ids: ::std::option::Option::None,
+            shared_exclusions: ::std::option::Option::None,
+            shared_policy_ids: ::std::option::Option::None,
+            total_budget_cap: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemPortfolioBuilder {
+    ///Sets [`SyncPlansRequestPlansItemPortfolio::member_plan_ids`] (required).
+    pub fn member_plan_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.member_plan_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemPortfolio::shared_exclusions`].
+    pub fn shared_exclusions(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PolicyEntry>>,
+    ) -> Self {
+        self.shared_exclusions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemPortfolio::shared_policy_ids`].
+    pub fn shared_policy_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.shared_policy_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemPortfolio::total_budget_cap`].
+    pub fn total_budget_cap(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansRequestPlansItemPortfolioTotalBudgetCap>,
+    ) -> Self {
+        self.total_budget_cap = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemPortfolio`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansRequestPlansItemPortfolio, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemPortfolio {
+            member_plan_ids: self.member_plan_ids.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemPortfolio",
+                field: "member_plan_ids",
+            })?,
+            shared_exclusions: self.shared_exclusions,
+            shared_policy_ids: self.shared_policy_ids,
+            total_budget_cap: self.total_budget_cap,
+        })
+    }
+}
 ///Maximum aggregate budget across all member plans.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SyncPlansRequestPlansItemPortfolioTotalBudgetCap {
     pub amount: f64,
     pub currency: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemPortfolioTotalBudgetCap {
+    ///Starts a [`SyncPlansRequestPlansItemPortfolioTotalBudgetCapBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansRequestPlansItemPortfolioTotalBudgetCapBuilder {
+        <SyncPlansRequestPlansItemPortfolioTotalBudgetCapBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansRequestPlansItemPortfolioTotalBudgetCap`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansRequestPlansItemPortfolioTotalBudgetCapBuilder {
+    amount: ::std::option::Option<f64>,
+    currency: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansRequestPlansItemPortfolioTotalBudgetCapBuilder {
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            currency: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansRequestPlansItemPortfolioTotalBudgetCapBuilder {
+    ///Sets [`SyncPlansRequestPlansItemPortfolioTotalBudgetCap::amount`] (required).
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansRequestPlansItemPortfolioTotalBudgetCap::currency`] (required).
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansRequestPlansItemPortfolioTotalBudgetCap`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansRequestPlansItemPortfolioTotalBudgetCap, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SyncPlansRequestPlansItemPortfolioTotalBudgetCap {
+            amount: self.amount.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemPortfolioTotalBudgetCap",
+                field: "amount",
+            })?,
+            currency: self.currency.ok_or(crate::MissingField {
+                type_name: "SyncPlansRequestPlansItemPortfolioTotalBudgetCap",
+                field: "currency",
+            })?,
+        })
+    }
 }
 ///Response from syncing campaign plans. Returns status and active validation categories for each plan.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3373,6 +11780,83 @@ pub struct SyncPlansResponse {
     pub replayed: ::std::option::Option<bool>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansResponse {
+    ///Starts a [`SyncPlansResponseBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansResponseBuilder {
+        <SyncPlansResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansResponseBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    plans: ::std::option::Option<::std::vec::Vec<SyncPlansResponsePlansItem>>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            plans: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansResponseBuilder {
+    ///Sets [`SyncPlansResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponse::plans`] (required).
+    pub fn plans(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SyncPlansResponsePlansItem>>,
+    ) -> Self {
+        self.plans = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SyncPlansResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansResponse {
+            context: self.context,
+            ext: self.ext,
+            plans: self.plans.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponse",
+                field: "plans",
+            })?,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`SyncPlansResponsePlansItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3393,6 +11877,95 @@ pub struct SyncPlansResponsePlansItem {
     ///Plan version (increments on each sync).
     pub version: i64,
 }
+#[cfg(feature = "builders")]
+impl SyncPlansResponsePlansItem {
+    ///Starts a [`SyncPlansResponsePlansItemBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansResponsePlansItemBuilder {
+        <SyncPlansResponsePlansItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansResponsePlansItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansResponsePlansItemBuilder {
+    categories: ::std::option::Option<::std::vec::Vec<SyncPlansResponsePlansItemCategoriesItem>>,
+    plan_id: ::std::option::Option<::std::string::String>,
+    resolved_policies:
+        ::std::option::Option<::std::vec::Vec<SyncPlansResponsePlansItemResolvedPoliciesItem>>,
+    status: ::std::option::Option<SyncPlansResponsePlansItemStatus>,
+    version: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansResponsePlansItemBuilder {
+    fn default() -> Self {
+        Self {
+            categories: ::std::option::Option::None,
+            plan_id: ::std::option::Option::None,
+            resolved_policies: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            version: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansResponsePlansItemBuilder {
+    ///Sets [`SyncPlansResponsePlansItem::categories`].
+    pub fn categories(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SyncPlansResponsePlansItemCategoriesItem>>,
+    ) -> Self {
+        self.categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItem::plan_id`] (required).
+    pub fn plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItem::resolved_policies`].
+    pub fn resolved_policies(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<SyncPlansResponsePlansItemResolvedPoliciesItem>,
+        >,
+    ) -> Self {
+        self.resolved_policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItem::status`] (required).
+    pub fn status(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansResponsePlansItemStatus>,
+    ) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItem::version`] (required).
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansResponsePlansItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SyncPlansResponsePlansItem, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansResponsePlansItem {
+            categories: self.categories,
+            plan_id: self.plan_id.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItem",
+                field: "plan_id",
+            })?,
+            resolved_policies: self.resolved_policies,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItem",
+                field: "status",
+            })?,
+            version: self.version.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItem",
+                field: "version",
+            })?,
+        })
+    }
+}
 ///`SyncPlansResponsePlansItemCategoriesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -3401,6 +11974,61 @@ pub struct SyncPlansResponsePlansItemCategoriesItem {
     pub category_id: ::std::string::String,
     ///Whether this category is active for this plan.
     pub status: SyncPlansResponsePlansItemCategoriesItemStatus,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansResponsePlansItemCategoriesItem {
+    ///Starts a [`SyncPlansResponsePlansItemCategoriesItemBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansResponsePlansItemCategoriesItemBuilder {
+        <SyncPlansResponsePlansItemCategoriesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansResponsePlansItemCategoriesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansResponsePlansItemCategoriesItemBuilder {
+    category_id: ::std::option::Option<::std::string::String>,
+    status: ::std::option::Option<SyncPlansResponsePlansItemCategoriesItemStatus>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansResponsePlansItemCategoriesItemBuilder {
+    fn default() -> Self {
+        Self {
+            category_id: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansResponsePlansItemCategoriesItemBuilder {
+    ///Sets [`SyncPlansResponsePlansItemCategoriesItem::category_id`] (required).
+    pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItemCategoriesItem::status`] (required).
+    pub fn status(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansResponsePlansItemCategoriesItemStatus>,
+    ) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansResponsePlansItemCategoriesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansResponsePlansItemCategoriesItem, crate::MissingField> {
+        ::std::result::Result::Ok(SyncPlansResponsePlansItemCategoriesItem {
+            category_id: self.category_id.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItemCategoriesItem",
+                field: "category_id",
+            })?,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItemCategoriesItem",
+                field: "status",
+            })?,
+        })
+    }
 }
 ///Whether this category is active for this plan.
 #[derive(
@@ -3468,6 +12096,82 @@ pub struct SyncPlansResponsePlansItemResolvedPoliciesItem {
     pub reason: ::std::option::Option<::std::string::String>,
     ///How this policy was included. 'explicit': referenced in the brand compliance configuration. 'auto_applied': matched automatically by jurisdiction or policy category.
     pub source: SyncPlansResponsePlansItemResolvedPoliciesItemSource,
+}
+#[cfg(feature = "builders")]
+impl SyncPlansResponsePlansItemResolvedPoliciesItem {
+    ///Starts a [`SyncPlansResponsePlansItemResolvedPoliciesItemBuilder`] with every field unset.
+    pub fn builder() -> SyncPlansResponsePlansItemResolvedPoliciesItemBuilder {
+        <SyncPlansResponsePlansItemResolvedPoliciesItemBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SyncPlansResponsePlansItemResolvedPoliciesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SyncPlansResponsePlansItemResolvedPoliciesItemBuilder {
+    enforcement: ::std::option::Option<PolicyEnforcement>,
+    policy_id: ::std::option::Option<::std::string::String>,
+    reason: ::std::option::Option<::std::string::String>,
+    source: ::std::option::Option<SyncPlansResponsePlansItemResolvedPoliciesItemSource>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SyncPlansResponsePlansItemResolvedPoliciesItemBuilder {
+    fn default() -> Self {
+        Self {
+            enforcement: ::std::option::Option::None,
+            policy_id: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            source: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SyncPlansResponsePlansItemResolvedPoliciesItemBuilder {
+    ///Sets [`SyncPlansResponsePlansItemResolvedPoliciesItem::enforcement`] (required).
+    pub fn enforcement(mut self, value: impl ::std::convert::Into<PolicyEnforcement>) -> Self {
+        self.enforcement = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItemResolvedPoliciesItem::policy_id`] (required).
+    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItemResolvedPoliciesItem::reason`].
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SyncPlansResponsePlansItemResolvedPoliciesItem::source`] (required).
+    pub fn source(
+        mut self,
+        value: impl ::std::convert::Into<SyncPlansResponsePlansItemResolvedPoliciesItemSource>,
+    ) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SyncPlansResponsePlansItemResolvedPoliciesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SyncPlansResponsePlansItemResolvedPoliciesItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SyncPlansResponsePlansItemResolvedPoliciesItem {
+            enforcement: self.enforcement.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItemResolvedPoliciesItem",
+                field: "enforcement",
+            })?,
+            policy_id: self.policy_id.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItemResolvedPoliciesItem",
+                field: "policy_id",
+            })?,
+            reason: self.reason,
+            source: self.source.ok_or(crate::MissingField {
+                type_name: "SyncPlansResponsePlansItemResolvedPoliciesItem",
+                field: "source",
+            })?,
+        })
+    }
 }
 ///How this policy was included. 'explicit': referenced in the brand compliance configuration. 'auto_applied': matched automatically by jurisdiction or policy category.
 #[derive(
@@ -3608,6 +12312,145 @@ pub struct UpdateCollectionListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl UpdateCollectionListRequest {
+    ///Starts a [`UpdateCollectionListRequestBuilder`] with every field unset.
+    pub fn builder() -> UpdateCollectionListRequestBuilder {
+        <UpdateCollectionListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateCollectionListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateCollectionListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    base_collections: ::std::option::Option<::std::vec::Vec<BaseCollectionSource>>,
+    brand: ::std::option::Option<BrandRef>,
+    context: ::std::option::Option<Context>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    filters: ::std::option::Option<CollectionListFilters>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    list_id: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    webhook_url: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateCollectionListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            base_collections: ::std::option::Option::None,
+            brand: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            filters: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            webhook_url: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateCollectionListRequestBuilder {
+    ///Sets [`UpdateCollectionListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::base_collections`].
+    pub fn base_collections(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<BaseCollectionSource>>,
+    ) -> Self {
+        self.base_collections = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::brand`].
+    pub fn brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::filters`].
+    pub fn filters(mut self, value: impl ::std::convert::Into<CollectionListFilters>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::name`].
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::webhook_url`].
+    pub fn webhook_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.webhook_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateCollectionListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdateCollectionListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateCollectionListRequest {
+            account: self.account,
+            base_collections: self.base_collections,
+            brand: self.brand,
+            context: self.context,
+            description: self.description,
+            ext: self.ext,
+            filters: self.filters,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "UpdateCollectionListRequest",
+                field: "idempotency_key",
+            })?,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "UpdateCollectionListRequest",
+                field: "list_id",
+            })?,
+            name: self.name,
+            webhook_url: self.webhook_url,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for update_collection_list task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateCollectionListResponse {
@@ -3622,6 +12465,80 @@ pub struct UpdateCollectionListResponse {
     pub replayed: ::std::option::Option<bool>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl UpdateCollectionListResponse {
+    ///Starts a [`UpdateCollectionListResponseBuilder`] with every field unset.
+    pub fn builder() -> UpdateCollectionListResponseBuilder {
+        <UpdateCollectionListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateCollectionListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateCollectionListResponseBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    list: ::std::option::Option<CollectionList>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateCollectionListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateCollectionListResponseBuilder {
+    ///Sets [`UpdateCollectionListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListResponse::list`] (required).
+    pub fn list(mut self, value: impl ::std::convert::Into<CollectionList>) -> Self {
+        self.list = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateCollectionListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateCollectionListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdateCollectionListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateCollectionListResponse {
+            context: self.context,
+            ext: self.ext,
+            list: self.list.ok_or(crate::MissingField {
+                type_name: "UpdateCollectionListResponse",
+                field: "list",
+            })?,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`UpdateContentStandardsError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3639,6 +12556,94 @@ pub struct UpdateContentStandardsError {
     pub success: bool,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsError {
+    ///Starts a [`UpdateContentStandardsErrorBuilder`] with every field unset.
+    pub fn builder() -> UpdateContentStandardsErrorBuilder {
+        <UpdateContentStandardsErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateContentStandardsError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateContentStandardsErrorBuilder {
+    conflicting_standards_id: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    success: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateContentStandardsErrorBuilder {
+    fn default() -> Self {
+        Self {
+            conflicting_standards_id: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            success: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsErrorBuilder {
+    ///Sets [`UpdateContentStandardsError::conflicting_standards_id`].
+    pub fn conflicting_standards_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.conflicting_standards_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsError::success`] (required).
+    pub fn success(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.success = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsError::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateContentStandardsError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdateContentStandardsError, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateContentStandardsError {
+            conflicting_standards_id: self.conflicting_standards_id,
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "UpdateContentStandardsError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+            success: self.success.ok_or(crate::MissingField {
+                type_name: "UpdateContentStandardsError",
+                field: "success",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request parameters for updating an existing content standards configuration. Creates a new version.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3665,8 +12670,134 @@ pub struct UpdateContentStandardsRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsRequest {
+    ///Starts a [`UpdateContentStandardsRequestBuilder`] with every field unset.
+    pub fn builder() -> UpdateContentStandardsRequestBuilder {
+        <UpdateContentStandardsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateContentStandardsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateContentStandardsRequestBuilder {
+    calibration_exemplars: ::std::option::Option<UpdateContentStandardsRequestCalibrationExemplars>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    policies: ::std::option::Option<::std::vec::Vec<PolicyEntry>>,
+    registry_policy_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    scope: ::std::option::Option<UpdateContentStandardsRequestScope>,
+    standards_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateContentStandardsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            calibration_exemplars: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            policies: ::std::option::Option::None,
+            registry_policy_ids: ::std::option::Option::None,
+            scope: ::std::option::Option::None,
+            standards_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsRequestBuilder {
+    ///Sets [`UpdateContentStandardsRequest::calibration_exemplars`].
+    pub fn calibration_exemplars(
+        mut self,
+        value: impl ::std::convert::Into<UpdateContentStandardsRequestCalibrationExemplars>,
+    ) -> Self {
+        self.calibration_exemplars = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::policies`].
+    pub fn policies(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<PolicyEntry>>,
+    ) -> Self {
+        self.policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::registry_policy_ids`].
+    pub fn registry_policy_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.registry_policy_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::scope`].
+    pub fn scope(
+        mut self,
+        value: impl ::std::convert::Into<UpdateContentStandardsRequestScope>,
+    ) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::standards_id`] (required).
+    pub fn standards_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.standards_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateContentStandardsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<UpdateContentStandardsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateContentStandardsRequest {
+            calibration_exemplars: self.calibration_exemplars,
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "UpdateContentStandardsRequest",
+                field: "idempotency_key",
+            })?,
+            policies: self.policies,
+            registry_policy_ids: self.registry_policy_ids,
+            scope: self.scope,
+            standards_id: self.standards_id.ok_or(crate::MissingField {
+                type_name: "UpdateContentStandardsRequest",
+                field: "standards_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Updated training/test set to calibrate policy interpretation. Use URL references for pages to be fetched and analyzed, or full artifacts for pre-extracted content.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct UpdateContentStandardsRequestCalibrationExemplars {
     ///Content that fails the standards
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3680,6 +12811,78 @@ pub struct UpdateContentStandardsRequestCalibrationExemplars {
     >,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsRequestCalibrationExemplars {
+    ///Starts a [`UpdateContentStandardsRequestCalibrationExemplarsBuilder`] with every field unset.
+    pub fn builder() -> UpdateContentStandardsRequestCalibrationExemplarsBuilder {
+        <UpdateContentStandardsRequestCalibrationExemplarsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateContentStandardsRequestCalibrationExemplars`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateContentStandardsRequestCalibrationExemplarsBuilder {
+    fail: ::std::option::Option<
+        ::std::vec::Vec<UpdateContentStandardsRequestCalibrationExemplarsFailItem>,
+    >,
+    pass: ::std::option::Option<
+        ::std::vec::Vec<UpdateContentStandardsRequestCalibrationExemplarsPassItem>,
+    >,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateContentStandardsRequestCalibrationExemplarsBuilder {
+    fn default() -> Self {
+        Self {
+            fail: ::std::option::Option::None,
+            pass: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsRequestCalibrationExemplarsBuilder {
+    ///Sets [`UpdateContentStandardsRequestCalibrationExemplars::fail`].
+    pub fn fail(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<UpdateContentStandardsRequestCalibrationExemplarsFailItem>,
+        >,
+    ) -> Self {
+        self.fail = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequestCalibrationExemplars::pass`].
+    pub fn pass(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<UpdateContentStandardsRequestCalibrationExemplarsPassItem>,
+        >,
+    ) -> Self {
+        self.pass = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequestCalibrationExemplars::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateContentStandardsRequestCalibrationExemplars`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<UpdateContentStandardsRequestCalibrationExemplars, crate::MissingField>
+    {
+        ::std::result::Result::Ok(UpdateContentStandardsRequestCalibrationExemplars {
+            fail: self.fail,
+            pass: self.pass,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`UpdateContentStandardsRequestCalibrationExemplarsFailItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3728,7 +12931,7 @@ impl ::std::convert::From<Artifact> for UpdateContentStandardsRequestCalibration
     }
 }
 ///Updated scope for where this standards configuration applies
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct UpdateContentStandardsRequestScope {
     ///Advertising channels. Standards apply to ANY of the listed channels (OR logic).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3744,6 +12947,88 @@ pub struct UpdateContentStandardsRequestScope {
     pub languages_any: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsRequestScope {
+    ///Starts a [`UpdateContentStandardsRequestScopeBuilder`] with every field unset.
+    pub fn builder() -> UpdateContentStandardsRequestScopeBuilder {
+        <UpdateContentStandardsRequestScopeBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateContentStandardsRequestScope`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateContentStandardsRequestScopeBuilder {
+    channels_any: ::std::option::Option<::std::vec::Vec<Channels>>,
+    countries_all: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    description: ::std::option::Option<::std::string::String>,
+    languages_any: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateContentStandardsRequestScopeBuilder {
+    fn default() -> Self {
+        Self {
+            channels_any: ::std::option::Option::None,
+            countries_all: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            languages_any: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsRequestScopeBuilder {
+    ///Sets [`UpdateContentStandardsRequestScope::channels_any`].
+    pub fn channels_any(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<Channels>>,
+    ) -> Self {
+        self.channels_any = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequestScope::countries_all`].
+    pub fn countries_all(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries_all = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequestScope::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequestScope::languages_any`].
+    pub fn languages_any(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.languages_any = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsRequestScope::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateContentStandardsRequestScope`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<UpdateContentStandardsRequestScope, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateContentStandardsRequestScope {
+            channels_any: self.channels_any,
+            countries_all: self.countries_all,
+            description: self.description,
+            languages_any: self.languages_any,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response from updating a content standards configuration
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3775,6 +13060,85 @@ pub struct UpdateContentStandardsSuccess {
     pub success: bool,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsSuccess {
+    ///Starts a [`UpdateContentStandardsSuccessBuilder`] with every field unset.
+    pub fn builder() -> UpdateContentStandardsSuccessBuilder {
+        <UpdateContentStandardsSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdateContentStandardsSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdateContentStandardsSuccessBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    standards_id: ::std::option::Option<::std::string::String>,
+    success: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdateContentStandardsSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            standards_id: ::std::option::Option::None,
+            success: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdateContentStandardsSuccessBuilder {
+    ///Sets [`UpdateContentStandardsSuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsSuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsSuccess::standards_id`] (required).
+    pub fn standards_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.standards_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsSuccess::success`] (required).
+    pub fn success(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.success = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdateContentStandardsSuccess::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdateContentStandardsSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<UpdateContentStandardsSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(UpdateContentStandardsSuccess {
+            context: self.context,
+            ext: self.ext,
+            standards_id: self.standards_id.ok_or(crate::MissingField {
+                type_name: "UpdateContentStandardsSuccess",
+                field: "standards_id",
+            })?,
+            success: self.success.ok_or(crate::MissingField {
+                type_name: "UpdateContentStandardsSuccess",
+                field: "success",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request parameters for updating an existing property list
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3811,6 +13175,145 @@ pub struct UpdatePropertyListRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl UpdatePropertyListRequest {
+    ///Starts a [`UpdatePropertyListRequestBuilder`] with every field unset.
+    pub fn builder() -> UpdatePropertyListRequestBuilder {
+        <UpdatePropertyListRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdatePropertyListRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdatePropertyListRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    base_properties: ::std::option::Option<::std::vec::Vec<BasePropertySource>>,
+    brand: ::std::option::Option<BrandRef>,
+    context: ::std::option::Option<Context>,
+    description: ::std::option::Option<::std::string::String>,
+    ext: ::std::option::Option<Ext>,
+    filters: ::std::option::Option<PropertyListFilters>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    list_id: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    webhook_url: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdatePropertyListRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            base_properties: ::std::option::Option::None,
+            brand: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            filters: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            webhook_url: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdatePropertyListRequestBuilder {
+    ///Sets [`UpdatePropertyListRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::base_properties`].
+    pub fn base_properties(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<BasePropertySource>>,
+    ) -> Self {
+        self.base_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::brand`].
+    pub fn brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::description`].
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::filters`].
+    pub fn filters(mut self, value: impl ::std::convert::Into<PropertyListFilters>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::name`].
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::webhook_url`].
+    pub fn webhook_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.webhook_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdatePropertyListRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdatePropertyListRequest, crate::MissingField> {
+        ::std::result::Result::Ok(UpdatePropertyListRequest {
+            account: self.account,
+            base_properties: self.base_properties,
+            brand: self.brand,
+            context: self.context,
+            description: self.description,
+            ext: self.ext,
+            filters: self.filters,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "UpdatePropertyListRequest",
+                field: "idempotency_key",
+            })?,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "UpdatePropertyListRequest",
+                field: "list_id",
+            })?,
+            name: self.name,
+            webhook_url: self.webhook_url,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response payload for update_property_list task
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdatePropertyListResponse {
@@ -3825,6 +13328,80 @@ pub struct UpdatePropertyListResponse {
     pub replayed: ::std::option::Option<bool>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl UpdatePropertyListResponse {
+    ///Starts a [`UpdatePropertyListResponseBuilder`] with every field unset.
+    pub fn builder() -> UpdatePropertyListResponseBuilder {
+        <UpdatePropertyListResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`UpdatePropertyListResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct UpdatePropertyListResponseBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    list: ::std::option::Option<PropertyList>,
+    replayed: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for UpdatePropertyListResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list: ::std::option::Option::None,
+            replayed: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl UpdatePropertyListResponseBuilder {
+    ///Sets [`UpdatePropertyListResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListResponse::list`] (required).
+    pub fn list(mut self, value: impl ::std::convert::Into<PropertyList>) -> Self {
+        self.list = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListResponse::replayed`].
+    pub fn replayed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.replayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`UpdatePropertyListResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`UpdatePropertyListResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<UpdatePropertyListResponse, crate::MissingField> {
+        ::std::result::Result::Ok(UpdatePropertyListResponse {
+            context: self.context,
+            ext: self.ext,
+            list: self.list.ok_or(crate::MissingField {
+                type_name: "UpdatePropertyListResponse",
+                field: "list",
+            })?,
+            replayed: self.replayed,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request parameters for batch validating delivery records against content safety policies
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3845,6 +13422,107 @@ pub struct ValidateContentDeliveryRequest {
     pub standards_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryRequest {
+    ///Starts a [`ValidateContentDeliveryRequestBuilder`] with every field unset.
+    pub fn builder() -> ValidateContentDeliveryRequestBuilder {
+        <ValidateContentDeliveryRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateContentDeliveryRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateContentDeliveryRequestBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    feature_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    include_passed: ::std::option::Option<bool>,
+    records: ::std::option::Option<::std::vec::Vec<ValidateContentDeliveryRequestRecordsItem>>,
+    standards_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateContentDeliveryRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            feature_ids: ::std::option::Option::None,
+            include_passed: ::std::option::Option::None,
+            records: ::std::option::Option::None,
+            standards_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryRequestBuilder {
+    ///Sets [`ValidateContentDeliveryRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequest::feature_ids`].
+    pub fn feature_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.feature_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequest::include_passed`].
+    pub fn include_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequest::records`] (required).
+    pub fn records(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ValidateContentDeliveryRequestRecordsItem>>,
+    ) -> Self {
+        self.records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequest::standards_id`] (required).
+    pub fn standards_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.standards_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateContentDeliveryRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidateContentDeliveryRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ValidateContentDeliveryRequest {
+            context: self.context,
+            ext: self.ext,
+            feature_ids: self.feature_ids,
+            include_passed: self.include_passed,
+            records: self.records.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryRequest",
+                field: "records",
+            })?,
+            standards_id: self.standards_id.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryRequest",
+                field: "standards_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`ValidateContentDeliveryRequestRecordsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3870,8 +13548,114 @@ pub struct ValidateContentDeliveryRequestRecordsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryRequestRecordsItem {
+    ///Starts a [`ValidateContentDeliveryRequestRecordsItemBuilder`] with every field unset.
+    pub fn builder() -> ValidateContentDeliveryRequestRecordsItemBuilder {
+        <ValidateContentDeliveryRequestRecordsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateContentDeliveryRequestRecordsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateContentDeliveryRequestRecordsItemBuilder {
+    artifact: ::std::option::Option<Artifact>,
+    brand_context: ::std::option::Option<ValidateContentDeliveryRequestRecordsItemBrandContext>,
+    channel: ::std::option::Option<::std::string::String>,
+    country: ::std::option::Option<::std::string::String>,
+    media_buy_id: ::std::option::Option<::std::string::String>,
+    record_id: ::std::option::Option<::std::string::String>,
+    timestamp: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateContentDeliveryRequestRecordsItemBuilder {
+    fn default() -> Self {
+        Self {
+            artifact: ::std::option::Option::None,
+            brand_context: ::std::option::Option::None,
+            channel: ::std::option::Option::None,
+            country: ::std::option::Option::None,
+            media_buy_id: ::std::option::Option::None,
+            record_id: ::std::option::Option::None,
+            timestamp: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryRequestRecordsItemBuilder {
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::artifact`] (required).
+    pub fn artifact(mut self, value: impl ::std::convert::Into<Artifact>) -> Self {
+        self.artifact = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::brand_context`].
+    pub fn brand_context(
+        mut self,
+        value: impl ::std::convert::Into<ValidateContentDeliveryRequestRecordsItemBrandContext>,
+    ) -> Self {
+        self.brand_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::channel`].
+    pub fn channel(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::country`].
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::media_buy_id`].
+    pub fn media_buy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_buy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::record_id`] (required).
+    pub fn record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.record_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::timestamp`].
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateContentDeliveryRequestRecordsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidateContentDeliveryRequestRecordsItem, crate::MissingField> {
+        ::std::result::Result::Ok(ValidateContentDeliveryRequestRecordsItem {
+            artifact: self.artifact.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryRequestRecordsItem",
+                field: "artifact",
+            })?,
+            brand_context: self.brand_context,
+            channel: self.channel,
+            country: self.country,
+            media_buy_id: self.media_buy_id,
+            record_id: self.record_id.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryRequestRecordsItem",
+                field: "record_id",
+            })?,
+            timestamp: self.timestamp,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Brand information for policy evaluation. Schema TBD - placeholder for brand identifiers.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ValidateContentDeliveryRequestRecordsItemBrandContext {
     ///Brand identifier
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3881,6 +13665,66 @@ pub struct ValidateContentDeliveryRequestRecordsItemBrandContext {
     pub sku_id: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryRequestRecordsItemBrandContext {
+    ///Starts a [`ValidateContentDeliveryRequestRecordsItemBrandContextBuilder`] with every field unset.
+    pub fn builder() -> ValidateContentDeliveryRequestRecordsItemBrandContextBuilder {
+        <ValidateContentDeliveryRequestRecordsItemBrandContextBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateContentDeliveryRequestRecordsItemBrandContext`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateContentDeliveryRequestRecordsItemBrandContextBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    sku_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateContentDeliveryRequestRecordsItemBrandContextBuilder {
+    fn default() -> Self {
+        Self {
+            brand_id: ::std::option::Option::None,
+            sku_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryRequestRecordsItemBrandContextBuilder {
+    ///Sets [`ValidateContentDeliveryRequestRecordsItemBrandContext::brand_id`].
+    pub fn brand_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItemBrandContext::sku_id`].
+    pub fn sku_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sku_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryRequestRecordsItemBrandContext::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateContentDeliveryRequestRecordsItemBrandContext`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        ValidateContentDeliveryRequestRecordsItemBrandContext,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(ValidateContentDeliveryRequestRecordsItemBrandContext {
+            brand_id: self.brand_id,
+            sku_id: self.sku_id,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response payload with per-record verdicts and optional feature breakdown
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3921,6 +13765,87 @@ pub struct ValidateContentDeliveryResponseVariant0ResultsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryResponseVariant0ResultsItem {
+    ///Starts a [`ValidateContentDeliveryResponseVariant0ResultsItemBuilder`] with every field unset.
+    pub fn builder() -> ValidateContentDeliveryResponseVariant0ResultsItemBuilder {
+        <ValidateContentDeliveryResponseVariant0ResultsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateContentDeliveryResponseVariant0ResultsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateContentDeliveryResponseVariant0ResultsItemBuilder {
+    features: ::std::option::Option<
+        ::std::vec::Vec<ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem>,
+    >,
+    record_id: ::std::option::Option<::std::string::String>,
+    verdict: ::std::option::Option<BinaryVerdict>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateContentDeliveryResponseVariant0ResultsItemBuilder {
+    fn default() -> Self {
+        Self {
+            features: ::std::option::Option::None,
+            record_id: ::std::option::Option::None,
+            verdict: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryResponseVariant0ResultsItemBuilder {
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItem::features`].
+    pub fn features(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::vec::Vec<ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem>,
+        >,
+    ) -> Self {
+        self.features = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItem::record_id`] (required).
+    pub fn record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.record_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItem::verdict`] (required).
+    pub fn verdict(mut self, value: impl ::std::convert::Into<BinaryVerdict>) -> Self {
+        self.verdict = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateContentDeliveryResponseVariant0ResultsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        ValidateContentDeliveryResponseVariant0ResultsItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(ValidateContentDeliveryResponseVariant0ResultsItem {
+            features: self.features,
+            record_id: self.record_id.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryResponseVariant0ResultsItem",
+                field: "record_id",
+            })?,
+            verdict: self.verdict.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryResponseVariant0ResultsItem",
+                field: "verdict",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem {
@@ -3939,6 +13864,100 @@ pub struct ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem {
+    ///Starts a [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItemBuilder`] with every field unset.
+    pub fn builder() -> ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItemBuilder {
+        <ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItemBuilder {
+    confidence: ::std::option::Option<f64>,
+    explanation: ::std::option::Option<::std::string::String>,
+    feature_id: ::std::option::Option<::std::string::String>,
+    policy_id: ::std::option::Option<::std::string::String>,
+    status: ::std::option::Option<FeatureCheckStatus>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItemBuilder
+{
+    fn default() -> Self {
+        Self {
+            confidence: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            feature_id: ::std::option::Option::None,
+            policy_id: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItemBuilder {
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem::confidence`].
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem::explanation`].
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem::feature_id`] (required).
+    pub fn feature_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.feature_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem::policy_id`].
+    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem::status`] (required).
+    pub fn status(mut self, value: impl ::std::convert::Into<FeatureCheckStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(
+            ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem {
+                confidence: self.confidence,
+                explanation: self.explanation,
+                feature_id: self.feature_id.ok_or(crate::MissingField {
+                    type_name: "ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem",
+                    field: "feature_id",
+                })?,
+                policy_id: self.policy_id,
+                status: self.status.ok_or(crate::MissingField {
+                    type_name: "ValidateContentDeliveryResponseVariant0ResultsItemFeaturesItem",
+                    field: "status",
+                })?,
+                extra: self.extra.unwrap_or_default(),
+            },
+        )
+    }
+}
 ///Summary counts across all records
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ValidateContentDeliveryResponseVariant0Summary {
@@ -3947,6 +13966,82 @@ pub struct ValidateContentDeliveryResponseVariant0Summary {
     pub total_records: i64,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryResponseVariant0Summary {
+    ///Starts a [`ValidateContentDeliveryResponseVariant0SummaryBuilder`] with every field unset.
+    pub fn builder() -> ValidateContentDeliveryResponseVariant0SummaryBuilder {
+        <ValidateContentDeliveryResponseVariant0SummaryBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidateContentDeliveryResponseVariant0Summary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidateContentDeliveryResponseVariant0SummaryBuilder {
+    failed_records: ::std::option::Option<i64>,
+    passed_records: ::std::option::Option<i64>,
+    total_records: ::std::option::Option<i64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidateContentDeliveryResponseVariant0SummaryBuilder {
+    fn default() -> Self {
+        Self {
+            failed_records: ::std::option::Option::None,
+            passed_records: ::std::option::Option::None,
+            total_records: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidateContentDeliveryResponseVariant0SummaryBuilder {
+    ///Sets [`ValidateContentDeliveryResponseVariant0Summary::failed_records`] (required).
+    pub fn failed_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.failed_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0Summary::passed_records`] (required).
+    pub fn passed_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.passed_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0Summary::total_records`] (required).
+    pub fn total_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidateContentDeliveryResponseVariant0Summary::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidateContentDeliveryResponseVariant0Summary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidateContentDeliveryResponseVariant0Summary, crate::MissingField>
+    {
+        ::std::result::Result::Ok(ValidateContentDeliveryResponseVariant0Summary {
+            failed_records: self.failed_records.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryResponseVariant0Summary",
+                field: "failed_records",
+            })?,
+            passed_records: self.passed_records.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryResponseVariant0Summary",
+                field: "passed_records",
+            })?,
+            total_records: self.total_records.ok_or(crate::MissingField {
+                type_name: "ValidateContentDeliveryResponseVariant0Summary",
+                field: "total_records",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Request payload for validate_property_delivery task. Validates delivery records against a property list to determine compliance.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3967,6 +14062,104 @@ pub struct ValidatePropertyDeliveryRequest {
     pub records: ::std::vec::Vec<DeliveryRecord>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryRequest {
+    ///Starts a [`ValidatePropertyDeliveryRequestBuilder`] with every field unset.
+    pub fn builder() -> ValidatePropertyDeliveryRequestBuilder {
+        <ValidatePropertyDeliveryRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidatePropertyDeliveryRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidatePropertyDeliveryRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    include_compliant: ::std::option::Option<bool>,
+    list_id: ::std::option::Option<::std::string::String>,
+    records: ::std::option::Option<::std::vec::Vec<DeliveryRecord>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidatePropertyDeliveryRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            include_compliant: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            records: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryRequestBuilder {
+    ///Sets [`ValidatePropertyDeliveryRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryRequest::include_compliant`].
+    pub fn include_compliant(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_compliant = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryRequest::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryRequest::records`] (required).
+    pub fn records(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<DeliveryRecord>>,
+    ) -> Self {
+        self.records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidatePropertyDeliveryRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidatePropertyDeliveryRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ValidatePropertyDeliveryRequest {
+            account: self.account,
+            context: self.context,
+            ext: self.ext,
+            include_compliant: self.include_compliant,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryRequest",
+                field: "list_id",
+            })?,
+            records: self.records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryRequest",
+                field: "records",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Response payload for validate_property_delivery task. Returns aggregate compliance statistics and per-record validation results.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3996,8 +14189,157 @@ pub struct ValidatePropertyDeliveryResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponse {
+    ///Starts a [`ValidatePropertyDeliveryResponseBuilder`] with every field unset.
+    pub fn builder() -> ValidatePropertyDeliveryResponseBuilder {
+        <ValidatePropertyDeliveryResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidatePropertyDeliveryResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidatePropertyDeliveryResponseBuilder {
+    aggregate: ::std::option::Option<ValidatePropertyDeliveryResponseAggregate>,
+    authorization_summary:
+        ::std::option::Option<ValidatePropertyDeliveryResponseAuthorizationSummary>,
+    compliant: ::std::option::Option<bool>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    list_id: ::std::option::Option<::std::string::String>,
+    list_resolved_at: ::std::option::Option<::std::string::String>,
+    results: ::std::option::Option<::std::vec::Vec<ValidationResult>>,
+    summary: ::std::option::Option<ValidatePropertyDeliveryResponseSummary>,
+    validated_at: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidatePropertyDeliveryResponseBuilder {
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::option::Option::None,
+            authorization_summary: ::std::option::Option::None,
+            compliant: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            list_id: ::std::option::Option::None,
+            list_resolved_at: ::std::option::Option::None,
+            results: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+            validated_at: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponseBuilder {
+    ///Sets [`ValidatePropertyDeliveryResponse::aggregate`].
+    pub fn aggregate(
+        mut self,
+        value: impl ::std::convert::Into<ValidatePropertyDeliveryResponseAggregate>,
+    ) -> Self {
+        self.aggregate = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::authorization_summary`].
+    pub fn authorization_summary(
+        mut self,
+        value: impl ::std::convert::Into<ValidatePropertyDeliveryResponseAuthorizationSummary>,
+    ) -> Self {
+        self.authorization_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::compliant`].
+    pub fn compliant(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.compliant = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::list_id`] (required).
+    pub fn list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::list_resolved_at`].
+    pub fn list_resolved_at(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.list_resolved_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::results`] (required).
+    pub fn results(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ValidationResult>>,
+    ) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::summary`] (required).
+    pub fn summary(
+        mut self,
+        value: impl ::std::convert::Into<ValidatePropertyDeliveryResponseSummary>,
+    ) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::validated_at`] (required).
+    pub fn validated_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.validated_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidatePropertyDeliveryResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidatePropertyDeliveryResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ValidatePropertyDeliveryResponse {
+            aggregate: self.aggregate,
+            authorization_summary: self.authorization_summary,
+            compliant: self.compliant,
+            context: self.context,
+            ext: self.ext,
+            list_id: self.list_id.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponse",
+                field: "list_id",
+            })?,
+            list_resolved_at: self.list_resolved_at,
+            results: self.results.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponse",
+                field: "results",
+            })?,
+            summary: self.summary.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponse",
+                field: "summary",
+            })?,
+            validated_at: self.validated_at.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponse",
+                field: "validated_at",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Optional aggregate measurements computed by the governance agent. Format and meaning are agent-specific.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ValidatePropertyDeliveryResponseAggregate {
     ///Letter grade or category (e.g., 'A+', 'B-', 'Gold', 'Compliant')
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4013,6 +14355,82 @@ pub struct ValidatePropertyDeliveryResponseAggregate {
     pub score: ::std::option::Option<f64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponseAggregate {
+    ///Starts a [`ValidatePropertyDeliveryResponseAggregateBuilder`] with every field unset.
+    pub fn builder() -> ValidatePropertyDeliveryResponseAggregateBuilder {
+        <ValidatePropertyDeliveryResponseAggregateBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidatePropertyDeliveryResponseAggregate`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidatePropertyDeliveryResponseAggregateBuilder {
+    grade: ::std::option::Option<::std::string::String>,
+    label: ::std::option::Option<::std::string::String>,
+    methodology_url: ::std::option::Option<::std::string::String>,
+    score: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidatePropertyDeliveryResponseAggregateBuilder {
+    fn default() -> Self {
+        Self {
+            grade: ::std::option::Option::None,
+            label: ::std::option::Option::None,
+            methodology_url: ::std::option::Option::None,
+            score: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponseAggregateBuilder {
+    ///Sets [`ValidatePropertyDeliveryResponseAggregate::grade`].
+    pub fn grade(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.grade = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAggregate::label`].
+    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.label = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAggregate::methodology_url`].
+    pub fn methodology_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.methodology_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAggregate::score`].
+    pub fn score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.score = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAggregate::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidatePropertyDeliveryResponseAggregate`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidatePropertyDeliveryResponseAggregate, crate::MissingField> {
+        ::std::result::Result::Ok(ValidatePropertyDeliveryResponseAggregate {
+            grade: self.grade,
+            label: self.label,
+            methodology_url: self.methodology_url,
+            score: self.score,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Aggregate authorization statistics. Only present if any records included sales_agent_url.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4034,6 +14452,127 @@ pub struct ValidatePropertyDeliveryResponseAuthorizationSummary {
     pub unknown_impressions: i64,
     ///Number of records where authorization could not be determined (adagents.json unavailable)
     pub unknown_records: i64,
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponseAuthorizationSummary {
+    ///Starts a [`ValidatePropertyDeliveryResponseAuthorizationSummaryBuilder`] with every field unset.
+    pub fn builder() -> ValidatePropertyDeliveryResponseAuthorizationSummaryBuilder {
+        <ValidatePropertyDeliveryResponseAuthorizationSummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidatePropertyDeliveryResponseAuthorizationSummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidatePropertyDeliveryResponseAuthorizationSummaryBuilder {
+    authorized_impressions: ::std::option::Option<i64>,
+    authorized_records: ::std::option::Option<i64>,
+    impressions_checked: ::std::option::Option<i64>,
+    records_checked: ::std::option::Option<i64>,
+    unauthorized_impressions: ::std::option::Option<i64>,
+    unauthorized_records: ::std::option::Option<i64>,
+    unknown_impressions: ::std::option::Option<i64>,
+    unknown_records: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidatePropertyDeliveryResponseAuthorizationSummaryBuilder {
+    fn default() -> Self {
+        Self {
+            authorized_impressions: ::std::option::Option::None,
+            authorized_records: ::std::option::Option::None,
+            impressions_checked: ::std::option::Option::None,
+            records_checked: ::std::option::Option::None,
+            unauthorized_impressions: ::std::option::Option::None,
+            unauthorized_records: ::std::option::Option::None,
+            unknown_impressions: ::std::option::Option::None,
+            unknown_records: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponseAuthorizationSummaryBuilder {
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::authorized_impressions`] (required).
+    pub fn authorized_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.authorized_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::authorized_records`] (required).
+    pub fn authorized_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.authorized_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::impressions_checked`] (required).
+    pub fn impressions_checked(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.impressions_checked = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::records_checked`] (required).
+    pub fn records_checked(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.records_checked = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::unauthorized_impressions`] (required).
+    pub fn unauthorized_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unauthorized_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::unauthorized_records`] (required).
+    pub fn unauthorized_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unauthorized_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::unknown_impressions`] (required).
+    pub fn unknown_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unknown_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseAuthorizationSummary::unknown_records`] (required).
+    pub fn unknown_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unknown_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidatePropertyDeliveryResponseAuthorizationSummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        ValidatePropertyDeliveryResponseAuthorizationSummary,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(ValidatePropertyDeliveryResponseAuthorizationSummary {
+            authorized_impressions: self.authorized_impressions.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "authorized_impressions",
+            })?,
+            authorized_records: self.authorized_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "authorized_records",
+            })?,
+            impressions_checked: self.impressions_checked.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "impressions_checked",
+            })?,
+            records_checked: self.records_checked.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "records_checked",
+            })?,
+            unauthorized_impressions: self.unauthorized_impressions.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "unauthorized_impressions",
+            })?,
+            unauthorized_records: self.unauthorized_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "unauthorized_records",
+            })?,
+            unknown_impressions: self.unknown_impressions.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "unknown_impressions",
+            })?,
+            unknown_records: self.unknown_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseAuthorizationSummary",
+                field: "unknown_records",
+            })?,
+        })
+    }
 }
 ///Aggregate validation statistics
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4060,6 +14599,148 @@ pub struct ValidatePropertyDeliveryResponseSummary {
     ///Number of records where identifier type was not resolvable
     pub unidentified_records: i64,
 }
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponseSummary {
+    ///Starts a [`ValidatePropertyDeliveryResponseSummaryBuilder`] with every field unset.
+    pub fn builder() -> ValidatePropertyDeliveryResponseSummaryBuilder {
+        <ValidatePropertyDeliveryResponseSummaryBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidatePropertyDeliveryResponseSummary`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidatePropertyDeliveryResponseSummaryBuilder {
+    compliant_impressions: ::std::option::Option<i64>,
+    compliant_records: ::std::option::Option<i64>,
+    non_compliant_impressions: ::std::option::Option<i64>,
+    non_compliant_records: ::std::option::Option<i64>,
+    not_covered_impressions: ::std::option::Option<i64>,
+    not_covered_records: ::std::option::Option<i64>,
+    total_impressions: ::std::option::Option<i64>,
+    total_records: ::std::option::Option<i64>,
+    unidentified_impressions: ::std::option::Option<i64>,
+    unidentified_records: ::std::option::Option<i64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidatePropertyDeliveryResponseSummaryBuilder {
+    fn default() -> Self {
+        Self {
+            compliant_impressions: ::std::option::Option::None,
+            compliant_records: ::std::option::Option::None,
+            non_compliant_impressions: ::std::option::Option::None,
+            non_compliant_records: ::std::option::Option::None,
+            not_covered_impressions: ::std::option::Option::None,
+            not_covered_records: ::std::option::Option::None,
+            total_impressions: ::std::option::Option::None,
+            total_records: ::std::option::Option::None,
+            unidentified_impressions: ::std::option::Option::None,
+            unidentified_records: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidatePropertyDeliveryResponseSummaryBuilder {
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::compliant_impressions`] (required).
+    pub fn compliant_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.compliant_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::compliant_records`] (required).
+    pub fn compliant_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.compliant_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::non_compliant_impressions`] (required).
+    pub fn non_compliant_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.non_compliant_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::non_compliant_records`] (required).
+    pub fn non_compliant_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.non_compliant_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::not_covered_impressions`] (required).
+    pub fn not_covered_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.not_covered_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::not_covered_records`] (required).
+    pub fn not_covered_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.not_covered_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::total_impressions`] (required).
+    pub fn total_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::total_records`] (required).
+    pub fn total_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::unidentified_impressions`] (required).
+    pub fn unidentified_impressions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unidentified_impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidatePropertyDeliveryResponseSummary::unidentified_records`] (required).
+    pub fn unidentified_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unidentified_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidatePropertyDeliveryResponseSummary`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidatePropertyDeliveryResponseSummary, crate::MissingField> {
+        ::std::result::Result::Ok(ValidatePropertyDeliveryResponseSummary {
+            compliant_impressions: self.compliant_impressions.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "compliant_impressions",
+            })?,
+            compliant_records: self.compliant_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "compliant_records",
+            })?,
+            non_compliant_impressions: self.non_compliant_impressions.ok_or(
+                crate::MissingField {
+                    type_name: "ValidatePropertyDeliveryResponseSummary",
+                    field: "non_compliant_impressions",
+                },
+            )?,
+            non_compliant_records: self.non_compliant_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "non_compliant_records",
+            })?,
+            not_covered_impressions: self.not_covered_impressions.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "not_covered_impressions",
+            })?,
+            not_covered_records: self.not_covered_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "not_covered_records",
+            })?,
+            total_impressions: self.total_impressions.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "total_impressions",
+            })?,
+            total_records: self.total_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "total_records",
+            })?,
+            unidentified_impressions: self.unidentified_impressions.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "unidentified_impressions",
+            })?,
+            unidentified_records: self.unidentified_records.ok_or(crate::MissingField {
+                type_name: "ValidatePropertyDeliveryResponseSummary",
+                field: "unidentified_records",
+            })?,
+        })
+    }
+}
 ///Result of validating a single delivery record against a property list.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -4082,6 +14763,102 @@ pub struct ValidationResult {
     ///Validation status: compliant (in list), non_compliant (not in list), not_covered (identifier recognized but no data available), unidentified (identifier type not resolvable by this governance agent)
     pub status: ValidationResultStatus,
 }
+#[cfg(feature = "builders")]
+impl ValidationResult {
+    ///Starts a [`ValidationResultBuilder`] with every field unset.
+    pub fn builder() -> ValidationResultBuilder {
+        <ValidationResultBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidationResult`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidationResultBuilder {
+    authorization: ::std::option::Option<AuthorizationResult>,
+    ext: ::std::option::Option<Ext>,
+    features: ::std::option::Option<::std::vec::Vec<ValidationResultFeaturesItem>>,
+    identifier: ::std::option::Option<Identifier>,
+    impressions: ::std::option::Option<u64>,
+    record_id: ::std::option::Option<::std::string::String>,
+    status: ::std::option::Option<ValidationResultStatus>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidationResultBuilder {
+    fn default() -> Self {
+        Self {
+            authorization: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            features: ::std::option::Option::None,
+            identifier: ::std::option::Option::None,
+            impressions: ::std::option::Option::None,
+            record_id: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidationResultBuilder {
+    ///Sets [`ValidationResult::authorization`].
+    pub fn authorization(mut self, value: impl ::std::convert::Into<AuthorizationResult>) -> Self {
+        self.authorization = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResult::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResult::features`].
+    pub fn features(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ValidationResultFeaturesItem>>,
+    ) -> Self {
+        self.features = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResult::identifier`] (required).
+    pub fn identifier(mut self, value: impl ::std::convert::Into<Identifier>) -> Self {
+        self.identifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResult::impressions`] (required).
+    pub fn impressions(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.impressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResult::record_id`].
+    pub fn record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.record_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResult::status`] (required).
+    pub fn status(mut self, value: impl ::std::convert::Into<ValidationResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidationResult`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ValidationResult, crate::MissingField> {
+        ::std::result::Result::Ok(ValidationResult {
+            authorization: self.authorization,
+            ext: self.ext,
+            features: self.features,
+            identifier: self.identifier.ok_or(crate::MissingField {
+                type_name: "ValidationResult",
+                field: "identifier",
+            })?,
+            impressions: self.impressions.ok_or(crate::MissingField {
+                type_name: "ValidationResult",
+                field: "impressions",
+            })?,
+            record_id: self.record_id,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "ValidationResult",
+                field: "status",
+            })?,
+        })
+    }
+}
 ///`ValidationResultFeaturesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -4101,6 +14878,91 @@ pub struct ValidationResultFeaturesItem {
     pub requirement: ::std::option::Option<ValidationResultFeaturesItemRequirement>,
     pub status: FeatureCheckStatus,
 }
+#[cfg(feature = "builders")]
+impl ValidationResultFeaturesItem {
+    ///Starts a [`ValidationResultFeaturesItemBuilder`] with every field unset.
+    pub fn builder() -> ValidationResultFeaturesItemBuilder {
+        <ValidationResultFeaturesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidationResultFeaturesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidationResultFeaturesItemBuilder {
+    confidence: ::std::option::Option<f64>,
+    explanation: ::std::option::Option<::std::string::String>,
+    feature_id: ::std::option::Option<::std::string::String>,
+    policy_id: ::std::option::Option<::std::string::String>,
+    requirement: ::std::option::Option<ValidationResultFeaturesItemRequirement>,
+    status: ::std::option::Option<FeatureCheckStatus>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidationResultFeaturesItemBuilder {
+    fn default() -> Self {
+        Self {
+            confidence: ::std::option::Option::None,
+            explanation: ::std::option::Option::None,
+            feature_id: ::std::option::Option::None,
+            policy_id: ::std::option::Option::None,
+            requirement: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidationResultFeaturesItemBuilder {
+    ///Sets [`ValidationResultFeaturesItem::confidence`].
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResultFeaturesItem::explanation`].
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResultFeaturesItem::feature_id`] (required).
+    pub fn feature_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.feature_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResultFeaturesItem::policy_id`].
+    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResultFeaturesItem::requirement`].
+    pub fn requirement(
+        mut self,
+        value: impl ::std::convert::Into<ValidationResultFeaturesItemRequirement>,
+    ) -> Self {
+        self.requirement = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResultFeaturesItem::status`] (required).
+    pub fn status(mut self, value: impl ::std::convert::Into<FeatureCheckStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidationResultFeaturesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ValidationResultFeaturesItem, crate::MissingField> {
+        ::std::result::Result::Ok(ValidationResultFeaturesItem {
+            confidence: self.confidence,
+            explanation: self.explanation,
+            feature_id: self.feature_id.ok_or(crate::MissingField {
+                type_name: "ValidationResultFeaturesItem",
+                field: "feature_id",
+            })?,
+            policy_id: self.policy_id,
+            requirement: self.requirement,
+            status: self.status.ok_or(crate::MissingField {
+                type_name: "ValidationResultFeaturesItem",
+                field: "status",
+            })?,
+        })
+    }
+}
 ///The feature requirement that was not met. MAY be present on failed features when the caller authored the requirement (e.g., feature_requirements on a property list). The buyer set these thresholds — echoing them back enables fix-and-retry loops without looking up the list definition.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -4114,6 +14976,63 @@ pub struct ValidationResultFeaturesItemRequirement {
     ///Minimum value that was required
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub min_value: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ValidationResultFeaturesItemRequirement {
+    ///Starts a [`ValidationResultFeaturesItemRequirementBuilder`] with every field unset.
+    pub fn builder() -> ValidationResultFeaturesItemRequirementBuilder {
+        <ValidationResultFeaturesItemRequirementBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ValidationResultFeaturesItemRequirement`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ValidationResultFeaturesItemRequirementBuilder {
+    allowed_values: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+    max_value: ::std::option::Option<f64>,
+    min_value: ::std::option::Option<f64>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ValidationResultFeaturesItemRequirementBuilder {
+    fn default() -> Self {
+        Self {
+            allowed_values: ::std::option::Option::None,
+            max_value: ::std::option::Option::None,
+            min_value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ValidationResultFeaturesItemRequirementBuilder {
+    ///Sets [`ValidationResultFeaturesItemRequirement::allowed_values`].
+    pub fn allowed_values(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>,
+    ) -> Self {
+        self.allowed_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResultFeaturesItemRequirement::max_value`].
+    pub fn max_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ValidationResultFeaturesItemRequirement::min_value`].
+    pub fn min_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ValidationResultFeaturesItemRequirement`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ValidationResultFeaturesItemRequirement, crate::MissingField> {
+        ::std::result::Result::Ok(ValidationResultFeaturesItemRequirement {
+            allowed_values: self.allowed_values,
+            max_value: self.max_value,
+            min_value: self.min_value,
+        })
+    }
 }
 ///Validation status: compliant (in list), non_compliant (not in list), not_covered (identifier recognized but no data available), unidentified (identifier type not resolvable by this governance agent)
 #[derive(

@@ -66,6 +66,42 @@ pub use core_3::*;
 mod core_4;
 pub use core_4::*;
 
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+mod core_5;
+pub use core_5::*;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+mod core_6;
+pub use core_6::*;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+mod core_7;
+pub use core_7::*;
+
 #[cfg(feature = "creative")]
 #[allow(
     clippy::all,
@@ -104,9 +140,23 @@ pub use governance::*;
     rust_2018_idioms,
     missing_debug_implementations
 )]
-mod media_buy;
+mod media_buy_1;
 #[cfg(feature = "media-buy")]
-pub use media_buy::*;
+pub use media_buy_1::*;
+
+#[cfg(feature = "media-buy")]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+mod media_buy_2;
+#[cfg(feature = "media-buy")]
+pub use media_buy_2::*;
 
 #[cfg(feature = "signals")]
 #[allow(

@@ -17,6 +17,72 @@ pub struct ActivateSignalError {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ActivateSignalError {
+    ///Starts a [`ActivateSignalErrorBuilder`] with every field unset.
+    pub fn builder() -> ActivateSignalErrorBuilder {
+        <ActivateSignalErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ActivateSignalError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ActivateSignalErrorBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ActivateSignalErrorBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ActivateSignalErrorBuilder {
+    ///Sets [`ActivateSignalError::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalError::errors`] (required).
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalError::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalError::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ActivateSignalError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ActivateSignalError, crate::MissingField> {
+        ::std::result::Result::Ok(ActivateSignalError {
+            context: self.context,
+            errors: self.errors.ok_or(crate::MissingField {
+                type_name: "ActivateSignalError",
+                field: "errors",
+            })?,
+            ext: self.ext,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Request parameters for activating or deactivating a signal on deployment targets
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ActivateSignalRequest {
@@ -41,6 +107,130 @@ pub struct ActivateSignalRequest {
     pub signal_agent_segment_id: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl ActivateSignalRequest {
+    ///Starts a [`ActivateSignalRequestBuilder`] with every field unset.
+    pub fn builder() -> ActivateSignalRequestBuilder {
+        <ActivateSignalRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ActivateSignalRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ActivateSignalRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    action: ::std::option::Option<ActivateSignalRequestAction>,
+    context: ::std::option::Option<Context>,
+    destinations: ::std::option::Option<::std::vec::Vec<Destination>>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    pricing_option_id: ::std::option::Option<::std::string::String>,
+    signal_agent_segment_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ActivateSignalRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            action: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            destinations: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            pricing_option_id: ::std::option::Option::None,
+            signal_agent_segment_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ActivateSignalRequestBuilder {
+    ///Sets [`ActivateSignalRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::action`].
+    pub fn action(mut self, value: impl ::std::convert::Into<ActivateSignalRequestAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::destinations`] (required).
+    pub fn destinations(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<Destination>>,
+    ) -> Self {
+        self.destinations = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::pricing_option_id`].
+    pub fn pricing_option_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.pricing_option_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::signal_agent_segment_id`] (required).
+    pub fn signal_agent_segment_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.signal_agent_segment_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ActivateSignalRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ActivateSignalRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ActivateSignalRequest {
+            account: self.account,
+            action: self.action,
+            context: self.context,
+            destinations: self.destinations.ok_or(crate::MissingField {
+                type_name: "ActivateSignalRequest",
+                field: "destinations",
+            })?,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "ActivateSignalRequest",
+                field: "idempotency_key",
+            })?,
+            pricing_option_id: self.pricing_option_id,
+            signal_agent_segment_id: self.signal_agent_segment_id.ok_or(crate::MissingField {
+                type_name: "ActivateSignalRequest",
+                field: "signal_agent_segment_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Whether to activate or deactivate the signal. Deactivating removes the segment from downstream platforms, required when campaigns end to comply with data governance policies (GDPR, CCPA). Defaults to 'activate' when omitted.
 #[derive(
@@ -125,8 +315,85 @@ pub struct ActivateSignalSuccess {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ActivateSignalSuccess {
+    ///Starts a [`ActivateSignalSuccessBuilder`] with every field unset.
+    pub fn builder() -> ActivateSignalSuccessBuilder {
+        <ActivateSignalSuccessBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ActivateSignalSuccess`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ActivateSignalSuccessBuilder {
+    context: ::std::option::Option<Context>,
+    deployments: ::std::option::Option<::std::vec::Vec<Deployment>>,
+    ext: ::std::option::Option<Ext>,
+    sandbox: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ActivateSignalSuccessBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            deployments: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            sandbox: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ActivateSignalSuccessBuilder {
+    ///Sets [`ActivateSignalSuccess::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalSuccess::deployments`] (required).
+    pub fn deployments(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<Deployment>>,
+    ) -> Self {
+        self.deployments = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalSuccess::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalSuccess::sandbox`].
+    pub fn sandbox(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.sandbox = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ActivateSignalSuccess::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ActivateSignalSuccess`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ActivateSignalSuccess, crate::MissingField> {
+        ::std::result::Result::Ok(ActivateSignalSuccess {
+            context: self.context,
+            deployments: self.deployments.ok_or(crate::MissingField {
+                type_name: "ActivateSignalSuccess",
+                field: "deployments",
+            })?,
+            ext: self.ext,
+            sandbox: self.sandbox,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Request parameters for discovering and refining signals. Use signal_spec for natural language discovery, signal_refs for exact lookups, both together to refine previous results, or discovery_mode: 'wholesale' to enumerate the agent's full priced signals feed (symmetric with get_products buying_mode: 'wholesale'). The legacy signal_ids field is deprecated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct GetSignalsRequest {
     ///Account for this request. When provided, the signals agent returns per-account pricing options if configured. In 'wholesale' mode, this is the rate-card scope: when omitted in wholesale mode, agents return their default rate-card pricing or omit pricing_options entirely.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -175,6 +442,200 @@ pub struct GetSignalsRequest {
     pub signal_spec: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl GetSignalsRequest {
+    ///Starts a [`GetSignalsRequestBuilder`] with every field unset.
+    pub fn builder() -> GetSignalsRequestBuilder {
+        <GetSignalsRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`GetSignalsRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GetSignalsRequestBuilder {
+    account: ::std::option::Option<AccountRef>,
+    context: ::std::option::Option<Context>,
+    countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    destinations: ::std::option::Option<::std::vec::Vec<Destination>>,
+    discovery_mode: ::std::option::Option<GetSignalsRequestDiscoveryMode>,
+    ext: ::std::option::Option<Ext>,
+    fields: ::std::option::Option<::std::vec::Vec<GetSignalsRequestFieldsItem>>,
+    filters: ::std::option::Option<SignalFilters>,
+    if_pricing_version: ::std::option::Option<::std::string::String>,
+    if_wholesale_feed_version: ::std::option::Option<::std::string::String>,
+    max_results: ::std::option::Option<::std::num::NonZeroU64>,
+    pagination: ::std::option::Option<PaginationRequest>,
+    push_notification_config: ::std::option::Option<PushNotificationConfig>,
+    signal_ids: ::std::option::Option<::std::vec::Vec<SignalId>>,
+    signal_refs: ::std::option::Option<::std::vec::Vec<SignalRef>>,
+    signal_spec: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for GetSignalsRequestBuilder {
+    fn default() -> Self {
+        Self {
+            account: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            countries: ::std::option::Option::None,
+            destinations: ::std::option::Option::None,
+            discovery_mode: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            fields: ::std::option::Option::None,
+            filters: ::std::option::Option::None,
+            if_pricing_version: ::std::option::Option::None,
+            if_wholesale_feed_version: ::std::option::Option::None,
+            max_results: ::std::option::Option::None,
+            pagination: ::std::option::Option::None,
+            push_notification_config: ::std::option::Option::None,
+            signal_ids: ::std::option::Option::None,
+            signal_refs: ::std::option::Option::None,
+            signal_spec: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl GetSignalsRequestBuilder {
+    ///Sets [`GetSignalsRequest::account`].
+    pub fn account(mut self, value: impl ::std::convert::Into<AccountRef>) -> Self {
+        self.account = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::countries`].
+    pub fn countries(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::destinations`].
+    pub fn destinations(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<Destination>>,
+    ) -> Self {
+        self.destinations = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::discovery_mode`].
+    pub fn discovery_mode(
+        mut self,
+        value: impl ::std::convert::Into<GetSignalsRequestDiscoveryMode>,
+    ) -> Self {
+        self.discovery_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::fields`].
+    pub fn fields(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<GetSignalsRequestFieldsItem>>,
+    ) -> Self {
+        self.fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::filters`].
+    pub fn filters(mut self, value: impl ::std::convert::Into<SignalFilters>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::if_pricing_version`].
+    pub fn if_pricing_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.if_pricing_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::if_wholesale_feed_version`].
+    pub fn if_wholesale_feed_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.if_wholesale_feed_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::max_results`].
+    pub fn max_results(mut self, value: impl ::std::convert::Into<::std::num::NonZeroU64>) -> Self {
+        self.max_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::pagination`].
+    pub fn pagination(mut self, value: impl ::std::convert::Into<PaginationRequest>) -> Self {
+        self.pagination = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::push_notification_config`].
+    pub fn push_notification_config(
+        mut self,
+        value: impl ::std::convert::Into<PushNotificationConfig>,
+    ) -> Self {
+        self.push_notification_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::signal_ids`].
+    pub fn signal_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SignalId>>,
+    ) -> Self {
+        self.signal_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::signal_refs`].
+    pub fn signal_refs(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SignalRef>>,
+    ) -> Self {
+        self.signal_refs = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::signal_spec`].
+    pub fn signal_spec(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.signal_spec = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`GetSignalsRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`GetSignalsRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<GetSignalsRequest, crate::MissingField> {
+        ::std::result::Result::Ok(GetSignalsRequest {
+            account: self.account,
+            context: self.context,
+            countries: self.countries,
+            destinations: self.destinations,
+            discovery_mode: self.discovery_mode,
+            ext: self.ext,
+            fields: self.fields,
+            filters: self.filters,
+            if_pricing_version: self.if_pricing_version,
+            if_wholesale_feed_version: self.if_wholesale_feed_version,
+            max_results: self.max_results,
+            pagination: self.pagination,
+            push_notification_config: self.push_notification_config,
+            signal_ids: self.signal_ids,
+            signal_refs: self.signal_refs,
+            signal_spec: self.signal_spec,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Declares caller intent for this request. 'brief' (default): semantic discovery — signal_spec, signal_refs, or legacy signal_ids is required and the agent performs inference/RAG. 'wholesale': raw wholesale signals feed enumeration — signal_spec, signal_refs, and signal_ids MUST NOT be provided and the agent returns its full priced signals feed, paginated, scoped by filters/account/destinations/countries when present. Sellers receiving requests from pre-v3.1 clients without discovery_mode MUST default to 'brief'. Timing semantics: 'wholesale' is a wholesale signals feed read — agents SHOULD respond synchronously and MUST NOT route a 'wholesale' request through the async/Submitted arm; partial completion is signalled via the response's incomplete[] field, not via a task-handoff envelope. Agents that do not implement wholesale enumeration MAY return INVALID_REQUEST for wholesale calls; callers SHOULD probe via get_adcp_capabilities (signals.discovery_modes) first.
 #[derive(
@@ -395,7 +856,7 @@ impl ::std::convert::TryFrom<::std::string::String> for GetSignalsRequestFieldsI
     }
 }
 ///Filters to refine signal discovery results
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SignalFilters {
     ///Filter by catalog type
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -417,4 +878,97 @@ pub struct SignalFilters {
     pub min_coverage_percentage: ::std::option::Option<f64>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SignalFilters {
+    ///Starts a [`SignalFiltersBuilder`] with every field unset.
+    pub fn builder() -> SignalFiltersBuilder {
+        <SignalFiltersBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SignalFilters`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SignalFiltersBuilder {
+    catalog_types: ::std::option::Option<::std::vec::Vec<SignalCatalogType>>,
+    data_providers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ext: ::std::option::Option<Ext>,
+    max_cpm: ::std::option::Option<f64>,
+    max_percent: ::std::option::Option<f64>,
+    min_coverage_percentage: ::std::option::Option<f64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SignalFiltersBuilder {
+    fn default() -> Self {
+        Self {
+            catalog_types: ::std::option::Option::None,
+            data_providers: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            max_cpm: ::std::option::Option::None,
+            max_percent: ::std::option::Option::None,
+            min_coverage_percentage: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SignalFiltersBuilder {
+    ///Sets [`SignalFilters::catalog_types`].
+    pub fn catalog_types(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SignalCatalogType>>,
+    ) -> Self {
+        self.catalog_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SignalFilters::data_providers`].
+    pub fn data_providers(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.data_providers = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SignalFilters::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SignalFilters::max_cpm`].
+    pub fn max_cpm(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_cpm = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SignalFilters::max_percent`].
+    pub fn max_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_percent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SignalFilters::min_coverage_percentage`].
+    pub fn min_coverage_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min_coverage_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SignalFilters::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SignalFilters`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SignalFilters, crate::MissingField> {
+        ::std::result::Result::Ok(SignalFilters {
+            catalog_types: self.catalog_types,
+            data_providers: self.data_providers,
+            ext: self.ext,
+            max_cpm: self.max_cpm,
+            max_percent: self.max_percent,
+            min_coverage_percentage: self.min_coverage_percentage,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }

@@ -93,6 +93,99 @@ pub struct SiGetOfferingRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiGetOfferingRequest {
+    ///Starts a [`SiGetOfferingRequestBuilder`] with every field unset.
+    pub fn builder() -> SiGetOfferingRequestBuilder {
+        <SiGetOfferingRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiGetOfferingRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiGetOfferingRequestBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    include_products: ::std::option::Option<bool>,
+    intent: ::std::option::Option<::std::string::String>,
+    offering_id: ::std::option::Option<::std::string::String>,
+    product_limit: ::std::option::Option<::std::num::NonZeroU64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiGetOfferingRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            include_products: ::std::option::Option::None,
+            intent: ::std::option::Option::None,
+            offering_id: ::std::option::Option::None,
+            product_limit: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiGetOfferingRequestBuilder {
+    ///Sets [`SiGetOfferingRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingRequest::include_products`].
+    pub fn include_products(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_products = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingRequest::intent`].
+    pub fn intent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingRequest::offering_id`] (required).
+    pub fn offering_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.offering_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingRequest::product_limit`].
+    pub fn product_limit(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.product_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiGetOfferingRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiGetOfferingRequest, crate::MissingField> {
+        ::std::result::Result::Ok(SiGetOfferingRequest {
+            context: self.context,
+            ext: self.ext,
+            include_products: self.include_products,
+            intent: self.intent,
+            offering_id: self.offering_id.ok_or(crate::MissingField {
+                type_name: "SiGetOfferingRequest",
+                field: "offering_id",
+            })?,
+            product_limit: self.product_limit,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Offering details, availability status, and optionally matching products. Use the offering_token in si_initiate_session for correlation.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SiGetOfferingResponse {
@@ -132,6 +225,160 @@ pub struct SiGetOfferingResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiGetOfferingResponse {
+    ///Starts a [`SiGetOfferingResponseBuilder`] with every field unset.
+    pub fn builder() -> SiGetOfferingResponseBuilder {
+        <SiGetOfferingResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiGetOfferingResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiGetOfferingResponseBuilder {
+    alternative_offering_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    available: ::std::option::Option<bool>,
+    checked_at: ::std::option::Option<::std::string::String>,
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    matching_products:
+        ::std::option::Option<::std::vec::Vec<SiGetOfferingResponseMatchingProductsItem>>,
+    offering: ::std::option::Option<SiGetOfferingResponseOffering>,
+    offering_token: ::std::option::Option<::std::string::String>,
+    total_matching: ::std::option::Option<u64>,
+    ttl_seconds: ::std::option::Option<u64>,
+    unavailable_reason: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiGetOfferingResponseBuilder {
+    fn default() -> Self {
+        Self {
+            alternative_offering_ids: ::std::option::Option::None,
+            available: ::std::option::Option::None,
+            checked_at: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            matching_products: ::std::option::Option::None,
+            offering: ::std::option::Option::None,
+            offering_token: ::std::option::Option::None,
+            total_matching: ::std::option::Option::None,
+            ttl_seconds: ::std::option::Option::None,
+            unavailable_reason: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiGetOfferingResponseBuilder {
+    ///Sets [`SiGetOfferingResponse::alternative_offering_ids`].
+    pub fn alternative_offering_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.alternative_offering_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::available`] (required).
+    pub fn available(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.available = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::checked_at`].
+    pub fn checked_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.checked_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::matching_products`].
+    pub fn matching_products(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SiGetOfferingResponseMatchingProductsItem>>,
+    ) -> Self {
+        self.matching_products = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::offering`].
+    pub fn offering(
+        mut self,
+        value: impl ::std::convert::Into<SiGetOfferingResponseOffering>,
+    ) -> Self {
+        self.offering = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::offering_token`].
+    pub fn offering_token(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.offering_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::total_matching`].
+    pub fn total_matching(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.total_matching = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::ttl_seconds`].
+    pub fn ttl_seconds(mut self, value: impl ::std::convert::Into<u64>) -> Self {
+        self.ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::unavailable_reason`].
+    pub fn unavailable_reason(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.unavailable_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiGetOfferingResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiGetOfferingResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SiGetOfferingResponse {
+            alternative_offering_ids: self.alternative_offering_ids,
+            available: self.available.ok_or(crate::MissingField {
+                type_name: "SiGetOfferingResponse",
+                field: "available",
+            })?,
+            checked_at: self.checked_at,
+            context: self.context,
+            errors: self.errors,
+            ext: self.ext,
+            matching_products: self.matching_products,
+            offering: self.offering,
+            offering_token: self.offering_token,
+            total_matching: self.total_matching,
+            ttl_seconds: self.ttl_seconds,
+            unavailable_reason: self.unavailable_reason,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`SiGetOfferingResponseMatchingProductsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SiGetOfferingResponseMatchingProductsItem {
@@ -160,8 +407,128 @@ pub struct SiGetOfferingResponseMatchingProductsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiGetOfferingResponseMatchingProductsItem {
+    ///Starts a [`SiGetOfferingResponseMatchingProductsItemBuilder`] with every field unset.
+    pub fn builder() -> SiGetOfferingResponseMatchingProductsItemBuilder {
+        <SiGetOfferingResponseMatchingProductsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiGetOfferingResponseMatchingProductsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiGetOfferingResponseMatchingProductsItemBuilder {
+    availability_status: ::std::option::Option<OfferingAvailabilityStatus>,
+    availability_summary: ::std::option::Option<::std::string::String>,
+    image_url: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    original_price: ::std::option::Option<::std::string::String>,
+    price: ::std::option::Option<::std::string::String>,
+    product_id: ::std::option::Option<::std::string::String>,
+    url: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiGetOfferingResponseMatchingProductsItemBuilder {
+    fn default() -> Self {
+        Self {
+            availability_status: ::std::option::Option::None,
+            availability_summary: ::std::option::Option::None,
+            image_url: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            original_price: ::std::option::Option::None,
+            price: ::std::option::Option::None,
+            product_id: ::std::option::Option::None,
+            url: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiGetOfferingResponseMatchingProductsItemBuilder {
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::availability_status`].
+    pub fn availability_status(
+        mut self,
+        value: impl ::std::convert::Into<OfferingAvailabilityStatus>,
+    ) -> Self {
+        self.availability_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::availability_summary`].
+    pub fn availability_summary(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.availability_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::image_url`].
+    pub fn image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::name`] (required).
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::original_price`].
+    pub fn original_price(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.original_price = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::price`].
+    pub fn price(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.price = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::product_id`] (required).
+    pub fn product_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.product_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::url`].
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseMatchingProductsItem::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiGetOfferingResponseMatchingProductsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiGetOfferingResponseMatchingProductsItem, crate::MissingField> {
+        ::std::result::Result::Ok(SiGetOfferingResponseMatchingProductsItem {
+            availability_status: self.availability_status,
+            availability_summary: self.availability_summary,
+            image_url: self.image_url,
+            name: self.name.ok_or(crate::MissingField {
+                type_name: "SiGetOfferingResponseMatchingProductsItem",
+                field: "name",
+            })?,
+            original_price: self.original_price,
+            price: self.price,
+            product_id: self.product_id.ok_or(crate::MissingField {
+                type_name: "SiGetOfferingResponseMatchingProductsItem",
+                field: "product_id",
+            })?,
+            url: self.url,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Offering details
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiGetOfferingResponseOffering {
     ///Machine-readable availability state for the offering. Optional; when omitted, derive availability from the top-level 'available' boolean and 'unavailable_reason'.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -193,6 +560,122 @@ pub struct SiGetOfferingResponseOffering {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiGetOfferingResponseOffering {
+    ///Starts a [`SiGetOfferingResponseOfferingBuilder`] with every field unset.
+    pub fn builder() -> SiGetOfferingResponseOfferingBuilder {
+        <SiGetOfferingResponseOfferingBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiGetOfferingResponseOffering`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiGetOfferingResponseOfferingBuilder {
+    availability_status: ::std::option::Option<OfferingAvailabilityStatus>,
+    expires_at: ::std::option::Option<::std::string::String>,
+    image_url: ::std::option::Option<::std::string::String>,
+    landing_url: ::std::option::Option<::std::string::String>,
+    offering_id: ::std::option::Option<::std::string::String>,
+    price_hint: ::std::option::Option<::std::string::String>,
+    summary: ::std::option::Option<::std::string::String>,
+    tagline: ::std::option::Option<::std::string::String>,
+    title: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiGetOfferingResponseOfferingBuilder {
+    fn default() -> Self {
+        Self {
+            availability_status: ::std::option::Option::None,
+            expires_at: ::std::option::Option::None,
+            image_url: ::std::option::Option::None,
+            landing_url: ::std::option::Option::None,
+            offering_id: ::std::option::Option::None,
+            price_hint: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+            tagline: ::std::option::Option::None,
+            title: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiGetOfferingResponseOfferingBuilder {
+    ///Sets [`SiGetOfferingResponseOffering::availability_status`].
+    pub fn availability_status(
+        mut self,
+        value: impl ::std::convert::Into<OfferingAvailabilityStatus>,
+    ) -> Self {
+        self.availability_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::image_url`].
+    pub fn image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::landing_url`].
+    pub fn landing_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.landing_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::offering_id`].
+    pub fn offering_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.offering_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::price_hint`].
+    pub fn price_hint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.price_hint = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::summary`].
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::tagline`].
+    pub fn tagline(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tagline = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::title`].
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiGetOfferingResponseOffering::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiGetOfferingResponseOffering`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiGetOfferingResponseOffering, crate::MissingField> {
+        ::std::result::Result::Ok(SiGetOfferingResponseOffering {
+            availability_status: self.availability_status,
+            expires_at: self.expires_at,
+            image_url: self.image_url,
+            landing_url: self.landing_url,
+            offering_id: self.offering_id,
+            price_hint: self.price_hint,
+            summary: self.summary,
+            tagline: self.tagline,
+            title: self.title,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///User identity shared with brand agent (with explicit consent)
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SiIdentity {
@@ -213,6 +696,108 @@ pub struct SiIdentity {
     pub user: ::std::option::Option<SiIdentityUser>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiIdentity {
+    ///Starts a [`SiIdentityBuilder`] with every field unset.
+    pub fn builder() -> SiIdentityBuilder {
+        <SiIdentityBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiIdentity`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiIdentityBuilder {
+    anonymous_session_id: ::std::option::Option<::std::string::String>,
+    consent_granted: ::std::option::Option<bool>,
+    consent_scope: ::std::option::Option<::std::vec::Vec<SiIdentityConsentScopeItem>>,
+    consent_timestamp: ::std::option::Option<::std::string::String>,
+    privacy_policy_acknowledged: ::std::option::Option<SiIdentityPrivacyPolicyAcknowledged>,
+    user: ::std::option::Option<SiIdentityUser>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiIdentityBuilder {
+    fn default() -> Self {
+        Self {
+            anonymous_session_id: ::std::option::Option::None,
+            consent_granted: ::std::option::Option::None,
+            consent_scope: ::std::option::Option::None,
+            consent_timestamp: ::std::option::Option::None,
+            privacy_policy_acknowledged: ::std::option::Option::None,
+            user: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiIdentityBuilder {
+    ///Sets [`SiIdentity::anonymous_session_id`].
+    pub fn anonymous_session_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.anonymous_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentity::consent_granted`] (required).
+    pub fn consent_granted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.consent_granted = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentity::consent_scope`].
+    pub fn consent_scope(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SiIdentityConsentScopeItem>>,
+    ) -> Self {
+        self.consent_scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentity::consent_timestamp`].
+    pub fn consent_timestamp(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.consent_timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentity::privacy_policy_acknowledged`].
+    pub fn privacy_policy_acknowledged(
+        mut self,
+        value: impl ::std::convert::Into<SiIdentityPrivacyPolicyAcknowledged>,
+    ) -> Self {
+        self.privacy_policy_acknowledged = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentity::user`].
+    pub fn user(mut self, value: impl ::std::convert::Into<SiIdentityUser>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentity::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiIdentity`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiIdentity, crate::MissingField> {
+        ::std::result::Result::Ok(SiIdentity {
+            anonymous_session_id: self.anonymous_session_id,
+            consent_granted: self.consent_granted.ok_or(crate::MissingField {
+                type_name: "SiIdentity",
+                field: "consent_granted",
+            })?,
+            consent_scope: self.consent_scope,
+            consent_timestamp: self.consent_timestamp,
+            privacy_policy_acknowledged: self.privacy_policy_acknowledged,
+            user: self.user,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`SiIdentityConsentScopeItem`
 #[derive(
@@ -278,7 +863,7 @@ impl ::std::convert::TryFrom<::std::string::String> for SiIdentityConsentScopeIt
     }
 }
 ///Brand privacy policy acknowledgment
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiIdentityPrivacyPolicyAcknowledged {
     ///URL to brand's privacy policy
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -289,8 +874,71 @@ pub struct SiIdentityPrivacyPolicyAcknowledged {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiIdentityPrivacyPolicyAcknowledged {
+    ///Starts a [`SiIdentityPrivacyPolicyAcknowledgedBuilder`] with every field unset.
+    pub fn builder() -> SiIdentityPrivacyPolicyAcknowledgedBuilder {
+        <SiIdentityPrivacyPolicyAcknowledgedBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiIdentityPrivacyPolicyAcknowledged`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiIdentityPrivacyPolicyAcknowledgedBuilder {
+    brand_policy_url: ::std::option::Option<::std::string::String>,
+    brand_policy_version: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiIdentityPrivacyPolicyAcknowledgedBuilder {
+    fn default() -> Self {
+        Self {
+            brand_policy_url: ::std::option::Option::None,
+            brand_policy_version: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiIdentityPrivacyPolicyAcknowledgedBuilder {
+    ///Sets [`SiIdentityPrivacyPolicyAcknowledged::brand_policy_url`].
+    pub fn brand_policy_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.brand_policy_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityPrivacyPolicyAcknowledged::brand_policy_version`].
+    pub fn brand_policy_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.brand_policy_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityPrivacyPolicyAcknowledged::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiIdentityPrivacyPolicyAcknowledged`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiIdentityPrivacyPolicyAcknowledged, crate::MissingField> {
+        ::std::result::Result::Ok(SiIdentityPrivacyPolicyAcknowledged {
+            brand_policy_url: self.brand_policy_url,
+            brand_policy_version: self.brand_policy_version,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///User data (only present if consent_granted is true)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiIdentityUser {
     ///User's email address
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -309,8 +957,90 @@ pub struct SiIdentityUser {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiIdentityUser {
+    ///Starts a [`SiIdentityUserBuilder`] with every field unset.
+    pub fn builder() -> SiIdentityUserBuilder {
+        <SiIdentityUserBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiIdentityUser`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiIdentityUserBuilder {
+    email: ::std::option::Option<::std::string::String>,
+    locale: ::std::option::Option<::std::string::String>,
+    name: ::std::option::Option<::std::string::String>,
+    phone: ::std::option::Option<::std::string::String>,
+    shipping_address: ::std::option::Option<SiIdentityUserShippingAddress>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiIdentityUserBuilder {
+    fn default() -> Self {
+        Self {
+            email: ::std::option::Option::None,
+            locale: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            phone: ::std::option::Option::None,
+            shipping_address: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiIdentityUserBuilder {
+    ///Sets [`SiIdentityUser::email`].
+    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUser::locale`].
+    pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.locale = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUser::name`].
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUser::phone`].
+    pub fn phone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUser::shipping_address`].
+    pub fn shipping_address(
+        mut self,
+        value: impl ::std::convert::Into<SiIdentityUserShippingAddress>,
+    ) -> Self {
+        self.shipping_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUser::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiIdentityUser`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiIdentityUser, crate::MissingField> {
+        ::std::result::Result::Ok(SiIdentityUser {
+            email: self.email,
+            locale: self.locale,
+            name: self.name,
+            phone: self.phone,
+            shipping_address: self.shipping_address,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///User's shipping address for accurate pricing
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiIdentityUserShippingAddress {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub city: ::std::option::Option<::std::string::String>,
@@ -324,6 +1054,87 @@ pub struct SiIdentityUserShippingAddress {
     pub street: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiIdentityUserShippingAddress {
+    ///Starts a [`SiIdentityUserShippingAddressBuilder`] with every field unset.
+    pub fn builder() -> SiIdentityUserShippingAddressBuilder {
+        <SiIdentityUserShippingAddressBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiIdentityUserShippingAddress`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiIdentityUserShippingAddressBuilder {
+    city: ::std::option::Option<::std::string::String>,
+    country: ::std::option::Option<::std::string::String>,
+    postal_code: ::std::option::Option<::std::string::String>,
+    state: ::std::option::Option<::std::string::String>,
+    street: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiIdentityUserShippingAddressBuilder {
+    fn default() -> Self {
+        Self {
+            city: ::std::option::Option::None,
+            country: ::std::option::Option::None,
+            postal_code: ::std::option::Option::None,
+            state: ::std::option::Option::None,
+            street: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiIdentityUserShippingAddressBuilder {
+    ///Sets [`SiIdentityUserShippingAddress::city`].
+    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUserShippingAddress::country`].
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUserShippingAddress::postal_code`].
+    pub fn postal_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.postal_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUserShippingAddress::state`].
+    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUserShippingAddress::street`].
+    pub fn street(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.street = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiIdentityUserShippingAddress::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiIdentityUserShippingAddress`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiIdentityUserShippingAddress, crate::MissingField> {
+        ::std::result::Result::Ok(SiIdentityUserShippingAddress {
+            city: self.city,
+            country: self.country,
+            postal_code: self.postal_code,
+            state: self.state,
+            street: self.street,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Host initiates a session with a brand agent
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -355,6 +1166,143 @@ pub struct SiInitiateSessionRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiInitiateSessionRequest {
+    ///Starts a [`SiInitiateSessionRequestBuilder`] with every field unset.
+    pub fn builder() -> SiInitiateSessionRequestBuilder {
+        <SiInitiateSessionRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiInitiateSessionRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiInitiateSessionRequestBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    identity: ::std::option::Option<SiIdentity>,
+    intent: ::std::option::Option<::std::string::String>,
+    media_buy_id: ::std::option::Option<::std::string::String>,
+    offering_id: ::std::option::Option<::std::string::String>,
+    offering_token: ::std::option::Option<::std::string::String>,
+    placement: ::std::option::Option<::std::string::String>,
+    supported_capabilities: ::std::option::Option<SiCapabilities>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiInitiateSessionRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            identity: ::std::option::Option::None,
+            intent: ::std::option::Option::None,
+            media_buy_id: ::std::option::Option::None,
+            offering_id: ::std::option::Option::None,
+            offering_token: ::std::option::Option::None,
+            placement: ::std::option::Option::None,
+            supported_capabilities: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiInitiateSessionRequestBuilder {
+    ///Sets [`SiInitiateSessionRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::identity`] (required).
+    pub fn identity(mut self, value: impl ::std::convert::Into<SiIdentity>) -> Self {
+        self.identity = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::intent`] (required).
+    pub fn intent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::media_buy_id`].
+    pub fn media_buy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_buy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::offering_id`].
+    pub fn offering_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.offering_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::offering_token`].
+    pub fn offering_token(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.offering_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::placement`].
+    pub fn placement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.placement = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::supported_capabilities`].
+    pub fn supported_capabilities(
+        mut self,
+        value: impl ::std::convert::Into<SiCapabilities>,
+    ) -> Self {
+        self.supported_capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiInitiateSessionRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiInitiateSessionRequest, crate::MissingField> {
+        ::std::result::Result::Ok(SiInitiateSessionRequest {
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "SiInitiateSessionRequest",
+                field: "idempotency_key",
+            })?,
+            identity: self.identity.ok_or(crate::MissingField {
+                type_name: "SiInitiateSessionRequest",
+                field: "identity",
+            })?,
+            intent: self.intent.ok_or(crate::MissingField {
+                type_name: "SiInitiateSessionRequest",
+                field: "intent",
+            })?,
+            media_buy_id: self.media_buy_id,
+            offering_id: self.offering_id,
+            offering_token: self.offering_token,
+            placement: self.placement,
+            supported_capabilities: self.supported_capabilities,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Brand agent's response to session initiation
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SiInitiateSessionResponse {
@@ -380,8 +1328,126 @@ pub struct SiInitiateSessionResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiInitiateSessionResponse {
+    ///Starts a [`SiInitiateSessionResponseBuilder`] with every field unset.
+    pub fn builder() -> SiInitiateSessionResponseBuilder {
+        <SiInitiateSessionResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiInitiateSessionResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiInitiateSessionResponseBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    negotiated_capabilities: ::std::option::Option<SiCapabilities>,
+    response: ::std::option::Option<SiInitiateSessionResponseResponse>,
+    session_id: ::std::option::Option<::std::string::String>,
+    session_status: ::std::option::Option<SiSessionStatus>,
+    session_ttl_seconds: ::std::option::Option<::std::num::NonZeroU64>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiInitiateSessionResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            negotiated_capabilities: ::std::option::Option::None,
+            response: ::std::option::Option::None,
+            session_id: ::std::option::Option::None,
+            session_status: ::std::option::Option::None,
+            session_ttl_seconds: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiInitiateSessionResponseBuilder {
+    ///Sets [`SiInitiateSessionResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::negotiated_capabilities`].
+    pub fn negotiated_capabilities(
+        mut self,
+        value: impl ::std::convert::Into<SiCapabilities>,
+    ) -> Self {
+        self.negotiated_capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::response`].
+    pub fn response(
+        mut self,
+        value: impl ::std::convert::Into<SiInitiateSessionResponseResponse>,
+    ) -> Self {
+        self.response = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::session_id`] (required).
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::session_status`] (required).
+    pub fn session_status(mut self, value: impl ::std::convert::Into<SiSessionStatus>) -> Self {
+        self.session_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::session_ttl_seconds`].
+    pub fn session_ttl_seconds(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.session_ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiInitiateSessionResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiInitiateSessionResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SiInitiateSessionResponse {
+            context: self.context,
+            errors: self.errors,
+            ext: self.ext,
+            negotiated_capabilities: self.negotiated_capabilities,
+            response: self.response,
+            session_id: self.session_id.ok_or(crate::MissingField {
+                type_name: "SiInitiateSessionResponse",
+                field: "session_id",
+            })?,
+            session_status: self.session_status.ok_or(crate::MissingField {
+                type_name: "SiInitiateSessionResponse",
+                field: "session_status",
+            })?,
+            session_ttl_seconds: self.session_ttl_seconds,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Brand agent's initial response
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiInitiateSessionResponseResponse {
     ///Conversational message from brand agent
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -391,6 +1457,66 @@ pub struct SiInitiateSessionResponseResponse {
     pub ui_elements: ::std::option::Option<::std::vec::Vec<SiUiElement>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiInitiateSessionResponseResponse {
+    ///Starts a [`SiInitiateSessionResponseResponseBuilder`] with every field unset.
+    pub fn builder() -> SiInitiateSessionResponseResponseBuilder {
+        <SiInitiateSessionResponseResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiInitiateSessionResponseResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiInitiateSessionResponseResponseBuilder {
+    message: ::std::option::Option<::std::string::String>,
+    ui_elements: ::std::option::Option<::std::vec::Vec<SiUiElement>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiInitiateSessionResponseResponseBuilder {
+    fn default() -> Self {
+        Self {
+            message: ::std::option::Option::None,
+            ui_elements: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiInitiateSessionResponseResponseBuilder {
+    ///Sets [`SiInitiateSessionResponseResponse::message`].
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponseResponse::ui_elements`].
+    pub fn ui_elements(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SiUiElement>>,
+    ) -> Self {
+        self.ui_elements = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiInitiateSessionResponseResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiInitiateSessionResponseResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiInitiateSessionResponseResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SiInitiateSessionResponseResponse {
+            message: self.message,
+            ui_elements: self.ui_elements,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Send a message to the brand agent within an active session
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -411,8 +1537,107 @@ pub struct SiSendMessageRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiSendMessageRequest {
+    ///Starts a [`SiSendMessageRequestBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageRequestBuilder {
+        <SiSendMessageRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageRequestBuilder {
+    action_response: ::std::option::Option<SiSendMessageRequestActionResponse>,
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    idempotency_key: ::std::option::Option<::std::string::String>,
+    message: ::std::option::Option<::std::string::String>,
+    session_id: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageRequestBuilder {
+    fn default() -> Self {
+        Self {
+            action_response: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            idempotency_key: ::std::option::Option::None,
+            message: ::std::option::Option::None,
+            session_id: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageRequestBuilder {
+    ///Sets [`SiSendMessageRequest::action_response`].
+    pub fn action_response(
+        mut self,
+        value: impl ::std::convert::Into<SiSendMessageRequestActionResponse>,
+    ) -> Self {
+        self.action_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequest::idempotency_key`] (required).
+    pub fn idempotency_key(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.idempotency_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequest::message`].
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequest::session_id`] (required).
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiSendMessageRequest, crate::MissingField> {
+        ::std::result::Result::Ok(SiSendMessageRequest {
+            action_response: self.action_response,
+            context: self.context,
+            ext: self.ext,
+            idempotency_key: self.idempotency_key.ok_or(crate::MissingField {
+                type_name: "SiSendMessageRequest",
+                field: "idempotency_key",
+            })?,
+            message: self.message,
+            session_id: self.session_id.ok_or(crate::MissingField {
+                type_name: "SiSendMessageRequest",
+                field: "session_id",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response to a previous action_button (e.g., user clicked checkout)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiSendMessageRequestActionResponse {
     ///The action that was triggered
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -423,6 +1648,66 @@ pub struct SiSendMessageRequestActionResponse {
         ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageRequestActionResponse {
+    ///Starts a [`SiSendMessageRequestActionResponseBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageRequestActionResponseBuilder {
+        <SiSendMessageRequestActionResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageRequestActionResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageRequestActionResponseBuilder {
+    action: ::std::option::Option<::std::string::String>,
+    payload: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageRequestActionResponseBuilder {
+    fn default() -> Self {
+        Self {
+            action: ::std::option::Option::None,
+            payload: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageRequestActionResponseBuilder {
+    ///Sets [`SiSendMessageRequestActionResponse::action`].
+    pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequestActionResponse::payload`].
+    pub fn payload(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageRequestActionResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageRequestActionResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiSendMessageRequestActionResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SiSendMessageRequestActionResponse {
+            action: self.action,
+            payload: self.payload,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Brand agent's response to a user message
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -447,8 +1732,126 @@ pub struct SiSendMessageResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiSendMessageResponse {
+    ///Starts a [`SiSendMessageResponseBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageResponseBuilder {
+        <SiSendMessageResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageResponseBuilder {
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    handoff: ::std::option::Option<SiSendMessageResponseHandoff>,
+    mcp_resource_uri: ::std::option::Option<::std::string::String>,
+    response: ::std::option::Option<SiSendMessageResponseResponse>,
+    session_id: ::std::option::Option<::std::string::String>,
+    session_status: ::std::option::Option<SiSessionStatus>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageResponseBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            handoff: ::std::option::Option::None,
+            mcp_resource_uri: ::std::option::Option::None,
+            response: ::std::option::Option::None,
+            session_id: ::std::option::Option::None,
+            session_status: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseBuilder {
+    ///Sets [`SiSendMessageResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::handoff`].
+    pub fn handoff(
+        mut self,
+        value: impl ::std::convert::Into<SiSendMessageResponseHandoff>,
+    ) -> Self {
+        self.handoff = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::mcp_resource_uri`].
+    pub fn mcp_resource_uri(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.mcp_resource_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::response`].
+    pub fn response(
+        mut self,
+        value: impl ::std::convert::Into<SiSendMessageResponseResponse>,
+    ) -> Self {
+        self.response = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::session_id`] (required).
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::session_status`] (required).
+    pub fn session_status(mut self, value: impl ::std::convert::Into<SiSessionStatus>) -> Self {
+        self.session_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiSendMessageResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SiSendMessageResponse {
+            context: self.context,
+            errors: self.errors,
+            ext: self.ext,
+            handoff: self.handoff,
+            mcp_resource_uri: self.mcp_resource_uri,
+            response: self.response,
+            session_id: self.session_id.ok_or(crate::MissingField {
+                type_name: "SiSendMessageResponse",
+                field: "session_id",
+            })?,
+            session_status: self.session_status.ok_or(crate::MissingField {
+                type_name: "SiSendMessageResponse",
+                field: "session_status",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Handoff request when session_status is pending_handoff
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiSendMessageResponseHandoff {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub context_for_checkout: ::std::option::Option<SiSendMessageResponseHandoffContextForCheckout>,
@@ -463,8 +1866,80 @@ pub struct SiSendMessageResponseHandoff {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoff {
+    ///Starts a [`SiSendMessageResponseHandoffBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageResponseHandoffBuilder {
+        <SiSendMessageResponseHandoffBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageResponseHandoff`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageResponseHandoffBuilder {
+    context_for_checkout: ::std::option::Option<SiSendMessageResponseHandoffContextForCheckout>,
+    intent: ::std::option::Option<SiSendMessageResponseHandoffIntent>,
+    type_: ::std::option::Option<SiSendMessageResponseHandoffType>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageResponseHandoffBuilder {
+    fn default() -> Self {
+        Self {
+            context_for_checkout: ::std::option::Option::None,
+            intent: ::std::option::Option::None,
+            type_: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoffBuilder {
+    ///Sets [`SiSendMessageResponseHandoff::context_for_checkout`].
+    pub fn context_for_checkout(
+        mut self,
+        value: impl ::std::convert::Into<SiSendMessageResponseHandoffContextForCheckout>,
+    ) -> Self {
+        self.context_for_checkout = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoff::intent`].
+    pub fn intent(
+        mut self,
+        value: impl ::std::convert::Into<SiSendMessageResponseHandoffIntent>,
+    ) -> Self {
+        self.intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoff::type_`].
+    pub fn type_(
+        mut self,
+        value: impl ::std::convert::Into<SiSendMessageResponseHandoffType>,
+    ) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoff::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageResponseHandoff`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiSendMessageResponseHandoff, crate::MissingField> {
+        ::std::result::Result::Ok(SiSendMessageResponseHandoff {
+            context_for_checkout: self.context_for_checkout,
+            intent: self.intent,
+            type_: self.type_,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Context to pass to ACP for seamless checkout
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiSendMessageResponseHandoffContextForCheckout {
     ///Offer IDs that were applied during the conversation
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -475,8 +1950,73 @@ pub struct SiSendMessageResponseHandoffContextForCheckout {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoffContextForCheckout {
+    ///Starts a [`SiSendMessageResponseHandoffContextForCheckoutBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageResponseHandoffContextForCheckoutBuilder {
+        <SiSendMessageResponseHandoffContextForCheckoutBuilder as ::std::default::Default>::default(
+        )
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageResponseHandoffContextForCheckout`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageResponseHandoffContextForCheckoutBuilder {
+    applied_offers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    conversation_summary: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageResponseHandoffContextForCheckoutBuilder {
+    fn default() -> Self {
+        Self {
+            applied_offers: ::std::option::Option::None,
+            conversation_summary: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoffContextForCheckoutBuilder {
+    ///Sets [`SiSendMessageResponseHandoffContextForCheckout::applied_offers`].
+    pub fn applied_offers(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.applied_offers = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoffContextForCheckout::conversation_summary`].
+    pub fn conversation_summary(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.conversation_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoffContextForCheckout::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageResponseHandoffContextForCheckout`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiSendMessageResponseHandoffContextForCheckout, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SiSendMessageResponseHandoffContextForCheckout {
+            applied_offers: self.applied_offers,
+            conversation_summary: self.conversation_summary,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///For transaction handoffs: what the user wants to purchase
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiSendMessageResponseHandoffIntent {
     ///The commerce action (e.g., 'purchase')
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -490,8 +2030,79 @@ pub struct SiSendMessageResponseHandoffIntent {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoffIntent {
+    ///Starts a [`SiSendMessageResponseHandoffIntentBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageResponseHandoffIntentBuilder {
+        <SiSendMessageResponseHandoffIntentBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageResponseHandoffIntent`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageResponseHandoffIntentBuilder {
+    action: ::std::option::Option<::std::string::String>,
+    price: ::std::option::Option<SiSendMessageResponseHandoffIntentPrice>,
+    product: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageResponseHandoffIntentBuilder {
+    fn default() -> Self {
+        Self {
+            action: ::std::option::Option::None,
+            price: ::std::option::Option::None,
+            product: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoffIntentBuilder {
+    ///Sets [`SiSendMessageResponseHandoffIntent::action`].
+    pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoffIntent::price`].
+    pub fn price(
+        mut self,
+        value: impl ::std::convert::Into<SiSendMessageResponseHandoffIntentPrice>,
+    ) -> Self {
+        self.price = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoffIntent::product`].
+    pub fn product(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.product = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoffIntent::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageResponseHandoffIntent`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiSendMessageResponseHandoffIntent, crate::MissingField> {
+        ::std::result::Result::Ok(SiSendMessageResponseHandoffIntent {
+            action: self.action,
+            price: self.price,
+            product: self.product,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Price information
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiSendMessageResponseHandoffIntentPrice {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub amount: ::std::option::Option<f64>,
@@ -499,6 +2110,63 @@ pub struct SiSendMessageResponseHandoffIntentPrice {
     pub currency: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoffIntentPrice {
+    ///Starts a [`SiSendMessageResponseHandoffIntentPriceBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageResponseHandoffIntentPriceBuilder {
+        <SiSendMessageResponseHandoffIntentPriceBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageResponseHandoffIntentPrice`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageResponseHandoffIntentPriceBuilder {
+    amount: ::std::option::Option<f64>,
+    currency: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageResponseHandoffIntentPriceBuilder {
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            currency: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseHandoffIntentPriceBuilder {
+    ///Sets [`SiSendMessageResponseHandoffIntentPrice::amount`].
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoffIntentPrice::currency`].
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseHandoffIntentPrice::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageResponseHandoffIntentPrice`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiSendMessageResponseHandoffIntentPrice, crate::MissingField> {
+        ::std::result::Result::Ok(SiSendMessageResponseHandoffIntentPrice {
+            amount: self.amount,
+            currency: self.currency,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Type of handoff: transaction (ready for ACP checkout) or complete (conversation done)
 #[derive(
@@ -552,7 +2220,7 @@ impl ::std::convert::TryFrom<::std::string::String> for SiSendMessageResponseHan
     }
 }
 ///Brand agent's response
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiSendMessageResponseResponse {
     ///Conversational message from brand agent
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -565,6 +2233,74 @@ pub struct SiSendMessageResponseResponse {
     pub ui_elements: ::std::option::Option<::std::vec::Vec<SiUiElement>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseResponse {
+    ///Starts a [`SiSendMessageResponseResponseBuilder`] with every field unset.
+    pub fn builder() -> SiSendMessageResponseResponseBuilder {
+        <SiSendMessageResponseResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiSendMessageResponseResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiSendMessageResponseResponseBuilder {
+    message: ::std::option::Option<::std::string::String>,
+    surface: ::std::option::Option<Surface>,
+    ui_elements: ::std::option::Option<::std::vec::Vec<SiUiElement>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiSendMessageResponseResponseBuilder {
+    fn default() -> Self {
+        Self {
+            message: ::std::option::Option::None,
+            surface: ::std::option::Option::None,
+            ui_elements: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiSendMessageResponseResponseBuilder {
+    ///Sets [`SiSendMessageResponseResponse::message`].
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseResponse::surface`].
+    pub fn surface(mut self, value: impl ::std::convert::Into<Surface>) -> Self {
+        self.surface = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseResponse::ui_elements`].
+    pub fn ui_elements(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<SiUiElement>>,
+    ) -> Self {
+        self.ui_elements = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiSendMessageResponseResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiSendMessageResponseResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiSendMessageResponseResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SiSendMessageResponseResponse {
+            message: self.message,
+            surface: self.surface,
+            ui_elements: self.ui_elements,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///State of a Sponsored Intelligence session between a host and a brand agent
 #[derive(
@@ -641,6 +2377,97 @@ pub struct SiTerminateSessionRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiTerminateSessionRequest {
+    ///Starts a [`SiTerminateSessionRequestBuilder`] with every field unset.
+    pub fn builder() -> SiTerminateSessionRequestBuilder {
+        <SiTerminateSessionRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiTerminateSessionRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiTerminateSessionRequestBuilder {
+    context: ::std::option::Option<Context>,
+    ext: ::std::option::Option<Ext>,
+    reason: ::std::option::Option<SiTerminateSessionRequestReason>,
+    session_id: ::std::option::Option<::std::string::String>,
+    termination_context: ::std::option::Option<SiTerminateSessionRequestTerminationContext>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiTerminateSessionRequestBuilder {
+    fn default() -> Self {
+        Self {
+            context: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            session_id: ::std::option::Option::None,
+            termination_context: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionRequestBuilder {
+    ///Sets [`SiTerminateSessionRequest::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequest::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequest::reason`] (required).
+    pub fn reason(
+        mut self,
+        value: impl ::std::convert::Into<SiTerminateSessionRequestReason>,
+    ) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequest::session_id`] (required).
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequest::termination_context`].
+    pub fn termination_context(
+        mut self,
+        value: impl ::std::convert::Into<SiTerminateSessionRequestTerminationContext>,
+    ) -> Self {
+        self.termination_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequest::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiTerminateSessionRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiTerminateSessionRequest, crate::MissingField> {
+        ::std::result::Result::Ok(SiTerminateSessionRequest {
+            context: self.context,
+            ext: self.ext,
+            reason: self.reason.ok_or(crate::MissingField {
+                type_name: "SiTerminateSessionRequest",
+                field: "reason",
+            })?,
+            session_id: self.session_id.ok_or(crate::MissingField {
+                type_name: "SiTerminateSessionRequest",
+                field: "session_id",
+            })?,
+            termination_context: self.termination_context,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Reason for termination
 #[derive(
     ::serde::Deserialize,
@@ -705,7 +2532,7 @@ impl ::std::convert::TryFrom<::std::string::String> for SiTerminateSessionReques
     }
 }
 ///Context for the termination
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiTerminateSessionRequestTerminationContext {
     ///For host_terminated - why host ended session
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -719,8 +2546,78 @@ pub struct SiTerminateSessionRequestTerminationContext {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiTerminateSessionRequestTerminationContext {
+    ///Starts a [`SiTerminateSessionRequestTerminationContextBuilder`] with every field unset.
+    pub fn builder() -> SiTerminateSessionRequestTerminationContextBuilder {
+        <SiTerminateSessionRequestTerminationContextBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiTerminateSessionRequestTerminationContext`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiTerminateSessionRequestTerminationContextBuilder {
+    cause: ::std::option::Option<::std::string::String>,
+    summary: ::std::option::Option<::std::string::String>,
+    transaction_intent:
+        ::std::option::Option<SiTerminateSessionRequestTerminationContextTransactionIntent>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiTerminateSessionRequestTerminationContextBuilder {
+    fn default() -> Self {
+        Self {
+            cause: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+            transaction_intent: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionRequestTerminationContextBuilder {
+    ///Sets [`SiTerminateSessionRequestTerminationContext::cause`].
+    pub fn cause(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cause = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequestTerminationContext::summary`].
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequestTerminationContext::transaction_intent`].
+    pub fn transaction_intent(
+        mut self,
+        value: impl ::std::convert::Into<SiTerminateSessionRequestTerminationContextTransactionIntent>,
+    ) -> Self {
+        self.transaction_intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequestTerminationContext::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiTerminateSessionRequestTerminationContext`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiTerminateSessionRequestTerminationContext, crate::MissingField>
+    {
+        ::std::result::Result::Ok(SiTerminateSessionRequestTerminationContext {
+            cause: self.cause,
+            summary: self.summary,
+            transaction_intent: self.transaction_intent,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///For handoff_transaction - what user wants to buy
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiTerminateSessionRequestTerminationContextTransactionIntent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub action:
@@ -731,6 +2628,79 @@ pub struct SiTerminateSessionRequestTerminationContextTransactionIntent {
         ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionRequestTerminationContextTransactionIntent {
+    ///Starts a [`SiTerminateSessionRequestTerminationContextTransactionIntentBuilder`] with every field unset.
+    pub fn builder() -> SiTerminateSessionRequestTerminationContextTransactionIntentBuilder {
+        <SiTerminateSessionRequestTerminationContextTransactionIntentBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiTerminateSessionRequestTerminationContextTransactionIntent`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiTerminateSessionRequestTerminationContextTransactionIntentBuilder {
+    action:
+        ::std::option::Option<SiTerminateSessionRequestTerminationContextTransactionIntentAction>,
+    product: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default
+    for SiTerminateSessionRequestTerminationContextTransactionIntentBuilder
+{
+    fn default() -> Self {
+        Self {
+            action: ::std::option::Option::None,
+            product: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionRequestTerminationContextTransactionIntentBuilder {
+    ///Sets [`SiTerminateSessionRequestTerminationContextTransactionIntent::action`].
+    pub fn action(
+        mut self,
+        value: impl ::std::convert::Into<
+            SiTerminateSessionRequestTerminationContextTransactionIntentAction,
+        >,
+    ) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequestTerminationContextTransactionIntent::product`].
+    pub fn product(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.product = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionRequestTerminationContextTransactionIntent::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiTerminateSessionRequestTerminationContextTransactionIntent`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        SiTerminateSessionRequestTerminationContextTransactionIntent,
+        crate::MissingField,
+    > {
+        ::std::result::Result::Ok(
+            SiTerminateSessionRequestTerminationContextTransactionIntent {
+                action: self.action,
+                product: self.product,
+                extra: self.extra.unwrap_or_default(),
+            },
+        )
+    }
 }
 ///`SiTerminateSessionRequestTerminationContextTransactionIntentAction`
 #[derive(
@@ -810,8 +2780,123 @@ pub struct SiTerminateSessionResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiTerminateSessionResponse {
+    ///Starts a [`SiTerminateSessionResponseBuilder`] with every field unset.
+    pub fn builder() -> SiTerminateSessionResponseBuilder {
+        <SiTerminateSessionResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiTerminateSessionResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiTerminateSessionResponseBuilder {
+    acp_handoff: ::std::option::Option<SiTerminateSessionResponseAcpHandoff>,
+    context: ::std::option::Option<Context>,
+    errors: ::std::option::Option<::std::vec::Vec<CoreError>>,
+    ext: ::std::option::Option<Ext>,
+    follow_up: ::std::option::Option<SiTerminateSessionResponseFollowUp>,
+    session_id: ::std::option::Option<::std::string::String>,
+    session_status: ::std::option::Option<SiSessionStatus>,
+    terminated: ::std::option::Option<bool>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiTerminateSessionResponseBuilder {
+    fn default() -> Self {
+        Self {
+            acp_handoff: ::std::option::Option::None,
+            context: ::std::option::Option::None,
+            errors: ::std::option::Option::None,
+            ext: ::std::option::Option::None,
+            follow_up: ::std::option::Option::None,
+            session_id: ::std::option::Option::None,
+            session_status: ::std::option::Option::None,
+            terminated: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionResponseBuilder {
+    ///Sets [`SiTerminateSessionResponse::acp_handoff`].
+    pub fn acp_handoff(
+        mut self,
+        value: impl ::std::convert::Into<SiTerminateSessionResponseAcpHandoff>,
+    ) -> Self {
+        self.acp_handoff = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::context`].
+    pub fn context(mut self, value: impl ::std::convert::Into<Context>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::errors`].
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<CoreError>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::ext`].
+    pub fn ext(mut self, value: impl ::std::convert::Into<Ext>) -> Self {
+        self.ext = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::follow_up`].
+    pub fn follow_up(
+        mut self,
+        value: impl ::std::convert::Into<SiTerminateSessionResponseFollowUp>,
+    ) -> Self {
+        self.follow_up = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::session_id`] (required).
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::session_status`].
+    pub fn session_status(mut self, value: impl ::std::convert::Into<SiSessionStatus>) -> Self {
+        self.session_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::terminated`] (required).
+    pub fn terminated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.terminated = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiTerminateSessionResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiTerminateSessionResponse, crate::MissingField> {
+        ::std::result::Result::Ok(SiTerminateSessionResponse {
+            acp_handoff: self.acp_handoff,
+            context: self.context,
+            errors: self.errors,
+            ext: self.ext,
+            follow_up: self.follow_up,
+            session_id: self.session_id.ok_or(crate::MissingField {
+                type_name: "SiTerminateSessionResponse",
+                field: "session_id",
+            })?,
+            session_status: self.session_status,
+            terminated: self.terminated.ok_or(crate::MissingField {
+                type_name: "SiTerminateSessionResponse",
+                field: "terminated",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///ACP checkout handoff data. Present when reason is handoff_transaction.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiTerminateSessionResponseAcpHandoff {
     ///Opaque token for the checkout flow. The host passes this to the checkout endpoint to correlate the SI session with the transaction.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -829,8 +2914,87 @@ pub struct SiTerminateSessionResponseAcpHandoff {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl SiTerminateSessionResponseAcpHandoff {
+    ///Starts a [`SiTerminateSessionResponseAcpHandoffBuilder`] with every field unset.
+    pub fn builder() -> SiTerminateSessionResponseAcpHandoffBuilder {
+        <SiTerminateSessionResponseAcpHandoffBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiTerminateSessionResponseAcpHandoff`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiTerminateSessionResponseAcpHandoffBuilder {
+    checkout_token: ::std::option::Option<::std::string::String>,
+    checkout_url: ::std::option::Option<::std::string::String>,
+    expires_at: ::std::option::Option<::std::string::String>,
+    payload: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiTerminateSessionResponseAcpHandoffBuilder {
+    fn default() -> Self {
+        Self {
+            checkout_token: ::std::option::Option::None,
+            checkout_url: ::std::option::Option::None,
+            expires_at: ::std::option::Option::None,
+            payload: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionResponseAcpHandoffBuilder {
+    ///Sets [`SiTerminateSessionResponseAcpHandoff::checkout_token`].
+    pub fn checkout_token(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.checkout_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponseAcpHandoff::checkout_url`].
+    pub fn checkout_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.checkout_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponseAcpHandoff::expires_at`].
+    pub fn expires_at(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expires_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponseAcpHandoff::payload`].
+    pub fn payload(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponseAcpHandoff::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiTerminateSessionResponseAcpHandoff`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiTerminateSessionResponseAcpHandoff, crate::MissingField> {
+        ::std::result::Result::Ok(SiTerminateSessionResponseAcpHandoff {
+            checkout_token: self.checkout_token,
+            checkout_url: self.checkout_url,
+            expires_at: self.expires_at,
+            payload: self.payload,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Suggested follow-up actions
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct SiTerminateSessionResponseFollowUp {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub action: ::std::option::Option<SiTerminateSessionResponseFollowUpAction>,
@@ -839,6 +3003,69 @@ pub struct SiTerminateSessionResponseFollowUp {
     pub data: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionResponseFollowUp {
+    ///Starts a [`SiTerminateSessionResponseFollowUpBuilder`] with every field unset.
+    pub fn builder() -> SiTerminateSessionResponseFollowUpBuilder {
+        <SiTerminateSessionResponseFollowUpBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiTerminateSessionResponseFollowUp`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiTerminateSessionResponseFollowUpBuilder {
+    action: ::std::option::Option<SiTerminateSessionResponseFollowUpAction>,
+    data: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiTerminateSessionResponseFollowUpBuilder {
+    fn default() -> Self {
+        Self {
+            action: ::std::option::Option::None,
+            data: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiTerminateSessionResponseFollowUpBuilder {
+    ///Sets [`SiTerminateSessionResponseFollowUp::action`].
+    pub fn action(
+        mut self,
+        value: impl ::std::convert::Into<SiTerminateSessionResponseFollowUpAction>,
+    ) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponseFollowUp::data`].
+    pub fn data(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.data = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiTerminateSessionResponseFollowUp::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiTerminateSessionResponseFollowUp`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<SiTerminateSessionResponseFollowUp, crate::MissingField> {
+        ::std::result::Result::Ok(SiTerminateSessionResponseFollowUp {
+            action: self.action,
+            data: self.data,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///`SiTerminateSessionResponseFollowUpAction`
 #[derive(
@@ -910,6 +3137,67 @@ pub struct SiUiElement {
     pub type_: SiUiElementType,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl SiUiElement {
+    ///Starts a [`SiUiElementBuilder`] with every field unset.
+    pub fn builder() -> SiUiElementBuilder {
+        <SiUiElementBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SiUiElement`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SiUiElementBuilder {
+    data: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    type_: ::std::option::Option<SiUiElementType>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SiUiElementBuilder {
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            type_: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SiUiElementBuilder {
+    ///Sets [`SiUiElement::data`].
+    pub fn data(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.data = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiUiElement::type_`] (required).
+    pub fn type_(mut self, value: impl ::std::convert::Into<SiUiElementType>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SiUiElement::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SiUiElement`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SiUiElement, crate::MissingField> {
+        ::std::result::Result::Ok(SiUiElement {
+            data: self.data,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "SiUiElement",
+                field: "type_",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Component type
 #[derive(

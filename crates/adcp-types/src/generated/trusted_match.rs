@@ -22,6 +22,86 @@ pub struct AvailablePackage {
     ///The seller agent that owns this package. `agent_url` MUST match one of `authorized_agents[].url` in the publisher's adagents.json authoritative for every property this package may serve. Providers SHOULD validate at sync time and reject mismatches with `seller_not_authorized`. Cached alongside the package and used for offer attribution, per-seller observability, and dispute resolution — not for request-time filtering.
     pub seller_agent: SellerAgentRef,
 }
+#[cfg(feature = "builders")]
+impl AvailablePackage {
+    ///Starts a [`AvailablePackageBuilder`] with every field unset.
+    pub fn builder() -> AvailablePackageBuilder {
+        <AvailablePackageBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`AvailablePackage`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AvailablePackageBuilder {
+    catalogs: ::std::option::Option<::std::vec::Vec<Catalog>>,
+    format_ids: ::std::option::Option<::std::vec::Vec<FormatId>>,
+    media_buy_id: ::std::option::Option<::std::string::String>,
+    package_id: ::std::option::Option<::std::string::String>,
+    seller_agent: ::std::option::Option<SellerAgentRef>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for AvailablePackageBuilder {
+    fn default() -> Self {
+        Self {
+            catalogs: ::std::option::Option::None,
+            format_ids: ::std::option::Option::None,
+            media_buy_id: ::std::option::Option::None,
+            package_id: ::std::option::Option::None,
+            seller_agent: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl AvailablePackageBuilder {
+    ///Sets [`AvailablePackage::catalogs`].
+    pub fn catalogs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Catalog>>) -> Self {
+        self.catalogs = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AvailablePackage::format_ids`].
+    pub fn format_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<FormatId>>,
+    ) -> Self {
+        self.format_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AvailablePackage::media_buy_id`] (required).
+    pub fn media_buy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_buy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AvailablePackage::package_id`] (required).
+    pub fn package_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.package_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`AvailablePackage::seller_agent`] (required).
+    pub fn seller_agent(mut self, value: impl ::std::convert::Into<SellerAgentRef>) -> Self {
+        self.seller_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`AvailablePackage`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<AvailablePackage, crate::MissingField> {
+        ::std::result::Result::Ok(AvailablePackage {
+            catalogs: self.catalogs,
+            format_ids: self.format_ids,
+            media_buy_id: self.media_buy_id.ok_or(crate::MissingField {
+                type_name: "AvailablePackage",
+                field: "media_buy_id",
+            })?,
+            package_id: self.package_id.ok_or(crate::MissingField {
+                type_name: "AvailablePackage",
+                field: "package_id",
+            })?,
+            seller_agent: self.seller_agent.ok_or(crate::MissingField {
+                type_name: "AvailablePackage",
+                field: "seller_agent",
+            })?,
+        })
+    }
+}
 ///Sent by publisher to router or provider to evaluate packages against contextual signals. The provider uses its synced package set for the placement. MUST NOT contain user identity. The request_id MUST NOT correlate with any identity match request_id. Extension fields (ext, context) are intentionally omitted — extension data in the context path could inadvertently carry or correlate user identity signals.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +149,184 @@ pub struct ContextMatchRequest {
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl ContextMatchRequest {
+    ///Starts a [`ContextMatchRequestBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchRequestBuilder {
+        <ContextMatchRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchRequestBuilder {
+    adcp_major_version: ::std::option::Option<::std::num::NonZeroU64>,
+    adcp_version: ::std::option::Option<::std::string::String>,
+    artifact: ::std::option::Option<Artifact>,
+    artifact_refs: ::std::option::Option<::std::vec::Vec<ContextMatchRequestArtifactRefsItem>>,
+    context_signals: ::std::option::Option<ContextMatchRequestContextSignals>,
+    geo: ::std::option::Option<ContextMatchRequestGeo>,
+    package_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    placement_id: ::std::option::Option<::std::string::String>,
+    property_id: ::std::option::Option<PropertyId>,
+    property_rid: ::std::option::Option<::std::string::String>,
+    property_type: ::std::option::Option<PropertyType>,
+    protocol_version: ::std::option::Option<::std::string::String>,
+    request_id: ::std::option::Option<::std::string::String>,
+    schema: ::std::option::Option<::std::string::String>,
+    type_: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchRequestBuilder {
+    fn default() -> Self {
+        Self {
+            adcp_major_version: ::std::option::Option::None,
+            adcp_version: ::std::option::Option::None,
+            artifact: ::std::option::Option::None,
+            artifact_refs: ::std::option::Option::None,
+            context_signals: ::std::option::Option::None,
+            geo: ::std::option::Option::None,
+            package_ids: ::std::option::Option::None,
+            placement_id: ::std::option::Option::None,
+            property_id: ::std::option::Option::None,
+            property_rid: ::std::option::Option::None,
+            property_type: ::std::option::Option::None,
+            protocol_version: ::std::option::Option::None,
+            request_id: ::std::option::Option::None,
+            schema: ::std::option::Option::None,
+            type_: ::std::option::Option::Some("context_match_request".to_owned()),
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchRequestBuilder {
+    ///Sets [`ContextMatchRequest::adcp_major_version`].
+    pub fn adcp_major_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.adcp_major_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::adcp_version`].
+    pub fn adcp_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.adcp_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::artifact`].
+    pub fn artifact(mut self, value: impl ::std::convert::Into<Artifact>) -> Self {
+        self.artifact = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::artifact_refs`].
+    pub fn artifact_refs(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ContextMatchRequestArtifactRefsItem>>,
+    ) -> Self {
+        self.artifact_refs = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::context_signals`].
+    pub fn context_signals(
+        mut self,
+        value: impl ::std::convert::Into<ContextMatchRequestContextSignals>,
+    ) -> Self {
+        self.context_signals = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::geo`].
+    pub fn geo(mut self, value: impl ::std::convert::Into<ContextMatchRequestGeo>) -> Self {
+        self.geo = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::package_ids`].
+    pub fn package_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.package_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::placement_id`] (required).
+    pub fn placement_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.placement_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::property_id`].
+    pub fn property_id(mut self, value: impl ::std::convert::Into<PropertyId>) -> Self {
+        self.property_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::property_rid`] (required).
+    pub fn property_rid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.property_rid = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::property_type`] (required).
+    pub fn property_type(mut self, value: impl ::std::convert::Into<PropertyType>) -> Self {
+        self.property_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::protocol_version`].
+    pub fn protocol_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.protocol_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::request_id`] (required).
+    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::schema`].
+    pub fn schema(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequest::type_`] (required; starts as `"context_match_request"`, the schema's constant).
+    pub fn type_(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ContextMatchRequest, crate::MissingField> {
+        ::std::result::Result::Ok(ContextMatchRequest {
+            adcp_major_version: self.adcp_major_version,
+            adcp_version: self.adcp_version,
+            artifact: self.artifact,
+            artifact_refs: self.artifact_refs,
+            context_signals: self.context_signals,
+            geo: self.geo,
+            package_ids: self.package_ids,
+            placement_id: self.placement_id.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequest",
+                field: "placement_id",
+            })?,
+            property_id: self.property_id,
+            property_rid: self.property_rid.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequest",
+                field: "property_rid",
+            })?,
+            property_type: self.property_type.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequest",
+                field: "property_type",
+            })?,
+            protocol_version: self.protocol_version,
+            request_id: self.request_id.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequest",
+                field: "request_id",
+            })?,
+            schema: self.schema,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequest",
+                field: "type_",
+            })?,
+        })
+    }
+}
 ///`ContextMatchRequestArtifactRefsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +336,61 @@ pub struct ContextMatchRequestArtifactRefsItem {
     pub type_: ContextMatchRequestArtifactRefsItemType,
     ///The identifier value. For 'url': the canonical content URL — MUST NOT contain user-specific path segments, query parameters, or fragments; use 'url_hash' when the publisher prefers not to reveal the URL. For 'url_hash': Blake3 hash of the canonicalized URL, base64-encoded (canonicalization: strip scheme, strip www./m./amp. prefixes, lowercase, strip trailing slash, strip query params and fragments). For 'eidr': the EIDR DOI (e.g., '10.5240/xxxx'). For 'gracenote': the Gracenote TMS ID (e.g., 'SH032541890000'). For 'isrc': the ISRC code (e.g., 'USRC17607839'). For 'gtin': the GTIN (e.g., '00012345678905'). For 'rss_guid': the episode GUID from the RSS feed. For 'isbn': the ISBN (e.g., '978-0-123456-78-9'). For 'custom': a publisher-defined identifier.
     pub value: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl ContextMatchRequestArtifactRefsItem {
+    ///Starts a [`ContextMatchRequestArtifactRefsItemBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchRequestArtifactRefsItemBuilder {
+        <ContextMatchRequestArtifactRefsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchRequestArtifactRefsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchRequestArtifactRefsItemBuilder {
+    type_: ::std::option::Option<ContextMatchRequestArtifactRefsItemType>,
+    value: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchRequestArtifactRefsItemBuilder {
+    fn default() -> Self {
+        Self {
+            type_: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchRequestArtifactRefsItemBuilder {
+    ///Sets [`ContextMatchRequestArtifactRefsItem::type_`] (required).
+    pub fn type_(
+        mut self,
+        value: impl ::std::convert::Into<ContextMatchRequestArtifactRefsItemType>,
+    ) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestArtifactRefsItem::value`] (required).
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchRequestArtifactRefsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ContextMatchRequestArtifactRefsItem, crate::MissingField> {
+        ::std::result::Result::Ok(ContextMatchRequestArtifactRefsItem {
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequestArtifactRefsItem",
+                field: "type_",
+            })?,
+            value: self.value.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequestArtifactRefsItem",
+                field: "value",
+            })?,
+        })
+    }
 }
 ///Identifier type. 'url' for web pages, 'url_hash' for URL-addressable content the publisher prefers not to share directly (buyer matches against pre-crawled index), 'eidr' for film/TV (EIDR DOI), 'gracenote' for music/TV (Gracenote TMS ID), 'isrc' for music recordings (International Standard Recording Code), 'gtin' for products (Global Trade Item Number — UPC, EAN, ISBN-13), 'rss_guid' for podcast episodes (RSS GUID), 'isbn' for books, 'custom' for publisher-defined identifiers.
 #[derive(
@@ -196,6 +509,142 @@ pub struct ContextMatchRequestContextSignals {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub topics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+#[cfg(feature = "builders")]
+impl ContextMatchRequestContextSignals {
+    ///Starts a [`ContextMatchRequestContextSignalsBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchRequestContextSignalsBuilder {
+        <ContextMatchRequestContextSignalsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchRequestContextSignals`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchRequestContextSignalsBuilder {
+    content_policies: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    embedding: ::std::option::Option<::std::string::String>,
+    embedding_dims: ::std::option::Option<i64>,
+    embedding_model: ::std::option::Option<::std::string::String>,
+    keywords: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    language: ::std::option::Option<::std::string::String>,
+    sentiment: ::std::option::Option<ContextMatchRequestContextSignalsSentiment>,
+    summary: ::std::option::Option<::std::string::String>,
+    taxonomy_id: ::std::option::Option<i64>,
+    taxonomy_source: ::std::option::Option<::std::string::String>,
+    topics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchRequestContextSignalsBuilder {
+    fn default() -> Self {
+        Self {
+            content_policies: ::std::option::Option::None,
+            embedding: ::std::option::Option::None,
+            embedding_dims: ::std::option::Option::None,
+            embedding_model: ::std::option::Option::None,
+            keywords: ::std::option::Option::None,
+            language: ::std::option::Option::None,
+            sentiment: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+            taxonomy_id: ::std::option::Option::None,
+            taxonomy_source: ::std::option::Option::None,
+            topics: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchRequestContextSignalsBuilder {
+    ///Sets [`ContextMatchRequestContextSignals::content_policies`].
+    pub fn content_policies(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.content_policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::embedding`].
+    pub fn embedding(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.embedding = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::embedding_dims`].
+    pub fn embedding_dims(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.embedding_dims = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::embedding_model`].
+    pub fn embedding_model(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.embedding_model = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::keywords`].
+    pub fn keywords(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.keywords = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::language`].
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::sentiment`].
+    pub fn sentiment(
+        mut self,
+        value: impl ::std::convert::Into<ContextMatchRequestContextSignalsSentiment>,
+    ) -> Self {
+        self.sentiment = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::summary`].
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::taxonomy_id`].
+    pub fn taxonomy_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.taxonomy_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::taxonomy_source`].
+    pub fn taxonomy_source(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.taxonomy_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestContextSignals::topics`].
+    pub fn topics(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.topics = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchRequestContextSignals`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ContextMatchRequestContextSignals, crate::MissingField> {
+        ::std::result::Result::Ok(ContextMatchRequestContextSignals {
+            content_policies: self.content_policies,
+            embedding: self.embedding,
+            embedding_dims: self.embedding_dims,
+            embedding_model: self.embedding_model,
+            keywords: self.keywords,
+            language: self.language,
+            sentiment: self.sentiment,
+            summary: self.summary,
+            taxonomy_id: self.taxonomy_id,
+            taxonomy_source: self.taxonomy_source,
+            topics: self.topics,
+        })
+    }
+}
 ///Content sentiment classification.
 #[derive(
     ::serde::Deserialize,
@@ -268,6 +717,58 @@ pub struct ContextMatchRequestGeo {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub region: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl ContextMatchRequestGeo {
+    ///Starts a [`ContextMatchRequestGeoBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchRequestGeoBuilder {
+        <ContextMatchRequestGeoBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchRequestGeo`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchRequestGeoBuilder {
+    country: ::std::option::Option<::std::string::String>,
+    metro: ::std::option::Option<ContextMatchRequestGeoMetro>,
+    region: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchRequestGeoBuilder {
+    fn default() -> Self {
+        Self {
+            country: ::std::option::Option::None,
+            metro: ::std::option::Option::None,
+            region: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchRequestGeoBuilder {
+    ///Sets [`ContextMatchRequestGeo::country`].
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestGeo::metro`].
+    pub fn metro(mut self, value: impl ::std::convert::Into<ContextMatchRequestGeoMetro>) -> Self {
+        self.metro = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestGeo::region`].
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchRequestGeo`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ContextMatchRequestGeo, crate::MissingField> {
+        ::std::result::Result::Ok(ContextMatchRequestGeo {
+            country: self.country,
+            metro: self.metro,
+            region: self.region,
+        })
+    }
+}
 ///Metro area, using the same classification systems as AdCP targeting.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -276,6 +777,56 @@ pub struct ContextMatchRequestGeoMetro {
     pub system: MetroSystem,
     ///Metro code within the system (e.g., '501' for New York DMA).
     pub value: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl ContextMatchRequestGeoMetro {
+    ///Starts a [`ContextMatchRequestGeoMetroBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchRequestGeoMetroBuilder {
+        <ContextMatchRequestGeoMetroBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchRequestGeoMetro`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchRequestGeoMetroBuilder {
+    system: ::std::option::Option<MetroSystem>,
+    value: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchRequestGeoMetroBuilder {
+    fn default() -> Self {
+        Self {
+            system: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchRequestGeoMetroBuilder {
+    ///Sets [`ContextMatchRequestGeoMetro::system`] (required).
+    pub fn system(mut self, value: impl ::std::convert::Into<MetroSystem>) -> Self {
+        self.system = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchRequestGeoMetro::value`] (required).
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchRequestGeoMetro`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ContextMatchRequestGeoMetro, crate::MissingField> {
+        ::std::result::Result::Ok(ContextMatchRequestGeoMetro {
+            system: self.system.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequestGeoMetro",
+                field: "system",
+            })?,
+            value: self.value.ok_or(crate::MissingField {
+                type_name: "ContextMatchRequestGeoMetro",
+                field: "value",
+            })?,
+        })
+    }
 }
 ///Response from router or provider with offers for matched packages. An empty offers array means no packages matched. For simple GAM integration, package_id flows as a macro via signals. For rich integrations, the offer includes brand, price, summary, and optionally an inline creative manifest. Extension fields (ext, context) are intentionally omitted — extension data in the context path could inadvertently carry or correlate user identity signals.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -295,8 +846,99 @@ pub struct ContextMatchResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ContextMatchResponse {
+    ///Starts a [`ContextMatchResponseBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchResponseBuilder {
+        <ContextMatchResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchResponseBuilder {
+    cache_ttl: ::std::option::Option<i64>,
+    offers: ::std::option::Option<::std::vec::Vec<Offer>>,
+    request_id: ::std::option::Option<::std::string::String>,
+    signals: ::std::option::Option<ContextMatchResponseSignals>,
+    type_: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchResponseBuilder {
+    fn default() -> Self {
+        Self {
+            cache_ttl: ::std::option::Option::None,
+            offers: ::std::option::Option::None,
+            request_id: ::std::option::Option::None,
+            signals: ::std::option::Option::None,
+            type_: ::std::option::Option::Some("context_match_response".to_owned()),
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchResponseBuilder {
+    ///Sets [`ContextMatchResponse::cache_ttl`].
+    pub fn cache_ttl(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.cache_ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponse::offers`] (required).
+    pub fn offers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<Offer>>) -> Self {
+        self.offers = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponse::request_id`] (required).
+    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponse::signals`].
+    pub fn signals(
+        mut self,
+        value: impl ::std::convert::Into<ContextMatchResponseSignals>,
+    ) -> Self {
+        self.signals = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponse::type_`] (required; starts as `"context_match_response"`, the schema's constant).
+    pub fn type_(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ContextMatchResponse, crate::MissingField> {
+        ::std::result::Result::Ok(ContextMatchResponse {
+            cache_ttl: self.cache_ttl,
+            offers: self.offers.ok_or(crate::MissingField {
+                type_name: "ContextMatchResponse",
+                field: "offers",
+            })?,
+            request_id: self.request_id.ok_or(crate::MissingField {
+                type_name: "ContextMatchResponse",
+                field: "request_id",
+            })?,
+            signals: self.signals,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "ContextMatchResponse",
+                field: "type_",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Response-level targeting signals for ad server pass-through. In the GAM case, these carry the key-value pairs that trigger line items. Not per-offer — applies to the response as a whole.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct ContextMatchResponseSignals {
     ///Contextual segment identifiers
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -308,6 +950,68 @@ pub struct ContextMatchResponseSignals {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl ContextMatchResponseSignals {
+    ///Starts a [`ContextMatchResponseSignalsBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchResponseSignalsBuilder {
+        <ContextMatchResponseSignalsBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchResponseSignals`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchResponseSignalsBuilder {
+    segments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    targeting_kvs:
+        ::std::option::Option<::std::vec::Vec<ContextMatchResponseSignalsTargetingKvsItem>>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchResponseSignalsBuilder {
+    fn default() -> Self {
+        Self {
+            segments: ::std::option::Option::None,
+            targeting_kvs: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchResponseSignalsBuilder {
+    ///Sets [`ContextMatchResponseSignals::segments`].
+    pub fn segments(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponseSignals::targeting_kvs`].
+    pub fn targeting_kvs(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<ContextMatchResponseSignalsTargetingKvsItem>>,
+    ) -> Self {
+        self.targeting_kvs = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponseSignals::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchResponseSignals`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<ContextMatchResponseSignals, crate::MissingField> {
+        ::std::result::Result::Ok(ContextMatchResponseSignals {
+            segments: self.segments,
+            targeting_kvs: self.targeting_kvs,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///`ContextMatchResponseSignalsTargetingKvsItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -316,6 +1020,59 @@ pub struct ContextMatchResponseSignalsTargetingKvsItem {
     pub key: ::std::string::String,
     ///Targeting value
     pub value: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl ContextMatchResponseSignalsTargetingKvsItem {
+    ///Starts a [`ContextMatchResponseSignalsTargetingKvsItemBuilder`] with every field unset.
+    pub fn builder() -> ContextMatchResponseSignalsTargetingKvsItemBuilder {
+        <ContextMatchResponseSignalsTargetingKvsItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`ContextMatchResponseSignalsTargetingKvsItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ContextMatchResponseSignalsTargetingKvsItemBuilder {
+    key: ::std::option::Option<::std::string::String>,
+    value: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for ContextMatchResponseSignalsTargetingKvsItemBuilder {
+    fn default() -> Self {
+        Self {
+            key: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl ContextMatchResponseSignalsTargetingKvsItemBuilder {
+    ///Sets [`ContextMatchResponseSignalsTargetingKvsItem::key`] (required).
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`ContextMatchResponseSignalsTargetingKvsItem::value`] (required).
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`ContextMatchResponseSignalsTargetingKvsItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<ContextMatchResponseSignalsTargetingKvsItem, crate::MissingField>
+    {
+        ::std::result::Result::Ok(ContextMatchResponseSignalsTargetingKvsItem {
+            key: self.key.ok_or(crate::MissingField {
+                type_name: "ContextMatchResponseSignalsTargetingKvsItem",
+                field: "key",
+            })?,
+            value: self.value.ok_or(crate::MissingField {
+                type_name: "ContextMatchResponseSignalsTargetingKvsItem",
+                field: "value",
+            })?,
+        })
+    }
 }
 ///Sent by publisher to evaluate user eligibility for packages using an opaque identity token. MUST NOT contain page context. The request_id MUST NOT correlate with any context match request_id. The buyer resolves the active package set for this seller from `seller_agent_url`; if `package_ids` is provided, its composition MUST be independent of the current placement (e.g., all-active or fuzzed; see field description) to prevent set-correlation attacks. Extension fields (ext, context) are intentionally omitted to prevent data leakage across the identity privacy boundary.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -354,6 +1111,152 @@ pub struct IdentityMatchRequest {
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
 }
+#[cfg(feature = "builders")]
+impl IdentityMatchRequest {
+    ///Starts a [`IdentityMatchRequestBuilder`] with every field unset.
+    pub fn builder() -> IdentityMatchRequestBuilder {
+        <IdentityMatchRequestBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`IdentityMatchRequest`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct IdentityMatchRequestBuilder {
+    adcp_major_version: ::std::option::Option<::std::num::NonZeroU64>,
+    adcp_version: ::std::option::Option<::std::string::String>,
+    consent: ::std::option::Option<IdentityMatchRequestConsent>,
+    country: ::std::option::Option<::std::string::String>,
+    identities: ::std::option::Option<::std::vec::Vec<IdentityMatchRequestIdentitiesItem>>,
+    package_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    protocol_version: ::std::option::Option<::std::string::String>,
+    request_id: ::std::option::Option<::std::string::String>,
+    schema: ::std::option::Option<::std::string::String>,
+    seller_agent_url: ::std::option::Option<::std::string::String>,
+    type_: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for IdentityMatchRequestBuilder {
+    fn default() -> Self {
+        Self {
+            adcp_major_version: ::std::option::Option::None,
+            adcp_version: ::std::option::Option::None,
+            consent: ::std::option::Option::None,
+            country: ::std::option::Option::None,
+            identities: ::std::option::Option::None,
+            package_ids: ::std::option::Option::None,
+            protocol_version: ::std::option::Option::None,
+            request_id: ::std::option::Option::None,
+            schema: ::std::option::Option::None,
+            seller_agent_url: ::std::option::Option::None,
+            type_: ::std::option::Option::Some("identity_match_request".to_owned()),
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl IdentityMatchRequestBuilder {
+    ///Sets [`IdentityMatchRequest::adcp_major_version`].
+    pub fn adcp_major_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.adcp_major_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::adcp_version`].
+    pub fn adcp_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.adcp_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::consent`].
+    pub fn consent(
+        mut self,
+        value: impl ::std::convert::Into<IdentityMatchRequestConsent>,
+    ) -> Self {
+        self.consent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::country`].
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::identities`] (required).
+    pub fn identities(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<IdentityMatchRequestIdentitiesItem>>,
+    ) -> Self {
+        self.identities = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::package_ids`].
+    pub fn package_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.package_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::protocol_version`].
+    pub fn protocol_version(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.protocol_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::request_id`] (required).
+    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::schema`].
+    pub fn schema(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::seller_agent_url`] (required).
+    pub fn seller_agent_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.seller_agent_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequest::type_`] (required; starts as `"identity_match_request"`, the schema's constant).
+    pub fn type_(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`IdentityMatchRequest`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<IdentityMatchRequest, crate::MissingField> {
+        ::std::result::Result::Ok(IdentityMatchRequest {
+            adcp_major_version: self.adcp_major_version,
+            adcp_version: self.adcp_version,
+            consent: self.consent,
+            country: self.country,
+            identities: self.identities.ok_or(crate::MissingField {
+                type_name: "IdentityMatchRequest",
+                field: "identities",
+            })?,
+            package_ids: self.package_ids,
+            protocol_version: self.protocol_version,
+            request_id: self.request_id.ok_or(crate::MissingField {
+                type_name: "IdentityMatchRequest",
+                field: "request_id",
+            })?,
+            schema: self.schema,
+            seller_agent_url: self.seller_agent_url.ok_or(crate::MissingField {
+                type_name: "IdentityMatchRequest",
+                field: "seller_agent_url",
+            })?,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "IdentityMatchRequest",
+                field: "type_",
+            })?,
+        })
+    }
+}
 ///Privacy consent signals. Buyers in regulated jurisdictions MUST NOT process the user token without consent information.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -371,6 +1274,66 @@ pub struct IdentityMatchRequestConsent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub us_privacy: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl IdentityMatchRequestConsent {
+    ///Starts a [`IdentityMatchRequestConsentBuilder`] with every field unset.
+    pub fn builder() -> IdentityMatchRequestConsentBuilder {
+        <IdentityMatchRequestConsentBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`IdentityMatchRequestConsent`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct IdentityMatchRequestConsentBuilder {
+    gdpr: ::std::option::Option<bool>,
+    gpp: ::std::option::Option<::std::string::String>,
+    tcf_consent: ::std::option::Option<::std::string::String>,
+    us_privacy: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for IdentityMatchRequestConsentBuilder {
+    fn default() -> Self {
+        Self {
+            gdpr: ::std::option::Option::None,
+            gpp: ::std::option::Option::None,
+            tcf_consent: ::std::option::Option::None,
+            us_privacy: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl IdentityMatchRequestConsentBuilder {
+    ///Sets [`IdentityMatchRequestConsent::gdpr`].
+    pub fn gdpr(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.gdpr = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequestConsent::gpp`].
+    pub fn gpp(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.gpp = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequestConsent::tcf_consent`].
+    pub fn tcf_consent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tcf_consent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequestConsent::us_privacy`].
+    pub fn us_privacy(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.us_privacy = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`IdentityMatchRequestConsent`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<IdentityMatchRequestConsent, crate::MissingField> {
+        ::std::result::Result::Ok(IdentityMatchRequestConsent {
+            gdpr: self.gdpr,
+            gpp: self.gpp,
+            tcf_consent: self.tcf_consent,
+            us_privacy: self.us_privacy,
+        })
+    }
+}
 ///`IdentityMatchRequestIdentitiesItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -379,6 +1342,58 @@ pub struct IdentityMatchRequestIdentitiesItem {
     pub uid_type: UidType,
     ///Opaque token from an identity provider (ID5, LiveRamp, UID2) or publisher-generated. Buyer may map to internal identity graph but cannot reverse to PII.
     pub user_token: ::std::string::String,
+}
+#[cfg(feature = "builders")]
+impl IdentityMatchRequestIdentitiesItem {
+    ///Starts a [`IdentityMatchRequestIdentitiesItemBuilder`] with every field unset.
+    pub fn builder() -> IdentityMatchRequestIdentitiesItemBuilder {
+        <IdentityMatchRequestIdentitiesItemBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`IdentityMatchRequestIdentitiesItem`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct IdentityMatchRequestIdentitiesItemBuilder {
+    uid_type: ::std::option::Option<UidType>,
+    user_token: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for IdentityMatchRequestIdentitiesItemBuilder {
+    fn default() -> Self {
+        Self {
+            uid_type: ::std::option::Option::None,
+            user_token: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl IdentityMatchRequestIdentitiesItemBuilder {
+    ///Sets [`IdentityMatchRequestIdentitiesItem::uid_type`] (required).
+    pub fn uid_type(mut self, value: impl ::std::convert::Into<UidType>) -> Self {
+        self.uid_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchRequestIdentitiesItem::user_token`] (required).
+    pub fn user_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`IdentityMatchRequestIdentitiesItem`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<IdentityMatchRequestIdentitiesItem, crate::MissingField> {
+        ::std::result::Result::Ok(IdentityMatchRequestIdentitiesItem {
+            uid_type: self.uid_type.ok_or(crate::MissingField {
+                type_name: "IdentityMatchRequestIdentitiesItem",
+                field: "uid_type",
+            })?,
+            user_token: self.user_token.ok_or(crate::MissingField {
+                type_name: "IdentityMatchRequestIdentitiesItem",
+                field: "user_token",
+            })?,
+        })
+    }
 }
 ///Response indicating which packages the user is eligible for. The serve_window_sec field defines a per-package single-shot fcap: after serving the user one impression on each eligible package, the publisher MUST re-query Identity Match before serving from those packages again. Extension fields (ext, context) are intentionally omitted to prevent data leakage across the identity privacy boundary.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -397,6 +1412,103 @@ pub struct IdentityMatchResponse {
     pub type_: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl IdentityMatchResponse {
+    ///Starts a [`IdentityMatchResponseBuilder`] with every field unset.
+    pub fn builder() -> IdentityMatchResponseBuilder {
+        <IdentityMatchResponseBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`IdentityMatchResponse`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct IdentityMatchResponseBuilder {
+    eligible_package_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    request_id: ::std::option::Option<::std::string::String>,
+    serve_window_sec: ::std::option::Option<::std::num::NonZeroU64>,
+    tmpx: ::std::option::Option<::std::string::String>,
+    type_: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for IdentityMatchResponseBuilder {
+    fn default() -> Self {
+        Self {
+            eligible_package_ids: ::std::option::Option::None,
+            request_id: ::std::option::Option::None,
+            serve_window_sec: ::std::option::Option::None,
+            tmpx: ::std::option::Option::None,
+            type_: ::std::option::Option::Some("identity_match_response".to_owned()),
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl IdentityMatchResponseBuilder {
+    ///Sets [`IdentityMatchResponse::eligible_package_ids`] (required).
+    pub fn eligible_package_ids(
+        mut self,
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        self.eligible_package_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchResponse::request_id`] (required).
+    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchResponse::serve_window_sec`] (required).
+    pub fn serve_window_sec(
+        mut self,
+        value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+    ) -> Self {
+        self.serve_window_sec = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchResponse::tmpx`].
+    pub fn tmpx(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tmpx = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchResponse::type_`] (required; starts as `"identity_match_response"`, the schema's constant).
+    pub fn type_(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`IdentityMatchResponse::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`IdentityMatchResponse`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<IdentityMatchResponse, crate::MissingField> {
+        ::std::result::Result::Ok(IdentityMatchResponse {
+            eligible_package_ids: self.eligible_package_ids.ok_or(crate::MissingField {
+                type_name: "IdentityMatchResponse",
+                field: "eligible_package_ids",
+            })?,
+            request_id: self.request_id.ok_or(crate::MissingField {
+                type_name: "IdentityMatchResponse",
+                field: "request_id",
+            })?,
+            serve_window_sec: self.serve_window_sec.ok_or(crate::MissingField {
+                type_name: "IdentityMatchResponse",
+                field: "serve_window_sec",
+            })?,
+            tmpx: self.tmpx,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "IdentityMatchResponse",
+                field: "type_",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///A buyer's response to a context match request. Generalizes package activation — a simple activation is an offer with just package_id. A rich response includes brand, price, summary, and optionally an inline creative manifest.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -426,6 +1538,111 @@ pub struct Offer {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+#[cfg(feature = "builders")]
+impl Offer {
+    ///Starts a [`OfferBuilder`] with every field unset.
+    pub fn builder() -> OfferBuilder {
+        <OfferBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`Offer`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct OfferBuilder {
+    brand: ::std::option::Option<BrandRef>,
+    creative_manifest: ::std::option::Option<CreativeManifest>,
+    macros: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
+    package_id: ::std::option::Option<::std::string::String>,
+    price: ::std::option::Option<OfferPrice>,
+    seller_agent: ::std::option::Option<SellerAgentRef>,
+    summary: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for OfferBuilder {
+    fn default() -> Self {
+        Self {
+            brand: ::std::option::Option::None,
+            creative_manifest: ::std::option::Option::None,
+            macros: ::std::option::Option::None,
+            package_id: ::std::option::Option::None,
+            price: ::std::option::Option::None,
+            seller_agent: ::std::option::Option::None,
+            summary: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl OfferBuilder {
+    ///Sets [`Offer::brand`].
+    pub fn brand(mut self, value: impl ::std::convert::Into<BrandRef>) -> Self {
+        self.brand = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Offer::creative_manifest`].
+    pub fn creative_manifest(mut self, value: impl ::std::convert::Into<CreativeManifest>) -> Self {
+        self.creative_manifest = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Offer::macros`].
+    pub fn macros(
+        mut self,
+        value: impl ::std::convert::Into<
+            ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+        >,
+    ) -> Self {
+        self.macros = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Offer::package_id`] (required).
+    pub fn package_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.package_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Offer::price`].
+    pub fn price(mut self, value: impl ::std::convert::Into<OfferPrice>) -> Self {
+        self.price = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Offer::seller_agent`].
+    pub fn seller_agent(mut self, value: impl ::std::convert::Into<SellerAgentRef>) -> Self {
+        self.seller_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Offer::summary`].
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`Offer::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`Offer`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<Offer, crate::MissingField> {
+        ::std::result::Result::Ok(Offer {
+            brand: self.brand,
+            creative_manifest: self.creative_manifest,
+            macros: self.macros,
+            package_id: self.package_id.ok_or(crate::MissingField {
+                type_name: "Offer",
+                field: "package_id",
+            })?,
+            price: self.price,
+            seller_agent: self.seller_agent,
+            summary: self.summary,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
+}
 ///Lightweight price for a TMP offer. Used when the product supports variable pricing and the buyer specifies a price at match time.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -437,6 +1654,64 @@ pub struct OfferPrice {
     pub currency: ::std::option::Option<::std::string::String>,
     ///Pricing model for this offer
     pub model: OfferPriceModel,
+}
+#[cfg(feature = "builders")]
+impl OfferPrice {
+    ///Starts a [`OfferPriceBuilder`] with every field unset.
+    pub fn builder() -> OfferPriceBuilder {
+        <OfferPriceBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`OfferPrice`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct OfferPriceBuilder {
+    amount: ::std::option::Option<f64>,
+    currency: ::std::option::Option<::std::string::String>,
+    model: ::std::option::Option<OfferPriceModel>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for OfferPriceBuilder {
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            currency: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl OfferPriceBuilder {
+    ///Sets [`OfferPrice::amount`] (required).
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`OfferPrice::currency`].
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`OfferPrice::model`] (required).
+    pub fn model(mut self, value: impl ::std::convert::Into<OfferPriceModel>) -> Self {
+        self.model = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`OfferPrice`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<OfferPrice, crate::MissingField> {
+        ::std::result::Result::Ok(OfferPrice {
+            amount: self.amount.ok_or(crate::MissingField {
+                type_name: "OfferPrice",
+                field: "amount",
+            })?,
+            currency: self.currency,
+            model: self.model.ok_or(crate::MissingField {
+                type_name: "OfferPrice",
+                field: "model",
+            })?,
+        })
+    }
 }
 ///Pricing model for this offer
 #[derive(
@@ -682,6 +1957,53 @@ pub struct SellerAgentRef {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
 }
+#[cfg(feature = "builders")]
+impl SellerAgentRef {
+    ///Starts a [`SellerAgentRefBuilder`] with every field unset.
+    pub fn builder() -> SellerAgentRefBuilder {
+        <SellerAgentRefBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`SellerAgentRef`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct SellerAgentRefBuilder {
+    agent_url: ::std::option::Option<::std::string::String>,
+    id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for SellerAgentRefBuilder {
+    fn default() -> Self {
+        Self {
+            agent_url: ::std::option::Option::None,
+            id: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl SellerAgentRefBuilder {
+    ///Sets [`SellerAgentRef::agent_url`] (required).
+    pub fn agent_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`SellerAgentRef::id`].
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`SellerAgentRef`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<SellerAgentRef, crate::MissingField> {
+        ::std::result::Result::Ok(SellerAgentRef {
+            agent_url: self.agent_url.ok_or(crate::MissingField {
+                type_name: "SellerAgentRef",
+                field: "agent_url",
+            })?,
+            id: self.id,
+        })
+    }
+}
 ///Error response from a TMP provider or router. Returned instead of a normal response when the provider cannot process the request. Distinguishes errors from empty results (an empty offers array is a valid response meaning no matches, not an error).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TmpError {
@@ -697,6 +2019,86 @@ pub struct TmpError {
     pub type_: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+#[cfg(feature = "builders")]
+impl TmpError {
+    ///Starts a [`TmpErrorBuilder`] with every field unset.
+    pub fn builder() -> TmpErrorBuilder {
+        <TmpErrorBuilder as ::std::default::Default>::default()
+    }
+}
+#[cfg(feature = "builders")]
+///Builds a [`TmpError`] field by field; [`build`](Self::build) fails naming the first required field left unset.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct TmpErrorBuilder {
+    code: ::std::option::Option<TmpErrorCode>,
+    message: ::std::option::Option<::std::string::String>,
+    request_id: ::std::option::Option<::std::string::String>,
+    type_: ::std::option::Option<::std::string::String>,
+    extra: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+}
+#[cfg(feature = "builders")]
+impl ::std::default::Default for TmpErrorBuilder {
+    fn default() -> Self {
+        Self {
+            code: ::std::option::Option::None,
+            message: ::std::option::Option::None,
+            request_id: ::std::option::Option::None,
+            type_: ::std::option::Option::Some("error".to_owned()),
+            extra: ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "builders")]
+impl TmpErrorBuilder {
+    ///Sets [`TmpError::code`] (required).
+    pub fn code(mut self, value: impl ::std::convert::Into<TmpErrorCode>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`TmpError::message`].
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`TmpError::request_id`] (required).
+    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`TmpError::type_`] (required; starts as `"error"`, the schema's constant).
+    pub fn type_(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///Sets [`TmpError::extra`].
+    pub fn extra(
+        mut self,
+        value: impl ::std::convert::Into<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    ) -> Self {
+        self.extra = ::std::option::Option::Some(value.into());
+        self
+    }
+    ///The [`TmpError`], or the first required field left unset. Extra (unknown) properties start empty.
+    pub fn build(self) -> ::std::result::Result<TmpError, crate::MissingField> {
+        ::std::result::Result::Ok(TmpError {
+            code: self.code.ok_or(crate::MissingField {
+                type_name: "TmpError",
+                field: "code",
+            })?,
+            message: self.message,
+            request_id: self.request_id.ok_or(crate::MissingField {
+                type_name: "TmpError",
+                field: "request_id",
+            })?,
+            type_: self.type_.ok_or(crate::MissingField {
+                type_name: "TmpError",
+                field: "type_",
+            })?,
+            extra: self.extra.unwrap_or_default(),
+        })
+    }
 }
 ///Machine-readable error code. `seller_not_authorized` is returned by providers at sync time when an AvailablePackage declares a `seller_agent.agent_url` that is not present in the `authorized_agents` list of the publisher's adagents.json for a property the package claims to serve.
 #[derive(
