@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workspace's automation, one module per command.
 //!
 //! Commands: `schemas`, `codegen [--check]`, `api-snapshot [--check]`, `ci`, `validate`, `demo`,
-//! `conformance`, `faults`, `bench`.
+//! `conformance`, `faults`, `bench`, `package-check`.
 
 // Code generators build source text by appending formatted pieces and run long linear passes;
 // these pedantic lints fight that style without catching bugs here.
@@ -16,6 +16,7 @@ mod ci;
 mod codegen;
 mod conformance;
 mod faults;
+mod package_check;
 mod schemas;
 mod util;
 
@@ -32,7 +33,8 @@ commands:
   demo [ARGS]             the main job: the demo seller on http://127.0.0.1:3001/mcp (ARGS go to it)
   conformance [ARGS]      grade the demo seller (or --url URL) against the compliance storyboards
   faults [ARGS]           the fault suite: release demo seller, real PostgreSQL, kill -9/SIGTERM/floods
-  bench                   run the benchmarks (release) and print their numbers";
+  bench                   run the benchmarks (release) and print their numbers
+  package-check           package adcp-types with its schemas, then build and test it outside the workspace";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,6 +52,7 @@ fn main() -> Result<()> {
         "bench" => ci::bench(rest),
         "conformance" => conformance::run_conformance(rest),
         "faults" => faults::run_faults(rest),
+        "package-check" => package_check::run_package_check(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

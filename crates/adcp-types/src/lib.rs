@@ -13,9 +13,11 @@
 //! - `validate` (feature `validate`): every schema compiled once; validates requests,
 //!   responses and async arms by tool name.
 //!
-//! Guarantees: this crate does no I/O except, with `validate`, reading the schema folder it is
-//! pointed at. Generated types follow the schema version in [`ADCP_VERSION`]; they are not
-//! `#[non_exhaustive]`, so a new spec version is a new major version of this crate.
+//! Guarantees: this crate does no I/O except, with `validate`, reading a schema folder it is
+//! explicitly pointed at (`SchemaSet::load`, or `ADCP_SCHEMAS_DIR`); by default the validator
+//! uses the schemas compiled into the crate. Generated types follow the schema version in
+//! [`ADCP_VERSION`]; they are not `#[non_exhaustive]`, so a new spec version is a new major
+//! version of this crate.
 
 mod construct;
 pub mod error;
