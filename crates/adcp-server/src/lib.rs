@@ -214,6 +214,13 @@ pub use account::{
     Account, AccountQuery, AccountResolver, ExplicitAccounts, PrincipalAccounts, SingletonAccount,
     account_id_of,
 };
+/// The task registry and runtime (`adcp-tasks`).
+pub use adcp_tasks as tasks;
+/// The wire types (`adcp-types`), re-exported so a seller can depend on this crate alone.
+pub use adcp_types as types;
+/// Webhook signing, sending and delivery (`adcp-webhooks`): the signing key for
+/// [`AdcpServerBuilder::signed_webhooks`], the SSRF policy, supervisors.
+pub use adcp_webhooks as webhooks;
 pub use auth::{Authenticator, BearerTokens, Principal, auth_required, bearer_token};
 pub use call::{CallContext, CompletedResult};
 pub use dispatch::{SERVED_VERSION, SUPPORTED_MAJOR, SUPPORTED_VERSIONS, ToolReply};

@@ -334,6 +334,36 @@ impl AdcpServerBuilder {
         self
     }
 
+    /// Signed terminal webhooks, delivered in memory, in one call: publishes `key`'s public
+    /// half (as [`publish_signing_key`](Self::publish_signing_key) does), signs every webhook
+    /// with it (RFC 9421), sends through a [`WebhookSender`](adcp_webhooks::WebhookSender)
+    /// bound by `policy` (use [`SsrfPolicy::strict`](adcp_webhooks::ssrf::SsrfPolicy::strict)
+    /// in production), and delivers through an
+    /// [`InMemorySupervisor`](adcp_webhooks::InMemorySupervisor) with the default retry and
+    /// breaker policies. Webhooks still queued when the process dies are lost; with the
+    /// `postgres` feature, `postgres(...)` delivers through a durable outbox instead.
+    ///
+    /// Call inside a Tokio runtime (the supervisor spawns its delivery loop).
+    pub fn signed_webhooks(
+        self,
+        key: WebhookSigningKey,
+        policy: adcp_webhooks::ssrf::SsrfPolicy,
+    ) -> Result<Self, ServerError> {
+        let builder = self.publish_signing_key(&key);
+        let sender = adcp_webhooks::WebhookSender::new(
+            adcp_webhooks::SenderConfig {
+                policy,
+                ..adcp_webhooks::SenderConfig::default()
+            },
+            Some(adcp_webhooks::signing::WebhookSigner::new(key)),
+        )?;
+        let supervisor = adcp_webhooks::InMemorySupervisor::start(
+            sender,
+            adcp_webhooks::InMemoryConfig::default(),
+        );
+        Ok(builder.webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor))))
+    }
+
     /// Accepts `http://` push-notification URLs on `host` (development and tests only; the
     /// default accepts HTTPS only).
     #[must_use]

@@ -20,6 +20,7 @@ mod hardening;
 mod hostile;
 mod idempotency;
 mod logging;
+mod minimal_seller;
 #[cfg(feature = "postgres")]
 mod pg_maintenance;
 #[cfg(feature = "postgres")]
