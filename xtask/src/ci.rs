@@ -7,14 +7,15 @@
 //! `ci` is the whole gate, in the order that fails fastest: schemas, generated-code and API
 //! freshness, formatting, clippy, cargo-deny, then every test against a real PostgreSQL started
 //! for the run (or `DATABASE_URL` when set), then `cargo xtask package-check` (the packaged
-//! `adcp-types` built and tested outside the workspace).
+//! `adcp-types` built and tested outside the workspace) and `cargo xtask adopter` (the minimal
+//! seller as a fresh project outside the workspace, its release binary run alone).
 
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::util::{cargo, run, workspace_root};
-use crate::{api_snapshot, codegen, conformance, faults, package_check, schemas};
+use crate::{adopter, api_snapshot, codegen, conformance, faults, package_check, schemas};
 
 /// Runs every check CI runs.
 pub(crate) fn run_ci() -> Result<()> {
@@ -46,8 +47,12 @@ pub(crate) fn run_ci() -> Result<()> {
         }
         run(&mut tests)
     })?;
+    // nextest skips doctests; `cargo test --doc` runs every crate's examples.
+    run(cargo().args(["test", "--workspace", "--all-features", "--doc"]))?;
     // The published form of adcp-types: its embedded schemas, with no workspace around it.
     package_check::run_package_check()?;
+    // A seller's own project, outside the workspace: built, shipped alone, driven as a buyer.
+    adopter::run_adopter()?;
     // The demo seller against the compliance storyboards it must pass.
     conformance::run_conformance(&[])?;
     // The release demo seller killed, drained, flooded and starved of receivers (a few minutes).

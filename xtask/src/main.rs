@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workspace's automation, one module per command.
 //!
 //! Commands: `schemas`, `codegen [--check]`, `api-snapshot [--check]`, `ci`, `validate`, `demo`,
-//! `conformance`, `faults`, `bench`, `package-check`.
+//! `conformance`, `faults`, `bench`, `package-check`, `adopter`.
 
 // Code generators build source text by appending formatted pieces and run long linear passes;
 // these pedantic lints fight that style without catching bugs here.
@@ -11,6 +11,7 @@
     clippy::similar_names
 )]
 
+mod adopter;
 mod api_snapshot;
 mod ci;
 mod codegen;
@@ -34,7 +35,8 @@ commands:
   conformance [ARGS]      grade the demo seller (or --url URL) against the compliance storyboards
   faults [ARGS]           the fault suite: release demo seller, real PostgreSQL, kill -9/SIGTERM/floods
   bench                   run the benchmarks (release) and print their numbers
-  package-check           package adcp-types with its schemas, then build and test it outside the workspace";
+  package-check           package adcp-types with its schemas, then build and test it outside the workspace
+  adopter                 build the minimal seller as a fresh project outside the workspace, ship its binary alone, drive it";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +55,7 @@ fn main() -> Result<()> {
         "conformance" => conformance::run_conformance(rest),
         "faults" => faults::run_faults(rest),
         "package-check" => package_check::run_package_check(),
+        "adopter" => adopter::run_adopter(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

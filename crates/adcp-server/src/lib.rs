@@ -47,11 +47,43 @@
 //! scoped by (account, principal).
 //!
 //! ```no_run
-//! use adcp_server::{AdcpServer, DiscoveryResult, CallContext, SalesPlatform, HttpConfig};
-//! use adcp_types::AdcpError;
-//! use adcp_types::generated::{GetProductsRequest, GetProductsResponse};
+//! use adcp_server::{AdcpServer, CallContext, DiscoveryResult, HttpConfig, SalesPlatform};
+//! use adcp_server::{PrincipalAccounts, StopPolicy};
+//! use adcp_types::generated::{
+//!     AvailableMetric, CpmOption, DeliveryType, FormatId, GetProductsRequest,
+//!     GetProductsRequestBuyingMode, GetProductsResponse, GetProductsResponseCacheScope, Product,
+//!     PublisherPropertySelector, ReportingCapabilities, ReportingCapabilitiesDateRangeSupport,
+//!     ReportingFrequency,
+//! };
+//! use adcp_types::{AdcpError, MissingField};
 //!
 //! struct Seller;
+//!
+//! fn catalog() -> Result<GetProductsResponse, MissingField> {
+//!     let product = Product::builder()
+//!         .product_id("homepage_display")
+//!         .name("Homepage display")
+//!         .description("Run-of-homepage display, auction priced")
+//!         .delivery_type(DeliveryType::NonGuaranteed)
+//!         .publisher_properties(vec![PublisherPropertySelector::all("news.example")])
+//!         .format_ids(vec![FormatId::builder().agent_url("https://creative.example").id("display_300x250").build()?])
+//!         .pricing_options(vec![CpmOption::builder().pricing_option_id("cpm_usd").currency("USD").floor_price(2.0).build()?.into()])
+//!         .reporting_capabilities(
+//!             ReportingCapabilities::builder()
+//!                 .available_metrics(vec![AvailableMetric::Impressions, AvailableMetric::Spend])
+//!                 .available_reporting_frequencies(vec![ReportingFrequency::Daily])
+//!                 .date_range_support(ReportingCapabilitiesDateRangeSupport::DateRange)
+//!                 .expected_delay_minutes(240_u32)
+//!                 .supports_webhooks(false)
+//!                 .timezone("UTC")
+//!                 .build()?,
+//!         )
+//!         .build()?;
+//!     GetProductsResponse::builder()
+//!         .cache_scope(GetProductsResponseCacheScope::Public)
+//!         .products(vec![product])
+//!         .build()
+//! }
 //!
 //! #[async_trait::async_trait]
 //! impl SalesPlatform for Seller {
@@ -60,27 +92,25 @@
 //!         request: GetProductsRequest,
 //!         ctx: &CallContext,
 //!     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
-//!         let curated = serde_json::json!({ "products": [] });
 //!         // Wholesale answers at once; a brief from a buyer with a webhook may take a while,
 //!         // so it runs as a task and the buyer gets `submitted` now.
-//!         if request.push_notification_config.is_none() {
-//!             let products = serde_json::from_value(curated).map_err(|_| AdcpError::internal())?;
-//!             return Ok(DiscoveryResult::Completed(products));
+//!         let brief = request.buying_mode == GetProductsRequestBuyingMode::Brief;
+//!         if !brief || request.push_notification_config.is_none() {
+//!             return Ok(DiscoveryResult::completed(catalog().map_err(|_| AdcpError::internal())?));
 //!         }
-//!         Ok(ctx
-//!             .handoff_to_task(|_task| async move {
-//!                 serde_json::from_value::<GetProductsResponse>(curated)
-//!             })
-//!             .into())
+//!         Ok(ctx.handoff_to_task(|_task| async move { catalog() }).into())
 //!     }
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = AdcpServer::builder().sales(Seller).build()?;
+//! let server = AdcpServer::builder().sales(Seller).accounts(PrincipalAccounts::new()).strict(true).build()?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3001").await?;
-//! adcp_server::serve(listener, adcp_server::router(&server, HttpConfig::default()), std::future::pending()).await?;
+//! adcp_server::run(listener, &server, HttpConfig::default(), &StopPolicy::default()).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! A whole seller — signed webhooks, `create_media_buy`, signals, a buyer test over HTTP — is
+//! `examples/minimal_seller.rs`.
 //!
 //! ## Handing off to a task
 //!
