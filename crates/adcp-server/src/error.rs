@@ -23,7 +23,8 @@ pub enum ServerError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// Strict mode needs the schemas (`cargo xtask schemas`, or `ADCP_SCHEMAS_DIR`).
+    /// Strict mode could not load its schemas: the embedded set failed to compile, or the folder
+    /// `ADCP_SCHEMAS_DIR` points at is missing or invalid.
     #[error("loading the AdCP schemas for strict mode: {0}")]
     Schemas(#[from] adcp_types::validate::ValidateError),
     /// The task runtime could not be built.

@@ -373,8 +373,9 @@ impl AdcpServerBuilder {
     }
 
     /// Strict mode: validate every outgoing response (and incoming request) against the rc.9
-    /// schemas from [`SchemaSet::load_default`]. A response that fails is a seller bug: the
-    /// buyer gets a generic error and the violation is logged.
+    /// schemas from [`SchemaSet::load_default`] — the set embedded in `adcp-types`, so no file
+    /// or environment is needed. A response that fails is a seller bug: the buyer gets a
+    /// generic error and the violation is logged.
     #[must_use]
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;

@@ -17,7 +17,7 @@
 //! passing, fails for another reason, or names no step fails the test, so the lists stay honest.
 //!
 //! The corpus is read from `ADCP_COMPLIANCE_DIR` or `<workspace>/../shared/compliance/<version>`;
-//! the schemas from `ADCP_SCHEMAS_DIR` or `<workspace>/schemas/<version>` (`cargo xtask schemas`).
+//! the schemas are the ones embedded in the crate (or `ADCP_SCHEMAS_DIR`'s folder when set).
 //! Run `cargo test -p adcp-types --features full --test storyboards -- --nocapture` to see the
 //! summary lines.
 
