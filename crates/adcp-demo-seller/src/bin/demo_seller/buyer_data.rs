@@ -10,13 +10,18 @@ use std::sync::Arc;
 use adcp_server::{BuyerDataPlatform, BuyerDataTool, CallContext, Outcome, TaskResult};
 use adcp_types::AdcpError;
 use adcp_types::generated::{
-    LogEventRequest, LogEventResponse, SyncAudiencesRequest, SyncAudiencesResponse,
-    SyncEventSourcesRequest, SyncEventSourcesResponse,
+    AudienceStatus, LogEventRequest, LogEventResponse, LogEventSuccess, OptimizationGoal,
+    OptimizationGoalVariant1Target, SyncAudiencesRequest, SyncAudiencesResponse,
+    SyncAudiencesSuccess, SyncAudiencesSuccessAudiencesItem,
+    SyncAudiencesSuccessAudiencesItemAction, SyncEventSourcesRequest, SyncEventSourcesResponse,
+    SyncEventSourcesSuccess, SyncEventSourcesSuccessEventSourcesItem,
+    SyncEventSourcesSuccessEventSourcesItemAction, SyncEventSourcesSuccessEventSourcesItemSetup,
+    SyncEventSourcesSuccessEventSourcesItemSetupSnippetType, Targeting,
 };
 use dashmap::DashMap;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::sales::typed;
+use crate::reply::built;
 
 /// What each buyer registered, and the value its logged events carried.
 #[derive(Debug, Default)]
@@ -68,28 +73,33 @@ pub(crate) fn buyer_of(ctx: &CallContext) -> String {
         .unwrap_or_default()
 }
 
-/// Registers (or, with `delete: true`, removes) each listed entry of `items` by `id_field`;
-/// returns the per-entry results with their `action`.
-fn sync_ids(
+/// What a sync did to one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Synced {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// Registers (or, with `delete`, removes) each `(id, delete)` entry for `buyer`; returns what
+/// happened to each.
+fn sync_ids<'a>(
     registry: &DashMap<String, BTreeSet<String>>,
     buyer: &str,
-    items: &[Value],
-    id_field: &str,
-) -> Vec<(String, &'static str)> {
+    items: impl Iterator<Item = (&'a str, bool)>,
+) -> Vec<(String, Synced)> {
     let mut ids = registry.entry(buyer.to_owned()).or_default();
     items
-        .iter()
-        .filter_map(|item| {
-            let id = item.get(id_field)?.as_str()?.to_owned();
-            let action = if item.get("delete") == Some(&Value::Bool(true)) {
-                ids.remove(&id);
-                "deleted"
-            } else if ids.insert(id.clone()) {
-                "created"
+        .map(|(id, delete)| {
+            let synced = if delete {
+                ids.remove(id);
+                Synced::Deleted
+            } else if ids.insert(id.to_owned()) {
+                Synced::Created
             } else {
-                "updated"
+                Synced::Updated
             };
-            Some((id, action))
+            (id.to_owned(), synced)
         })
         .collect()
 }
@@ -109,24 +119,32 @@ impl BuyerDataPlatform for DemoBuyerData {
         request: SyncAudiencesRequest,
         ctx: &CallContext,
     ) -> Result<TaskResult<SyncAudiencesResponse>, AdcpError> {
-        let request = serde_json::to_value(&request).unwrap_or(Value::Null);
-        let items = request["audiences"].as_array().cloned().unwrap_or_default();
-        let results: Vec<Value> = sync_ids(
-            &self.registries.audiences,
-            &buyer_of(ctx),
-            &items,
-            "audience_id",
-        )
-        .into_iter()
-        .map(|(id, action)| {
-            if action == "deleted" {
-                json!({ "audience_id": id, "action": action })
-            } else {
-                json!({ "audience_id": id, "action": action, "status": "ready" })
-            }
-        })
-        .collect();
-        Ok(Outcome::Completed(typed(json!({ "audiences": results }))?))
+        let items = request
+            .audiences
+            .iter()
+            .flatten()
+            .map(|a| (a.audience_id.as_str(), a.delete == Some(true)));
+        let audiences = sync_ids(&self.registries.audiences, &buyer_of(ctx), items)
+            .into_iter()
+            .map(|(id, synced)| {
+                let action = match synced {
+                    Synced::Created => SyncAudiencesSuccessAudiencesItemAction::Created,
+                    Synced::Updated => SyncAudiencesSuccessAudiencesItemAction::Updated,
+                    Synced::Deleted => SyncAudiencesSuccessAudiencesItemAction::Deleted,
+                };
+                let item = SyncAudiencesSuccessAudiencesItem::builder()
+                    .audience_id(id)
+                    .action(action);
+                // A deleted audience has no status left to report.
+                built(if synced == Synced::Deleted {
+                    item.build()
+                } else {
+                    item.status(AudienceStatus::Ready).build()
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let reply = built(SyncAudiencesSuccess::builder().audiences(audiences).build())?;
+        Ok(Outcome::Completed(reply.into()))
     }
 
     async fn sync_event_sources(
@@ -134,34 +152,48 @@ impl BuyerDataPlatform for DemoBuyerData {
         request: SyncEventSourcesRequest,
         ctx: &CallContext,
     ) -> Result<TaskResult<SyncEventSourcesResponse>, AdcpError> {
-        let request = serde_json::to_value(&request).unwrap_or(Value::Null);
-        let items = request["event_sources"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let results: Vec<Value> = sync_ids(
-            &self.registries.event_sources,
-            &buyer_of(ctx),
-            &items,
-            "event_source_id",
-        )
-        .into_iter()
-        .map(|(id, action)| {
-            json!({
-                "event_source_id": id,
-                "action": action,
-                "setup": {
-                    "snippet_type": "javascript",
-                    "snippet": format!(
+        let items = request
+            .event_sources
+            .iter()
+            .flatten()
+            // The schema's event-source entry has no `delete`; the demo has always honoured
+            // one, so it is read from the entry's additional properties.
+            .map(|s| {
+                let delete = s.extra.get("delete") == Some(&Value::Bool(true));
+                (s.event_source_id.as_str(), delete)
+            });
+        let event_sources = sync_ids(&self.registries.event_sources, &buyer_of(ctx), items)
+            .into_iter()
+            .map(|(id, synced)| {
+                let action = match synced {
+                    Synced::Created => SyncEventSourcesSuccessEventSourcesItemAction::Created,
+                    Synced::Updated => SyncEventSourcesSuccessEventSourcesItemAction::Updated,
+                    Synced::Deleted => SyncEventSourcesSuccessEventSourcesItemAction::Deleted,
+                };
+                let setup = SyncEventSourcesSuccessEventSourcesItemSetup {
+                    snippet_type: Some(
+                        SyncEventSourcesSuccessEventSourcesItemSetupSnippetType::Javascript,
+                    ),
+                    snippet: Some(format!(
                         "<script async src=\"https://pixel.outdoormagazine.example/p.js\" data-source=\"{id}\"></script>"
-                    )
-                }
+                    )),
+                    ..SyncEventSourcesSuccessEventSourcesItemSetup::default()
+                };
+                built(
+                    SyncEventSourcesSuccessEventSourcesItem::builder()
+                        .event_source_id(id)
+                        .action(action)
+                        .setup(setup)
+                        .build(),
+                )
             })
-        })
-        .collect();
-        Ok(Outcome::Completed(typed(
-            json!({ "event_sources": results }),
-        )?))
+            .collect::<Result<Vec<_>, _>>()?;
+        let reply = built(
+            SyncEventSourcesSuccess::builder()
+                .event_sources(event_sources)
+                .build(),
+        )?;
+        Ok(Outcome::Completed(reply.into()))
     }
 
     async fn log_event(
@@ -169,32 +201,31 @@ impl BuyerDataPlatform for DemoBuyerData {
         request: LogEventRequest,
         ctx: &CallContext,
     ) -> Result<TaskResult<LogEventResponse>, AdcpError> {
-        let request = serde_json::to_value(&request).unwrap_or(Value::Null);
         let buyer = buyer_of(ctx);
-        let source = request["event_source_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if !self.registries.has_event_source(&buyer, &source) {
+        let source = &request.event_source_id;
+        if !self.registries.has_event_source(&buyer, source) {
             return Err(AdcpError::invalid_request(format!(
                 "event source `{source}` is not registered; call sync_event_sources first"
             ))
             .with_field("event_source_id"));
         }
-        let events = request["events"].as_array().cloned().unwrap_or_default();
         // Test events are acknowledged but never counted.
-        let counted = request.get("test_event_code").is_none_or(Value::is_null);
-        for event in events.iter().filter(|_| counted) {
-            if let Some(event_id) = event.get("event_id").and_then(Value::as_str)
-                && self
-                    .registries
-                    .seen_events
-                    .insert((buyer.clone(), event_id.to_owned()), ())
-                    .is_some()
+        let counted = request.test_event_code.is_none();
+        for event in request.events.iter().filter(|_| counted) {
+            if self
+                .registries
+                .seen_events
+                .insert((buyer.clone(), event.event_id.clone()), ())
+                .is_some()
             {
                 continue;
             }
-            let Some(data) = event.get("custom_data").and_then(Value::as_object) else {
+            let Some(data) = &event.custom_data else {
+                continue;
+            };
+            // A goal's `value_field` may name any custom-data field, the schema's or the
+            // buyer's own, so the sums are kept per field name, over the data as JSON.
+            let Ok(Value::Object(data)) = serde_json::to_value(data) else {
                 continue;
             };
             for (field, value) in data {
@@ -202,16 +233,20 @@ impl BuyerDataPlatform for DemoBuyerData {
                     let mut sum = self
                         .registries
                         .logged_values
-                        .entry((buyer.clone(), source.clone(), field.clone()))
+                        .entry((buyer.clone(), source.clone(), field))
                         .or_default();
                     *sum = (*sum + number).min(MAX_VALUE);
                 }
             }
         }
-        Ok(Outcome::Completed(typed(json!({
-            "events_received": events.len(),
-            "events_processed": events.len(),
-        }))?))
+        let received = u64::try_from(request.events.len()).unwrap_or(u64::MAX);
+        let reply = built(
+            LogEventSuccess::builder()
+                .events_received(received)
+                .events_processed(received)
+                .build(),
+        )?;
+        Ok(Outcome::Completed(reply.into()))
     }
 }
 
@@ -220,19 +255,24 @@ impl BuyerDataPlatform for DemoBuyerData {
 /// goals, and that a `per_ad_spend` target names each source's `value_field`. Returns the
 /// (event source, value field) pairs whose logged value the buy's delivery reports.
 pub(crate) fn check_references(
-    package: &Value,
+    targeting: Option<&Targeting>,
+    goals: &[OptimizationGoal],
     buyer: &str,
     registries: &Registries,
     i: usize,
 ) -> Result<Vec<(String, String)>, AdcpError> {
-    for list in ["audience_include", "audience_exclude"] {
-        let ids = package
-            .pointer(&format!("/targeting_overlay/{list}"))
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (k, id) in ids.iter().enumerate() {
-            let id = id.as_str().unwrap_or_default();
+    let audience_lists = [
+        (
+            "audience_include",
+            targeting.and_then(|t| t.audience_include.as_ref()),
+        ),
+        (
+            "audience_exclude",
+            targeting.and_then(|t| t.audience_exclude.as_ref()),
+        ),
+    ];
+    for (list, ids) in audience_lists {
+        for (k, id) in ids.into_iter().flatten().enumerate() {
             if !registries.has_audience(buyer, id) {
                 return Err(AdcpError::invalid_request(format!(
                     "audience `{id}` is not registered by this buyer; call sync_audiences first"
@@ -242,30 +282,33 @@ pub(crate) fn check_references(
         }
     }
     let mut valued = Vec::new();
-    let goals = package["optimization_goals"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     for (j, goal) in goals.iter().enumerate() {
-        let per_ad_spend =
-            goal.pointer("/target/kind").and_then(Value::as_str) == Some("per_ad_spend");
-        let sources = goal["event_sources"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (k, source) in sources.iter().enumerate() {
+        // Only event goals name event sources.
+        let OptimizationGoal::Variant1 {
+            event_sources,
+            target,
+            ..
+        } = goal
+        else {
+            continue;
+        };
+        let per_ad_spend = matches!(
+            target,
+            Some(OptimizationGoalVariant1Target::Variant1 { .. })
+        );
+        for (k, source) in event_sources.iter().enumerate() {
             let field = |name: &str| {
                 format!("packages[{i}].optimization_goals[{j}].event_sources[{k}].{name}")
             };
-            let id = source["event_source_id"].as_str().unwrap_or_default();
+            let id = &source.event_source_id;
             if !registries.has_event_source(buyer, id) {
                 return Err(AdcpError::invalid_request(format!(
                     "event source `{id}` is not registered by this buyer; call sync_event_sources first"
                 ))
                 .with_field(field("event_source_id")));
             }
-            match source["value_field"].as_str() {
-                Some(value_field) => valued.push((id.to_owned(), value_field.to_owned())),
+            match &source.value_field {
+                Some(value_field) => valued.push((id.clone(), value_field.clone())),
                 None if per_ad_spend => {
                     return Err(AdcpError::invalid_request(
                         "a per_ad_spend target needs each event source's value_field (the conversion value to divide by spend)",

@@ -7,13 +7,23 @@
 //! declared another window.
 
 use adcp_types::AdcpError;
+use adcp_types::generated::{
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItem as BuyDelivery,
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemByPackageItem as PackageDelivery,
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemByPackageItemReachWindow as PackageWindow,
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemByPackageItemReachWindowKind as PackageWindowKind,
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemStatus as DeliveryStatus,
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemTotals as BuyTotals,
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemTotalsReachWindow as TotalsWindow,
+    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemTotalsReachWindowKind as TotalsWindowKind,
+    MediaBuyStatus, Package, PricingModel, ReachUnit,
+};
 use dashmap::DashMap;
 use serde_json::{Map, Value, json};
 
-use crate::catalog::Catalog;
-
-/// The stored buy's private field: the reach unit its reach goal asked for.
-pub(crate) const REACH_UNIT: &str = "_reach_unit";
+use crate::buys::MediaBuy;
+use crate::catalog::{Catalog, terms};
+use crate::reply::built;
 
 /// Average impressions per reach unit when no simulation set the frequency.
 const NATURAL_FREQUENCY: f64 = 2.5;
@@ -33,6 +43,8 @@ pub(crate) struct Delivered {
 pub(crate) struct Audience {
     pub(crate) reach: Option<f64>,
     pub(crate) frequency: Option<f64>,
+    /// The window as the controller sent it: `simulate_delivery` echoes it verbatim, so the
+    /// ledger keeps the controller's JSON and the report parses it.
     pub(crate) reach_window: Option<Value>,
 }
 
@@ -210,149 +222,226 @@ impl DeliveryLedger {
 }
 
 /// The tightest per-individual frequency cap over the buy's packages, if any.
-fn frequency_cap(buy: &Value) -> Option<f64> {
-    buy["packages"]
-        .as_array()?
+fn frequency_cap(buy: &MediaBuy) -> Option<f64> {
+    buy.packages
         .iter()
-        .filter_map(|package| package.pointer("/targeting_overlay/frequency_cap"))
-        .filter(|cap| cap.get("per").and_then(Value::as_str) == Some("individuals"))
-        .filter_map(|cap| cap.get("max_impressions").and_then(Value::as_f64))
+        .filter_map(|package| package.targeting_overlay.as_ref()?.frequency_cap.as_ref())
+        .filter(|cap| cap.per == Some(ReachUnit::Individuals))
+        .filter_map(|cap| cap.max_impressions)
+        // A cap above 2^53 impressions is no cap in practice.
+        .map(|max| {
+            #[allow(clippy::cast_precision_loss)]
+            let max = max.get() as f64;
+            max
+        })
         .reduce(f64::min)
 }
 
-/// The delivery metrics object (`core/delivery-metrics.json`) for `delivered` under `buy`,
-/// with the simulated `audience` values for the buy's totals (`None` for a package's share).
-fn metrics(delivered: Delivered, audience: Option<&Audience>, buy: &Value) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("impressions".into(), json!(delivered.impressions));
-    map.insert("spend".into(), json!(delivered.spend));
-    map.insert("clicks".into(), json!(delivered.clicks));
-    if delivered.conversions > 0.0 {
-        map.insert("conversions".into(), json!(delivered.conversions));
-    }
-    if delivered.impressions > 0.0 {
-        map.insert(
-            "ctr".into(),
-            json!((delivered.clicks / delivered.impressions).min(1.0)),
-        );
-        map.insert(
-            "cpm".into(),
-            json!(delivered.spend * 1000.0 / delivered.impressions),
-        );
+/// The delivery metrics (`core/delivery-metrics.json`) the demo reports for a buy's totals or
+/// a package's share, beyond the `spend` every row is built with.
+#[derive(Debug)]
+struct Metrics {
+    impressions: f64,
+    clicks: f64,
+    conversions: Option<f64>,
+    exposure: Option<Exposure>,
+    cost_per_acquisition: Option<f64>,
+    cost_per_click: Option<f64>,
+}
+
+/// The metrics that exist once something was delivered.
+#[derive(Debug)]
+struct Exposure {
+    ctr: f64,
+    cpm: f64,
+    reach: f64,
+    reach_unit: ReachUnit,
+    frequency: f64,
+    /// A simulated window (the controller's JSON); `None` is cumulative.
+    reach_window: Option<Value>,
+    /// Completed views and the completion rate, when any view completed.
+    completion: Option<(f64, f64)>,
+}
+
+/// The metrics for `delivered` under `buy`, with the simulated `audience` values for the
+/// buy's totals (`None` for a package's share).
+fn metrics(delivered: Delivered, audience: Option<&Audience>, buy: &MediaBuy) -> Metrics {
+    let exposure = (delivered.impressions > 0.0).then(|| {
         let simulated = audience
             .and_then(|a| a.frequency)
             .unwrap_or(NATURAL_FREQUENCY);
         let frequency = frequency_cap(buy).map_or(simulated, |cap| simulated.min(cap));
-        let reach = audience
-            .and_then(|a| a.reach)
-            .unwrap_or_else(|| (delivered.impressions / frequency).round());
-        map.insert("reach".into(), json!(reach));
-        map.insert(
-            "reach_unit".into(),
-            buy.get(REACH_UNIT)
-                .cloned()
-                .unwrap_or_else(|| json!("individuals")),
-        );
-        map.insert("frequency".into(), json!(frequency));
-        map.insert(
-            "reach_window".into(),
-            audience
-                .and_then(|a| a.reach_window.clone())
-                .unwrap_or_else(|| json!({ "kind": "cumulative" })),
-        );
-        if delivered.completed_views > 0.0 {
-            map.insert("completed_views".into(), json!(delivered.completed_views));
-            map.insert(
-                "completion_rate".into(),
-                json!((delivered.completed_views / delivered.impressions).min(1.0)),
-            );
+        Exposure {
+            ctr: (delivered.clicks / delivered.impressions).min(1.0),
+            cpm: delivered.spend * 1000.0 / delivered.impressions,
+            reach: audience
+                .and_then(|a| a.reach)
+                .unwrap_or_else(|| (delivered.impressions / frequency).round()),
+            reach_unit: buy.reach_unit.unwrap_or(ReachUnit::Individuals),
+            frequency,
+            reach_window: audience.and_then(|a| a.reach_window.clone()),
+            completion: (delivered.completed_views > 0.0).then(|| {
+                (
+                    delivered.completed_views,
+                    (delivered.completed_views / delivered.impressions).min(1.0),
+                )
+            }),
         }
+    });
+    Metrics {
+        impressions: delivered.impressions,
+        clicks: delivered.clicks,
+        conversions: (delivered.conversions > 0.0).then_some(delivered.conversions),
+        exposure,
+        cost_per_acquisition: (delivered.conversions > 0.0)
+            .then(|| delivered.spend / delivered.conversions),
+        cost_per_click: (delivered.clicks > 0.0).then(|| delivered.spend / delivered.clicks),
     }
-    if delivered.conversions > 0.0 {
-        map.insert(
-            "cost_per_acquisition".into(),
-            json!(delivered.spend / delivered.conversions),
-        );
-    }
-    if delivered.clicks > 0.0 {
-        map.insert(
-            "cost_per_click".into(),
-            json!(delivered.spend / delivered.clicks),
-        );
-    }
-    map
 }
 
-/// The pricing model and rate of a package's pricing option in the catalog.
-fn pricing_of(package: &Value, catalog: &Catalog) -> (String, f64) {
-    let option = package["product_id"]
-        .as_str()
-        .and_then(|id| catalog.find(id))
-        .and_then(|product| {
-            product["pricing_options"].as_array().and_then(|options| {
-                options
-                    .iter()
-                    .find(|o| o["pricing_option_id"] == package["pricing_option_id"])
-                    .or_else(|| options.first())
-                    .cloned()
-            })
-        })
-        .unwrap_or(Value::Null);
-    let model = option["pricing_model"].as_str().unwrap_or("cpm").to_owned();
-    let rate = package["bid_price"]
-        .as_f64()
-        .or_else(|| option["fixed_price"].as_f64())
-        .or_else(|| option["floor_price"].as_f64())
+/// A simulated reach window as the report's type; the controller checked only its `kind` and
+/// `period`, so a window the schema rejects is answered as an internal error, logged.
+fn simulated_window<W: serde::de::DeserializeOwned>(window: &Value) -> Result<W, AdcpError> {
+    serde_json::from_value(window.clone()).map_err(|error| {
+        tracing::error!(%error, "the simulated reach_window does not fit the delivery report");
+        AdcpError::internal()
+    })
+}
+
+/// Copies `metrics` into a report row (`BuyTotals` or `PackageDelivery`: the same metric
+/// fields, with a reach-window type of each's own).
+macro_rules! fill_row {
+    ($row:expr, $metrics:expr, $window:ident, $kind:ident) => {{
+        let row = $row;
+        let metrics: &Metrics = $metrics;
+        row.impressions = Some(metrics.impressions);
+        row.clicks = Some(metrics.clicks);
+        row.conversions = metrics.conversions;
+        row.cost_per_acquisition = metrics.cost_per_acquisition;
+        row.cost_per_click = metrics.cost_per_click;
+        if let Some(exposure) = &metrics.exposure {
+            row.ctr = Some(exposure.ctr);
+            row.cpm = Some(exposure.cpm);
+            row.reach = Some(exposure.reach);
+            row.reach_unit = Some(exposure.reach_unit);
+            row.frequency = Some(exposure.frequency);
+            row.reach_window = Some(match &exposure.reach_window {
+                Some(window) => simulated_window::<$window>(window)?,
+                None => built($window::builder().kind($kind::Cumulative).build())?,
+            });
+            if let Some((views, rate)) = exposure.completion {
+                row.completed_views = Some(views);
+                row.completion_rate = Some(rate);
+            }
+        }
+    }};
+}
+
+/// The pricing model and rate of a package's pricing option in the catalog (the option the
+/// package names, else the product's first; CPM at no rate when the product is gone).
+fn pricing_of(package: &Package, catalog: &Catalog) -> Result<(PricingModel, f64), AdcpError> {
+    let product = package
+        .product_id
+        .as_deref()
+        .and_then(|id| catalog.find(id));
+    let option = product.as_ref().and_then(|product| {
+        let options = &product.pricing_options;
+        options
+            .iter()
+            .find(|o| Some(terms(o).pricing_option_id) == package.pricing_option_id.as_deref())
+            .or_else(|| options.first())
+            .map(terms)
+    });
+    let model = match option {
+        Some(option) => option.pricing_model.parse().map_err(|error| {
+            tracing::error!(%error, model = option.pricing_model, "unknown pricing model");
+            AdcpError::internal()
+        })?,
+        None => PricingModel::Cpm,
+    };
+    let rate = package
+        .bid_price
+        .or_else(|| option.and_then(|o| o.fixed_price))
+        .or_else(|| option.and_then(|o| o.floor_price))
         .unwrap_or(0.0);
-    (model, rate)
+    Ok((model, rate))
+}
+
+/// A media buy's status as the delivery report spells it.
+fn delivery_status(status: MediaBuyStatus) -> DeliveryStatus {
+    match status {
+        MediaBuyStatus::PendingCreatives => DeliveryStatus::PendingCreatives,
+        MediaBuyStatus::PendingStart => DeliveryStatus::PendingStart,
+        MediaBuyStatus::Active => DeliveryStatus::Active,
+        MediaBuyStatus::Paused => DeliveryStatus::Paused,
+        MediaBuyStatus::Completed => DeliveryStatus::Completed,
+        MediaBuyStatus::Rejected => DeliveryStatus::Rejected,
+        MediaBuyStatus::Canceled => DeliveryStatus::Canceled,
+    }
 }
 
 /// One `media_buy_deliveries[]` entry: the buy's totals and its packages' shares (by budget).
 /// `conversion_value` is the logged value of the buy's valued event sources, if it has any.
 pub(crate) fn report(
-    buy: &Value,
+    buy: &MediaBuy,
     totals: &Totals,
     conversion_value: Option<f64>,
     catalog: &Catalog,
-) -> Value {
+) -> Result<BuyDelivery, AdcpError> {
     let delivered = totals.delivered;
-    let mut buy_totals = metrics(delivered, Some(&totals.audience), buy);
+    let mut buy_totals = built(BuyTotals::builder().spend(delivered.spend).build())?;
+    fill_row!(
+        &mut buy_totals,
+        &metrics(delivered, Some(&totals.audience), buy),
+        TotalsWindow,
+        TotalsWindowKind
+    );
     if let Some(value) = conversion_value.filter(|_| delivered.conversions > 0.0) {
-        buy_totals.insert("conversion_value".into(), json!(value));
+        buy_totals.conversion_value = Some(value);
         if delivered.spend > 0.0 {
-            buy_totals.insert("roas".into(), json!(value / delivered.spend));
+            buy_totals.roas = Some(value / delivered.spend);
         }
     }
-    let packages = buy["packages"].as_array().cloned().unwrap_or_default();
-    let budgets: Vec<f64> = packages
+    let budgets: Vec<f64> = buy
+        .packages
         .iter()
-        .map(|p| p["budget"].as_f64().unwrap_or(0.0))
+        .map(|p| p.budget.unwrap_or(0.0))
         .collect();
     let total_budget: f64 = budgets.iter().sum();
     #[allow(clippy::cast_precision_loss)]
-    let even = 1.0 / packages.len().max(1) as f64;
-    let by_package: Vec<Value> = packages
-        .iter()
-        .zip(&budgets)
-        .map(|(package, budget)| {
-            let fraction = if total_budget > 0.0 {
-                budget / total_budget
-            } else {
-                even
-            };
-            let (pricing_model, rate) = pricing_of(package, catalog);
-            let mut entry = metrics(delivered.share(fraction), None, buy);
-            entry.insert("package_id".into(), package["package_id"].clone());
-            entry.insert("pricing_model".into(), json!(pricing_model));
-            entry.insert("rate".into(), json!(rate));
-            entry.insert("currency".into(), json!("USD"));
-            Value::Object(entry)
-        })
-        .collect();
-    json!({
-        "media_buy_id": buy["media_buy_id"],
-        "status": buy["media_buy_status"],
-        "totals": buy_totals,
-        "by_package": by_package,
-    })
+    let even = 1.0 / buy.packages.len().max(1) as f64;
+    let mut by_package = Vec::with_capacity(buy.packages.len());
+    for (package, budget) in buy.packages.iter().zip(&budgets) {
+        let fraction = if total_budget > 0.0 {
+            budget / total_budget
+        } else {
+            even
+        };
+        let share = delivered.share(fraction);
+        let (pricing_model, rate) = pricing_of(package, catalog)?;
+        let mut entry = built(
+            PackageDelivery::builder()
+                .package_id(package.package_id.clone())
+                .pricing_model(pricing_model)
+                .rate(rate)
+                .currency("USD")
+                .spend(share.spend)
+                .build(),
+        )?;
+        fill_row!(
+            &mut entry,
+            &metrics(share, None, buy),
+            PackageWindow,
+            PackageWindowKind
+        );
+        by_package.push(entry);
+    }
+    built(
+        BuyDelivery::builder()
+            .media_buy_id(buy.id.clone())
+            .status(delivery_status(buy.status))
+            .totals(buy_totals)
+            .by_package(by_package)
+            .build(),
+    )
 }

@@ -1,17 +1,19 @@
 //! The demo's sandbox fixtures: `seed_product`, `seed_pricing_option` and `simulate_delivery`;
-//! and the `list_creatives` read the security storyboard probes.
+//! and the `list_creatives` read the security storyboard probes. Controller scenarios take and
+//! answer free-form JSON (`SandboxFixtures` is JSON in, JSON out), so their params are read and
+//! their replies built as JSON.
 
 use std::sync::Arc;
 
 use adcp_server::{Account, CallContext, Outcome, SandboxFixtures, ToolHandler};
+use adcp_types::generated::MediaBuyStatus;
 use adcp_types::{AdcpError, codes};
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
+use crate::buys::{MediaBuy, MediaBuys};
 use crate::catalog::Catalog;
 use crate::delivery::{Audience, Delivered, DeliveryLedger};
-use crate::sales::{MediaBuys, SANDBOX_BUY};
-use crate::update::{TERMINAL, total_budget};
 
 /// Seeds the shared catalog and simulates delivery on the demo's media buys.
 #[derive(Debug, Clone)]
@@ -29,17 +31,6 @@ fn text<'a>(params: &'a Value, name: &str) -> Result<&'a str, AdcpError> {
         .ok_or_else(|| AdcpError::new("INVALID_PARAMS", format!("`params.{name}` is required")))
 }
 
-/// Media-buy statuses a buy can be forced into (`enums/media-buy-status.json`).
-const STATUSES: [&str; 7] = [
-    "pending_creatives",
-    "pending_start",
-    "active",
-    "paused",
-    "completed",
-    "rejected",
-    "canceled",
-];
-
 fn no_buy(media_buy_id: &str) -> AdcpError {
     AdcpError::new("NOT_FOUND", format!("no media buy `{media_buy_id}`"))
 }
@@ -50,13 +41,13 @@ impl DemoFixtures {
     fn with_sandbox_buy<R>(
         &self,
         media_buy_id: &str,
-        change: impl FnOnce(&mut Value) -> R,
+        change: impl FnOnce(&mut MediaBuy) -> R,
     ) -> Result<R, AdcpError> {
         for mut buys in self.media_buys.iter_mut() {
             if let Some(buy) = buys
                 .value_mut()
                 .iter_mut()
-                .find(|buy| buy["media_buy_id"] == media_buy_id && buy[SANDBOX_BUY] == true)
+                .find(|buy| buy.id == media_buy_id && buy.sandbox)
             {
                 return Ok(change(buy));
             }
@@ -86,30 +77,28 @@ impl DemoFixtures {
     fn force_media_buy_status(&self, params: &Value) -> Result<Map<String, Value>, AdcpError> {
         let media_buy_id = text(params, "media_buy_id")?;
         let status = text(params, "status")?;
-        if !STATUSES.contains(&status) {
+        let Ok(forced) = status.parse::<MediaBuyStatus>() else {
             return Err(AdcpError::new(
                 "INVALID_PARAMS",
                 format!("`{status}` is not a media-buy status"),
             ));
-        }
-        let previous = self.with_sandbox_buy(media_buy_id, |buy| {
-            let previous = buy["media_buy_status"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if !TERMINAL.contains(&previous.as_str()) {
-                buy["media_buy_status"] = Value::from(status);
+        };
+        let (previous, terminal) = self.with_sandbox_buy(media_buy_id, |buy| {
+            let previous = buy.status;
+            let terminal = buy.is_terminal();
+            if !terminal {
+                buy.status = forced;
             }
-            previous
+            (previous, terminal)
         })?;
-        if TERMINAL.contains(&previous.as_str()) {
+        if terminal {
             return Err(AdcpError::new(
                 "INVALID_TRANSITION",
                 format!("the media buy is {previous}, a terminal status"),
             ));
         }
         let mut fields = Map::new();
-        fields.insert("previous_state".into(), Value::from(previous));
+        fields.insert("previous_state".into(), Value::from(previous.to_string()));
         fields.insert("current_state".into(), Value::from(status));
         Ok(fields)
     }
@@ -127,7 +116,7 @@ impl DemoFixtures {
                     "`params.spend_percentage` must be a number from 0 to 100",
                 )
             })?;
-        let budget = self.with_sandbox_buy(media_buy_id, |buy| total_budget(buy))?;
+        let budget = self.with_sandbox_buy(media_buy_id, |buy| buy.total_budget())?;
         let target = budget * percentage / 100.0;
         let spent = self.deliveries.totals(media_buy_id).delivered.spend;
         let top_up = Delivered {
@@ -177,16 +166,16 @@ impl SandboxFixtures for DemoFixtures {
             "seed_pricing_option" => {
                 let product_id = text(params, "product_id")?;
                 let option_id = text(params, "pricing_option_id")?;
-                if self
+                match self
                     .catalog
                     .seed_pricing_option(product_id, option_id, fixture)
                 {
-                    Ok(Map::new())
-                } else {
-                    Err(AdcpError::new(
+                    Ok(true) => Ok(Map::new()),
+                    Ok(false) => Err(AdcpError::new(
                         "NOT_FOUND",
                         format!("no seeded product `{product_id}`"),
-                    ))
+                    )),
+                    Err(reason) => Err(AdcpError::new("INVALID_PARAMS", reason)),
                 }
             }
             "simulate_delivery" => self.simulate_delivery(params),
@@ -200,7 +189,8 @@ impl SandboxFixtures for DemoFixtures {
     }
 }
 
-/// `list_creatives`: the demo keeps no creative library, so the list is empty (but real).
+/// `list_creatives`: the demo keeps no creative library, so the list is empty (but real). A
+/// custom tool's handler answers JSON, so the fixed empty reply is written as JSON.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DemoCreatives;
 

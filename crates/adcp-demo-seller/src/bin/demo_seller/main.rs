@@ -16,9 +16,11 @@
 
 mod access;
 mod buyer_data;
+mod buys;
 mod catalog;
 mod delivery;
 mod fixtures;
+mod reply;
 mod sales;
 mod signals;
 mod update;
@@ -128,7 +130,9 @@ type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// What the demo declares beyond what the server derives from its platforms.
+/// What the demo declares beyond what the server derives from its platforms: a partial
+/// document the server deep-merges over the derived one, so JSON rather than a whole
+/// `get_adcp_capabilities` reply.
 fn capabilities() -> serde_json::Value {
     json!({
         "account": { "supported_billing": ["operator", "agent"] },
@@ -138,13 +142,17 @@ fn capabilities() -> serde_json::Value {
 }
 
 /// The demo's platforms and server options (the catalog, media buys and delivery ledger are
-/// shared by the sales side and the sandbox fixtures).
-fn demo_platforms(public_url: &str, curation: Duration) -> AdcpServerBuilder {
-    let catalog = Arc::new(catalog::Catalog::new());
-    let media_buys: sales::MediaBuys = Arc::default();
+/// shared by the sales side and the sandbox fixtures). Fails only when a house product misses
+/// a required field (the demo's bug).
+fn demo_platforms(
+    public_url: &str,
+    curation: Duration,
+) -> Result<AdcpServerBuilder, adcp_types::MissingField> {
+    let catalog = Arc::new(catalog::Catalog::new()?);
+    let media_buys: buys::MediaBuys = Arc::default();
     let deliveries = Arc::new(delivery::DeliveryLedger::default());
     let registries = Arc::new(buyer_data::Registries::default());
-    AdcpServer::builder()
+    Ok(AdcpServer::builder()
         .sales(sales::DemoSales {
             catalog: Arc::clone(&catalog),
             media_buys: Arc::clone(&media_buys),
@@ -171,7 +179,7 @@ fn demo_platforms(public_url: &str, curation: Duration) -> AdcpServerBuilder {
         .agent_name("adcp-rs demo seller")
         .allow_insecure_webhook_host("127.0.0.1")
         .allow_insecure_webhook_host("localhost")
-        .capabilities(capabilities())
+        .capabilities(capabilities()))
 }
 
 #[tokio::main]
@@ -190,7 +198,7 @@ async fn main() -> DemoResult<()> {
         format!("demo-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")),
         SignatureAlgorithm::Ed25519,
     );
-    let mut builder = demo_platforms(&public_url, curation)
+    let mut builder = demo_platforms(&public_url, curation)?
         .publish_signing_key(&key)
         .public_url(public_url.clone());
     let sender = WebhookSender::new(

@@ -1,6 +1,8 @@
 //! The demo's sales platform: discovery over the catalog (brief discovery with a push config
 //! hands off to a short simulated curation), media buys kept in memory.
 
+use std::collections::BTreeSet;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,98 +11,89 @@ use adcp_server::{
 };
 use adcp_tasks::TaskProgress;
 use adcp_types::generated::{
-    CreateMediaBuyRequest, CreateMediaBuyResponse, GetMediaBuyDeliveryRequest,
-    GetMediaBuyDeliveryResponse, GetMediaBuysRequest, GetMediaBuysResponse, GetProductsRequest,
-    GetProductsResponse, UpdateMediaBuyRequest, UpdateMediaBuyResponse,
+    CreateMediaBuyRequest, CreateMediaBuyResponse, CreateMediaBuySuccess,
+    GetMediaBuyDeliveryRequest, GetMediaBuyDeliveryResponse,
+    GetMediaBuyDeliveryResponseReportingPeriod, GetMediaBuysRequest, GetMediaBuysResponse,
+    GetProductsRequest, GetProductsRequestBuyingMode, GetProductsResponse, MediaBuyStatus,
+    OptimizationGoal, Package, PackageRequest, Product, ReachUnit, StartTiming,
+    UpdateMediaBuyRequest, UpdateMediaBuyResponse,
 };
 use adcp_types::{AdcpError, codes};
-use dashmap::DashMap;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::buyer_data::{self, Registries};
+use crate::buys::{MediaBuy, MediaBuys};
 use crate::catalog::{Catalog, matches_filters};
 use crate::delivery::{self, DeliveryLedger};
+use crate::reply::built;
 use crate::update;
 
-/// The goal fields a product's `metric_optimization` limits, each with the list that declares
-/// the supported values and the demo's default when a product declares none.
-const GOAL_LIMITS: [(&str, &str, &[f64], &[&str]); 2] = [
-    (
-        "reach_unit",
-        "supported_reach_units",
-        &[],
-        &["individuals", "households"],
-    ),
-    (
-        "view_duration_seconds",
-        "supported_view_durations",
-        &[2.0, 6.0, 15.0, 30.0],
-        &[],
-    ),
-];
-
-/// JSON equality that also holds between `6` and `6.0`.
-fn same(a: &Value, b: &Value) -> bool {
-    a == b || a.as_f64().is_some_and(|x| b.as_f64() == Some(x))
-}
+/// The reach units a product supports for optimization when it declares none.
+const DEFAULT_REACH_UNITS: [ReachUnit; 2] = [ReachUnit::Individuals, ReachUnit::Households];
+/// The view durations (seconds) a product supports for optimization when it declares none.
+const DEFAULT_VIEW_DURATIONS: [f64; 4] = [2.0, 6.0, 15.0, 30.0];
 
 /// Checks package `i`'s metric optimization goals against what `product` supports (its
 /// `metric_optimization`, else the demo's defaults): an unsupported `reach_unit` or
 /// `view_duration_seconds` is `INVALID_REQUEST` naming that goal's field. Returns the reach
 /// unit of the package's reach goal, if any.
-fn check_goals(package: &Value, product: &Value, i: usize) -> Result<Option<String>, AdcpError> {
-    let goals = package["optimization_goals"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+fn check_goals(
+    goals: &[OptimizationGoal],
+    product: &Product,
+    i: usize,
+) -> Result<Option<ReachUnit>, AdcpError> {
+    let declared = product.metric_optimization.as_ref();
+    let unsupported = |j: usize, field: &str, value: Value| {
+        AdcpError::invalid_request(format!(
+            "product `{}` does not support `{field}` {value} for optimization",
+            product.product_id
+        ))
+        .with_field(format!("packages[{i}].optimization_goals[{j}].{field}"))
+    };
+    let mut reach_unit = None;
     for (j, goal) in goals.iter().enumerate() {
-        for (field, list, default_numbers, default_names) in GOAL_LIMITS {
-            let Some(value) = goal.get(field) else {
-                continue;
-            };
-            let supported = match product
-                .pointer(&format!("/metric_optimization/{list}"))
-                .and_then(Value::as_array)
-            {
-                Some(declared) => declared.iter().any(|v| same(v, value)),
-                None => {
-                    default_numbers.iter().any(|n| value.as_f64() == Some(*n))
-                        || default_names.iter().any(|n| value == n)
-                }
+        // Only metric goals carry a reach unit or a view duration.
+        let OptimizationGoal::Variant0 {
+            reach_unit: unit,
+            view_duration_seconds: seconds,
+            ..
+        } = goal
+        else {
+            continue;
+        };
+        if let Some(unit) = unit {
+            let supported = match declared.and_then(|m| m.supported_reach_units.as_ref()) {
+                Some(units) => units.contains(unit),
+                None => DEFAULT_REACH_UNITS.contains(unit),
             };
             if !supported {
-                return Err(AdcpError::invalid_request(format!(
-                    "product `{}` does not support `{field}` {value} for optimization",
-                    product["product_id"].as_str().unwrap_or_default()
-                ))
-                .with_field(format!("packages[{i}].optimization_goals[{j}].{field}")));
+                return Err(unsupported(j, "reach_unit", Value::from(unit.to_string())));
+            }
+            reach_unit.get_or_insert(*unit);
+        }
+        if let Some(seconds) = *seconds {
+            let supported = match declared.and_then(|m| m.supported_view_durations.as_ref()) {
+                Some(durations) => durations.contains(&seconds),
+                None => DEFAULT_VIEW_DURATIONS.contains(&seconds),
+            };
+            if !supported {
+                return Err(unsupported(
+                    j,
+                    "view_duration_seconds",
+                    Value::from(seconds),
+                ));
             }
         }
     }
-    Ok(goals
-        .iter()
-        .find_map(|goal| goal.get("reach_unit").and_then(Value::as_str))
-        .map(str::to_owned))
+    Ok(reach_unit)
 }
-
-/// The stored buy's private field: the (event source, value field) pairs its conversion value
-/// is summed from.
-const VALUED_SOURCES: &str = "_valued_sources";
-/// The stored buy's private field: the buyer agent (principal) that created it.
-const BUYER: &str = "_buyer";
-
-/// The stored buy's private flag: created under a sandbox account.
-pub(crate) const SANDBOX_BUY: &str = "_sandbox";
 
 /// A package of a new buy as the seller records it, with what its goals imply.
 struct AcceptedPackage {
-    package: Value,
-    reach_unit: Option<String>,
+    package: Package,
+    reach_unit: Option<ReachUnit>,
     valued_sources: Vec<(String, String)>,
 }
-
-/// The media buys, per account id.
-pub(crate) type MediaBuys = Arc<DashMap<String, Vec<Value>>>;
 
 /// The demo seller's sales side.
 #[derive(Debug, Clone)]
@@ -112,49 +105,15 @@ pub(crate) struct DemoSales {
     pub(crate) curation: Duration,
 }
 
-/// The demo's JSON-built response as its generated type; a mismatch is the demo's bug, logged
-/// and answered as an internal error.
-pub(crate) fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdcpError> {
-    serde_json::from_value(value).map_err(|error| {
-        tracing::error!(%error, "demo seller built an invalid response");
-        AdcpError::internal()
-    })
-}
-
-fn to_value<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 impl DemoSales {
-    /// Every matching product; the server cuts the page (`auto_paginate`).
-    fn products_for(&self, request: &Value) -> Value {
-        let products: Vec<Value> = self
-            .catalog
-            .all()
-            .into_iter()
-            .filter(|p| matches_filters(p, request.get("filters")))
-            .collect();
-        json!({ "products": products })
-    }
-
-    /// The caller's account's media buys, limited to the request's `media_buy_ids` if any.
-    fn buys_of(&self, ctx: &CallContext, request: &Value) -> Vec<Value> {
-        let wanted: Option<Vec<&str>> = request
-            .get("media_buy_ids")
-            .and_then(Value::as_array)
-            .map(|ids| ids.iter().filter_map(Value::as_str).collect());
+    /// The caller's account's media buys, limited to `media_buy_ids` if given.
+    fn buys_of(&self, ctx: &CallContext, media_buy_ids: Option<&[String]>) -> Vec<MediaBuy> {
         let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
         self.media_buys
             .get(&account)
             .map(|buys| {
                 buys.iter()
-                    .filter(|buy| {
-                        wanted.as_ref().is_none_or(|ids| {
-                            buy["media_buy_id"]
-                                .as_str()
-                                .is_some_and(|id| ids.contains(&id))
-                        })
-                    })
+                    .filter(|buy| media_buy_ids.is_none_or(|ids| ids.contains(&buy.id)))
                     .cloned()
                     .collect()
             })
@@ -165,24 +124,17 @@ impl DemoSales {
     /// returns the package as the seller records it.
     fn accept_package(
         &self,
-        package: &Value,
+        package: &PackageRequest,
         i: usize,
         buyer: &str,
     ) -> Result<AcceptedPackage, AdcpError> {
-        if package
-            .get("budget")
-            .and_then(Value::as_f64)
-            .is_some_and(|b| b < 0.0)
-        {
+        if package.budget < 0.0 {
             return Err(
                 AdcpError::new(codes::VALIDATION_ERROR, "budget must not be negative")
                     .with_field(format!("packages[{i}].budget")),
             );
         }
-        let product_id = package
-            .get("product_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let product_id = &package.product_id;
         let Some(product) = self.catalog.find(product_id) else {
             return Err(AdcpError::new(
                 codes::PRODUCT_NOT_FOUND,
@@ -190,35 +142,33 @@ impl DemoSales {
             )
             .with_field(format!("packages[{i}].product_id")));
         };
-        let reach_unit = check_goals(package, &product, i)?;
-        let valued_sources = buyer_data::check_references(package, buyer, &self.registries, i)?;
-        let mut out = json!({
-            "package_id": format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()),
-            "product_id": product_id,
-        });
-        for key in [
-            "budget",
-            "pricing_option_id",
-            "bid_price",
-            "targeting_overlay",
-            "context",
-        ] {
-            if let Some(value) = package.get(key) {
-                out[key] = value.clone();
-            }
-        }
+        let goals = package.optimization_goals.as_deref().unwrap_or_default();
+        let reach_unit = check_goals(goals, &product, i)?;
+        let valued_sources = buyer_data::check_references(
+            package.targeting_overlay.as_ref(),
+            goals,
+            buyer,
+            &self.registries,
+            i,
+        )?;
+        let mut recorded = built(
+            Package::builder()
+                .package_id(format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()))
+                .product_id(product_id.clone())
+                .budget(package.budget)
+                .pricing_option_id(package.pricing_option_id.clone())
+                .build(),
+        )?;
+        recorded.bid_price = package.bid_price;
+        recorded
+            .targeting_overlay
+            .clone_from(&package.targeting_overlay);
+        recorded.context.clone_from(&package.context);
         Ok(AcceptedPackage {
-            package: out,
+            package: recorded,
             reach_unit,
             valued_sources,
         })
-    }
-
-    /// Whether discovery should run as a task: the buyer registered a webhook.
-    fn wants_async(request: &Value) -> bool {
-        request
-            .get("push_notification_config")
-            .is_some_and(|p| !p.is_null())
     }
 }
 
@@ -239,22 +189,33 @@ impl SalesPlatform for DemoSales {
         request: GetProductsRequest,
         ctx: &CallContext,
     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
-        let request = to_value(&request);
-        let mut body = self.products_for(&request);
-        let wholesale = request.get("buying_mode").and_then(Value::as_str) == Some("wholesale");
-        if wholesale || !Self::wants_async(&request) {
-            return Ok(Outcome::Completed(typed(body)?));
+        // Every matching product; the server cuts the page (`auto_paginate`).
+        let mut products: Vec<Product> = self
+            .catalog
+            .all()
+            .into_iter()
+            .filter(|p| matches_filters(p, request.filters.as_ref()))
+            .collect();
+        let wholesale = request.buying_mode == GetProductsRequestBuyingMode::Wholesale;
+        if wholesale || request.push_notification_config.is_none() {
+            return Ok(Outcome::Completed(GetProductsResponse {
+                products: Some(products),
+                ..GetProductsResponse::default()
+            }));
         }
         // A task's result is not paged by the server: the curated shortlist honours the
         // requested page size itself.
         let limit = request
-            .pointer("/pagination/max_results")
-            .and_then(Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok())
+            .pagination
+            .as_ref()
+            .and_then(|p| p.max_results)
+            .and_then(|n| usize::try_from(n.get()).ok())
             .unwrap_or(50);
-        if let Some(products) = body["products"].as_array_mut() {
-            products.truncate(limit);
-        }
+        products.truncate(limit);
+        let body = GetProductsResponse {
+            products: Some(products),
+            ..GetProductsResponse::default()
+        };
         // Brief (or refine) discovery with a webhook registered: curate in the background.
         let curation = self.curation;
         Ok(ctx
@@ -262,7 +223,7 @@ impl SalesPlatform for DemoSales {
                 task.update_progress(TaskProgress::new().percentage(50.0).steps(1, 2))
                     .await;
                 tokio::time::sleep(curation).await;
-                typed::<GetProductsResponse>(body)
+                Ok::<_, AdcpError>(body)
             })
             .into())
     }
@@ -272,19 +233,11 @@ impl SalesPlatform for DemoSales {
         request: CreateMediaBuyRequest,
         ctx: &CallContext,
     ) -> Result<TaskResult<CreateMediaBuyResponse>, AdcpError> {
-        let request = to_value(&request);
-        let start = request
-            .get("start_time")
-            .and_then(Value::as_str)
-            .unwrap_or("asap");
-        let end = request
-            .get("end_time")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let (StartTiming::Variant0(start) | StartTiming::Variant1(start)) = &request.start_time;
         if start != "asap" {
             let parsed = (
                 chrono::DateTime::parse_from_rfc3339(start),
-                chrono::DateTime::parse_from_rfc3339(end),
+                chrono::DateTime::parse_from_rfc3339(&request.end_time),
             );
             if let (Ok(start), Ok(end)) = parsed
                 && end <= start
@@ -295,11 +248,7 @@ impl SalesPlatform for DemoSales {
                 );
             }
         }
-        let packages = request
-            .get("packages")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let packages = request.packages.as_deref().unwrap_or_default();
         if packages.is_empty() {
             return Err(
                 AdcpError::invalid_request("a media buy needs at least one package")
@@ -308,7 +257,7 @@ impl SalesPlatform for DemoSales {
         }
         let mut created = Vec::new();
         let mut reach_unit = None;
-        let mut valued_sources = std::collections::BTreeSet::new();
+        let mut valued_sources = BTreeSet::new();
         let buyer = buyer_data::buyer_of(ctx);
         for (i, package) in packages.iter().enumerate() {
             let accepted = self.accept_package(package, i, &buyer)?;
@@ -318,30 +267,36 @@ impl SalesPlatform for DemoSales {
             valued_sources.extend(accepted.valued_sources);
             created.push(accepted.package);
         }
-        let media_buy = json!({
-            "media_buy_id": format!("mb_{}", uuid::Uuid::new_v4().simple()),
-            "media_buy_status": "pending_creatives",
-            "confirmed_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "revision": 1,
-            "packages": created,
-        });
-        // Only a buy that is valid on the wire is recorded (an invalid one fails the call, and
-        // the server then keeps the idempotency key's failure for replays).
-        let response: CreateMediaBuyResponse = typed(media_buy.clone())?;
-        let mut stored = media_buy;
-        // Private bookkeeping (never sent): only sandbox buys accept simulated delivery.
-        stored[SANDBOX_BUY] = Value::Bool(ctx.account().is_some_and(Account::is_sandbox));
-        if let Some(unit) = reach_unit {
-            stored[delivery::REACH_UNIT] = Value::from(unit);
-        }
-        stored[VALUED_SOURCES] = json!(valued_sources);
-        stored[BUYER] = json!(buyer);
+        let buy = MediaBuy {
+            id: format!("mb_{}", uuid::Uuid::new_v4().simple()),
+            status: MediaBuyStatus::PendingCreatives,
+            confirmed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            revision: NonZeroU64::MIN,
+            packages: created,
+            // Only sandbox buys accept simulated delivery.
+            sandbox: ctx.account().is_some_and(Account::is_sandbox),
+            buyer,
+            reach_unit,
+            valued_sources,
+            resume_status: None,
+        };
+        // Only a buy whose reply could be built is recorded (a failure fails the call, and the
+        // server then keeps the idempotency key's failure for replays).
+        let reply = built(
+            CreateMediaBuySuccess::builder()
+                .media_buy_id(buy.id.clone())
+                .media_buy_status(buy.status)
+                .confirmed_at(buy.confirmed_at.clone())
+                .revision(buy.revision)
+                .packages(buy.packages.clone())
+                .build(),
+        )?;
         let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
-        self.media_buys.entry(account).or_default().push(stored);
+        self.media_buys.entry(account).or_default().push(buy);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
         ctx.push_completion();
-        Ok(Outcome::Completed(response))
+        Ok(Outcome::Completed(reply.into()))
     }
 
     async fn update_media_buy(
@@ -349,34 +304,34 @@ impl SalesPlatform for DemoSales {
         request: UpdateMediaBuyRequest,
         ctx: &CallContext,
     ) -> Result<TaskResult<UpdateMediaBuyResponse>, AdcpError> {
-        let request = to_value(&request);
         let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
-        let id = request["media_buy_id"].as_str().unwrap_or_default();
+        let id = &request.media_buy_id;
         let not_found = || {
             AdcpError::new(codes::MEDIA_BUY_NOT_FOUND, format!("no media buy `{id}`"))
                 .with_field("media_buy_id")
         };
         // A changed targeting overlay may only name what the buyer registered.
         let buyer = buyer_data::buyer_of(ctx);
-        let updates = request["packages"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (k, package) in updates.iter().enumerate() {
-            buyer_data::check_references(package, &buyer, &self.registries, k)?;
+        for (k, package) in request.packages.iter().flatten().enumerate() {
+            buyer_data::check_references(
+                package.targeting_overlay.as_ref(),
+                package.optimization_goals.as_deref().unwrap_or_default(),
+                &buyer,
+                &self.registries,
+                k,
+            )?;
         }
         let mut buys = self.media_buys.get_mut(&account).ok_or_else(not_found)?;
         let buy = buys
             .iter_mut()
-            .find(|buy| buy["media_buy_id"] == id)
+            .find(|buy| buy.id == *id)
             .ok_or_else(not_found)?;
-        let (next, body) = update::apply(buy, &request)?;
-        // Recorded only once the reply is known to be valid.
-        let response = typed(body)?;
+        // Recorded only once the reply is built.
+        let (next, reply) = update::apply(buy, &request)?;
         *buy = next;
         drop(buys);
         ctx.push_completion();
-        Ok(Outcome::Completed(response))
+        Ok(Outcome::Completed(reply.into()))
     }
 
     async fn get_media_buys(
@@ -384,22 +339,16 @@ impl SalesPlatform for DemoSales {
         request: GetMediaBuysRequest,
         ctx: &CallContext,
     ) -> Result<GetMediaBuysResponse, AdcpError> {
-        let buys: Vec<Value> = self
-            .buys_of(ctx, &to_value(&request))
+        let media_buys = self
+            .buys_of(ctx, request.media_buy_ids.as_deref())
             .iter()
-            .map(|b| {
-                json!({
-                    "media_buy_id": b["media_buy_id"],
-                    "status": b["media_buy_status"],
-                    "currency": "USD",
-                    "total_budget": update::total_budget(b),
-                    "confirmed_at": b["confirmed_at"],
-                    "revision": b["revision"],
-                    "packages": b["packages"],
-                })
-            })
-            .collect();
-        typed(json!({ "media_buys": buys }))
+            .map(MediaBuy::listing)
+            .collect::<Result<Vec<_>, _>>()?;
+        built(
+            GetMediaBuysResponse::builder()
+                .media_buys(media_buys)
+                .build(),
+        )
     }
 
     async fn get_media_buy_delivery(
@@ -407,36 +356,37 @@ impl SalesPlatform for DemoSales {
         request: GetMediaBuyDeliveryRequest,
         ctx: &CallContext,
     ) -> Result<GetMediaBuyDeliveryResponse, AdcpError> {
-        let buys = self.buys_of(ctx, &to_value(&request));
-        let deliveries: Vec<Value> = buys
+        let buys = self.buys_of(ctx, request.media_buy_ids.as_deref());
+        let deliveries = buys
             .iter()
             .map(|buy| {
-                let id = buy["media_buy_id"].as_str().unwrap_or_default();
-                let value = buy[VALUED_SOURCES].as_array().map(|pairs| {
-                    pairs
-                        .iter()
-                        .map(|pair| {
-                            self.registries.logged_value(
-                                buy[BUYER].as_str().unwrap_or_default(),
-                                pair[0].as_str().unwrap_or_default(),
-                                pair[1].as_str().unwrap_or_default(),
-                            )
-                        })
-                        .sum::<f64>()
-                });
-                delivery::report(buy, &self.deliveries.totals(id), value, &self.catalog)
+                let value = buy
+                    .valued_sources
+                    .iter()
+                    .map(|(source, field)| self.registries.logged_value(&buy.buyer, source, field))
+                    .sum::<f64>();
+                let totals = self.deliveries.totals(&buy.id);
+                delivery::report(buy, &totals, Some(value), &self.catalog)
             })
-            .collect();
+            .collect::<Result<Vec<_>, _>>()?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let start = buys
             .iter()
-            .filter_map(|buy| buy["confirmed_at"].as_str())
+            .map(|buy| buy.confirmed_at.as_str())
             .min()
             .map_or_else(|| now.clone(), str::to_owned);
-        typed(json!({
-            "reporting_period": { "start": start, "end": now },
-            "currency": "USD",
-            "media_buy_deliveries": deliveries,
-        }))
+        let period = built(
+            GetMediaBuyDeliveryResponseReportingPeriod::builder()
+                .start(start)
+                .end(now)
+                .build(),
+        )?;
+        built(
+            GetMediaBuyDeliveryResponse::builder()
+                .reporting_period(period)
+                .currency("USD")
+                .media_buy_deliveries(deliveries)
+                .build(),
+        )
     }
 }

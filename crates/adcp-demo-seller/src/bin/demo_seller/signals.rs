@@ -7,12 +7,45 @@ use adcp_server::{
     CallContext, DiscoveryResult, Outcome, SignalsPlatform, SignalsTool, TaskResult,
 };
 use adcp_types::generated::{
-    ActivateSignalRequest, ActivateSignalResponse, GetSignalsRequest, GetSignalsResponse,
+    ActivateSignalRequest, ActivateSignalResponse, ActivateSignalSuccess, Deployment,
+    GetSignalsRequest, GetSignalsRequestDiscoveryMode, GetSignalsResponse,
+    GetSignalsResponseSignalsItem, SignalCatalogType, SignalId, SignalValueType,
+    VendorPricingOption, VendorPricingOptionVariant0Model,
 };
 use adcp_types::{AdcpError, codes};
-use serde_json::{Value, json};
+use serde_json::Map;
 
-use crate::sales::typed;
+use crate::reply::built;
+
+/// One of the demo's owned segments.
+struct Segment {
+    id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    /// The CPM in USD.
+    cpm: f64,
+}
+
+/// The demo's segments.
+const SEGMENTS: [Segment; 2] = [
+    Segment {
+        id: "seg_active_hikers",
+        name: "Active hikers",
+        description: "People who logged a hike in the last 90 days.",
+        cpm: 1.5,
+    },
+    Segment {
+        id: "seg_trail_runners",
+        name: "Trail runners",
+        description: "Readers of trail-running gear reviews.",
+        cpm: 2.0,
+    },
+];
+
+/// Where the demo's segments are live.
+fn deployments() -> Vec<Deployment> {
+    vec![Deployment::platform("the-trade-desk", true)]
+}
 
 /// The demo seller's signals side.
 #[derive(Debug, Clone)]
@@ -22,23 +55,29 @@ pub(crate) struct DemoSignals {
 }
 
 impl DemoSignals {
-    fn segments(&self) -> Vec<Value> {
-        [("seg_active_hikers", "Active hikers", "People who logged a hike in the last 90 days.", 1.5),
-         ("seg_trail_runners", "Trail runners", "Readers of trail-running gear reviews.", 2.0)]
-            .into_iter()
-            .map(|(id, name, description, cpm)| {
-                json!({
-                    "signal_agent_segment_id": id,
-                    "name": name,
-                    "description": description,
-                    "signal_type": "owned",
-                    "signal_id": { "source": "agent", "agent_url": self.agent_url, "id": id },
-                    "value_type": "binary",
-                    "deployments": [{ "type": "platform", "platform": "the-trade-desk", "is_live": true }],
-                    "pricing_options": [{ "pricing_option_id": "cpm_std", "model": "cpm", "cpm": cpm, "currency": "USD" }]
-                })
-            })
-            .collect()
+    /// `segment` as `get_signals` lists it.
+    fn signal(&self, segment: &Segment) -> Result<GetSignalsResponseSignalsItem, AdcpError> {
+        let pricing = VendorPricingOption::Variant0 {
+            pricing_option_id: "cpm_std".to_owned(),
+            model: VendorPricingOptionVariant0Model::Cpm,
+            cpm: segment.cpm,
+            currency: "USD".to_owned(),
+            applies_to_output_format_ids: None,
+            ext: None,
+            extra: Map::new(),
+        };
+        built(
+            GetSignalsResponseSignalsItem::builder()
+                .signal_agent_segment_id(segment.id)
+                .name(segment.name)
+                .description(segment.description)
+                .signal_type(SignalCatalogType::Owned)
+                .signal_id(SignalId::agent(self.agent_url.clone(), segment.id))
+                .value_type(SignalValueType::Binary)
+                .deployments(deployments())
+                .pricing_options(vec![pricing])
+                .build(),
+        )
     }
 }
 
@@ -53,32 +92,25 @@ impl SignalsPlatform for DemoSignals {
         request: GetSignalsRequest,
         ctx: &CallContext,
     ) -> Result<DiscoveryResult<GetSignalsResponse>, AdcpError> {
-        let request = serde_json::to_value(&request).unwrap_or(Value::Null);
-        let max_cpm = request.pointer("/filters/max_cpm").and_then(Value::as_f64);
-        let signals: Vec<Value> = self
-            .segments()
-            .into_iter()
-            .filter(|s| {
-                max_cpm.is_none_or(|max| {
-                    s.pointer("/pricing_options/0/cpm")
-                        .and_then(Value::as_f64)
-                        .is_some_and(|cpm| cpm <= max)
-                })
-            })
-            .collect();
-        let body = json!({ "signals": signals });
-        let wholesale = request.get("discovery_mode").and_then(Value::as_str) == Some("wholesale");
-        let has_push = request
-            .get("push_notification_config")
-            .is_some_and(|p| !p.is_null());
-        if wholesale || !has_push {
-            return Ok(Outcome::Completed(typed(body)?));
+        let max_cpm = request.filters.as_ref().and_then(|f| f.max_cpm);
+        let signals = SEGMENTS
+            .iter()
+            .filter(|s| max_cpm.is_none_or(|max| s.cpm <= max))
+            .map(|s| self.signal(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let body = GetSignalsResponse {
+            signals: Some(signals),
+            ..GetSignalsResponse::default()
+        };
+        let wholesale = request.discovery_mode == Some(GetSignalsRequestDiscoveryMode::Wholesale);
+        if wholesale || request.push_notification_config.is_none() {
+            return Ok(Outcome::Completed(body));
         }
         let curation = self.curation;
         Ok(ctx
             .handoff_to_task(move |_task| async move {
                 tokio::time::sleep(curation).await;
-                typed::<GetSignalsResponse>(body)
+                Ok::<_, AdcpError>(body)
             })
             .into())
     }
@@ -88,26 +120,19 @@ impl SignalsPlatform for DemoSignals {
         request: ActivateSignalRequest,
         _ctx: &CallContext,
     ) -> Result<TaskResult<ActivateSignalResponse>, AdcpError> {
-        let request = serde_json::to_value(&request).unwrap_or(Value::Null);
-        let id = request
-            .get("signal_agent_segment_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !self
-            .segments()
-            .iter()
-            .any(|s| s["signal_agent_segment_id"] == id)
-        {
+        let id = &request.signal_agent_segment_id;
+        if !SEGMENTS.iter().any(|s| s.id == id) {
             return Err(AdcpError::new(
                 codes::REFERENCE_NOT_FOUND,
                 format!("no signal segment `{id}`"),
             )
             .with_field("signal_agent_segment_id"));
         }
-        let deployments =
-            json!([{ "type": "platform", "platform": "the-trade-desk", "is_live": true }]);
-        Ok(Outcome::Completed(typed(
-            json!({ "deployments": deployments }),
-        )?))
+        let reply = built(
+            ActivateSignalSuccess::builder()
+                .deployments(deployments())
+                .build(),
+        )?;
+        Ok(Outcome::Completed(reply.into()))
     }
 }

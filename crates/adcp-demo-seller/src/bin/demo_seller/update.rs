@@ -1,46 +1,57 @@
-//! The demo's media-buy updates: pause, resume, cancel, flight dates and per-package changes on
-//! a recorded buy. Every check runs before anything changes, and the caller records the new
-//! buy only once its reply is known to be valid (an update is atomic).
+//! The demo's media-buy updates: pause, resume, cancel and per-package changes on a recorded
+//! buy. Every check runs before anything changes, and the caller records the new buy only once
+//! its reply is built (an update is atomic).
 
+use adcp_types::generated::{
+    MediaBuyStatus, Package, PackageUpdate, UpdateMediaBuyRequest, UpdateMediaBuySuccess,
+};
 use adcp_types::{AdcpError, codes};
-use serde_json::{Value, json};
 
-/// Statuses from which a buy can no longer change.
-pub(crate) const TERMINAL: [&str; 3] = ["canceled", "completed", "rejected"];
+use crate::buys::MediaBuy;
+use crate::reply::built;
 
-/// The sum of a recorded buy's package budgets.
-pub(crate) fn total_budget(buy: &Value) -> f64 {
-    buy["packages"]
-        .as_array()
-        .map(|packages| packages.iter().filter_map(|p| p["budget"].as_f64()).sum())
-        .unwrap_or_default()
+/// Records the package fields a buyer may change (`package-update.json`) that the demo keeps.
+fn apply_package_update(package: &mut Package, update: &PackageUpdate) {
+    if let Some(budget) = update.budget {
+        package.budget = Some(budget);
+    }
+    if let Some(bid_price) = update.bid_price {
+        package.bid_price = Some(bid_price);
+    }
+    if let Some(pacing) = update.pacing {
+        package.pacing = Some(pacing);
+    }
+    if let Some(paused) = update.paused {
+        package.paused = Some(paused);
+    }
+    if let Some(canceled) = update.canceled {
+        package.canceled = Some(canceled);
+    }
+    if let Some(targeting) = &update.targeting_overlay {
+        package.targeting_overlay = Some(targeting.clone());
+    }
+    if let Some(goals) = &update.optimization_goals {
+        package.optimization_goals = Some(goals.clone());
+    }
+    if let Some(start) = &update.start_time {
+        package.start_time = Some(start.clone());
+    }
+    if let Some(end) = &update.end_time {
+        package.end_time = Some(end.clone());
+    }
 }
-/// Package fields a buyer may change (`package-update.json`) that the demo records.
-const PACKAGE_FIELDS: [&str; 9] = [
-    "budget",
-    "bid_price",
-    "pacing",
-    "paused",
-    "canceled",
-    "targeting_overlay",
-    "optimization_goals",
-    "start_time",
-    "end_time",
-];
-/// The stored buy's private field: the status a paused buy resumes to.
-const RESUME_STATUS: &str = "_resume_status";
 
-/// The buy after `request` (an `update_media_buy` request) and the success body: the buy's
-/// status and new revision and the packages it changed. A stale `revision` is `CONFLICT`,
-/// `new_packages` `ACTION_NOT_ALLOWED`, an unknown package `PACKAGE_NOT_FOUND`, a second cancel
-/// `NOT_CANCELLABLE` and any other change to a canceled or finished buy `INVALID_STATE`.
-pub(crate) fn apply(buy: &Value, request: &Value) -> Result<(Value, Value), AdcpError> {
-    let status = buy["media_buy_status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let cancel = request["canceled"] == true;
-    if TERMINAL.contains(&status.as_str()) {
+/// The buy after `request` and the success reply: the buy's status and new revision and the
+/// packages it changed. A stale `revision` is `CONFLICT`, `new_packages` `ACTION_NOT_ALLOWED`,
+/// an unknown package `PACKAGE_NOT_FOUND`, a second cancel `NOT_CANCELLABLE` and any other
+/// change to a canceled or finished buy `INVALID_STATE`.
+pub(crate) fn apply(
+    buy: &MediaBuy,
+    request: &UpdateMediaBuyRequest,
+) -> Result<(MediaBuy, UpdateMediaBuySuccess), AdcpError> {
+    let status = buy.status;
+    let cancel = request.canceled == Some(true);
+    if buy.is_terminal() {
         return Err(if cancel {
             AdcpError::new(
                 codes::NOT_CANCELLABLE,
@@ -55,8 +66,8 @@ pub(crate) fn apply(buy: &Value, request: &Value) -> Result<(Value, Value), Adcp
             .with_field("media_buy_id")
         });
     }
-    let revision = buy["revision"].as_u64().unwrap_or(1);
-    if let Some(expected) = request["revision"].as_u64()
+    let revision = buy.revision;
+    if let Some(expected) = request.revision
         && expected != revision
     {
         return Err(AdcpError::new(
@@ -65,10 +76,7 @@ pub(crate) fn apply(buy: &Value, request: &Value) -> Result<(Value, Value), Adcp
         )
         .with_field("revision"));
     }
-    if request["new_packages"]
-        .as_array()
-        .is_some_and(|p| !p.is_empty())
-    {
+    if request.new_packages.as_ref().is_some_and(|p| !p.is_empty()) {
         return Err(AdcpError::new(
             codes::ACTION_NOT_ALLOWED,
             "this seller does not add packages to an existing media buy; create a new buy",
@@ -76,59 +84,46 @@ pub(crate) fn apply(buy: &Value, request: &Value) -> Result<(Value, Value), Adcp
         .with_field("new_packages"));
     }
     let mut next = buy.clone();
-    let updates = request["packages"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let mut affected = Vec::new();
-    for (k, update) in updates.iter().enumerate() {
-        let package_id = update["package_id"].as_str().unwrap_or_default();
-        if update["budget"].as_f64().is_some_and(|b| b < 0.0) {
+    for (k, update) in request.packages.iter().flatten().enumerate() {
+        if update.budget.is_some_and(|b| b < 0.0) {
             return Err(
                 AdcpError::new(codes::VALIDATION_ERROR, "budget must not be negative")
                     .with_field(format!("packages[{k}].budget")),
             );
         }
-        let package = next["packages"]
-            .as_array_mut()
-            .and_then(|packages| packages.iter_mut().find(|p| p["package_id"] == package_id))
+        let package = next
+            .packages
+            .iter_mut()
+            .find(|p| p.package_id == update.package_id)
             .ok_or_else(|| {
                 AdcpError::new(
                     codes::PACKAGE_NOT_FOUND,
-                    format!("no package `{package_id}` in this media buy"),
+                    format!("no package `{}` in this media buy", update.package_id),
                 )
                 .with_field(format!("packages[{k}].package_id"))
             })?;
-        for field in PACKAGE_FIELDS {
-            if let Some(value) = update.get(field).filter(|v| !v.is_null()) {
-                package[field] = value.clone();
-            }
-        }
+        apply_package_update(package, update);
         affected.push(package.clone());
     }
-    for field in ["start_time", "end_time"] {
-        if let Some(value) = request.get(field).filter(|v| !v.is_null()) {
-            next[field] = value.clone();
-        }
-    }
     if cancel {
-        next["media_buy_status"] = json!("canceled");
-    } else if request["paused"] == true && status != "paused" {
-        next[RESUME_STATUS] = json!(status);
-        next["media_buy_status"] = json!("paused");
-    } else if request["paused"] == false && status == "paused" {
-        let resume = next[RESUME_STATUS]
-            .as_str()
-            .unwrap_or("pending_creatives")
-            .to_owned();
-        next["media_buy_status"] = json!(resume);
+        next.status = MediaBuyStatus::Canceled;
+    } else if request.paused == Some(true) && status != MediaBuyStatus::Paused {
+        next.resume_status = Some(status);
+        next.status = MediaBuyStatus::Paused;
+    } else if request.paused == Some(false) && status == MediaBuyStatus::Paused {
+        next.status = next
+            .resume_status
+            .unwrap_or(MediaBuyStatus::PendingCreatives);
     }
-    next["revision"] = json!(revision + 1);
-    let body = json!({
-        "media_buy_id": next["media_buy_id"],
-        "media_buy_status": next["media_buy_status"],
-        "revision": revision + 1,
-        "affected_packages": affected,
-    });
-    Ok((next, body))
+    next.revision = revision.saturating_add(1);
+    let reply = built(
+        UpdateMediaBuySuccess::builder()
+            .media_buy_id(next.id.clone())
+            .media_buy_status(next.status)
+            .revision(next.revision)
+            .affected_packages(affected)
+            .build(),
+    )?;
+    Ok((next, reply))
 }
