@@ -91,28 +91,51 @@ fn schema_dir(manifest_dir: &Path, version: &str) -> Result<PathBuf, String> {
         let dir = PathBuf::from(dir);
         let versioned = dir.join(version);
         let dir = if versioned.is_dir() { versioned } else { dir };
-        return if dir.is_dir() {
-            Ok(dir)
-        } else {
-            Err(format!(
+        if !dir.is_dir() {
+            return Err(format!(
                 "ADCP_SCHEMAS_DIR points at {}, which is not a folder",
                 dir.display()
-            ))
-        };
+            ));
+        }
+        return check_version(dir, version);
     }
-    let packaged = manifest_dir.join("schemas").join(version);
+    // The workspace's materialised folder first: a packaged copy left in the crate by an
+    // interrupted `cargo xtask package-check` must never shadow it.
     let workspace = manifest_dir.join("../../schemas").join(version);
-    [packaged, workspace]
-        .into_iter()
-        .find(|dir| dir.is_dir())
-        .ok_or_else(|| {
-            format!(
-                "the `validate` feature embeds the AdCP {version} schemas, but none were found \
-                 in {}/schemas/{version} or the workspace's schemas/{version}: \
-                 run `cargo xtask schemas` or set ADCP_SCHEMAS_DIR",
-                manifest_dir.display()
-            )
-        })
+    let packaged = manifest_dir.join("schemas").join(version);
+    // Watch each candidate that exists (a missing path would rerun this script on every build).
+    for candidate in [&workspace, &packaged].into_iter().filter(|d| d.is_dir()) {
+        println!("cargo:rerun-if-changed={}", candidate.display());
+    }
+    match [workspace, packaged].into_iter().find(|dir| dir.is_dir()) {
+        Some(dir) => check_version(dir, version),
+        None => Err(format!(
+            "the `validate` feature embeds the AdCP {version} schemas, but none were found \
+             in the workspace's schemas/{version} or {}/schemas/{version}: \
+             run `cargo xtask schemas` or set ADCP_SCHEMAS_DIR",
+            manifest_dir.display()
+        )),
+    }
+}
+
+/// The folder, if its `manifest.json` names `version`: embedding another version's schemas
+/// would build, then fail every validation at run time.
+fn check_version(dir: PathBuf, version: &str) -> Result<PathBuf, String> {
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("{} is not an AdCP schema folder: {e}", dir.display()))?;
+    let found = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|m| m.get("adcp_version")?.as_str().map(str::to_owned));
+    if found.as_deref() == Some(version) {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "{} holds AdCP {} schemas; this crate embeds {version}",
+            dir.display(),
+            found.as_deref().unwrap_or("unknown")
+        ))
+    }
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {

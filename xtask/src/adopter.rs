@@ -62,6 +62,11 @@ pub(crate) fn run_adopter() -> Result<()> {
         "--no-fail-fast",
         "minimal_seller::",
     ]))?;
+    // The test leaves this marker only when it drove the shipped binary, so a test run that
+    // fell back to its in-process seller cannot pass this step.
+    if !scratch.join("driven").is_file() {
+        anyhow::bail!("the minimal-seller test did not drive the shipped binary");
+    }
     remove(&scratch);
     eprintln!("adopter: a project outside the workspace built, shipped and served a buyer");
     Ok(())

@@ -10,6 +10,7 @@
 //! public HTTPS receivers are accepted. Buyers authenticate with `Authorization: Bearer
 //! buyer-token` (replace [`BearerTokens`] with your own [`adcp_server::Authenticator`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use adcp_server::webhooks::signing::{SignatureAlgorithm, WebhookSigningKey};
@@ -31,6 +32,9 @@ use adcp_types::{AdcpError, MissingField};
 
 /// The seller: a fixed catalog of one product and one signal.
 struct Seller;
+
+/// Media buy ids (a real seller's come from its ad server).
+static NEXT_BUY: AtomicU64 = AtomicU64::new(1);
 
 /// A builder left a required field unset: a bug in this seller, never the buyer's fault.
 fn internal(error: MissingField) -> AdcpError {
@@ -131,7 +135,7 @@ impl SalesPlatform for Seller {
             .collect::<Result<Vec<_>, _>>()
             .map_err(internal)?;
         let buy = CreateMediaBuySuccess::builder()
-            .media_buy_id(format!("mb_{}", request.idempotency_key))
+            .media_buy_id(format!("mb_{}", NEXT_BUY.fetch_add(1, Ordering::Relaxed)))
             .media_buy_status(MediaBuyStatus::PendingCreatives)
             .revision(std::num::NonZeroU64::MIN)
             .packages(packages)

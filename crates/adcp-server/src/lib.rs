@@ -48,7 +48,9 @@
 //!
 //! ```no_run
 //! use adcp_server::{AdcpServer, CallContext, DiscoveryResult, HttpConfig, SalesPlatform};
-//! use adcp_server::{PrincipalAccounts, StopPolicy};
+//! use adcp_server::{BearerTokens, Principal, PrincipalAccounts, StopPolicy};
+//! use adcp_server::webhooks::signing::{SignatureAlgorithm, WebhookSigningKey};
+//! use adcp_server::webhooks::ssrf::SsrfPolicy;
 //! use adcp_types::generated::{
 //!     AvailableMetric, CpmOption, DeliveryType, FormatId, GetProductsRequest,
 //!     GetProductsRequestBuyingMode, GetProductsResponse, GetProductsResponseCacheScope, Product,
@@ -103,9 +105,19 @@
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = AdcpServer::builder().sales(Seller).accounts(PrincipalAccounts::new()).strict(true).build()?;
+//! // A handoff needs a resolved account (here: one per authenticated principal) and a way to
+//! // deliver its terminal webhook (here: signed, in memory).
+//! let key = WebhookSigningKey::generate("seller-key-1", SignatureAlgorithm::Ed25519);
+//! let server = AdcpServer::builder()
+//!     .sales(Seller)
+//!     .accounts(PrincipalAccounts::new())
+//!     .strict(true)
+//!     .signed_webhooks(key, SsrfPolicy::strict())?
+//!     .build()?;
+//! let tokens = BearerTokens::new().with_token("buyer-token", Principal::new("buyer"));
+//! let http = HttpConfig::default().with_authenticator(tokens);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3001").await?;
-//! adcp_server::run(listener, &server, HttpConfig::default(), &StopPolicy::default()).await?;
+//! adcp_server::run(listener, &server, http, &StopPolicy::default()).await?;
 //! # Ok(()) }
 //! ```
 //!

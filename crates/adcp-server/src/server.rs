@@ -343,12 +343,18 @@ impl AdcpServerBuilder {
     /// breaker policies. Webhooks still queued when the process dies are lost; with the
     /// `postgres` feature, `postgres(...)` delivers through a durable outbox instead.
     ///
-    /// Call inside a Tokio runtime (the supervisor spawns its delivery loop).
+    /// Call inside a Tokio runtime (the supervisor spawns its delivery loop); outside one it
+    /// returns [`ServerError::Config`].
     pub fn signed_webhooks(
         self,
         key: WebhookSigningKey,
         policy: adcp_webhooks::ssrf::SsrfPolicy,
     ) -> Result<Self, ServerError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ServerError::Config(
+                "signed_webhooks starts its delivery loop: call it inside a Tokio runtime".into(),
+            ));
+        }
         let builder = self.publish_signing_key(&key);
         let sender = adcp_webhooks::WebhookSender::new(
             adcp_webhooks::SenderConfig {

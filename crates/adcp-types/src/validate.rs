@@ -41,7 +41,8 @@ const BASE: &str = "https://adcp.invalid";
 pub enum ValidateError {
     /// The schema folder is missing or unreadable.
     #[error(
-        "cannot read the AdCP schemas at {path}: {source} (`cargo xtask schemas` writes the folder)"
+        "cannot read the AdCP schemas at {path}: {source} (`cargo xtask schemas` writes the folder; \
+         unset ADCP_SCHEMAS_DIR to use the schemas embedded in the binary)"
     )]
     Io {
         /// The folder or file.

@@ -39,9 +39,12 @@ async fn start() -> (String, String, Started) {
             Started::InProcess(running),
         );
     };
-    // Alone in an empty directory, with no environment variable at all.
-    let dir = std::env::temp_dir().join(format!("adcp-adopter-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    // Alone in its directory (nothing else is in it), with no environment variable at all.
+    let binary = std::path::PathBuf::from(binary);
+    let dir = binary
+        .parent()
+        .expect("the binary sits in a directory")
+        .to_owned();
     let mut child = tokio::process::Command::new(&binary)
         .args(["127.0.0.1:0", "--dev"])
         .current_dir(&dir)
@@ -69,7 +72,7 @@ async fn start() -> (String, String, Started) {
 
 #[tokio::test]
 async fn a_buyer_gets_typed_products_a_signed_webhook_a_buy_and_signals() {
-    let (url, base, _seller) = start().await;
+    let (url, base, seller) = start().await;
     let buyer = Buyer::connect(&url, Some("buyer-token")).await;
     let receiver = Receiver::start().await;
     let account = json!({ "brand": { "domain": "acme.example" }, "operator": "acme.example" });
@@ -176,4 +179,25 @@ async fn a_buyer_gets_typed_products_a_signed_webhook_a_buy_and_signals() {
         1,
         "exactly one webhook for one handed-off task: {all:?}"
     );
+
+    mark_driven(seller).await;
+}
+
+/// Tells `cargo xtask adopter` the shipped binary (not an in-process seller) was driven: a
+/// marker beside the directory the binary sits in. Stops the child first.
+async fn mark_driven(seller: Started) {
+    if let Started::Child(mut child) = seller {
+        assert!(
+            child.try_wait().expect("the child's status").is_none(),
+            "the seller stayed up"
+        );
+        child.kill().await.expect("the seller stops");
+        let binary = std::env::var_os("ADCP_MINIMAL_SELLER_BINARY").expect("set in this mode");
+        let shipped = std::path::Path::new(&binary).parent().expect("a directory");
+        let marker = shipped
+            .parent()
+            .expect("a scratch directory")
+            .join("driven");
+        std::fs::write(marker, b"ok").expect("the marker is written");
+    }
 }
