@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adcp_webhooks::verify::{InboundWebhook, WebhookVerifier};
 use serde_json::json;
 
 use crate::support::*;
@@ -67,26 +66,7 @@ async fn brief_handoff_is_polled_and_delivers_exactly_one_signed_webhook() {
     assert_eq!(payload["result"]["products"][1]["product_id"], "p2");
 
     // The signature verifies against the JWKS the server publishes.
-    let jwks: serde_json::Value = reqwest::get(format!("{}/.well-known/jwks.json", running.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let headers: Vec<(&str, &str)> = hooks[0]
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let url = receiver.url("hooks/capture-1");
-    WebhookVerifier::new(&jwks)
-        .verify_now(&InboundWebhook {
-            method: "POST",
-            url: &url,
-            headers: &headers,
-            body: &hooks[0].body,
-        })
-        .expect("the webhook signature verifies with the published JWKS");
+    verify_signature(&running.base, &receiver.url("hooks/capture-1"), &hooks[0]).await;
 
     // The persist-draft hook ran once, on the task path.
     let drafts = observed.drafts.lock().unwrap().clone();

@@ -10,11 +10,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use adcp_types::generated::{CreateMediaBuySuccess, GetProductsResponse, GetSignalsResponse};
-use adcp_webhooks::verify::{InboundWebhook, WebhookVerifier};
 use serde_json::json;
 use tokio::io::AsyncBufReadExt;
 
-use crate::support::{Buyer, Receiver, init, poll_until_terminal, serve_with};
+use crate::support::{Buyer, Receiver, init, poll_until_terminal, serve_with, verify_signature};
 
 #[path = "../../examples/minimal_seller.rs"]
 #[allow(dead_code)]
@@ -118,26 +117,7 @@ async fn a_buyer_gets_typed_products_a_signed_webhook_a_buy_and_signals() {
         (payload["task_id"].as_str(), payload["status"].as_str()),
         (Some(task_id.as_str()), Some("completed"))
     );
-    let jwks: serde_json::Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
-        .await
-        .expect("the JWKS is served")
-        .json()
-        .await
-        .expect("the JWKS is JSON");
-    let headers: Vec<(&str, &str)> = hooks[0]
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let url = receiver.url("hooks/brief");
-    WebhookVerifier::new(&jwks)
-        .verify_now(&InboundWebhook {
-            method: "POST",
-            url: &url,
-            headers: &headers,
-            body: &hooks[0].body,
-        })
-        .expect("the webhook signature verifies with the published JWKS");
+    verify_signature(&base, &receiver.url("hooks/brief"), &hooks[0]).await;
 
     // create_media_buy: typed request in, typed success out.
     let reply = buyer

@@ -351,6 +351,30 @@ impl Receiver {
     }
 }
 
+/// Verifies `hook`'s RFC 9421 signature against the JWKS the server at `base` publishes, as a
+/// buyer would; `url` is where the webhook was delivered.
+pub(crate) async fn verify_signature(base: &str, url: &str, hook: &Received) {
+    let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .expect("the JWKS is served")
+        .json()
+        .await
+        .expect("the JWKS is JSON");
+    let headers: Vec<(&str, &str)> = hook
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    adcp_webhooks::verify::WebhookVerifier::new(&jwks)
+        .verify_now(&adcp_webhooks::verify::InboundWebhook {
+            method: "POST",
+            url,
+            headers: &headers,
+            body: &hook.body,
+        })
+        .expect("the webhook signature verifies with the published JWKS");
+}
+
 /// The signing key the test server publishes.
 pub(crate) fn signing_key() -> WebhookSigningKey {
     WebhookSigningKey::from_ed25519_seed("test-key-1", &[7; 32])
