@@ -2,8 +2,9 @@
 //! `SchemaSet::embedded` works in any binary with no schema files and no environment.
 //!
 //! The schema folder is, in order: `ADCP_SCHEMAS_DIR` (the version folder or its parent), the
-//! copy a packaged crate carries (`schemas/<version>/` beside this file), or the workspace's
-//! materialised `schemas/<version>/` (`cargo xtask schemas`). Each `*.json` below it except
+//! workspace's materialised `schemas/<version>/` (`cargo xtask schemas`), or the copy a packaged
+//! crate carries (`schemas/<version>/` beside this file); its `manifest.json` must name the
+//! version the types were generated from. Each `*.json` below it except
 //! `manifest.json` (data, not a schema) is minified and appended to one bundle in `OUT_DIR`;
 //! a generated `schemas.rs` lists every file's relative path and byte range in the bundle, in
 //! sorted order, so the output is the same whatever order the file system lists files in.

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::util::{cargo, run, workspace_root};
+use crate::util::{cargo, remove_dir, run, workspace_root};
 
 /// The adopter's package and binary name.
 const NAME: &str = "my-seller";
@@ -25,10 +25,7 @@ const NAME: &str = "my-seller";
 pub(crate) fn run_adopter() -> Result<()> {
     let root = workspace_root();
     let scratch = std::env::temp_dir().join(format!("adcp-adopter-{}", std::process::id()));
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch)
-            .with_context(|| format!("removing {}", scratch.display()))?;
-    }
+    remove_dir(&scratch)?;
     let project = scratch.join(NAME);
     std::fs::create_dir_all(project.join("src"))?;
     std::fs::write(project.join("Cargo.toml"), manifest(&root))?;
@@ -67,7 +64,7 @@ pub(crate) fn run_adopter() -> Result<()> {
     if !scratch.join("driven").is_file() {
         anyhow::bail!("the minimal-seller test did not drive the shipped binary");
     }
-    remove(&scratch);
+    remove_dir(&scratch)?;
     eprintln!("adopter: a project outside the workspace built, shipped and served a buyer");
     Ok(())
 }
@@ -104,10 +101,4 @@ opt-level = 1
         server = path("adcp-server").display(),
         types = path("adcp-types").display(),
     )
-}
-
-fn remove(dir: &Path) {
-    if let Err(error) = std::fs::remove_dir_all(dir) {
-        eprintln!("adopter: could not remove {}: {error}", dir.display());
-    }
 }

@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::schemas::{self, Pin};
-use crate::util::{cargo, run, workspace_root};
+use crate::util::{cargo, remove_dir, run, workspace_root};
 
 const CRATE: &str = "adcp-types";
 
@@ -50,7 +50,7 @@ pub(crate) fn run_package_check() -> Result<()> {
         .context("copying Cargo.lock into the unpacked package")?;
     }
 
-    let mut tests = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut tests = cargo();
     tests
         .current_dir(&unpacked)
         .env_remove("ADCP_SCHEMAS_DIR")
@@ -124,13 +124,4 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn remove_dir(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", dir.display()))
-        }
-        _ => Ok(()),
-    }
 }
