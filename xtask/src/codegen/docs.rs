@@ -12,6 +12,8 @@
 
 use syn::visit_mut::VisitMut;
 
+use super::partition::doc_text;
+
 /// Rewrites every doc attribute in `file` (see the module docs).
 pub(crate) fn as_prose(file: &mut syn::File) {
     Prose.visit_file_mut(file);
@@ -32,23 +34,6 @@ fn split_docs(attrs: &mut Vec<syn::Attribute>) {
         }
     }
     *attrs = out;
-}
-
-fn doc_text(attr: &syn::Attribute) -> Option<String> {
-    if !attr.path().is_ident("doc") {
-        return None;
-    }
-    match &attr.meta {
-        syn::Meta::NameValue(syn::MetaNameValue {
-            value:
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(text),
-                    ..
-                }),
-            ..
-        }) => Some(text.value()),
-        _ => None,
-    }
 }
 
 impl VisitMut for Prose {

@@ -334,7 +334,8 @@ fn strip_schema_docs(item: &mut syn::Item) {
     }
 }
 
-fn doc_text(attr: &syn::Attribute) -> Option<String> {
+/// The text of a `#[doc = "..."]` attribute; `None` for any other attribute.
+pub(super) fn doc_text(attr: &syn::Attribute) -> Option<String> {
     if !attr.path().is_ident("doc") {
         return None;
     }
