@@ -106,6 +106,22 @@ impl AdcpServer {
         self.core.call(tool, arguments, principal).await
     }
 
+    /// Cancels one of the caller's tasks, transport-neutral (A2A's `CancelTask`; AdCP itself
+    /// has no cancel tool). `request` is `{task_id, account?}`, the task scoped to the caller
+    /// exactly as `get_task_status` scopes it. The task ends `canceled` exactly once, its
+    /// running work's cancellation token is signalled, and a registered push config gets one
+    /// terminal webhook. Answers the task's `get_task_status` body, or an error reply:
+    /// `REFERENCE_NOT_FOUND` for an unknown or foreign task, `NOT_CANCELLABLE` for a finished one.
+    pub async fn cancel_task(&self, request: Value, principal: Option<Principal>) -> ToolReply {
+        crate::framework::cancel_task(&self.core, &request, principal.as_ref()).await
+    }
+
+    /// Whether buyers may register push configs (webhook delivery is not
+    /// [`WebhookDelivery::Disabled`]).
+    pub(crate) fn accepts_push(&self) -> bool {
+        !matches!(self.delivery, WebhookDelivery::Disabled)
+    }
+
     /// The names of every tool served (platform tools plus framework tools).
     pub fn tool_names(&self) -> Vec<&'static str> {
         self.core.tool_names()

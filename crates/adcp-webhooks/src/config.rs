@@ -42,6 +42,24 @@ pub enum WebhookAuth {
     Bearer(Secret),
 }
 
+/// The member of a stored push config that asks for A2A webhook bodies
+/// ([`WebhookEnvelope::A2aTask`]). adcp-server's A2A binding adds it when a buyer registers
+/// A2A's own `taskPushNotificationConfig`; a config without it gets the AdCP payload.
+pub const A2A_ENVELOPE_MEMBER: &str = "a2a_task_envelope";
+
+/// The body shape a push config's webhooks take: the channel chosen at registration decides
+/// it, whatever transport the call came over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WebhookEnvelope {
+    /// AdCP's `core/mcp-webhook-payload.json` (a push config in the skill's parameters).
+    #[default]
+    Adcp,
+    /// An A2A 1.0 `StreamResponse` carrying the `Task` (`{"task": {id, contextId, status,
+    /// artifacts, metadata}}`): A2A's own push config.
+    A2aTask,
+}
+
 impl WebhookAuth {
     /// The stored scheme name: `rfc9421`, `HMAC-SHA256` or `Bearer`.
     pub const fn scheme(&self) -> &'static str {
@@ -86,6 +104,8 @@ pub struct PushNotificationConfig {
     pub token: Option<Secret>,
     /// The authentication mode the registration selected.
     pub auth: WebhookAuth,
+    /// The body shape the registration selected.
+    pub envelope: WebhookEnvelope,
 }
 
 impl std::fmt::Debug for PushNotificationConfig {
@@ -95,6 +115,7 @@ impl std::fmt::Debug for PushNotificationConfig {
             .field("operation_id", &self.operation_id)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("auth", &self.auth.scheme())
+            .field("envelope", &self.envelope)
             .finish()
     }
 }
@@ -155,11 +176,17 @@ impl PushNotificationConfig {
                 }
             }
         };
+        let envelope = if value.get(A2A_ENVELOPE_MEMBER) == Some(&Value::Bool(true)) {
+            WebhookEnvelope::A2aTask
+        } else {
+            WebhookEnvelope::Adcp
+        };
         Ok(Self {
             url: url.to_owned(),
             operation_id,
             token,
             auth,
+            envelope,
         })
     }
 }

@@ -35,7 +35,9 @@ mod tasks;
 pub mod verify;
 
 pub use breaker::BreakerPolicy;
-pub use config::{PushNotificationConfig, Secret, WebhookAuth, redact_url};
+pub use config::{
+    A2A_ENVELOPE_MEMBER, PushNotificationConfig, Secret, WebhookAuth, WebhookEnvelope, redact_url,
+};
 pub use delivery::{DeliverySupervisor, Enqueued, NewDelivery};
 pub use emit::{
     EmitOutcome, TerminalCompletion, TerminalEmitter, TerminalPlan, plan_terminal_delivery,

@@ -5,7 +5,7 @@ use adcp_types::{AdcpProtocol, TaskStatus, TaskType};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
-use crate::config::PushNotificationConfig;
+use crate::config::{PushNotificationConfig, WebhookEnvelope};
 
 /// Object members removed from any result before it leaves the seller, at any depth.
 ///
@@ -173,10 +173,78 @@ pub fn build_payload(
     Value::Object(map)
 }
 
+/// Builds the A2A body for `event` ([`WebhookEnvelope::A2aTask`]): an A2A 1.0 `StreamResponse`
+/// `{"task": Task}` whose `status.state` mirrors the AdCP status (`TASK_STATE_COMPLETED`, …),
+/// whose one artifact's data part is the (credential-stripped) result, and whose
+/// `metadata.adcp` carries what the AdCP payload would (`idempotency_key`, `operation_id`,
+/// `task_type`, `protocol`, `context`, `token`).
+pub fn build_a2a_payload(
+    config: &PushNotificationConfig,
+    event: &WebhookEvent,
+    idempotency_key: &str,
+    timestamp: DateTime<Utc>,
+) -> Value {
+    let adcp = build_payload(config, event, idempotency_key, timestamp);
+    let state = format!(
+        "TASK_STATE_{}",
+        event.status.as_str().replace('-', "_").to_ascii_uppercase()
+    );
+    let mut status = Map::new();
+    status.insert("state".to_owned(), Value::String(state));
+    status.insert(
+        "timestamp".to_owned(),
+        Value::String(timestamp.to_rfc3339_opts(SecondsFormat::Micros, true)),
+    );
+    let mut task = Map::new();
+    task.insert("id".to_owned(), Value::String(event.task_id.clone()));
+    task.insert(
+        "contextId".to_owned(),
+        Value::String(
+            event
+                .context_id
+                .clone()
+                .unwrap_or_else(|| event.task_id.clone()),
+        ),
+    );
+    task.insert("status".to_owned(), Value::Object(status));
+    let mut metadata = match adcp {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    if let Some(result) = metadata.remove("result") {
+        let mut part = Map::new();
+        part.insert("data".to_owned(), result);
+        let mut artifact = Map::new();
+        artifact.insert(
+            "artifactId".to_owned(),
+            Value::String(format!("{}.result", event.task_id)),
+        );
+        artifact.insert("name".to_owned(), Value::String("result".to_owned()));
+        artifact.insert("parts".to_owned(), Value::Array(vec![Value::Object(part)]));
+        task.insert(
+            "artifacts".to_owned(),
+            Value::Array(vec![Value::Object(artifact)]),
+        );
+    }
+    for duplicate in ["task_id", "status", "timestamp"] {
+        metadata.remove(duplicate);
+    }
+    let mut envelope = Map::new();
+    envelope.insert("adcp".to_owned(), Value::Object(metadata));
+    task.insert("metadata".to_owned(), Value::Object(envelope));
+    let mut body = Map::new();
+    body.insert("task".to_owned(), Value::Object(task));
+    Value::Object(body)
+}
+
 /// Builds the payload with a new idempotency key and the current time, and serializes it once.
+/// The config's [`WebhookEnvelope`] decides the shape: the AdCP payload or the A2A task.
 pub fn prepare_payload(config: &PushNotificationConfig, event: &WebhookEvent) -> PreparedPayload {
     let idempotency_key = new_idempotency_key();
-    let payload = build_payload(config, event, &idempotency_key, Utc::now());
+    let payload = match config.envelope {
+        WebhookEnvelope::A2aTask => build_a2a_payload(config, event, &idempotency_key, Utc::now()),
+        _ => build_payload(config, event, &idempotency_key, Utc::now()),
+    };
     // Serializing a `Value` built from strings and `Value`s cannot fail.
     let body = serde_json::to_vec(&payload).unwrap_or_default();
     PreparedPayload {
@@ -190,6 +258,51 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_a2a_registration_gets_an_a2a_task_body_with_the_adcp_fields_in_metadata() {
+        let config = PushNotificationConfig::from_value(&json!({
+            "url": "https://buyer.example/a2a",
+            "token": "tok_0123456789abcdef",
+            crate::config::A2A_ENVELOPE_MEMBER: true,
+        }))
+        .unwrap();
+        assert_eq!(config.envelope, WebhookEnvelope::A2aTask);
+        let event = WebhookEvent {
+            task_id: "task_1".into(),
+            task_type: TaskType::GetProducts,
+            protocol: None,
+            status: TaskStatus::Completed,
+            result: Some(json!({"products": [], "authentication": {"credentials": "x"}})),
+            message: None,
+            context_id: None,
+            context: Some(json!({"correlation_id": "c1"})),
+        };
+        let prepared = prepare_payload(&config, &event);
+        let body: Value = serde_json::from_slice(&prepared.body).unwrap();
+        let task = &body["task"];
+        assert_eq!(task["id"], "task_1");
+        assert_eq!(task["contextId"], "task_1");
+        assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
+        assert_eq!(
+            task["artifacts"][0]["parts"][0]["data"],
+            json!({"products": []})
+        );
+        let adcp = &task["metadata"]["adcp"];
+        assert_eq!(adcp["idempotency_key"], prepared.idempotency_key.as_str());
+        assert_eq!(adcp["task_type"], "get_products");
+        assert_eq!(adcp["protocol"], "media-buy");
+        assert_eq!(adcp["token"], "tok_0123456789abcdef");
+        assert_eq!(adcp["context"]["correlation_id"], "c1");
+        let failed = WebhookEvent {
+            status: TaskStatus::InputRequired,
+            result: None,
+            ..event
+        };
+        let body = build_a2a_payload(&config, &failed, "whk_0123456789abcdef", Utc::now());
+        assert_eq!(body["task"]["status"]["state"], "TASK_STATE_INPUT_REQUIRED");
+        assert!(body["task"].get("artifacts").is_none());
+    }
 
     fn config() -> PushNotificationConfig {
         PushNotificationConfig::from_value(&json!({

@@ -77,3 +77,21 @@ pub(crate) async fn serve(
     };
     answer.map_err(Failure::from)
 }
+
+/// Cancels one of the caller's tasks (a transport's cancel method; AdCP defines no cancel
+/// tool). `request` carries `task_id` and, optionally, the `account` the task was created
+/// under, resolved as for `get_task_status`.
+pub(crate) async fn cancel_task(
+    core: &Core,
+    request: &Value,
+    principal: Option<&Principal>,
+) -> crate::dispatch::ToolReply {
+    let echo = Echo::read(request);
+    match tasks::cancel_task(core, request, principal, &echo).await {
+        Ok(body) => crate::dispatch::ToolReply {
+            body,
+            is_error: false,
+        },
+        Err(error) => crate::dispatch::failed_reply(&error, &echo),
+    }
+}

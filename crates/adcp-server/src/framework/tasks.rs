@@ -138,3 +138,50 @@ pub(super) async fn list_tasks(
     core.check_response("list_tasks", &body)?;
     Ok(body)
 }
+
+/// Cancels the caller's task `task_id` (A2A `CancelTask`; AdCP has no cancel tool): the task
+/// ends `canceled` exactly once, its running work's cancellation token is signalled, and a
+/// registered push config gets its one terminal webhook. Another caller's task is
+/// `REFERENCE_NOT_FOUND` like an unknown id; a finished task is `NOT_CANCELLABLE`. Answers the
+/// task's status body.
+pub(super) async fn cancel_task(
+    core: &Core,
+    request: &Value,
+    principal: Option<&Principal>,
+    echo: &Echo,
+) -> Result<Value, AdcpError> {
+    let task_id = match request.get("task_id") {
+        Some(Value::String(id)) => id,
+        Some(_) => {
+            return Err(
+                AdcpError::invalid_request("`task_id` must be a string").with_field("task_id")
+            );
+        }
+        None => {
+            return Err(AdcpError::invalid_request("`task_id` is required").with_field("task_id"));
+        }
+    };
+    let Ok(task_id) = TaskId::parse(task_id.clone()) else {
+        return Err(not_found());
+    };
+    let Some(scope) = scope_of(core, "tasks/cancel", request, principal).await? else {
+        return Err(not_found());
+    };
+    let record = match core.runtime.cancel(&scope, &task_id).await {
+        Ok(record) => record,
+        Err(adcp_tasks::TaskError::NotFound(_)) => return Err(not_found()),
+        Err(adcp_tasks::TaskError::Conflict { .. }) => {
+            return Err(AdcpError::new(
+                codes::NOT_CANCELLABLE,
+                "the task has already finished and cannot be canceled",
+            )
+            .with_field("task_id")
+            .with_recovery(adcp_types::Recovery::Correctable));
+        }
+        Err(error) => return Err(internal(&error)),
+    };
+    Ok(completed_body(
+        projection::task_status_response(&record, StatusOptions::default()),
+        echo,
+    ))
+}

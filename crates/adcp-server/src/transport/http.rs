@@ -30,7 +30,7 @@ use crate::transport::sessions::{
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// JSON-RPC error codes the edge answers with.
-const PARSE_ERROR: i64 = -32700;
+pub(crate) const PARSE_ERROR: i64 = -32700;
 /// AdCP's reserved transport code for missing or invalid credentials.
 const AUTH_MISSING: i64 = -32028;
 /// AdCP's reserved transport code for a seller-side outage.
@@ -71,6 +71,13 @@ pub struct HttpConfig {
     /// The longest a request body may take to arrive once its head has; a slower body gets
     /// HTTP 408 with an AdCP error. Default 30 s.
     pub body_read_timeout: Duration,
+    /// Serve A2A beside MCP: JSON-RPC at `/a2a` and the agent card at
+    /// `/.well-known/agent-card.json` (and `/.well-known/agent.json`). Default `true`.
+    pub a2a: bool,
+    /// The agent's public base URL (e.g. `https://seller.example`), which the agent card
+    /// advertises as `<public_url>/a2a`. Default: `http://` and the request's (allowed) `Host`,
+    /// which suits loopback and tests; set it behind TLS or a proxy.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -84,6 +91,8 @@ impl std::fmt::Debug for HttpConfig {
             .field("connections", &self.connections)
             .field("session_limits", &self.session_limits)
             .field("body_read_timeout", &self.body_read_timeout)
+            .field("a2a", &self.a2a)
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +110,8 @@ impl Default for HttpConfig {
             connections: ConnectionLimits::default(),
             session_limits: SessionLimits::default(),
             body_read_timeout: Duration::from_secs(30),
+            a2a: true,
+            public_url: None,
         }
     }
 }
@@ -131,9 +142,10 @@ struct Edge {
     sessions: Option<Arc<BoundedSessions>>,
 }
 
-/// The axum router serving `server`: `POST/GET/DELETE /mcp`, `GET /ready` (503 while
-/// draining), `GET /.well-known/brand.json` and `GET /.well-known/jwks.json` (when a signing
-/// key is published).
+/// The axum router serving `server`: `POST/GET/DELETE /mcp`, A2A (`POST /a2a` and the agent
+/// card at `GET /.well-known/agent-card.json` and `/.well-known/agent.json`, unless
+/// [`HttpConfig::a2a`] is off), `GET /ready` (503 while draining), `GET /.well-known/brand.json`
+/// and `GET /.well-known/jwks.json` (when a signing key is published).
 pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
     let handler = McpHandler::new(server.clone());
     let mcp_config = StreamableHttpServerConfig::default()
@@ -158,12 +170,15 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         );
         (Router::new().fallback_service(service), None)
     };
+    let a2a = config
+        .a2a
+        .then(|| crate::transport::a2a::routes(server, config.clone()));
     let edge = Edge { config, sessions };
     let mcp = mcp.layer(middleware::from_fn_with_state(edge, guard_edge));
     let brand = server.brand.clone();
     let jwks = server.jwks.clone();
     let readiness = server.clone();
-    Router::new()
+    let routes = Router::new()
         .nest("/mcp", mcp)
         .route("/ready", get(move || std::future::ready(ready(&readiness))))
         .route(
@@ -173,7 +188,11 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         .route(
             "/.well-known/jwks.json",
             get(move || std::future::ready(json_or_404(jwks.clone()))),
-        )
+        );
+    match a2a {
+        Some(a2a) => routes.merge(a2a),
+        None => routes,
+    }
 }
 
 /// `GET /ready`: 200 while serving, 503 once a stop began (so a load balancer sends new work
@@ -210,7 +229,12 @@ fn json_or_404(document: Option<Value>) -> Response {
 }
 
 /// A JSON-RPC error response carrying an AdCP error in `error.data.adcp_error`.
-fn rpc_error(status: StatusCode, id: &Value, code: i64, error: &adcp_types::AdcpError) -> Response {
+pub(crate) fn rpc_error(
+    status: StatusCode,
+    id: &Value,
+    code: i64,
+    error: &adcp_types::AdcpError,
+) -> Response {
     let body = json!({
         "jsonrpc": "2.0",
         "id": id,
@@ -227,7 +251,7 @@ fn rpc_error(status: StatusCode, id: &Value, code: i64, error: &adcp_types::Adcp
         .into_response()
 }
 
-fn unauthorized(
+pub(crate) fn unauthorized(
     config: &HttpConfig,
     id: &Value,
     error: &adcp_types::AdcpError,
@@ -247,6 +271,65 @@ fn unauthorized(
     response
 }
 
+/// Authenticates a request with the configured authenticator: `Ok(None)` without one or
+/// without credentials; invalid credentials → HTTP 401 (`AUTH_*`); an authenticator that
+/// itself failed → HTTP 503 (not the buyer's credentials' fault, so not a 401 that would make
+/// them drop a valid token).
+pub(crate) async fn authenticate(
+    config: &HttpConfig,
+    headers: &http::HeaderMap,
+) -> Result<Option<Principal>, Response> {
+    let Some(authenticator) = &config.authenticator else {
+        return Ok(None);
+    };
+    match authenticator.authenticate(headers).await {
+        Ok(found) => Ok(found),
+        Err(error) if error.code.starts_with("AUTH_") => {
+            Err(unauthorized(config, &Value::Null, &error, true))
+        }
+        Err(error) => {
+            tracing::warn!(code = %error.code, "the authenticator failed");
+            Err(rpc_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &Value::Null,
+                SERVICE_UNAVAILABLE,
+                &adcp_types::AdcpError::internal(),
+            ))
+        }
+    }
+}
+
+/// Whether the request's `Host` names one of [`HttpConfig::allowed_hosts`] (DNS-rebinding
+/// protection, as rmcp applies it to `/mcp`): an allowed entry without a port matches any
+/// port; an empty list allows every host.
+pub(crate) fn host_allowed(config: &HttpConfig, headers: &http::HeaderMap) -> bool {
+    if config.allowed_hosts.is_empty() {
+        return true;
+    }
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<http::uri::Authority>().ok())
+    else {
+        return false;
+    };
+    let bare = |h: &str| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase()
+    };
+    config.allowed_hosts.iter().any(|allowed| {
+        let allowed_authority = allowed.parse::<http::uri::Authority>().ok();
+        let (allowed_host, allowed_port) = match &allowed_authority {
+            Some(authority) => (bare(authority.host()), authority.port_u16()),
+            // A bare IPv6 address (`::1`) is not an authority without brackets.
+            None => (bare(allowed), None),
+        };
+        allowed_host == bare(host.host())
+            && allowed_port.is_none_or(|port| host.port_u16() == Some(port))
+    })
+}
+
 /// Edge checks, in order: credentials (invalid → 401), body size (→ 413) and arrival time
 /// (→ 408), well-formed JSON (→ JSON-RPC parse error), one well-shaped JSON-RPC message
 /// (→ JSON-RPC invalid request / invalid params naming the member), missing credentials on a
@@ -254,26 +337,10 @@ fn unauthorized(
 async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let config = &edge.config;
     let (mut parts, body) = request.into_parts();
-    let mut principal: Option<Principal> = None;
-    if let Some(authenticator) = &config.authenticator {
-        match authenticator.authenticate(&parts.headers).await {
-            Ok(found) => principal = found,
-            Err(error) if error.code.starts_with("AUTH_") => {
-                return unauthorized(config, &Value::Null, &error, true);
-            }
-            // The authenticator itself failed (e.g. its backing store is down): not the
-            // buyer's credentials' fault, so not a 401 that would make them drop a valid token.
-            Err(error) => {
-                tracing::warn!(code = %error.code, "the authenticator failed");
-                return rpc_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &Value::Null,
-                    SERVICE_UNAVAILABLE,
-                    &adcp_types::AdcpError::internal(),
-                );
-            }
-        }
-    }
+    let principal = match authenticate(config, &parts.headers).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
     if let Some(principal) = &principal {
         parts.extensions.insert(principal.clone());
     }
@@ -348,7 +415,7 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
 }
 
 /// Reads a POST body within the size limit (→ 413) and the body-read timeout (→ 408).
-async fn read_body(
+pub(crate) async fn read_body(
     config: &HttpConfig,
     headers: &http::HeaderMap,
     body: Body,

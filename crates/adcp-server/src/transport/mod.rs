@@ -1,5 +1,7 @@
-//! Transports: MCP streamable HTTP today; A2A later, behind the same dispatch.
+//! Transports: MCP streamable HTTP and A2A JSON-RPC, both behind the same dispatch
+//! ([`crate::AdcpServer::call_tool`]).
 
+pub(crate) mod a2a;
 pub(crate) mod http;
 mod jsonrpc;
 pub(crate) mod listen;

@@ -1,0 +1,140 @@
+//! A2A v0.3 dialect: buyers calling the v0.3 method names (`message/send`, `tasks/get`,
+//! `tasks/cancel`) get v0.3 shapes — objects tagged with `kind`, lowercase kebab-case states
+//! and roles, and the task itself as the `message/send` result — converted from the 1.0 JSON.
+
+use serde_json::{Map, Value};
+
+/// Which A2A version's shapes to answer with, decided by the method name called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    /// A2A 1.0 (`SendMessage`, `GetTask`, …).
+    V1,
+    /// A2A v0.3 (`message/send`, `tasks/get`, …).
+    V03,
+}
+
+impl Dialect {
+    /// The dialect of a JSON-RPC method name (v0.3 names contain a `/`).
+    pub(super) fn of(method: &str) -> Self {
+        if method.contains('/') {
+            Self::V03
+        } else {
+            Self::V1
+        }
+    }
+
+    /// The `SendMessage` result for `task` (1.0 JSON): `{"task": …}` in 1.0, the task itself in
+    /// v0.3.
+    pub(super) fn send_result(self, task: Value) -> Value {
+        match self {
+            Self::V1 => {
+                let mut result = Map::new();
+                result.insert("task".to_owned(), task);
+                Value::Object(result)
+            }
+            Self::V03 => task_v03(task),
+        }
+    }
+
+    /// A task as `GetTask`/`CancelTask` answer it.
+    pub(super) fn task(self, task: Value) -> Value {
+        match self {
+            Self::V1 => task,
+            Self::V03 => task_v03(task),
+        }
+    }
+}
+
+/// `TASK_STATE_INPUT_REQUIRED` → `input-required`; `ROLE_AGENT` → `agent`.
+fn enum_v03(value: &str, prefix: &str) -> String {
+    value
+        .strip_prefix(prefix)
+        .unwrap_or(value)
+        .to_ascii_lowercase()
+        .replace('_', "-")
+}
+
+fn task_v03(mut task: Value) -> Value {
+    let Some(map) = task.as_object_mut() else {
+        return task;
+    };
+    map.insert("kind".to_owned(), Value::String("task".to_owned()));
+    if let Some(status) = map.get_mut("status").and_then(Value::as_object_mut) {
+        if let Some(Value::String(state)) = status.get_mut("state") {
+            *state = enum_v03(state, "TASK_STATE_");
+        }
+        if let Some(message) = status.get_mut("message") {
+            message_v03(message);
+        }
+    }
+    if let Some(Value::Array(artifacts)) = map.get_mut("artifacts") {
+        for artifact in artifacts {
+            if let Some(Value::Array(parts)) = artifact.get_mut("parts") {
+                parts.iter_mut().for_each(part_v03);
+            }
+        }
+    }
+    task
+}
+
+fn message_v03(message: &mut Value) {
+    let Some(map) = message.as_object_mut() else {
+        return;
+    };
+    map.insert("kind".to_owned(), Value::String("message".to_owned()));
+    if let Some(Value::String(role)) = map.get_mut("role") {
+        *role = enum_v03(role, "ROLE_");
+    }
+    if let Some(Value::Array(parts)) = map.get_mut("parts") {
+        parts.iter_mut().for_each(part_v03);
+    }
+}
+
+fn part_v03(part: &mut Value) {
+    let Some(map) = part.as_object_mut() else {
+        return;
+    };
+    let kind = ["data", "text", "url", "raw"]
+        .into_iter()
+        .find(|kind| map.contains_key(*kind));
+    let kind = match kind {
+        Some("url" | "raw") => "file",
+        Some(kind) => kind,
+        None => return,
+    };
+    map.insert("kind".to_owned(), Value::String(kind.to_owned()));
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_method_name_picks_the_dialect() {
+        assert_eq!(Dialect::of("SendMessage"), Dialect::V1);
+        assert_eq!(Dialect::of("message/send"), Dialect::V03);
+        assert_eq!(Dialect::of("tasks/get"), Dialect::V03);
+    }
+
+    #[test]
+    fn v03_tags_kinds_and_lowercases_states_and_roles() {
+        let task = json!({
+            "id": "t", "contextId": "c",
+            "status": {"state": "TASK_STATE_INPUT_REQUIRED",
+                       "message": {"messageId": "m", "role": "ROLE_AGENT", "parts": [{"data": {"a": 1}}]}},
+            "artifacts": [{"artifactId": "a", "parts": [{"text": "hi"}, {"data": {}}]}]
+        });
+        let v1 = Dialect::V1.send_result(task.clone());
+        assert_eq!(v1["task"], task);
+        let v03 = Dialect::V03.send_result(task);
+        assert_eq!(v03["kind"], "task");
+        assert_eq!(v03["status"]["state"], "input-required");
+        assert_eq!(v03["status"]["message"]["kind"], "message");
+        assert_eq!(v03["status"]["message"]["role"], "agent");
+        assert_eq!(v03["status"]["message"]["parts"][0]["kind"], "data");
+        assert_eq!(v03["artifacts"][0]["parts"][0]["kind"], "text");
+        assert_eq!(v03["artifacts"][0]["parts"][1]["kind"], "data");
+    }
+}

@@ -1,0 +1,453 @@
+//! The A2A binding: JSON-RPC 2.0 at `POST /a2a` with the A2A 1.0 method names (`SendMessage`,
+//! `GetTask`, `CancelTask`, `ListTasks`; the v0.3 names `message/send`, `tasks/get`,
+//! `tasks/cancel`, `tasks/list` answer in v0.3 shapes) and the agent card. Only this module
+//! knows A2A.
+//!
+//! Every skill runs through [`AdcpServer::call_tool`], so guards, idempotency, account
+//! resolution, strict validation and context echo are exactly MCP's. `GetTask` reads the
+//! registry through `get_task_status` and `CancelTask` through [`AdcpServer::cancel_task`],
+//! scoped the same way (another principal's task is indistinguishable from an unknown id).
+//! The edge is MCP's too: authentication, the `Host` allow-list, the body limit and read
+//! timeout, and the connection limits and drain of [`crate::run`].
+
+mod card;
+mod legacy;
+mod wire;
+
+use std::sync::Arc;
+
+use a2a::TaskState;
+use adcp_types::{AdcpError, codes};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+
+use crate::auth::{Principal, auth_required};
+use crate::dispatch::ToolReply;
+use crate::server::AdcpServer;
+use crate::transport::http::{
+    HttpConfig, PARSE_ERROR, authenticate, host_allowed, read_body, rpc_error, unauthorized,
+};
+use crate::transport::jsonrpc::{self, INVALID_PARAMS, INVALID_REQUEST};
+use card::CardTemplate;
+use legacy::Dialect;
+use wire::Unreadable;
+
+/// JSON-RPC's code for an unknown method.
+const METHOD_NOT_FOUND: i64 = -32601;
+/// JSON-RPC's code for a server-side fault.
+const INTERNAL_ERROR: i64 = -32603;
+
+#[derive(Clone)]
+struct A2a {
+    server: AdcpServer,
+    config: HttpConfig,
+    card: Arc<CardTemplate>,
+}
+
+/// The A2A routes for `server`: `POST /a2a` and the agent card's two well-known paths.
+pub(crate) fn routes(server: &AdcpServer, config: HttpConfig) -> Router {
+    let card = Arc::new(CardTemplate::new(server, config.authenticator.is_some()));
+    let state = A2a {
+        server: server.clone(),
+        config,
+        card,
+    };
+    Router::new()
+        .route("/a2a", post(serve_rpc))
+        .route("/.well-known/agent-card.json", get(serve_card))
+        .route("/.well-known/agent.json", get(serve_card))
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn forbidden_host(id: &Value) -> Response {
+    rpc_error(
+        StatusCode::FORBIDDEN,
+        id,
+        INVALID_REQUEST,
+        &AdcpError::new(
+            codes::PERMISSION_DENIED,
+            "the Host header names a host this agent does not serve",
+        )
+        .with_field("Host"),
+    )
+}
+
+/// `GET /.well-known/agent-card.json`: public, behind the `Host` allow-list.
+async fn serve_card(State(a2a): State<A2a>, request: Request) -> Response {
+    let headers = request.headers();
+    if !host_allowed(&a2a.config, headers) {
+        return forbidden_host(&Value::Null);
+    }
+    let base = a2a.config.public_url.clone().unwrap_or_else(|| {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    });
+    let endpoint = format!("{}/a2a", base.trim_end_matches('/'));
+    json_response(StatusCode::OK, &a2a.card.render(&endpoint))
+}
+
+/// A JSON-RPC success answer.
+fn rpc_result(id: &Value, result: Value) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+    )
+}
+
+/// A JSON-RPC error answered with HTTP 200 (an A2A-level error about a well-formed request),
+/// its AdCP error in `error.data.adcp_error`.
+fn rpc_failure(id: &Value, code: i64, error: &AdcpError) -> Response {
+    rpc_error(StatusCode::OK, id, code, error)
+}
+
+/// `POST /a2a`: the edge checks in MCP's order (host, credentials, body size and arrival
+/// time, JSON, JSON-RPC shape), then the method.
+async fn serve_rpc(State(a2a): State<A2a>, request: Request) -> Response {
+    let config = &a2a.config;
+    let (parts, body) = request.into_parts();
+    if !host_allowed(config, &parts.headers) {
+        return forbidden_host(&Value::Null);
+    }
+    let principal = match authenticate(config, &parts.headers).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    let bytes = match read_body(config, &parts.headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let message: Value = match serde_json::from_slice(&bytes) {
+        Ok(message) => message,
+        Err(error) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                &Value::Null,
+                PARSE_ERROR,
+                &AdcpError::invalid_request(format!("the request body is not valid JSON: {error}"))
+                    .with_field("body"),
+            );
+        }
+    };
+    drop(bytes);
+    if let Err(malformed) = jsonrpc::check(&message) {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &malformed.id,
+            malformed.code,
+            &malformed.error,
+        );
+    }
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let Some(method) = jsonrpc::method(&message) else {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &id,
+            INVALID_REQUEST,
+            &AdcpError::invalid_request("an A2A request needs a `method`").with_field("method"),
+        );
+    };
+    let params = message
+        .get("params")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    let call = Call {
+        a2a: &a2a,
+        id: &id,
+        principal,
+        dialect: Dialect::of(method),
+    };
+    match method {
+        "SendMessage" | "message/send" => call.send_message(&params).await,
+        "GetTask" | "tasks/get" => call.get_task(&params).await,
+        "CancelTask" | "tasks/cancel" => call.cancel_task(&params).await,
+        "ListTasks" | "tasks/list" => call.list_tasks(&params).await,
+        "SendStreamingMessage" | "message/stream" | "SubscribeToTask" | "tasks/resubscribe" => {
+            rpc_failure(
+                &id,
+                i64::from(a2a::error_code::UNSUPPORTED_OPERATION),
+                &AdcpError::new(
+                    codes::UNSUPPORTED_FEATURE,
+                    "this agent does not stream (capabilities.streaming is false): use \
+                     SendMessage, then GetTask or a push notification config",
+                )
+                .with_field("method"),
+            )
+        }
+        "CreateTaskPushNotificationConfig"
+        | "GetTaskPushNotificationConfig"
+        | "ListTaskPushNotificationConfigs"
+        | "DeleteTaskPushNotificationConfig"
+        | "tasks/pushNotificationConfig/set"
+        | "tasks/pushNotificationConfig/get"
+        | "tasks/pushNotificationConfig/list"
+        | "tasks/pushNotificationConfig/delete" => rpc_failure(
+            &id,
+            i64::from(a2a::error_code::UNSUPPORTED_OPERATION),
+            &AdcpError::new(
+                codes::UNSUPPORTED_FEATURE,
+                "register a push config with the SendMessage that starts the task \
+                 (configuration.taskPushNotificationConfig, or push_notification_config in \
+                 the skill's parameters)",
+            )
+            .with_field("method"),
+        ),
+        other => rpc_failure(
+            &id,
+            METHOD_NOT_FOUND,
+            &AdcpError::invalid_request(format!(
+                "unknown A2A method `{other}`; this agent serves SendMessage, GetTask, \
+                 CancelTask and ListTasks (and their v0.3 names)"
+            ))
+            .with_field("method"),
+        ),
+    }
+}
+
+/// A task as JSON (serialising the A2A types cannot fail: string keys, JSON values).
+fn task_json(task: &a2a::Task) -> Value {
+    serde_json::to_value(task).unwrap_or(Value::Null)
+}
+
+/// One JSON-RPC request being answered.
+struct Call<'a> {
+    a2a: &'a A2a,
+    id: &'a Value,
+    principal: Option<Principal>,
+    dialect: Dialect,
+}
+
+impl Call<'_> {
+    /// Whether credentials are required but none were presented.
+    fn anonymous(&self) -> bool {
+        self.a2a.config.authenticator.is_some() && self.principal.is_none()
+    }
+
+    fn unauthorized(&self) -> Response {
+        unauthorized(&self.a2a.config, self.id, &auth_required(), false)
+    }
+
+    async fn send_message(self, params: &Value) -> Response {
+        let invocation = match wire::invocation(params) {
+            Ok(invocation) => invocation,
+            Err(Unreadable::Params(error)) => {
+                return rpc_failure(self.id, INVALID_PARAMS, &error);
+            }
+            Err(Unreadable::Message(error)) => {
+                if self.anonymous() {
+                    return self.unauthorized();
+                }
+                let body = crate::dispatch::failed_reply(
+                    &error,
+                    &crate::dispatch::Echo::read(&Value::Null),
+                )
+                .body;
+                let task = wire::reply_task(body, true, None);
+                return rpc_result(self.id, self.dialect.send_result(task_json(&task)));
+            }
+        };
+        let public = self
+            .a2a
+            .config
+            .public_tools
+            .iter()
+            .any(|tool| *tool == invocation.skill);
+        if self.anonymous() && !public {
+            return self.unauthorized();
+        }
+        let ToolReply { body, is_error } = self
+            .a2a
+            .server
+            .call_tool(
+                &invocation.skill,
+                Value::Object(invocation.parameters),
+                self.principal,
+            )
+            .await;
+        let task = wire::reply_task(body, is_error, invocation.context_id);
+        rpc_result(self.id, self.dialect.send_result(task_json(&task)))
+    }
+
+    /// The AdCP request a task method stands for: the task id, plus the `account` the task
+    /// was created under when the buyer names it in `metadata.account` (as in the skill's
+    /// parameters); without it the principal's default account is used.
+    fn task_request(&self, params: &Value) -> Result<Map<String, Value>, Response> {
+        let Some(task_id) = params.get("id").and_then(Value::as_str) else {
+            return Err(rpc_failure(
+                self.id,
+                INVALID_PARAMS,
+                &AdcpError::invalid_request("`params.id` must be the task's id")
+                    .with_field("params.id"),
+            ));
+        };
+        let mut request = Map::new();
+        request.insert("task_id".to_owned(), Value::String(task_id.to_owned()));
+        if let Some(account) = params
+            .get("metadata")
+            .and_then(|m| m.get("account"))
+            .filter(|a| !a.is_null())
+        {
+            request.insert("account".to_owned(), account.clone());
+        }
+        Ok(request)
+    }
+
+    /// Answers a task method's AdCP reply: the task, or the A2A error its AdCP error maps to.
+    fn task_answer(&self, reply: ToolReply) -> Response {
+        if !reply.is_error {
+            let task = wire::status_task(reply.body);
+            return rpc_result(self.id, self.dialect.task(task_json(&task)));
+        }
+        let error: AdcpError = reply
+            .body
+            .get("adcp_error")
+            .and_then(|e| serde_json::from_value(e.clone()).ok())
+            .unwrap_or_else(AdcpError::internal);
+        let code = match error.code.as_str() {
+            codes::REFERENCE_NOT_FOUND => i64::from(a2a::error_code::TASK_NOT_FOUND),
+            codes::NOT_CANCELLABLE => i64::from(a2a::error_code::TASK_NOT_CANCELABLE),
+            codes::INVALID_REQUEST | codes::ACCOUNT_NOT_FOUND | codes::ACCOUNT_AMBIGUOUS => {
+                INVALID_PARAMS
+            }
+            _ => INTERNAL_ERROR,
+        };
+        rpc_failure(self.id, code, &error)
+    }
+
+    async fn get_task(self, params: &Value) -> Response {
+        if self.anonymous() {
+            return self.unauthorized();
+        }
+        let mut request = match self.task_request(params) {
+            Ok(request) => request,
+            Err(response) => return response,
+        };
+        request.insert("include_result".to_owned(), Value::Bool(true));
+        let reply = self
+            .a2a
+            .server
+            .call_tool(
+                "get_task_status",
+                Value::Object(request),
+                self.principal.clone(),
+            )
+            .await;
+        self.task_answer(reply)
+    }
+
+    async fn cancel_task(self, params: &Value) -> Response {
+        if self.anonymous() {
+            return self.unauthorized();
+        }
+        let request = match self.task_request(params) {
+            Ok(request) => request,
+            Err(response) => return response,
+        };
+        let reply = self
+            .a2a
+            .server
+            .cancel_task(Value::Object(request), self.principal.clone())
+            .await;
+        self.task_answer(reply)
+    }
+
+    /// `ListTasks` over `list_tasks`: `pageSize`/`pageToken` become AdCP pagination, `status`
+    /// a status filter; each task is reported with its state (no artifacts).
+    async fn list_tasks(self, params: &Value) -> Response {
+        if self.anonymous() {
+            return self.unauthorized();
+        }
+        let mut request = Map::new();
+        let mut pagination = Map::new();
+        if let Some(size) = params.get("pageSize").filter(|v| !v.is_null()) {
+            pagination.insert("max_results".to_owned(), size.clone());
+        }
+        if let Some(token) = params
+            .get("pageToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            pagination.insert("cursor".to_owned(), Value::String(token.to_owned()));
+        }
+        if !pagination.is_empty() {
+            request.insert("pagination".to_owned(), Value::Object(pagination));
+        }
+        if let Some(state) = params.get("status").and_then(Value::as_str) {
+            let status = state
+                .strip_prefix("TASK_STATE_")
+                .unwrap_or(state)
+                .to_ascii_lowercase()
+                .replace('_', "-");
+            request.insert("filters".to_owned(), json!({ "statuses": [status] }));
+        }
+        if let Some(account) = params.get("metadata").and_then(|m| m.get("account")) {
+            request.insert("account".to_owned(), account.clone());
+        }
+        let reply = self
+            .a2a
+            .server
+            .call_tool("list_tasks", Value::Object(request), self.principal.clone())
+            .await;
+        if reply.is_error {
+            return self.task_answer(reply);
+        }
+        let tasks: Vec<Value> = reply
+            .body
+            .get("tasks")
+            .and_then(Value::as_array)
+            .map(|tasks| {
+                tasks
+                    .iter()
+                    .map(|summary| {
+                        let state =
+                            wire::state_of(summary.get("status").and_then(Value::as_str), false);
+                        let mut task = wire::status_task(summary.clone());
+                        if state != TaskState::Completed {
+                            task.artifacts = None;
+                        }
+                        self.dialect.task(task_json(&task))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let pagination = reply.body.get("pagination");
+        let next = pagination
+            .and_then(|p| p.get("cursor"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let total = reply
+            .body
+            .get("query_summary")
+            .and_then(|s| s.get("total_matching"))
+            .cloned()
+            .unwrap_or_else(|| json!(tasks.len()));
+        let page_size = json!(tasks.len());
+        rpc_result(
+            self.id,
+            json!({
+                "tasks": tasks,
+                "nextPageToken": next,
+                "pageSize": page_size,
+                "totalSize": total,
+            }),
+        )
+    }
+}

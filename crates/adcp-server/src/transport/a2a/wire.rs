@@ -1,0 +1,420 @@
+//! The AdCP ↔ A2A mapping (rc.9 transport text, §A2A): which skill a message invokes, and the
+//! A2A `Task` that carries an AdCP body. Pure functions over JSON, no I/O.
+
+use a2a::{Artifact, Message, Part, Role, Task, TaskState, TaskStatus};
+use adcp_types::AdcpError;
+use serde_json::{Map, Value};
+
+/// What a `SendMessage` asks for: a skill (an AdCP tool) and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Invocation {
+    /// The AdCP tool name.
+    pub(super) skill: String,
+    /// The tool's arguments, with an A2A-native push config translated into the AdCP
+    /// `push_notification_config` when the buyer sent one.
+    pub(super) parameters: Map<String, Value>,
+    /// The message's `contextId`, if it named one.
+    pub(super) context_id: Option<String>,
+}
+
+/// Why a `SendMessage` could not be read.
+#[derive(Debug)]
+pub(super) enum Unreadable {
+    /// The JSON-RPC params are not an A2A `SendMessageRequest` (a transport fault: answered
+    /// with a JSON-RPC invalid-params error).
+    Params(AdcpError),
+    /// A well-formed message that invokes no skill (answered with a failed task whose data
+    /// part carries the AdCP error).
+    Message(AdcpError),
+}
+
+/// The shape every skill call takes, named in errors so a buyer can fix the call.
+pub(super) const EXPECTED_DATA_PART: &str = "send the call as a DataPart \
+     {\"data\": {\"skill\": \"<tool name>\", \"parameters\": {…}}} in message.parts \
+     (`input` is accepted for `parameters`; A2A v0.3: {\"kind\": \"data\", \"data\": {…}})";
+
+/// Reads a `SendMessage` / `message/send` params object.
+pub(super) fn invocation(params: &Value) -> Result<Invocation, Unreadable> {
+    let Some(message) = params.get("message").filter(|m| m.is_object()) else {
+        return Err(Unreadable::Params(
+            AdcpError::invalid_request("SendMessage needs `params.message`, an A2A Message object")
+                .with_field("params.message"),
+        ));
+    };
+    let Some(parts) = message.get("parts").and_then(Value::as_array) else {
+        return Err(Unreadable::Params(
+            AdcpError::invalid_request("`params.message.parts` must be an array of parts")
+                .with_field("params.message.parts"),
+        ));
+    };
+    let context_id = message
+        .get("contextId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    // The first data part carrying a skill is the call; text parts (a human-readable note
+    // beside it) are ignored. The AdCP v3.2 profile sends the call as JSON text
+    // (`mediaType: application/json`), so a string `data` is parsed.
+    let Some(call) = parts
+        .iter()
+        .filter_map(|part| part.get("data"))
+        .filter_map(|data| match data {
+            Value::String(text) => serde_json::from_str::<Value>(text).ok(),
+            other => Some(other.clone()),
+        })
+        .find(|data| data.get("skill").is_some())
+    else {
+        return Err(Unreadable::Message(
+            AdcpError::invalid_request(format!(
+                "the message carries no skill call: {EXPECTED_DATA_PART}"
+            ))
+            .with_field("params.message.parts"),
+        ));
+    };
+    let Some(skill) = call.get("skill").and_then(Value::as_str) else {
+        return Err(Unreadable::Message(
+            AdcpError::invalid_request("`skill` must be the tool's name as a string")
+                .with_field("params.message.parts.data.skill"),
+        ));
+    };
+    // `parameters` (A2A v0.3 buyers, the Python SDK) or `input` (the AdCP A2A profile).
+    let mut parameters = match call.get("parameters").or_else(|| call.get("input")) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(_) => {
+            return Err(Unreadable::Message(
+                AdcpError::invalid_request(
+                    "`parameters` must be a JSON object of the skill's arguments",
+                )
+                .with_field("params.message.parts.data.parameters"),
+            ));
+        }
+    };
+    if let Some(native) = native_push_config(params) {
+        if parameters.contains_key("push_notification_config") {
+            return Err(Unreadable::Message(
+                AdcpError::invalid_request(
+                    "send one push config: either the AdCP `push_notification_config` in the \
+                     skill's parameters or A2A's `configuration.taskPushNotificationConfig`",
+                )
+                .with_field("params.configuration"),
+            ));
+        }
+        let translated = adcp_push_config(native).map_err(Unreadable::Message)?;
+        parameters.insert("push_notification_config".to_owned(), translated);
+    }
+    Ok(Invocation {
+        skill: skill.to_owned(),
+        parameters,
+        context_id,
+    })
+}
+
+/// A2A's own push config on the request (1.0 `taskPushNotificationConfig`, v0.3
+/// `pushNotificationConfig`), if any.
+fn native_push_config(params: &Value) -> Option<&Value> {
+    let configuration = params.get("configuration")?;
+    ["taskPushNotificationConfig", "pushNotificationConfig"]
+        .iter()
+        .find_map(|name| configuration.get(*name).filter(|v| !v.is_null()))
+}
+
+/// The AdCP `push_notification_config` an A2A push config stands for: its `url` and `token`,
+/// its `authentication` (1.0 `{scheme, credentials}`, v0.3 `{schemes, credentials}`) as the
+/// legacy AdCP block, and the marker that makes its webhooks A2A `Task` bodies.
+fn adcp_push_config(native: &Value) -> Result<Value, AdcpError> {
+    let invalid = |what: &str| {
+        AdcpError::invalid_request(format!("configuration.taskPushNotificationConfig: {what}"))
+            .with_field("params.configuration.taskPushNotificationConfig")
+    };
+    let Some(url) = native.get("url").and_then(Value::as_str) else {
+        return Err(invalid("`url` is required"));
+    };
+    let mut config = Map::new();
+    config.insert("url".to_owned(), Value::String(url.to_owned()));
+    if let Some(token) = native.get("token").filter(|t| !t.is_null()) {
+        config.insert("token".to_owned(), token.clone());
+    }
+    if let Some(auth) = native.get("authentication").filter(|a| !a.is_null()) {
+        let schemes = match (auth.get("scheme"), auth.get("schemes")) {
+            (Some(Value::String(scheme)), _) => vec![Value::String(scheme.clone())],
+            (_, Some(Value::Array(schemes))) => schemes.clone(),
+            _ => return Err(invalid("`authentication` needs a `scheme`")),
+        };
+        let mut block = Map::new();
+        block.insert("schemes".to_owned(), Value::Array(schemes));
+        if let Some(credentials) = auth.get("credentials") {
+            block.insert("credentials".to_owned(), credentials.clone());
+        }
+        config.insert("authentication".to_owned(), Value::Object(block));
+    }
+    config.insert(
+        adcp_webhooks::A2A_ENVELOPE_MEMBER.to_owned(),
+        Value::Bool(true),
+    );
+    Ok(Value::Object(config))
+}
+
+/// The A2A state an AdCP `status` stands for; an unknown status reads as failed for an error
+/// reply and completed otherwise.
+pub(super) fn state_of(status: Option<&str>, is_error: bool) -> TaskState {
+    match status {
+        Some("submitted") => TaskState::Submitted,
+        Some("working") => TaskState::Working,
+        Some("input-required") => TaskState::InputRequired,
+        Some("auth-required") => TaskState::AuthRequired,
+        Some("completed") if !is_error => TaskState::Completed,
+        Some("canceled") => TaskState::Canceled,
+        Some("rejected") => TaskState::Rejected,
+        _ if is_error => TaskState::Failed,
+        Some("failed") => TaskState::Failed,
+        _ => TaskState::Completed,
+    }
+}
+
+/// A fresh A2A id (a UUID), for messages, artifacts and synchronous calls' tasks.
+pub(super) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The A2A task carrying `body` (an AdCP response) in `state`: final states put it in
+/// `artifacts[0].parts[0].data`, interim states in `status.message.parts[0].data`.
+pub(super) fn task(id: String, context_id: String, state: TaskState, body: Value) -> Task {
+    let data = vec![Part::data(body)];
+    let (message, artifacts) = if state.is_terminal() {
+        let artifact = Artifact {
+            artifact_id: new_id(),
+            name: Some("result".to_owned()),
+            description: None,
+            parts: data,
+            metadata: None,
+            extensions: None,
+        };
+        (None, Some(vec![artifact]))
+    } else {
+        let message = Message {
+            message_id: new_id(),
+            context_id: Some(context_id.clone()),
+            task_id: Some(id.clone()),
+            role: Role::Agent,
+            parts: data,
+            metadata: None,
+            extensions: None,
+            reference_task_ids: None,
+        };
+        (Some(message), None)
+    };
+    Task {
+        id,
+        context_id,
+        status: TaskStatus {
+            state,
+            message,
+            timestamp: Some(chrono::Utc::now()),
+        },
+        artifacts,
+        history: None,
+        metadata: None,
+    }
+}
+
+/// The task a tool reply stands for. A handed-off call is the AdCP task itself (`task.id` is
+/// its `task_id`); a synchronous answer gets a fresh id that names nothing to poll.
+pub(super) fn reply_task(body: Value, is_error: bool, message_context: Option<String>) -> Task {
+    let state = state_of(body.get("status").and_then(Value::as_str), is_error);
+    let task_id = body
+        .get("task_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let context_id = body
+        .get("context_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or(message_context)
+        .or_else(|| task_id.clone())
+        .unwrap_or_else(new_id);
+    task(task_id.unwrap_or_else(new_id), context_id, state, body)
+}
+
+/// The task a `get_task_status` body describes: a completed task's AdCP result as its
+/// artifact, a failed one's error as an AdCP error body, an unfinished one's status body as
+/// its status message.
+pub(super) fn status_task(status: Value) -> Task {
+    let task_id = status
+        .get("task_id")
+        .and_then(Value::as_str)
+        .map_or_else(new_id, str::to_owned);
+    let context_id = status
+        .get("context_id")
+        .and_then(Value::as_str)
+        .map_or_else(|| task_id.clone(), str::to_owned);
+    let state = state_of(status.get("status").and_then(Value::as_str), false);
+    let body = match state {
+        TaskState::Completed => status.get("result").cloned().unwrap_or(status),
+        TaskState::Failed => match status.get("error") {
+            Some(error) => failed_body(&task_id, error),
+            None => status,
+        },
+        _ => status,
+    };
+    task(task_id, context_id, state, body)
+}
+
+/// The AdCP error body of a failed task (as the synchronous error reply would have been).
+fn failed_body(task_id: &str, error: &Value) -> Value {
+    let mut body = Map::new();
+    body.insert("status".to_owned(), Value::String("failed".to_owned()));
+    body.insert("task_id".to_owned(), Value::String(task_id.to_owned()));
+    body.insert("adcp_error".to_owned(), error.clone());
+    body.insert("errors".to_owned(), Value::Array(vec![error.clone()]));
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn message(parts: Value) -> Value {
+        json!({"message": {"messageId": "m1", "role": "ROLE_USER", "contextId": "ctx-1", "parts": parts}})
+    }
+
+    #[test]
+    fn a_data_part_names_the_skill_and_its_parameters() {
+        let call = invocation(&message(json!([
+            {"text": "find me products"},
+            {"data": {"skill": "get_products", "parameters": {"buying_mode": "wholesale"}}}
+        ])))
+        .unwrap();
+        assert_eq!(call.skill, "get_products");
+        assert_eq!(call.parameters["buying_mode"], "wholesale");
+        assert_eq!(call.context_id.as_deref(), Some("ctx-1"));
+        let legacy = invocation(&message(json!([
+            {"kind": "data", "data": {"skill": "get_signals"}}
+        ])))
+        .unwrap();
+        assert_eq!(legacy.skill, "get_signals");
+        assert!(legacy.parameters.is_empty());
+        let profile = invocation(&message(json!([
+            {"data": "{\"skill\": \"get_products\", \"input\": {\"brief\": \"b\"}}",
+             "mediaType": "application/json"}
+        ])))
+        .unwrap();
+        assert_eq!(profile.skill, "get_products");
+        assert_eq!(profile.parameters["brief"], "b");
+    }
+
+    #[test]
+    fn a_text_only_message_names_the_expected_data_part() {
+        let Err(Unreadable::Message(error)) =
+            invocation(&message(json!([{"text": "get me products"}])))
+        else {
+            panic!("a text-only message was read as a call");
+        };
+        assert_eq!(error.code, "INVALID_REQUEST");
+        assert_eq!(error.field.as_deref(), Some("params.message.parts"));
+        assert!(error.message.contains("DataPart"), "{}", error.message);
+    }
+
+    #[test]
+    fn malformed_params_are_a_transport_fault() {
+        for params in [
+            json!({}),
+            json!({"message": "x"}),
+            json!({"message": {"parts": 3}}),
+        ] {
+            assert!(
+                matches!(invocation(&params), Err(Unreadable::Params(_))),
+                "{params}"
+            );
+        }
+        let Err(Unreadable::Message(error)) = invocation(&message(json!([
+            {"data": {"skill": "get_products", "parameters": [1]}}
+        ]))) else {
+            panic!("array parameters were accepted");
+        };
+        assert_eq!(
+            error.field.as_deref(),
+            Some("params.message.parts.data.parameters")
+        );
+    }
+
+    #[test]
+    fn a_native_push_config_becomes_an_adcp_one_marked_for_a2a_bodies() {
+        let mut params = message(json!([{"data": {"skill": "get_products", "parameters": {}}}]));
+        params["configuration"] = json!({"taskPushNotificationConfig": {
+            "url": "https://buyer.example/a2a-hook", "token": "tok_0123456789abcdef",
+            "authentication": {"scheme": "Bearer", "credentials": "c".repeat(32)}
+        }});
+        let call = invocation(&params).unwrap();
+        let push = &call.parameters["push_notification_config"];
+        assert_eq!(push["url"], "https://buyer.example/a2a-hook");
+        assert_eq!(push["token"], "tok_0123456789abcdef");
+        assert_eq!(push["authentication"]["schemes"], json!(["Bearer"]));
+        assert_eq!(push[adcp_webhooks::A2A_ENVELOPE_MEMBER], true);
+        params["message"]["parts"][0]["data"]["parameters"] =
+            json!({"push_notification_config": {"url": "https://buyer.example/h"}});
+        assert!(matches!(invocation(&params), Err(Unreadable::Message(_))));
+    }
+
+    #[test]
+    fn final_states_carry_the_body_as_an_artifact_and_interim_states_as_the_status_message() {
+        let done = reply_task(json!({"status": "completed", "products": []}), false, None);
+        assert_eq!(done.status.state, TaskState::Completed);
+        let artifacts = done.artifacts.unwrap();
+        assert_eq!(
+            artifacts[0].parts[0],
+            Part::data(json!({"status": "completed", "products": []}))
+        );
+        assert!(done.status.message.is_none());
+
+        let submitted = reply_task(
+            json!({"status": "submitted", "task_id": "task_1"}),
+            false,
+            Some("ctx".into()),
+        );
+        assert_eq!(submitted.id, "task_1");
+        assert_eq!(submitted.context_id, "ctx");
+        assert_eq!(submitted.status.state, TaskState::Submitted);
+        assert!(submitted.artifacts.is_none());
+        let message = submitted.status.message.unwrap();
+        assert_eq!(message.role, Role::Agent);
+        assert_eq!(
+            message.parts[0],
+            Part::data(json!({"status": "submitted", "task_id": "task_1"}))
+        );
+
+        let failed = reply_task(
+            json!({"status": "failed", "adcp_error": {"code": "INVALID_REQUEST"}}),
+            true,
+            None,
+        );
+        assert_eq!(failed.status.state, TaskState::Failed);
+        assert!(failed.artifacts.is_some());
+    }
+
+    #[test]
+    fn a_status_body_maps_result_error_and_progress() {
+        let completed = status_task(json!({
+            "task_id": "task_1", "status": "completed", "result": {"products": [1]}
+        }));
+        assert_eq!(completed.id, "task_1");
+        assert_eq!(completed.context_id, "task_1");
+        assert_eq!(
+            completed.artifacts.unwrap()[0].parts[0],
+            Part::data(json!({"products": [1]}))
+        );
+        let failed = status_task(json!({
+            "task_id": "task_2", "status": "failed", "error": {"code": "SERVICE_UNAVAILABLE"}
+        }));
+        let body = match &failed.artifacts.unwrap()[0].parts[0].content {
+            a2a::PartContent::Data(body) => body.clone(),
+            other => panic!("not a data part: {other:?}"),
+        };
+        assert_eq!(body["adcp_error"]["code"], "SERVICE_UNAVAILABLE");
+        assert_eq!(body["status"], "failed");
+        let working = status_task(json!({"task_id": "task_3", "status": "working"}));
+        assert_eq!(working.status.state, TaskState::Working);
+        assert!(working.status.message.is_some());
+    }
+}
