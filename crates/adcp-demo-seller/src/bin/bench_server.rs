@@ -197,6 +197,7 @@ async fn main() -> BenchResult<()> {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let mcp_url = format!("http://{}/mcp", listener.local_addr()?);
+    let a2a_url = format!("http://{}/a2a", listener.local_addr()?);
     tokio::spawn(adcp_server::serve(
         listener,
         adcp_server::router(&server, http),
@@ -206,6 +207,15 @@ async fn main() -> BenchResult<()> {
     let call: &'static str = Box::leak(
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
                 "params": { "name": "get_products", "arguments": { "buying_mode": "wholesale", "context": { "correlation_id": "bench" } } } })
+        .to_string()
+        .into_boxed_str(),
+    );
+    // The same call as an A2A buyer sends it (A2A 1.0 `SendMessage` with a DataPart).
+    let a2a_call: &'static str = Box::leak(
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+                "params": { "message": { "messageId": "bench", "role": "ROLE_USER", "parts": [
+                    { "data": { "skill": "get_products", "parameters": { "buying_mode": "wholesale", "context": { "correlation_id": "bench" } } } }
+                ] } } })
         .to_string()
         .into_boxed_str(),
     );
@@ -241,11 +251,14 @@ async fn main() -> BenchResult<()> {
     let mut runs = Vec::new();
     for concurrency in [1, 16] {
         let mcp = load(&mcp_url, call, None, concurrency).await?;
+        let a2a = load(&a2a_url, a2a_call, None, concurrency).await?;
         let bare = load(&bare_url, call, None, concurrency).await?;
         let floor = load(&floor_url, call, None, concurrency).await?;
         runs.push(json!({
             "concurrency": concurrency,
             "mcp_get_products": mcp,
+            "a2a_get_products": a2a,
+            "a2a_vs_mcp_throughput": a2a.requests_per_sec / mcp.requests_per_sec,
             "bare_axum": bare,
             "mandated_work_floor": floor,
             "mcp_vs_bare_throughput": mcp.requests_per_sec / bare.requests_per_sec,
@@ -256,7 +269,7 @@ async fn main() -> BenchResult<()> {
 
     let latencies = handoff_latencies(&mcp_url).await?;
     let report = json!({
-        "benchmark": "adcp-server get_products over MCP (stateless streamable HTTP, strict validation on) vs bare axum",
+        "benchmark": "adcp-server get_products over MCP (stateless streamable HTTP) and A2A (JSON-RPC SendMessage), strict validation on, vs bare axum",
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "products_per_response": products(),
         "strict_validation": std::env::var_os("BENCH_NO_STRICT").is_none(),

@@ -1,10 +1,10 @@
-//! The demo seller: the reference sales + signals AdCP agent on MCP that `cargo xtask
+//! The demo seller: the reference sales + signals AdCP agent on MCP and A2A that `cargo xtask
 //! conformance` grades against the compliance storyboards (and `cargo xtask demo` and the fault
 //! suite run), with in-memory stores by default and PostgreSQL with `--database-url` (feature
 //! `postgres`).
 //!
 //! ```text
-//! cargo run --release -p adcp-demo-seller --bin demo_seller            # http://127.0.0.1:3001/mcp
+//! cargo run --release -p adcp-demo-seller --bin demo_seller   # 127.0.0.1:3001/mcp and /a2a
 //! cargo run --release -p adcp-demo-seller --features postgres --bin demo_seller -- \
 //!     --database-url postgres://...
 //! ```
@@ -243,9 +243,14 @@ async fn main() -> DemoResult<()> {
     if let Some(host) = url_host(&public_url) {
         http.allowed_hosts.push(host);
     }
+    // The agent card advertises `<public URL>/a2a`; without one it names the request's host.
+    http.public_url.clone_from(&args.public_url);
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let bound = listener.local_addr()?;
     println!("adcp-rs demo seller serving MCP at http://{bound}/mcp");
+    println!(
+        "  A2A: http://{bound}/a2a (agent card at http://{bound}/.well-known/agent-card.json)"
+    );
     println!("  tools: {}", server.tool_names().join(", "));
     println!(
         "  stores: {}",
