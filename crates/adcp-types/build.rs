@@ -88,7 +88,7 @@ fn adcp_version(manifest: &Path) -> Result<String, String> {
 }
 
 fn schema_dir(manifest_dir: &Path, version: &str) -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("ADCP_SCHEMAS_DIR") {
+    if let Some(dir) = std::env::var_os("ADCP_SCHEMAS_DIR").filter(|dir| !dir.is_empty()) {
         let dir = PathBuf::from(dir);
         let versioned = dir.join(version);
         let dir = if versioned.is_dir() { versioned } else { dir };

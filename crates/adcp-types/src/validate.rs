@@ -121,13 +121,16 @@ impl SchemaSet {
     }
 
     /// The process-wide set, built once: from the folder `ADCP_SCHEMAS_DIR` names (the version
-    /// folder or its parent) when that variable is set, otherwise from the embedded schemas.
+    /// folder or its parent) when that variable is set and not empty, otherwise from the
+    /// embedded schemas.
     pub fn load_default() -> Result<&'static SchemaSet, ValidateError> {
         static SET: OnceLock<SchemaSet> = OnceLock::new();
         if let Some(set) = SET.get() {
             return Ok(set);
         }
-        let set = match std::env::var_os("ADCP_SCHEMAS_DIR") {
+        // `ADCP_SCHEMAS_DIR=` (set but empty, as container templates often leave it) means
+        // unset, not "the current directory".
+        let set = match std::env::var_os("ADCP_SCHEMAS_DIR").filter(|dir| !dir.is_empty()) {
             Some(dir) => {
                 let dir = PathBuf::from(dir);
                 let versioned = dir.join(ADCP_VERSION);
