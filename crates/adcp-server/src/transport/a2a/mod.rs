@@ -169,56 +169,97 @@ async fn serve_rpc(State(a2a): State<A2a>, request: Request) -> Response {
         .get("params")
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
+    if let Some(version) = parts
+        .headers
+        .get("a2a-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && !v.starts_with("0.") && !v.starts_with("1."))
+    {
+        return rpc_failure(
+            &id,
+            i64::from(a2a::error_code::VERSION_NOT_SUPPORTED),
+            &AdcpError::new(
+                codes::UNSUPPORTED_FEATURE,
+                format!("A2A version {version} is not served; this agent speaks 1.0 and 0.3"),
+            )
+            .with_field("A2A-Version"),
+        );
+    }
     let call = Call {
         a2a: &a2a,
         id: &id,
         principal,
         dialect: Dialect::of(method),
     };
-    match method {
-        "SendMessage" | "message/send" => call.send_message(&params).await,
-        "GetTask" | "tasks/get" => call.get_task(&params).await,
-        "CancelTask" | "tasks/cancel" => call.cancel_task(&params).await,
-        "ListTasks" | "tasks/list" => call.list_tasks(&params).await,
-        "SendStreamingMessage" | "message/stream" | "SubscribeToTask" | "tasks/resubscribe" => {
-            rpc_failure(
-                &id,
+    let mut response = call.answer(method, &params).await;
+    // A buyer that activated the AdCP profile extension sees it echoed, as A2A asks.
+    let activated = parts
+        .headers
+        .get_all("a2a-extensions")
+        .iter()
+        .chain(parts.headers.get_all("x-a2a-extensions"))
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|uri| uri.trim() == card::ADCP_EXTENSION);
+    if activated {
+        response.headers_mut().insert(
+            "a2a-extensions",
+            HeaderValue::from_static(card::ADCP_EXTENSION),
+        );
+    }
+    response
+}
+
+impl Call<'_> {
+    /// Answers one method.
+    async fn answer(self, method: &str, params: &Value) -> Response {
+        let id = self.id;
+        match method {
+            "SendMessage" | "message/send" => self.send_message(params).await,
+            "GetTask" | "tasks/get" => self.get_task(params).await,
+            "CancelTask" | "tasks/cancel" => self.cancel_task(params).await,
+            "ListTasks" | "tasks/list" => self.list_tasks(params).await,
+            "SendStreamingMessage" | "message/stream" | "SubscribeToTask" | "tasks/resubscribe" => {
+                rpc_failure(
+                    id,
+                    i64::from(a2a::error_code::UNSUPPORTED_OPERATION),
+                    &AdcpError::new(
+                        codes::UNSUPPORTED_FEATURE,
+                        "this agent does not stream (capabilities.streaming is false): use \
+                     SendMessage, then GetTask or a push notification config",
+                    )
+                    .with_field("method"),
+                )
+            }
+            "CreateTaskPushNotificationConfig"
+            | "GetTaskPushNotificationConfig"
+            | "ListTaskPushNotificationConfigs"
+            | "DeleteTaskPushNotificationConfig"
+            | "tasks/pushNotificationConfig/set"
+            | "tasks/pushNotificationConfig/get"
+            | "tasks/pushNotificationConfig/list"
+            | "tasks/pushNotificationConfig/delete" => rpc_failure(
+                id,
                 i64::from(a2a::error_code::UNSUPPORTED_OPERATION),
                 &AdcpError::new(
                     codes::UNSUPPORTED_FEATURE,
-                    "this agent does not stream (capabilities.streaming is false): use \
-                     SendMessage, then GetTask or a push notification config",
-                )
-                .with_field("method"),
-            )
-        }
-        "CreateTaskPushNotificationConfig"
-        | "GetTaskPushNotificationConfig"
-        | "ListTaskPushNotificationConfigs"
-        | "DeleteTaskPushNotificationConfig"
-        | "tasks/pushNotificationConfig/set"
-        | "tasks/pushNotificationConfig/get"
-        | "tasks/pushNotificationConfig/list"
-        | "tasks/pushNotificationConfig/delete" => rpc_failure(
-            &id,
-            i64::from(a2a::error_code::UNSUPPORTED_OPERATION),
-            &AdcpError::new(
-                codes::UNSUPPORTED_FEATURE,
-                "register a push config with the SendMessage that starts the task \
+                    "register a push config with the SendMessage that starts the task \
                  (configuration.taskPushNotificationConfig, or push_notification_config in \
                  the skill's parameters)",
-            )
-            .with_field("method"),
-        ),
-        other => rpc_failure(
-            &id,
-            METHOD_NOT_FOUND,
-            &AdcpError::invalid_request(format!(
-                "unknown A2A method `{other}`; this agent serves SendMessage, GetTask, \
+                )
+                .with_field("method"),
+            ),
+            other => rpc_failure(
+                id,
+                METHOD_NOT_FOUND,
+                &AdcpError::invalid_request(format!(
+                    "unknown A2A method `{other}`; this agent serves SendMessage, GetTask, \
                  CancelTask and ListTasks (and their v0.3 names)"
-            ))
-            .with_field("method"),
-        ),
+                ))
+                .with_field("method"),
+            ),
+        }
     }
 }
 
