@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use adcp_types::validate::SchemaSet;
 use serde_json::{Value, json};
 
+use crate::Protocol;
 use crate::context::RunContext;
 use crate::model::{CheckKind, Severity, Validation};
 use crate::path;
@@ -48,6 +49,9 @@ pub struct CheckInput<'a> {
     pub contributions: &'a BTreeSet<String>,
     /// The agent URL (`resource_equals_agent_url`, `refs_resolve` scope).
     pub agent_url: &'a str,
+    /// The transport the run drives the agent over (the A2A wire-shape checks apply on A2A
+    /// only).
+    pub protocol: Protocol,
     /// Resolved responses of a parallel dispatch.
     pub cross_responses: Option<&'a [Value]>,
     /// The rate-limit trip observation (`{trip_code, replay_code}`).
@@ -117,13 +121,21 @@ fn grade(v: &Validation, input: &CheckInput<'_>) -> ValidationResult {
             crate::checks_extra::cross_response(v, input)
         }
         CheckKind::ReplayNotCachedRateLimit => crate::checks_extra::replay_not_cached(v, input),
-        CheckKind::A2aSubmittedArtifact | CheckKind::A2aContextContinuity => {
-            ValidationResult::not_applicable(
+        CheckKind::A2aSubmittedArtifact | CheckKind::A2aContextContinuity => match input.protocol {
+            Protocol::A2a => ValidationResult::fail(
+                v.check.as_str(),
+                desc,
+                format!(
+                    "check kind `{}` (A2A wire shape) is not implemented by this runner; the step cannot be graded on an A2A run",
+                    v.check.as_str()
+                ),
+            ),
+            _ => ValidationResult::not_applicable(
                 v.check.as_str(),
                 desc,
                 "A2A wire-shape check; this run drives the agent over MCP",
-            )
-        }
+            ),
+        },
         CheckKind::Unknown(kind) => ValidationResult::fail(
             kind,
             desc,
@@ -496,7 +508,7 @@ fn http_check(v: &Validation, input: &CheckInput<'_>) -> ValidationResult {
             name,
             desc,
             format!(
-                "{name} needs an HTTP probe, but this step went through the MCP client (declare `auth:` on the step)"
+                "{name} needs an HTTP probe, but this step went through the agent client (declare `auth:` on the step)"
             ),
         );
     };

@@ -47,6 +47,7 @@ impl Fixture {
             context: &self.context,
             contributions: &self.contributions,
             agent_url: "http://127.0.0.1:3001/mcp",
+            protocol: Protocol::Mcp,
             cross_responses: None,
             rate_limit: None,
             upstream: None,
@@ -428,4 +429,27 @@ fn refs_resolve_finds_missing_references() {
         json!({"refs": [{"agent_url": "https://c.example", "id": "b"}], "formats": doc["formats"]});
     assert!(evaluate(&v, &fixture.input(&ok)).passed);
     assert!(!evaluate(&v, &fixture.input(&broken)).passed);
+}
+
+#[test]
+fn a2a_wire_shape_checks_are_not_applicable_on_mcp_and_fail_on_a2a() {
+    let fixture = Fixture::new();
+    let doc = json!({"status": "submitted"});
+    for kind in ["a2a_submitted_artifact", "a2a_context_continuity"] {
+        let v = validation(&format!("check: {kind}"));
+        let on_mcp = evaluate(&v, &fixture.input(&doc));
+        assert!(on_mcp.not_applicable && !on_mcp.fails_step(), "{kind}");
+        let on_a2a = evaluate(
+            &v,
+            &CheckInput {
+                protocol: Protocol::A2a,
+                ..fixture.input(&doc)
+            },
+        );
+        assert!(!on_a2a.passed && on_a2a.fails_step(), "{kind}");
+        assert!(
+            on_a2a.error.as_deref().is_some_and(|e| e.contains(kind)),
+            "{kind}: {on_a2a:?}"
+        );
+    }
 }

@@ -1,5 +1,7 @@
-//! The MCP client the runner drives the agent with: rmcp's streamable-HTTP client, one session
-//! per bearer credential, results flattened into a [`ToolResponse`].
+//! The client the runner drives the agent with, results flattened into a [`ToolResponse`]:
+//! over MCP, rmcp's streamable-HTTP client with one session per bearer credential; over A2A,
+//! one JSON-RPC `SendMessage` POST per call (mapped by [`crate::a2a`]) and the agent card's
+//! skills as the tool list.
 //!
 //! Steps that override credentials (`auth:`) or grade HTTP status codes go through the raw
 //! probe in [`crate::probe`] instead, because rmcp (rightly) hides HTTP details behind its
@@ -18,23 +20,32 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::Protocol;
+use crate::a2a;
+use crate::probe;
+
 /// What one tool call returned, as the runner grades it.
 ///
 /// Guarantees: `data()` is the AdCP payload wherever the agent put it: `structuredContent`
-/// first (L3), else a JSON object in the text content (L2), else the JSON-RPC error's `data`.
+/// (over A2A: the task's data part) first (L3), else a JSON object in the text content (L2),
+/// else the JSON-RPC error's `data`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ToolResponse {
-    /// `structuredContent`, when the agent sent one.
+    /// `structuredContent`, when the agent sent one (over A2A: the AdCP body of the task).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub structured: Option<Value>,
-    /// The MCP `isError` flag (also set when the call failed with a JSON-RPC error).
+    /// The MCP `isError` flag (also set when the call failed with a JSON-RPC error; over A2A,
+    /// set for a failed or rejected task or a body carrying `adcp_error`).
     pub is_error: bool,
-    /// Every text content block, joined by newlines.
+    /// Every text content block (over A2A: text part), joined by newlines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// The JSON-RPC error, when the call failed before a tool result existed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc_error: Option<Value>,
+    /// Over A2A, the task envelope the body came in (id, context id, state as sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a2a_task: Option<a2a::TaskSummary>,
 }
 
 impl ToolResponse {
@@ -50,6 +61,7 @@ impl ToolResponse {
             is_error: result.is_error.unwrap_or(false),
             text: (!texts.is_empty()).then(|| texts.join("\n")),
             rpc_error: None,
+            a2a_task: None,
         }
     }
 
@@ -64,6 +76,7 @@ impl ToolResponse {
             is_error: true,
             text,
             rpc_error: Some(error),
+            a2a_task: None,
         }
     }
 
@@ -108,31 +121,52 @@ pub struct CallError(pub String);
 
 type Session = Arc<RunningService<RoleClient, ()>>;
 
-/// An MCP client bound to one agent URL.
+/// How an [`AgentClient`] reaches the agent.
+enum Transport {
+    /// MCP sessions, keyed by bearer token.
+    Mcp(Mutex<HashMap<Option<String>, Session>>),
+    /// A2A: stateless JSON-RPC POSTs with this HTTP client.
+    A2a(reqwest::Client),
+}
+
+/// A client bound to one agent URL and one [`Protocol`].
 ///
-/// Guarantees: sessions are opened lazily, one per distinct bearer token, and reused; a call
-/// never outlives `timeout`.
+/// Guarantees: over MCP, sessions are opened lazily, one per distinct bearer token, and
+/// reused; over A2A, every call is one `SendMessage` POST carrying the bearer token, if any;
+/// a call never outlives `timeout`.
 pub struct AgentClient {
     url: String,
     timeout: Duration,
-    sessions: Mutex<HashMap<Option<String>, Session>>,
+    transport: Transport,
 }
 
 impl std::fmt::Debug for AgentClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentClient")
             .field("url", &self.url)
+            .field("protocol", &self.protocol())
             .finish_non_exhaustive()
     }
 }
 
 impl AgentClient {
-    /// A client for `url` (e.g. `http://127.0.0.1:3001/mcp`).
+    /// An MCP client for `url` (e.g. `http://127.0.0.1:3001/mcp`).
     pub fn new(url: &str, timeout: Duration) -> Self {
+        Self::with_protocol(url, timeout, Protocol::Mcp)
+    }
+
+    /// A client for `url` over `protocol`: the MCP endpoint (e.g.
+    /// `http://127.0.0.1:3001/mcp`) or the A2A JSON-RPC endpoint (e.g.
+    /// `http://127.0.0.1:3001/a2a`).
+    pub fn with_protocol(url: &str, timeout: Duration, protocol: Protocol) -> Self {
+        let transport = match protocol {
+            Protocol::Mcp => Transport::Mcp(Mutex::new(HashMap::new())),
+            Protocol::A2a => Transport::A2a(probe::http_client(timeout)),
+        };
         Self {
             url: url.to_owned(),
             timeout,
-            sessions: Mutex::new(HashMap::new()),
+            transport,
         }
     }
 
@@ -141,9 +175,21 @@ impl AgentClient {
         &self.url
     }
 
-    async fn session(&self, bearer: Option<&str>) -> Result<Session, CallError> {
+    /// The protocol this client speaks.
+    pub fn protocol(&self) -> Protocol {
+        match self.transport {
+            Transport::Mcp(_) => Protocol::Mcp,
+            Transport::A2a(_) => Protocol::A2a,
+        }
+    }
+
+    async fn session(
+        &self,
+        sessions: &Mutex<HashMap<Option<String>, Session>>,
+        bearer: Option<&str>,
+    ) -> Result<Session, CallError> {
         let key = bearer.map(str::to_owned);
-        let mut sessions = self.sessions.lock().await;
+        let mut sessions = sessions.lock().await;
         if let Some(session) = sessions.get(&key) {
             return Ok(session.clone());
         }
@@ -162,9 +208,14 @@ impl AgentClient {
         Ok(session)
     }
 
-    /// The tool names the agent advertises.
+    /// The tool names the agent advertises: MCP `tools/list`, or over A2A the agent card's
+    /// `skills[].id` (the card is public, so `bearer` is not sent for it).
     pub async fn list_tools(&self, bearer: Option<&str>) -> Result<Vec<String>, CallError> {
-        let session = self.session(bearer).await?;
+        let sessions = match &self.transport {
+            Transport::Mcp(sessions) => sessions,
+            Transport::A2a(http) => return self.agent_card_skills(http).await,
+        };
+        let session = self.session(sessions, bearer).await?;
         let tools = tokio::time::timeout(self.timeout, session.list_all_tools())
             .await
             .map_err(|_| CallError("tools/list timed out".into()))?
@@ -172,15 +223,41 @@ impl AgentClient {
         Ok(tools.into_iter().map(|t| t.name.into_owned()).collect())
     }
 
+    /// Reads the agent card at the endpoint's origin, trying each of
+    /// [`a2a::AGENT_CARD_PATHS`] until one answers 2xx with a `skills` array.
+    async fn agent_card_skills(&self, http: &reqwest::Client) -> Result<Vec<String>, CallError> {
+        let urls = a2a::agent_card_urls(&self.url)
+            .ok_or_else(|| CallError(format!("the agent URL {} has no origin", self.url)))?;
+        let mut failures = Vec::with_capacity(urls.len());
+        for url in urls {
+            let observation = probe::get(http, &url).await;
+            if let Some(error) = &observation.error {
+                failures.push(format!("{url}: {error}"));
+            } else if !(200..300).contains(&observation.status) {
+                failures.push(format!("{url} answered HTTP {}", observation.status));
+            } else if let Some(skills) = observation.body.as_ref().and_then(a2a::skill_ids) {
+                return Ok(skills);
+            } else {
+                failures.push(format!("{url} is not an agent card (no skills array)"));
+            }
+        }
+        Err(CallError(format!("no agent card: {}", failures.join("; "))))
+    }
+
     /// Calls `tool` with `arguments` (a JSON object). A JSON-RPC error from the agent is a
-    /// [`ToolResponse`] with `rpc_error` set; only transport failures are `Err`.
+    /// [`ToolResponse`] with `rpc_error` set; only transport failures (and, over A2A, an HTTP
+    /// answer with no JSON-RPC message in it) are `Err`.
     pub async fn call_tool(
         &self,
         bearer: Option<&str>,
         tool: &str,
         arguments: &Value,
     ) -> Result<ToolResponse, CallError> {
-        let session = self.session(bearer).await?;
+        let sessions = match &self.transport {
+            Transport::Mcp(sessions) => sessions,
+            Transport::A2a(http) => return self.send_message(http, bearer, tool, arguments).await,
+        };
+        let session = self.session(sessions, bearer).await?;
         let mut params = CallToolRequestParams::new(tool.to_owned());
         if let Value::Object(map) = arguments {
             params = params.with_arguments(map.clone());
@@ -196,18 +273,49 @@ impl AgentClient {
             Err(other) => {
                 // A transport failure may leave the session unusable; drop it so the next
                 // call opens a fresh one.
-                self.sessions
-                    .lock()
-                    .await
-                    .remove(&bearer.map(str::to_owned));
+                sessions.lock().await.remove(&bearer.map(str::to_owned));
                 Err(CallError(format!("{tool} failed: {}", root_cause(&other))))
             }
         }
     }
 
-    /// Closes every session (best effort).
+    /// One A2A `SendMessage` for `tool`, mapped by [`a2a::response_from_rpc`].
+    async fn send_message(
+        &self,
+        http: &reqwest::Client,
+        bearer: Option<&str>,
+        tool: &str,
+        arguments: &Value,
+    ) -> Result<ToolResponse, CallError> {
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let exchange =
+            probe::raw_a2a_call(http, &self.url, authorization.as_deref(), tool, arguments);
+        let (observation, response) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| CallError(format!("{tool} timed out after {:?}", self.timeout)))?;
+        if let Some(response) = response {
+            return Ok(response);
+        }
+        Err(CallError(match observation.error {
+            Some(error) => format!("{tool} failed: {error}"),
+            None => format!(
+                "{tool}: HTTP {} with no JSON-RPC answer{}",
+                observation.status,
+                observation
+                    .body
+                    .as_ref()
+                    .map(|b| format!(": {}", first_line(&b.to_string())))
+                    .unwrap_or_default()
+            ),
+        }))
+    }
+
+    /// Closes every MCP session (best effort); nothing to close over A2A.
     pub async fn close(&self) {
-        let sessions: Vec<Session> = self.sessions.lock().await.drain().map(|(_, s)| s).collect();
+        let Transport::Mcp(sessions) = &self.transport else {
+            return;
+        };
+        let sessions: Vec<Session> = sessions.lock().await.drain().map(|(_, s)| s).collect();
         for session in sessions {
             session.cancellation_token().cancel();
         }

@@ -1,11 +1,12 @@
 //! A storyboard runner that grades an AdCP seller agent against the protocol's compliance
-//! storyboards (AdCP 3.1.0-rc.9), over MCP, by URL.
+//! storyboards (AdCP 3.1.0-rc.9), over MCP or A2A, by URL.
 //!
 //! The protocol publishes its compliance suite as YAML storyboards: phases of steps, each a
 //! tool call (or a runner assertion such as "a webhook arrived") with validations on the
 //! response. This crate parses them ([`model`]), carries `context_outputs` between steps
-//! ([`context`]), drives the agent with rmcp's streamable-HTTP client ([`client`]) or, where
-//! HTTP details are graded, a raw probe ([`probe`]), hosts the webhook receiver on loopback
+//! ([`context`]), drives the agent with rmcp's streamable-HTTP client or A2A JSON-RPC
+//! `SendMessage` ([`client`], [`a2a`]) or, where HTTP details are graded, a raw probe
+//! ([`probe`]), hosts the webhook receiver on loopback
 //! ([`receiver`]), verifies RFC 9421 webhook signatures ([`signature`]), grades every check
 //! ([`checks`]) and reports ([`report`]).
 //!
@@ -34,7 +35,9 @@
 //! ```
 //!
 //! The process exits 1 when any storyboard fails and 2 when the run cannot start. Other flags:
-//! `--auth TOKEN` (or `ADCP_CONFORMANCE_AUTH`; default: each storyboard's test-kit demo key),
+//! `--protocol a2a` (the URL is then the agent's A2A JSON-RPC endpoint, e.g.
+//! `http://127.0.0.1:3001/a2a`, and tools are the agent card's skills), `--auth TOKEN` (or
+//! `ADCP_CONFORMANCE_AUTH`; default: each storyboard's test-kit demo key),
 //! `--compliance-dir`, `--schemas-dir`, `--brand-json-url` (where the webhook-signing JWKS is
 //! found when the agent's declared `https` brand.json is not reachable from the run),
 //! `--timeout SECONDS`, `--skip-rate-limit-trip`, `--seeded-state`.
@@ -71,11 +74,13 @@
 //!   others (`status.monotonic`, ...) are reported, advisory, as not implemented.
 //! - Not implemented, and reported when met: the `canonical_format_satisfaction` check and
 //!   runner tasks other than the ten in this crate (a storyboard using them fails, naming them);
-//!   A2A (`a2a_*` checks grade not applicable on MCP); `expires_after_version` promotion (an
+//!   the A2A wire-shape checks (`a2a_*`: not applicable on MCP runs, failed as not implemented
+//!   on A2A runs); `expires_after_version` promotion (an
 //!   advisory check stays advisory); multi-agent routing (`default_agent`); schema validation
 //!   of `sample_request` (an authoring lint, not agent behaviour); the signature verifier's
 //!   per-key rate caps and revocation-list staleness (webhook vectors 018 and 019).
 
+pub mod a2a;
 pub mod catalog;
 pub mod checks;
 mod checks_extra;
@@ -114,12 +119,46 @@ pub fn install_tls_provider() {
     });
 }
 
+/// The transport the runner drives the agent over.
+///
+/// Guarantees: the choice changes only how tool calls and tool discovery travel (MCP
+/// `tools/call` and `tools/list`, or A2A `SendMessage` and the agent card's skills); every
+/// check grades the same AdCP payload either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// MCP streamable HTTP; the agent URL is the MCP endpoint (e.g. `/mcp`).
+    #[default]
+    Mcp,
+    /// A2A JSON-RPC; the agent URL is the A2A endpoint (e.g. `/a2a`).
+    A2a,
+}
+
+impl Protocol {
+    /// The protocol's name as the command line and reports spell it (`mcp`, `a2a`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mcp => "mcp",
+            Self::A2a => "a2a",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a run is configured.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RunConfig {
-    /// The agent's MCP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    /// The agent's endpoint for [`RunConfig::protocol`]: MCP, e.g.
+    /// `http://127.0.0.1:3001/mcp`, or A2A JSON-RPC, e.g. `http://127.0.0.1:3001/a2a`.
     pub agent_url: String,
+    /// The transport the agent is driven over (default MCP).
+    pub protocol: Protocol,
     /// Storyboard files or folders (relative to the compliance folder when not found as given).
     pub storyboards: Vec<PathBuf>,
     /// Specialism bundles to run (`sales-non-guaranteed`, `signal-owned`).
@@ -153,6 +192,7 @@ impl RunConfig {
     pub fn new(agent_url: &str) -> Self {
         Self {
             agent_url: agent_url.to_owned(),
+            protocol: Protocol::Mcp,
             storyboards: Vec::new(),
             specialisms: Vec::new(),
             compliance_dir: None,

@@ -1,4 +1,5 @@
-//! `adcp-conformance`: grade an AdCP agent against the rc.9 compliance storyboards.
+//! `adcp-conformance`: grade an AdCP agent (over MCP or A2A) against the rc.9 compliance
+//! storyboards.
 //!
 //! Exits 0 when every selected storyboard passed or did not apply, 1 when any failed, and 2
 //! when the run could not start.
@@ -7,15 +8,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use adcp_conformance::Protocol;
 use clap::Parser;
 
-/// Grade an AdCP seller agent over MCP against the protocol's compliance storyboards.
+/// Grade an AdCP seller agent over MCP or A2A against the protocol's compliance storyboards.
 #[derive(Debug, Parser)]
 #[command(name = "adcp-conformance", version)]
 struct Cli {
-    /// The agent's MCP endpoint, e.g. http://127.0.0.1:3001/mcp.
+    /// The agent's endpoint: with --protocol mcp (the default) its MCP endpoint, e.g.
+    /// http://127.0.0.1:3001/mcp; with --protocol a2a its A2A JSON-RPC endpoint, e.g.
+    /// http://127.0.0.1:3001/a2a (the agent card is then read from the URL's origin).
     #[arg(long)]
     url: String,
+    /// The transport to drive the agent over: mcp (tools/call) or a2a (SendMessage, with
+    /// the agent card's skills as the tool list).
+    #[arg(long, value_enum, default_value_t = Protocol::Mcp)]
+    protocol: Protocol,
     /// A storyboard file or folder (relative to the compliance folder when not found as
     /// given). Repeatable.
     #[arg(long = "storyboard", value_name = "PATH")]
@@ -64,6 +72,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let mut config = adcp_conformance::RunConfig::new(&cli.url);
+    config.protocol = cli.protocol;
     config.storyboards = cli.storyboards;
     config.specialisms = cli.specialisms;
     config.compliance_dir = cli.compliance_dir;

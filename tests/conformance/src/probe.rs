@@ -1,7 +1,7 @@
-//! Raw HTTP probes: MCP tool calls made JSON-RPC-by-hand so the runner can grade what rmcp's
-//! client deliberately hides (HTTP status codes, `WWW-Authenticate`, per-request credentials),
-//! and plain GETs for the well-known documents (RFC 9728 / RFC 8414 metadata, brand.json,
-//! JWKS).
+//! Raw HTTP probes: tool calls made JSON-RPC-by-hand (MCP `tools/call` or A2A `SendMessage`)
+//! so the runner can grade what rmcp's client deliberately hides (HTTP status codes,
+//! `WWW-Authenticate`, per-request credentials), and plain GETs for the well-known documents
+//! (RFC 9728 / RFC 8414 metadata, brand.json, JWKS, the A2A agent card).
 //!
 //! Why hand-rolled here: `security.yaml` grades `http_status`, `http_status_in` and
 //! `on_401_require_header` on a tool call made with no, invalid, or test-kit credentials, and
@@ -9,6 +9,7 @@
 //! turns a 401 into an opaque transport error cannot be graded against that. The handshake
 //! here is the minimum the streamable-HTTP transport requires: `initialize`,
 //! `notifications/initialized`, `tools/call`, then a best-effort `DELETE` of the session.
+//! A2A needs no handshake: one `SendMessage` POST is the whole exchange.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,6 +17,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::Protocol;
+use crate::a2a;
 use crate::client::ToolResponse;
 
 /// The MCP protocol version the probe offers.
@@ -223,6 +226,64 @@ pub async fn raw_tool_call(
         // Closing the session is a courtesy; its outcome is not graded.
         let _ = delete.send().await;
     }
+    (observation, response)
+}
+
+/// Calls `tool` over `protocol` with exactly the `authorization` header given (none when
+/// `None`): [`raw_tool_call`] for MCP, [`raw_a2a_call`] for A2A. Both return the HTTP exchange
+/// that decided the outcome and, when a JSON-RPC answer arrived, the tool response.
+pub async fn raw_call(
+    protocol: Protocol,
+    http: &reqwest::Client,
+    url: &str,
+    authorization: Option<&str>,
+    tool: &str,
+    arguments: &Value,
+) -> (HttpObservation, Option<ToolResponse>) {
+    match protocol {
+        Protocol::Mcp => raw_tool_call(http, url, authorization, tool, arguments).await,
+        Protocol::A2a => raw_a2a_call(http, url, authorization, tool, arguments).await,
+    }
+}
+
+/// Calls `tool` as one A2A `SendMessage` POST (see [`a2a::send_message`]) with exactly the
+/// `authorization` header given (none when `None`). Returns the exchange and, when its body
+/// holds the JSON-RPC answer (whatever the HTTP status), the response
+/// [`a2a::response_from_rpc`] maps from it.
+pub async fn raw_a2a_call(
+    http: &reqwest::Client,
+    url: &str,
+    authorization: Option<&str>,
+    tool: &str,
+    arguments: &Value,
+) -> (HttpObservation, Option<ToolResponse>) {
+    let id = a2a::next_request_id();
+    let body = a2a::send_message(id, tool, arguments);
+    let mut request = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .header("a2a-version", a2a::VERSION)
+        .body(body.to_string());
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let observation = match request.send().await {
+        Ok(response) => observe(url, response).await,
+        Err(e) => HttpObservation::failed(url, format!("POST failed: {e}")),
+    };
+    // An agent that refuses the request before reading it (bad credentials, unparseable
+    // body) may answer with a JSON-RPC error whose id is null.
+    let anonymous_error = || {
+        observation
+            .body
+            .clone()
+            .filter(|b| b.get("id").is_some_and(Value::is_null) && b.get("error").is_some())
+    };
+    let response = rpc_message(&observation, id)
+        .filter(|m| m.get("result").is_some() || m.get("error").is_some())
+        .or_else(anonymous_error)
+        .map(|m| a2a::response_from_rpc(&m));
     (observation, response)
 }
 

@@ -134,6 +134,7 @@ impl StoryboardRun<'_> {
             context: &self.ctx,
             contributions: &self.contributions,
             agent_url: self.runner.client.url(),
+            protocol: self.runner.config.protocol,
             cross_responses: None,
             rate_limit: None,
             upstream: None,

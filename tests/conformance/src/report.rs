@@ -23,6 +23,8 @@ pub struct Report {
     pub adcp_version: &'static str,
     /// The agent graded.
     pub agent_url: String,
+    /// The transport it was graded over (`mcp` or `a2a`).
+    pub protocol: &'static str,
     /// When the run started (RFC 3339).
     pub started_at: String,
     /// Wall-clock duration.
@@ -353,8 +355,8 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "AdCP conformance against {} (AdCP {})",
-            self.agent_url, self.adcp_version
+            "AdCP conformance against {} over {} (AdCP {})",
+            self.agent_url, self.protocol, self.adcp_version
         );
         if let Some(error) = &self.agent.error {
             let _ = writeln!(out, "agent discovery: {error}");
@@ -638,6 +640,7 @@ mod tests {
             runner_version: "0",
             adcp_version: "3.1.0-rc.9",
             agent_url: "http://127.0.0.1:1/mcp".into(),
+            protocol: "mcp",
             started_at: "now".into(),
             duration_ms: 5,
             agent: AgentProfile::default(),

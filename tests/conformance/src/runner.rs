@@ -12,7 +12,7 @@ use tracing::Instrument as _;
 
 use crate::RunConfig;
 use crate::catalog::{self, Catalog, Scope, Selected};
-use crate::client::AgentClient;
+use crate::client::{AgentClient, ToolResponse};
 use crate::context::{RunContext, RunnerVars};
 use crate::error::Error;
 use crate::kit::TestKit;
@@ -65,7 +65,11 @@ impl Runner {
         let schemas = SchemaSet::load(&schemas_dir).map_err(|e| e.to_string());
         let receiver = WebhookReceiver::start().await?;
         Ok(Self {
-            client: AgentClient::new(&config.agent_url, config.request_timeout),
+            client: AgentClient::with_protocol(
+                &config.agent_url,
+                config.request_timeout,
+                config.protocol,
+            ),
             http: probe::http_client(config.request_timeout),
             receiver,
             schemas,
@@ -108,6 +112,7 @@ impl Runner {
             runner_version: env!("CARGO_PKG_VERSION"),
             adcp_version: adcp_types::ADCP_VERSION,
             agent_url: self.config.agent_url.clone(),
+            protocol: self.config.protocol.as_str(),
             started_at: self.run_start.to_rfc3339(),
             duration_ms: millis(started),
             agent: self.profile.clone(),
@@ -116,10 +121,17 @@ impl Runner {
         })
     }
 
-    /// `tools/list` and `get_adcp_capabilities`, trying each candidate credential in turn.
+    /// `tools/list` (over A2A, the agent card) and `get_adcp_capabilities`, trying each
+    /// candidate credential in turn.
+    ///
+    /// A credential is taken as soon as the capabilities call succeeds with it. When it lists
+    /// tools but the capabilities call fails (over A2A the card is public, so only the call
+    /// tells a refused credential apart), the next candidate is tried, and the first such
+    /// profile is kept in case none does better.
     async fn discover(&self, bearers: &[Option<String>]) -> (AgentProfile, Option<String>) {
         let mut last_error = String::from("no credential to try");
         let mut tried = HashSet::new();
+        let mut fallback: Option<(AgentProfile, Option<String>)> = None;
         for bearer in bearers {
             if !tried.insert(bearer.clone()) {
                 continue;
@@ -131,41 +143,25 @@ impl Runner {
                     continue;
                 }
             };
-            let capabilities = self
+            let response = self
                 .client
                 .call_tool(bearer.as_deref(), "get_adcp_capabilities", &json!({}))
                 .await
-                .ok()
-                .and_then(|r| r.data());
-            let strings = |key: &str| -> Vec<String> {
-                capabilities
-                    .as_ref()
-                    .and_then(|c| c.get(key))
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let profile = AgentProfile {
-                supported_protocols: strings("supported_protocols"),
-                specialisms: strings("specialisms"),
-                error: capabilities
-                    .is_none()
-                    .then(|| "get_adcp_capabilities returned no payload".to_owned()),
-                capabilities,
-                tools,
-            };
-            return (profile, bearer.clone());
+                .ok();
+            let succeeded = response.as_ref().is_some_and(ToolResponse::succeeded);
+            let profile = profile_of(tools, response.and_then(|r| r.data()));
+            if succeeded {
+                return (profile, bearer.clone());
+            }
+            fallback.get_or_insert((profile, bearer.clone()));
         }
-        let failed = AgentProfile {
-            error: Some(format!("agent discovery failed: {last_error}")),
-            ..AgentProfile::default()
-        };
-        (failed, None)
+        fallback.unwrap_or_else(|| {
+            let failed = AgentProfile {
+                error: Some(format!("agent discovery failed: {last_error}")),
+                ..AgentProfile::default()
+            };
+            (failed, None)
+        })
     }
 
     /// Whether the agent advertises `tool` (assumed when discovery failed).
@@ -441,6 +437,32 @@ impl Runner {
         result.steps = run.results;
         result.duration_ms = millis(started);
         result
+    }
+}
+
+/// The agent profile from its tool list and its `get_adcp_capabilities` payload, if any.
+fn profile_of(tools: Vec<String>, capabilities: Option<Value>) -> AgentProfile {
+    let strings = |key: &str| -> Vec<String> {
+        capabilities
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    AgentProfile {
+        supported_protocols: strings("supported_protocols"),
+        specialisms: strings("specialisms"),
+        error: capabilities
+            .is_none()
+            .then(|| "get_adcp_capabilities returned no payload".to_owned()),
+        capabilities,
+        tools,
     }
 }
 

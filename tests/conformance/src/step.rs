@@ -1,4 +1,4 @@
-//! Executing one step that calls a tool: gates, dispatch (MCP client, raw probe, or a
+//! Executing one step that calls a tool: gates, dispatch (agent client, raw probe, or a
 //! parallel burst), grading, captures and contributions. Building the request lives in
 //! [`crate::request`].
 
@@ -158,7 +158,8 @@ impl StoryboardRun<'_> {
         } else if let Some(auth) = &step.auth {
             match self.auth_header(auth) {
                 Ok(header) => {
-                    let (http, response) = probe::raw_tool_call(
+                    let (http, response) = probe::raw_call(
+                        self.runner.config.protocol,
                         &self.runner.http,
                         self.runner.client.url(),
                         header.as_deref(),
@@ -282,6 +283,7 @@ impl StoryboardRun<'_> {
             context: &self.ctx,
             contributions: &self.contributions,
             agent_url: self.runner.client.url(),
+            protocol: self.runner.config.protocol,
             cross_responses: observed.cross.as_deref(),
             rate_limit: observed.rate_limit.as_ref(),
             upstream: upstream.as_ref(),

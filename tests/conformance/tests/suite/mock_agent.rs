@@ -1,6 +1,8 @@
-//! Whole runs against a small in-process MCP agent: streamable-HTTP JSON-RPC by hand, a demo
-//! API key on `list_creatives`, and RFC 9421-signed webhooks (signed with the protocol's public
-//! test key, the signature base built here independently of the runner's verifier).
+//! Whole runs against a small in-process agent: MCP streamable-HTTP JSON-RPC by hand, the same
+//! tools as A2A skills (`SendMessage` at `/a2a`, the agent card at the older
+//! `/.well-known/agent.json` path only), a demo API key on `list_creatives`, and RFC
+//! 9421-signed webhooks (signed with the protocol's public test key, the signature base built
+//! here independently of the runner's verifier).
 
 // Test helpers outside #[test] functions unwrap too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -13,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adcp_conformance::catalog::default_compliance_dir;
+use adcp_conformance::client::AgentClient;
 use adcp_conformance::report::{Outcome, SkipReason, StepStatus, StoryboardResult};
-use adcp_conformance::{Report, RunConfig};
+use adcp_conformance::{Protocol, Report, RunConfig};
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -28,6 +31,15 @@ use sha2::{Digest as _, Sha256};
 
 const DEMO_KEY: &str = "demo-acme-outdoor-v1";
 const KID: &str = "test-ed25519-webhook-2026";
+
+/// The tools (MCP) and skills (A2A) the mock advertises.
+const TOOLS: [&str; 5] = [
+    "get_adcp_capabilities",
+    "get_products",
+    "list_creatives",
+    "create_media_buy",
+    "comply_test_controller",
+];
 
 #[derive(Clone)]
 struct Agent {
@@ -89,6 +101,7 @@ async fn start_agent() -> Agent {
         },
     };
     let state = agent.clone();
+    let a2a_state = agent.clone();
     let jwks = agent.clone();
     let brand = agent.clone();
     let app = Router::new()
@@ -99,6 +112,23 @@ async fn start_agent() -> Agent {
                 async move { agent.rpc(&headers, &body) }
             })
             .delete(|| async { StatusCode::OK }),
+        )
+        .route(
+            "/a2a",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let agent = a2a_state.clone();
+                async move { agent.a2a(&headers, &body) }
+            }),
+        )
+        .route(
+            "/.well-known/agent.json",
+            get(|| async {
+                let skills: Vec<Value> = TOOLS
+                    .iter()
+                    .map(|t| json!({"id": t, "name": t, "description": t, "tags": []}))
+                    .collect();
+                json_response(&json!({"name": "mock-seller", "version": "0.0.0", "skills": skills}))
+            }),
         )
         .route(
             "/.well-known/jwks.json",
@@ -143,16 +173,10 @@ impl Agent {
             }),
             "notifications/initialized" => return StatusCode::ACCEPTED.into_response(),
             "tools/list" => {
-                let tools: Vec<Value> = [
-                    "get_adcp_capabilities",
-                    "get_products",
-                    "list_creatives",
-                    "create_media_buy",
-                    "comply_test_controller",
-                ]
-                .iter()
-                .map(|n| json!({"name": n, "inputSchema": {"type": "object"}}))
-                .collect();
+                let tools: Vec<Value> = TOOLS
+                    .iter()
+                    .map(|n| json!({"name": n, "inputSchema": {"type": "object"}}))
+                    .collect();
                 json!({ "tools": tools })
             }
             "tools/call" => {
@@ -182,6 +206,56 @@ impl Agent {
             reply.to_string(),
         )
             .into_response()
+    }
+
+    /// A2A `SendMessage`: the skill call answered as an A2A 1.0 task, the AdCP body in the
+    /// status message for `submitted` and in the `result` artifact otherwise; a refused
+    /// credential is a 401 whose JSON-RPC error has a null id.
+    fn a2a(&self, headers: &HeaderMap, body: &[u8]) -> Response {
+        let message: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(message["method"], "SendMessage", "{message}");
+        assert_eq!(headers.get("a2a-version").unwrap(), "1.0");
+        let id = message["id"].clone();
+        let call = &message["params"]["message"]["parts"][0]["data"];
+        let name = call["skill"].as_str().unwrap();
+        if name == "list_creatives"
+            && headers.get("authorization").and_then(|v| v.to_str().ok())
+                != Some(&format!("Bearer {DEMO_KEY}"))
+        {
+            let refusal = json!({"jsonrpc": "2.0", "id": null, "error": {
+                "code": -32001,
+                "message": "authentication required",
+                "data": {"adcp_error": {"code": "AUTH_REQUIRED", "message": "no valid credential", "recovery": "correctable"}}
+            }});
+            return (
+                StatusCode::UNAUTHORIZED,
+                [
+                    ("www-authenticate", "Bearer realm=\"mock-seller\""),
+                    ("content-type", "application/json"),
+                ],
+                refusal.to_string(),
+            )
+                .into_response();
+        }
+        let result = self.call(name, &call["parameters"]);
+        let adcp = result["structuredContent"].clone();
+        let parts = json!([{"data": adcp}]);
+        let task_id = format!("a2a_{}", uuid::Uuid::new_v4().simple());
+        let task = if adcp["status"] == "submitted" {
+            json!({"id": task_id, "contextId": "ctx_mock", "status": {
+                "state": "TASK_STATE_SUBMITTED",
+                "message": {"role": "ROLE_AGENT", "messageId": task_id, "parts": parts}
+            }})
+        } else {
+            let state = if result["isError"] == true {
+                "TASK_STATE_FAILED"
+            } else {
+                "TASK_STATE_COMPLETED"
+            };
+            json!({"id": task_id, "contextId": "ctx_mock", "status": {"state": state},
+                   "artifacts": [{"artifactId": "result", "name": "result", "parts": parts}]})
+        };
+        json_response(&json!({"jsonrpc": "2.0", "id": id, "result": {"task": task}}))
     }
 
     fn call(&self, name: &str, args: &Value) -> Value {
@@ -341,7 +415,17 @@ impl Agent {
 }
 
 fn config(agent: &Agent, storyboards: Vec<PathBuf>) -> RunConfig {
-    let mut config = RunConfig::new(&format!("{}/mcp", agent.base));
+    config_over(Protocol::Mcp, agent, storyboards)
+}
+
+/// A run over `protocol`, at the mock's endpoint for it.
+fn config_over(protocol: Protocol, agent: &Agent, storyboards: Vec<PathBuf>) -> RunConfig {
+    let path = match protocol {
+        Protocol::A2a => "a2a",
+        _ => "mcp",
+    };
+    let mut config = RunConfig::new(&format!("{}/{path}", agent.base));
+    config.protocol = protocol;
     config.storyboards = storyboards;
     config.webhook_settle = Duration::from_millis(500);
     config.request_timeout = Duration::from_secs(10);
@@ -369,8 +453,18 @@ fn write_storyboard(name: &str, yaml: &str) -> PathBuf {
 
 #[tokio::test]
 async fn universal_storyboards_grade_a_conformant_mock() {
+    universal_storyboards_grade_a_conformant_mock_over(Protocol::Mcp).await;
+}
+
+#[tokio::test]
+async fn universal_storyboards_grade_a_conformant_mock_over_a2a() {
+    universal_storyboards_grade_a_conformant_mock_over(Protocol::A2a).await;
+}
+
+async fn universal_storyboards_grade_a_conformant_mock_over(protocol: Protocol) {
     let agent = start_agent().await;
-    let report = adcp_conformance::run(&config(
+    let report = adcp_conformance::run(&config_over(
+        protocol,
         &agent,
         vec![
             "universal/capability-discovery.yaml".into(),
@@ -428,6 +522,15 @@ async fn universal_storyboards_grade_a_conformant_mock() {
 
 #[tokio::test]
 async fn webhooks_are_observed_retried_and_signature_checked() {
+    webhooks_are_observed_retried_and_signature_checked_over(Protocol::Mcp).await;
+}
+
+#[tokio::test]
+async fn webhooks_are_observed_retried_and_signature_checked_over_a2a() {
+    webhooks_are_observed_retried_and_signature_checked_over(Protocol::A2a).await;
+}
+
+async fn webhooks_are_observed_retried_and_signature_checked_over(protocol: Protocol) {
     let agent = start_agent().await;
     let path = write_storyboard(
         "webhooks.yaml",
@@ -500,7 +603,7 @@ phases:
         stateful: true
 "#,
     );
-    let report = adcp_conformance::run(&config(&agent, vec![path]))
+    let report = adcp_conformance::run(&config_over(protocol, &agent, vec![path]))
         .await
         .unwrap();
     let table = report.to_table();
@@ -754,4 +857,65 @@ async fn seeding_parallel_dispatch_branch_sets_and_rate_limit_trip() {
     // accepts what the reject branch expected refused), two before the burst tripped, and the
     // replay after retry_after: the trip was not cached.
     assert_eq!(agent.media_buys.lock().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn the_a2a_client_reads_the_card_and_maps_tasks_and_refusals() {
+    let agent = start_agent().await;
+    let client = AgentClient::with_protocol(
+        &format!("{}/a2a", agent.base),
+        Duration::from_secs(10),
+        Protocol::A2a,
+    );
+    assert_eq!(client.list_tools(None).await.unwrap(), TOOLS);
+    let capabilities = client
+        .call_tool(None, "get_adcp_capabilities", &json!({}))
+        .await
+        .unwrap();
+    assert!(capabilities.succeeded(), "{capabilities:?}");
+    assert_eq!(
+        capabilities.data().unwrap()["supported_protocols"],
+        json!(["media_buy"])
+    );
+    assert_eq!(
+        capabilities.a2a_task.unwrap().state.as_deref(),
+        Some("TASK_STATE_COMPLETED")
+    );
+    let refused = client
+        .call_tool(None, "list_creatives", &json!({}))
+        .await
+        .unwrap();
+    assert!(!refused.succeeded());
+    assert_eq!(
+        refused.data().unwrap()["adcp_error"]["code"],
+        "AUTH_REQUIRED",
+        "{refused:?}"
+    );
+    let accepted = client
+        .call_tool(Some(DEMO_KEY), "list_creatives", &json!({}))
+        .await
+        .unwrap();
+    assert!(accepted.succeeded(), "{accepted:?}");
+    let (http, response) = adcp_conformance::probe::raw_call(
+        Protocol::A2a,
+        &adcp_conformance::probe::http_client(Duration::from_secs(10)),
+        client.url(),
+        Some("Bearer wrong"),
+        "list_creatives",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(http.status, 401);
+    assert!(http.headers.contains_key("www-authenticate"));
+    assert!(response.is_some_and(|r| r.rpc_error.is_some()));
+    let unreachable = AgentClient::with_protocol(
+        "http://127.0.0.1:9/a2a",
+        Duration::from_secs(5),
+        Protocol::A2a,
+    );
+    let error = unreachable.list_tools(None).await.unwrap_err().to_string();
+    assert!(
+        error.contains("/.well-known/agent-card.json") && error.contains("/.well-known/agent.json"),
+        "{error}"
+    );
 }
