@@ -284,6 +284,7 @@ pub struct NewTask {
     protocol: AdcpProtocol,
     webhook: Option<Value>,
     request_context: Option<Value>,
+    context_id: Option<String>,
     lease: Option<Lease>,
 }
 
@@ -298,6 +299,7 @@ impl NewTask {
             protocol,
             webhook: None,
             request_context: None,
+            context_id: None,
             lease: None,
         }
     }
@@ -321,6 +323,14 @@ impl NewTask {
     #[must_use]
     pub fn with_request_context(mut self, context: Value) -> Self {
         self.request_context = Some(context);
+        self
+    }
+
+    /// Records the conversation the task belongs to (the envelope's `context_id`; A2A's
+    /// `contextId`), reported with the task and in its webhook.
+    #[must_use]
+    pub fn with_context_id(mut self, context_id: impl Into<String>) -> Self {
+        self.context_id = Some(context_id.into());
         self
     }
 
@@ -359,6 +369,11 @@ impl NewTask {
     /// The creating request's `context`, if any.
     pub fn request_context(&self) -> Option<&Value> {
         self.request_context.as_ref()
+    }
+
+    /// The conversation the task belongs to, if the creating request named one.
+    pub fn context_id(&self) -> Option<&str> {
+        self.context_id.as_deref()
     }
 
     /// The lease, if any.
@@ -414,6 +429,8 @@ pub struct TaskRecord {
     pub webhook: Option<Value>,
     /// The buyer's `context` from the creating request.
     pub request_context: Option<Value>,
+    /// The conversation the task belongs to (the creating request's `context_id`).
+    pub context_id: Option<String>,
     /// When the task was issued.
     pub created_at: DateTime<Utc>,
     /// When the task last changed.
@@ -439,6 +456,7 @@ impl TaskRecord {
             has_webhook: task.webhook.is_some(),
             webhook: task.webhook,
             request_context: task.request_context,
+            context_id: task.context_id,
             created_at: now,
             updated_at: now,
             completed_at: None,

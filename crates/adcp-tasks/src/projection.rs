@@ -30,13 +30,16 @@ pub fn submitted_response(task_id: &TaskId) -> Value {
 ///
 /// Guarantees: always has `task_id`, `task_type`, `protocol`, `status`, `created_at`,
 /// `updated_at` and `has_webhook`; `completed_at` exactly for terminal tasks; `progress` when
-/// reported; `error` for failed tasks; `result` only for completed tasks and only when asked
-/// (with the creating request's `context` echoed into it when the result has none, as the sync
-/// answer would have). A task whose type is not one of the wire's task types is reported under
+/// reported; `context_id` when the creating request named one; `error` for failed tasks;
+/// `result` only for completed tasks and only when asked (with the creating request's
+/// `context` echoed into it when the result has none, as the sync answer would have). A task whose type is not one of the wire's task types is reported under
 /// its own name, which strict schema validators reject.
 pub fn task_status_response(record: &TaskRecord, options: StatusOptions) -> Value {
     let mut body = common_fields(record);
     body.insert("protocol".to_owned(), json!(record.protocol.as_str()));
+    if let Some(context_id) = &record.context_id {
+        body.insert("context_id".to_owned(), json!(context_id));
+    }
     if let Some(progress) = &record.progress {
         body.insert("progress".to_owned(), progress.clone());
     }

@@ -38,6 +38,9 @@ pub struct TerminalCompletion<'a> {
     pub context: Option<&'a Value>,
     /// When the task was issued; distinguishes two tasks that reuse a forced task id.
     pub issued_at: Option<DateTime<Utc>>,
+    /// The conversation the task belongs to (the creating request's `context_id`), echoed as
+    /// the payload's `context_id` (A2A bodies: the task's `contextId`).
+    pub context_id: Option<&'a str>,
 }
 
 /// What [`TerminalEmitter::emit_terminal_completion`] did.
@@ -116,7 +119,7 @@ pub fn plan_terminal_delivery(
         status: completion.status,
         result,
         message: None,
-        context_id: None,
+        context_id: completion.context_id.map(str::to_owned),
         context: completion.context.cloned(),
     };
     let payload = prepare_payload(&config, &event);

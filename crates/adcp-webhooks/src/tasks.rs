@@ -28,6 +28,7 @@ fn completion_of<'a>(task: &'a TaskRecord, error: Option<&'a Value>) -> Terminal
         push_config: task.webhook.as_ref(),
         context: task.request_context.as_ref(),
         issued_at: Some(task.created_at),
+        context_id: task.context_id.as_deref(),
     }
 }
 

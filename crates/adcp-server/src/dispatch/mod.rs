@@ -421,6 +421,13 @@ impl Core {
         if let Some(context) = request.get("context").filter(|c| c.is_object()) {
             task_request = task_request.with_request_context(context.clone());
         }
+        if let Some(context_id) = request
+            .get("context_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty() && id.len() <= 255)
+        {
+            task_request = task_request.with_context_id(context_id);
+        }
         Ok(CallContext::new(name, account, principal, task_request))
     }
 

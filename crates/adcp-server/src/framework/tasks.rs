@@ -19,6 +19,15 @@ fn not_found() -> AdcpError {
     .with_field("task_id")
 }
 
+fn not_cancellable(status: &str) -> AdcpError {
+    AdcpError::new(
+        codes::NOT_CANCELLABLE,
+        format!("the task is already {status} and cannot be canceled"),
+    )
+    .with_field("task_id")
+    .with_recovery(adcp_types::Recovery::Correctable)
+}
+
 fn internal(error: &adcp_tasks::TaskError) -> AdcpError {
     tracing::error!(%error, "task registry failed");
     error.to_adcp_error()
@@ -167,17 +176,23 @@ pub(super) async fn cancel_task(
     let Some(scope) = scope_of(core, "tasks/cancel", request, principal).await? else {
         return Err(not_found());
     };
+    // A finished task (canceled included: the registry's repeat cancel is idempotent, but a
+    // buyer asking to cancel a task that already ended is told it cannot be) is refused.
+    let current = core
+        .runtime
+        .registry()
+        .get(&scope, &task_id)
+        .await
+        .map_err(|error| internal(&error))?
+        .ok_or_else(not_found)?;
+    if current.is_terminal() {
+        return Err(not_cancellable(current.status.as_str()));
+    }
     let record = match core.runtime.cancel(&scope, &task_id).await {
         Ok(record) => record,
         Err(adcp_tasks::TaskError::NotFound(_)) => return Err(not_found()),
-        Err(adcp_tasks::TaskError::Conflict { .. }) => {
-            return Err(AdcpError::new(
-                codes::NOT_CANCELLABLE,
-                "the task has already finished and cannot be canceled",
-            )
-            .with_field("task_id")
-            .with_recovery(adcp_types::Recovery::Correctable));
-        }
+        // It finished between the read and the cancel.
+        Err(adcp_tasks::TaskError::Conflict { .. }) => return Err(not_cancellable("finished")),
         Err(error) => return Err(internal(&error)),
     };
     Ok(completed_body(

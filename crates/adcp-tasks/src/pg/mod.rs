@@ -277,6 +277,7 @@ impl TaskRegistry for PgTaskRegistry {
             .bind(task.request_context())
             .bind(lease.map(|lease| lease.owner.as_str()))
             .bind(lease.map(|lease| millis(lease.duration)))
+            .bind(task.context_id())
             .fetch_optional(&self.pool)
             .await?;
         match row {

@@ -45,6 +45,7 @@ pub(crate) fn decode(row: &PgRow, keys: Option<&CredentialKeys>) -> Result<TaskR
         has_webhook: row.try_get("has_webhook")?,
         webhook: open_webhook(keys, &task_id, row.try_get("webhook")?),
         request_context: row.try_get("request_context")?,
+        context_id: row.try_get("context_id")?,
         created_at: row.try_get::<DateTime<Utc>, _>("created_at")?,
         updated_at: row.try_get::<DateTime<Utc>, _>("updated_at")?,
         completed_at: row.try_get::<Option<DateTime<Utc>>, _>("completed_at")?,

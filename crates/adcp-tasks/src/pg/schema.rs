@@ -70,7 +70,7 @@ CREATE INDEX IF NOT EXISTS {table}_lease_idx
 
 /// The table's migrations, in order. Version 1 is the idempotent DDL of the releases before the
 /// migration ledger, so a table those releases created upgrades cleanly.
-fn migrations(table: &str) -> [Migration; 2] {
+fn migrations(table: &str) -> [Migration; 3] {
     [
         Migration::new(1, "task table, columns and indexes", ddl(table)),
         Migration::new(
@@ -80,6 +80,11 @@ fn migrations(table: &str) -> [Migration; 2] {
                 "CREATE INDEX IF NOT EXISTS {table}_finished_idx ON {table} (completed_at)
                  WHERE status IN ('completed', 'failed', 'canceled')"
             ),
+        ),
+        Migration::new(
+            3,
+            "the conversation a task belongs to (A2A contextId, the envelope's context_id)",
+            format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS context_id TEXT COLLATE \"C\""),
         ),
     ]
 }

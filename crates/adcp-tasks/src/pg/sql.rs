@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::query::{SortDirection, SortField, TaskSort};
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "task_id",
     "account_id",
     "owner_scope",
@@ -20,6 +20,7 @@ const COLUMNS: [&str; 15] = [
     "has_webhook",
     "webhook",
     "request_context",
+    "context_id",
     "created_at",
     "updated_at",
     "completed_at",
@@ -108,10 +109,10 @@ impl Statements {
             insert: format!(
                 "INSERT INTO {table} (task_id, account_id, owner_scope, task_type, protocol, status,
                      has_webhook, webhook, request_context, created_at, updated_at, lease_owner,
-                     lease_expires_at)
+                     lease_expires_at, context_id)
                  VALUES ($1, $2, $3, $4, $5, 'submitted', $6, $7, $8, now(), now(), $9,
                      CASE WHEN $9::text IS NULL THEN NULL
-                          ELSE now() + $10::bigint * interval '1 millisecond' END)
+                          ELSE now() + $10::bigint * interval '1 millisecond' END, $11)
                  ON CONFLICT (task_id) DO NOTHING
                  RETURNING {cols}"
             )

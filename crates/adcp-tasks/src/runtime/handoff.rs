@@ -35,6 +35,7 @@ pub struct RequestContext {
     protocol: AdcpProtocol,
     webhook: Option<Value>,
     buyer_context: Option<Value>,
+    context_id: Option<String>,
     task_id: Option<TaskId>,
 }
 
@@ -66,6 +67,7 @@ impl RequestContext {
             protocol,
             webhook: None,
             buyer_context: None,
+            context_id: None,
             task_id: None,
         }
     }
@@ -81,6 +83,13 @@ impl RequestContext {
     #[must_use]
     pub fn with_request_context(mut self, context: Value) -> Self {
         self.buyer_context = Some(context);
+        self
+    }
+
+    /// Records the conversation (`context_id`) a task this request creates belongs to.
+    #[must_use]
+    pub fn with_context_id(mut self, context_id: impl Into<String>) -> Self {
+        self.context_id = Some(context_id.into());
         self
     }
 
@@ -119,7 +128,7 @@ impl RequestContext {
         E: Into<BoxError> + 'static,
     {
         TaskHandoff {
-            request: self.clone(),
+            request: Box::new(self.clone()),
             work: Box::new(move |ctx| async move { work(ctx).await.map_err(Into::into) }.boxed()),
         }
     }
@@ -133,7 +142,8 @@ pub(crate) type Work<T> =
 /// or run except through [`TaskHandoff::start`].
 #[must_use = "a handoff does nothing until the server starts it"]
 pub struct TaskHandoff<T> {
-    request: RequestContext,
+    // Boxed: a handoff travels inside platform results beside much smaller variants.
+    request: Box<RequestContext>,
     work: Work<T>,
 }
 
@@ -248,6 +258,7 @@ impl<T: Serialize + Send + Sync + 'static> TaskHandoff<T> {
     /// every failure case the work never runs.
     pub async fn start(self, hooks: HandoffHooks<T>) -> Result<SubmittedTask, TaskError> {
         let TaskHandoff { request, work } = self;
+        let request = *request;
         let HandoffHooks {
             pre_handoff_reject,
             on_complete,
@@ -271,6 +282,9 @@ impl<T: Serialize + Send + Sync + 'static> TaskHandoff<T> {
         }
         if let Some(context) = request.buyer_context {
             task = task.with_request_context(context);
+        }
+        if let Some(context_id) = request.context_id {
+            task = task.with_context_id(context_id);
         }
         if inner.registry.is_durable() {
             task = task.with_lease(Lease {

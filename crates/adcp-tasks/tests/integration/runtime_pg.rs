@@ -374,7 +374,15 @@ async fn migration_is_idempotent_and_upgrades_an_older_table() {
     .fetch_all(pool)
     .await
     .unwrap();
-    assert_eq!(versions, [1, 2], "both versions recorded once");
+    assert_eq!(versions, [1, 2, 3], "every version recorded once");
+    let context_column: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_name = 'legacy_tasks' AND column_name = 'context_id'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(context_column, 1, "version 3 added context_id to the older table");
 }
 
 #[tokio::test]

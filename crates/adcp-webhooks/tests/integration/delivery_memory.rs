@@ -33,6 +33,7 @@ fn fast_config() -> InMemoryConfig {
 
 fn completion<'a>(task_id: &'a str, push: &'a Value, result: &'a Value) -> TerminalCompletion<'a> {
     TerminalCompletion {
+        context_id: None,
         task_id,
         task_type: "get_products",
         protocol: None,
@@ -137,6 +138,7 @@ async fn failed_task_reports_the_error_as_result_errors() {
     let error =
         json!({"code": "SERVICE_UNAVAILABLE", "message": "upstream down", "recovery": "transient"});
     let done = TerminalCompletion {
+        context_id: None,
         status: TaskStatus::Failed,
         result: None,
         error: Some(&error),

@@ -60,6 +60,7 @@ const PATH_SECRET: &str = "PATHSECRETsegment";
 
 fn completion<'a>(task_id: &'a str, push: &'a Value, result: &'a Value) -> TerminalCompletion<'a> {
     TerminalCompletion {
+        context_id: None,
         task_id,
         task_type: "get_products",
         protocol: None,
@@ -214,6 +215,7 @@ async fn emission_gates_log_nothing_for_internal_types_and_warn_once_when_not_wi
     let result = json!({});
     let unwired = TerminalEmitter::new(None);
     let internal = TerminalCompletion {
+        context_id: None,
         task_type: "finalize_proposal",
         ..completion("task_gate_internal", &push, &result)
     };
@@ -229,6 +231,7 @@ async fn emission_gates_log_nothing_for_internal_types_and_warn_once_when_not_wi
         EmitOutcome::NotWired
     );
     let no_push = TerminalCompletion {
+        context_id: None,
         push_config: None,
         ..completion("task_gate_nopush", &push, &result)
     };
@@ -244,6 +247,7 @@ async fn emission_gates_log_nothing_for_internal_types_and_warn_once_when_not_wi
         EmitOutcome::Disabled
     );
     let running = TerminalCompletion {
+        context_id: None,
         status: TaskStatus::Working,
         ..completion("task_gate_working", &push, &result)
     };

@@ -71,6 +71,7 @@ async fn outbox_on(url: &str) -> PgOutbox {
 
 fn completion<'a>(task_id: &'a str, push: &'a Value, result: &'a Value) -> TerminalCompletion<'a> {
     TerminalCompletion {
+        context_id: None,
         task_id,
         task_type: "get_signals",
         protocol: None,

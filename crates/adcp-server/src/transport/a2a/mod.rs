@@ -16,7 +16,6 @@ mod wire;
 
 use std::sync::Arc;
 
-use a2a::TaskState;
 use adcp_types::{AdcpError, codes};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -106,7 +105,7 @@ async fn serve_card(State(a2a): State<A2a>, request: Request) -> Response {
 }
 
 /// A JSON-RPC success answer.
-fn rpc_result(id: &Value, result: Value) -> Response {
+fn rpc_result(id: &Value, result: &Value) -> Response {
     json_response(
         StatusCode::OK,
         &json!({"jsonrpc": "2.0", "id": id, "result": result}),
@@ -263,6 +262,31 @@ impl Call<'_> {
     }
 }
 
+/// Names an error about a push config A2A's way when the buyer sent A2A's push config: the
+/// guards name `push_notification_config…`, which that buyer never wrote.
+fn name_native_push_field(mut body: Value) -> Value {
+    const NATIVE: &str = "params.configuration.taskPushNotificationConfig";
+    let rename = |field: &mut Value| {
+        if let Some(rest) = field
+            .as_str()
+            .and_then(|f| f.strip_prefix("push_notification_config"))
+        {
+            *field = Value::String(format!("{NATIVE}{rest}"));
+        }
+    };
+    if let Some(field) = body.pointer_mut("/adcp_error/field") {
+        rename(field);
+    }
+    if let Some(Value::Array(errors)) = body.get_mut("errors") {
+        for error in errors {
+            if let Some(field) = error.get_mut("field") {
+                rename(field);
+            }
+        }
+    }
+    body
+}
+
 /// A task as JSON (serialising the A2A types cannot fail: string keys, JSON values).
 fn task_json(task: &a2a::Task) -> Value {
     serde_json::to_value(task).unwrap_or(Value::Null)
@@ -302,15 +326,10 @@ impl Call<'_> {
                 )
                 .body;
                 let task = wire::reply_task(body, true, None);
-                return rpc_result(self.id, self.dialect.send_result(task_json(&task)));
+                return rpc_result(self.id, &self.dialect.send_result(task_json(&task)));
             }
         };
-        let public = self
-            .a2a
-            .config
-            .public_tools
-            .iter()
-            .any(|tool| *tool == invocation.skill);
+        let public = self.a2a.config.public_tools.contains(&invocation.skill);
         if self.anonymous() && !public {
             return self.unauthorized();
         }
@@ -323,8 +342,13 @@ impl Call<'_> {
                 self.principal,
             )
             .await;
+        let body = if invocation.native_push {
+            name_native_push_field(body)
+        } else {
+            body
+        };
         let task = wire::reply_task(body, is_error, invocation.context_id);
-        rpc_result(self.id, self.dialect.send_result(task_json(&task)))
+        rpc_result(self.id, &self.dialect.send_result(task_json(&task)))
     }
 
     /// The AdCP request a task method stands for: the task id, plus the `account` the task
@@ -355,7 +379,7 @@ impl Call<'_> {
     fn task_answer(&self, reply: ToolReply) -> Response {
         if !reply.is_error {
             let task = wire::status_task(reply.body);
-            return rpc_result(self.id, self.dialect.task(task_json(&task)));
+            return rpc_result(self.id, &self.dialect.task(task_json(&task)));
         }
         let error: AdcpError = reply
             .body
@@ -411,7 +435,8 @@ impl Call<'_> {
     }
 
     /// `ListTasks` over `list_tasks`: `pageSize`/`pageToken` become AdCP pagination, `status`
-    /// a status filter; each task is reported with its state (no artifacts).
+    /// a status filter; each task is reported with its state and its status summary as the
+    /// status message (no artifacts: a summary holds no result; `GetTask` has it).
     async fn list_tasks(self, params: &Value) -> Response {
         if self.anonymous() {
             return self.unauthorized();
@@ -458,13 +483,8 @@ impl Call<'_> {
                 tasks
                     .iter()
                     .map(|summary| {
-                        let state =
-                            wire::state_of(summary.get("status").and_then(Value::as_str), false);
-                        let mut task = wire::status_task(summary.clone());
-                        if state != TaskState::Completed {
-                            task.artifacts = None;
-                        }
-                        self.dialect.task(task_json(&task))
+                        self.dialect
+                            .task(task_json(&wire::summary_task(summary.clone())))
                     })
                     .collect()
             })
@@ -483,7 +503,7 @@ impl Call<'_> {
         let page_size = json!(tasks.len());
         rpc_result(
             self.id,
-            json!({
+            &json!({
                 "tasks": tasks,
                 "nextPageToken": next,
                 "pageSize": page_size,

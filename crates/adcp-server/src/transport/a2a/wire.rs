@@ -13,8 +13,12 @@ pub(super) struct Invocation {
     /// The tool's arguments, with an A2A-native push config translated into the AdCP
     /// `push_notification_config` when the buyer sent one.
     pub(super) parameters: Map<String, Value>,
-    /// The message's `contextId`, if it named one.
+    /// The message's `contextId`, if it named one (also passed to the skill as the envelope's
+    /// `context_id` when the parameters carry none, so a handed-off task keeps it).
     pub(super) context_id: Option<String>,
+    /// Whether the push config came from A2A's `configuration` (errors about it are named
+    /// there, not at `push_notification_config`).
+    pub(super) native_push: bool,
 }
 
 /// Why a `SendMessage` could not be read.
@@ -89,7 +93,8 @@ pub(super) fn invocation(params: &Value) -> Result<Invocation, Unreadable> {
             ));
         }
     };
-    if let Some(native) = native_push_config(params) {
+    let native = native_push_config(params);
+    if let Some(native) = native {
         if parameters.contains_key("push_notification_config") {
             return Err(Unreadable::Message(
                 AdcpError::invalid_request(
@@ -102,10 +107,16 @@ pub(super) fn invocation(params: &Value) -> Result<Invocation, Unreadable> {
         let translated = adcp_push_config(native).map_err(Unreadable::Message)?;
         parameters.insert("push_notification_config".to_owned(), translated);
     }
+    if let Some(context_id) = &context_id {
+        parameters
+            .entry("context_id")
+            .or_insert_with(|| Value::String(context_id.clone()));
+    }
     Ok(Invocation {
         skill: skill.to_owned(),
         parameters,
         context_id,
+        native_push: native.is_some(),
     })
 }
 
@@ -217,10 +228,17 @@ pub(super) fn task(id: String, context_id: String, state: TaskState, body: Value
     }
 }
 
-/// The task a tool reply stands for. A handed-off call is the AdCP task itself (`task.id` is
-/// its `task_id`); a synchronous answer gets a fresh id that names nothing to poll.
+/// The task a tool reply stands for: always final, the AdCP body in its artifact. rc.9's
+/// storyboard schema (`check: a2a_submitted_artifact`) normalises a `submitted` arm to
+/// `completed` with the AdCP discriminator (`status: "submitted"`) kept in the data part, and the
+/// AdCP A2A profile does the same for every non-error arm; an error reply is `failed`. A
+/// handed-off call's `task.id` is its AdCP `task_id` (where `GetTask` follows the AdCP task's
+/// own lifecycle); a synchronous answer gets a fresh id that names nothing to poll.
 pub(super) fn reply_task(body: Value, is_error: bool, message_context: Option<String>) -> Task {
-    let state = state_of(body.get("status").and_then(Value::as_str), is_error);
+    let state = match state_of(body.get("status").and_then(Value::as_str), is_error) {
+        state @ (TaskState::Failed | TaskState::Rejected | TaskState::Canceled) => state,
+        _ => TaskState::Completed,
+    };
     let task_id = body
         .get("task_id")
         .and_then(Value::as_str)
@@ -259,6 +277,24 @@ pub(super) fn status_task(status: Value) -> Task {
     task(task_id, context_id, state, body)
 }
 
+/// The task a `list_tasks` summary describes: its state, and the summary as the status
+/// message (a summary holds no result, so no artifact).
+pub(super) fn summary_task(summary: Value) -> Task {
+    let task_id = summary
+        .get("task_id")
+        .and_then(Value::as_str)
+        .map_or_else(new_id, str::to_owned);
+    let context_id = summary
+        .get("context_id")
+        .and_then(Value::as_str)
+        .map_or_else(|| task_id.clone(), str::to_owned);
+    let state = state_of(summary.get("status").and_then(Value::as_str), false);
+    // Built as an unfinished task so the summary rides in the status message.
+    let mut task = task(task_id, context_id, TaskState::Working, summary);
+    task.status.state = state;
+    task
+}
+
 /// The AdCP error body of a failed task (as the synchronous error reply would have been).
 fn failed_body(task_id: &str, error: &Value) -> Value {
     let mut body = Map::new();
@@ -275,13 +311,13 @@ mod tests {
 
     use super::*;
 
-    fn message(parts: Value) -> Value {
+    fn message(parts: &Value) -> Value {
         json!({"message": {"messageId": "m1", "role": "ROLE_USER", "contextId": "ctx-1", "parts": parts}})
     }
 
     #[test]
     fn a_data_part_names_the_skill_and_its_parameters() {
-        let call = invocation(&message(json!([
+        let call = invocation(&message(&json!([
             {"text": "find me products"},
             {"data": {"skill": "get_products", "parameters": {"buying_mode": "wholesale"}}}
         ])))
@@ -289,13 +325,13 @@ mod tests {
         assert_eq!(call.skill, "get_products");
         assert_eq!(call.parameters["buying_mode"], "wholesale");
         assert_eq!(call.context_id.as_deref(), Some("ctx-1"));
-        let legacy = invocation(&message(json!([
+        let legacy = invocation(&message(&json!([
             {"kind": "data", "data": {"skill": "get_signals"}}
         ])))
         .unwrap();
         assert_eq!(legacy.skill, "get_signals");
         assert!(legacy.parameters.is_empty());
-        let profile = invocation(&message(json!([
+        let profile = invocation(&message(&json!([
             {"data": "{\"skill\": \"get_products\", \"input\": {\"brief\": \"b\"}}",
              "mediaType": "application/json"}
         ])))
@@ -307,7 +343,7 @@ mod tests {
     #[test]
     fn a_text_only_message_names_the_expected_data_part() {
         let Err(Unreadable::Message(error)) =
-            invocation(&message(json!([{"text": "get me products"}])))
+            invocation(&message(&json!([{"text": "get me products"}])))
         else {
             panic!("a text-only message was read as a call");
         };
@@ -328,7 +364,7 @@ mod tests {
                 "{params}"
             );
         }
-        let Err(Unreadable::Message(error)) = invocation(&message(json!([
+        let Err(Unreadable::Message(error)) = invocation(&message(&json!([
             {"data": {"skill": "get_products", "parameters": [1]}}
         ]))) else {
             panic!("array parameters were accepted");
@@ -341,7 +377,7 @@ mod tests {
 
     #[test]
     fn a_native_push_config_becomes_an_adcp_one_marked_for_a2a_bodies() {
-        let mut params = message(json!([{"data": {"skill": "get_products", "parameters": {}}}]));
+        let mut params = message(&json!([{"data": {"skill": "get_products", "parameters": {}}}]));
         params["configuration"] = json!({"taskPushNotificationConfig": {
             "url": "https://buyer.example/a2a-hook", "token": "tok_0123456789abcdef",
             "authentication": {"scheme": "Bearer", "credentials": "c".repeat(32)}
@@ -358,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn final_states_carry_the_body_as_an_artifact_and_interim_states_as_the_status_message() {
+    fn every_reply_is_a_final_task_with_the_body_as_its_artifact() {
         let done = reply_task(json!({"status": "completed", "products": []}), false, None);
         assert_eq!(done.status.state, TaskState::Completed);
         let artifacts = done.artifacts.unwrap();
@@ -375,12 +411,12 @@ mod tests {
         );
         assert_eq!(submitted.id, "task_1");
         assert_eq!(submitted.context_id, "ctx");
-        assert_eq!(submitted.status.state, TaskState::Submitted);
-        assert!(submitted.artifacts.is_none());
-        let message = submitted.status.message.unwrap();
-        assert_eq!(message.role, Role::Agent);
+        // rc.9 `a2a_submitted_artifact`: the A2A task is completed, the AdCP discriminator
+        // stays in the data part.
+        assert_eq!(submitted.status.state, TaskState::Completed);
+        assert!(submitted.status.message.is_none());
         assert_eq!(
-            message.parts[0],
+            submitted.artifacts.unwrap()[0].parts[0],
             Part::data(json!({"status": "submitted", "task_id": "task_1"}))
         );
 

@@ -41,11 +41,13 @@ pub async fn issue_creates_a_submitted_task(registry: Registry) {
         .issue(
             new_task(&scope())
                 .with_request_context(context.clone())
+                .with_context_id("ctx-thread-1")
                 .with_webhook(webhook.clone()),
         )
         .await
         .unwrap();
     assert_eq!(record.status, TaskStatus::Submitted);
+    assert_eq!(record.context_id.as_deref(), Some("ctx-thread-1"));
     assert!(record.task_id.as_str().starts_with("task_") && record.task_id.as_str().len() == 37);
     assert_eq!(record.task_type.wire_type(), Some(TaskType::GetProducts));
     assert_eq!(record.protocol, AdcpProtocol::MediaBuy);
