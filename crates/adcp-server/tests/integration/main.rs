@@ -12,6 +12,7 @@
     clippy::unnecessary_wraps
 )]
 
+mod a2a;
 mod async_flow;
 mod families;
 mod framework;
