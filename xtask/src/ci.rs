@@ -53,8 +53,9 @@ pub(crate) fn run_ci() -> Result<()> {
     package_check::run_package_check()?;
     // A seller's own project, outside the workspace: built, shipped alone, driven as a buyer.
     adopter::run_adopter()?;
-    // The demo seller against the compliance storyboards it must pass.
-    conformance::run_conformance(&[])?;
+    // The demo seller against the compliance storyboards it must pass, over both transports
+    // (MCP, then A2A), each against the same baseline.
+    conformance::run_conformance(&["--protocol".to_owned(), "all".to_owned()])?;
     // The release demo seller killed, drained, flooded and starved of receivers (a few minutes).
     faults::run_faults(&[])
 }

@@ -31,8 +31,9 @@ commands:
   api-snapshot [--check]  regenerate api/*.txt from rustdoc JSON (or check it is fresh)
   ci                      everything CI runs: checks, clippy, deny, tests
   validate TOOL [FILE]    validate a JSON request (file or stdin) for TOOL; print the typed value or errors
-  demo [ARGS]             the main job: the demo seller on http://127.0.0.1:3001/mcp (ARGS go to it)
+  demo [ARGS]             the main job: the demo seller on http://127.0.0.1:3001/mcp and /a2a (ARGS go to it)
   conformance [ARGS]      grade the demo seller (or --url URL) against the compliance storyboards
+                          (--protocol mcp|a2a|all; default mcp)
   faults [ARGS]           the fault suite: release demo seller, real PostgreSQL, kill -9/SIGTERM/floods
   bench                   run the benchmarks (release) and print their numbers
   package-check           package adcp-types with its schemas, then build and test it outside the workspace
