@@ -18,7 +18,7 @@ const ADCP_EXTENSION: &str = "https://adcontextprotocol.org/extensions/adcp/v3";
 
 /// One HTTP answer from the A2A endpoint.
 #[derive(Debug)]
-struct Answer {
+pub(crate) struct Answer {
     status: u16,
     challenge: Option<String>,
     body: Value,
@@ -27,7 +27,7 @@ struct Answer {
 impl Answer {
     /// The JSON-RPC `result`, asserting the call succeeded at both layers.
     #[track_caller]
-    fn result(&self) -> &Value {
+    pub(crate) fn result(&self) -> &Value {
         assert_eq!(self.status, 200, "{:#}", self.body);
         assert!(
             self.body.get("error").is_none(),
@@ -40,7 +40,7 @@ impl Answer {
 
     /// The task a `SendMessage` answered with (A2A 1.0: `result.task`).
     #[track_caller]
-    fn task(&self) -> &Value {
+    pub(crate) fn task(&self) -> &Value {
         let task = &self.result()["task"];
         assert!(task.is_object(), "no task in {:#}", self.body);
         task
@@ -48,7 +48,7 @@ impl Answer {
 
     /// Asserts a JSON-RPC error with `code` carrying AdCP error `adcp_code`.
     #[track_caller]
-    fn expect_rpc_error(&self, status: u16, code: i64, adcp_code: &str) -> &Value {
+    pub(crate) fn expect_rpc_error(&self, status: u16, code: i64, adcp_code: &str) -> &Value {
         assert_eq!(self.status, status, "{:#}", self.body);
         assert_eq!(self.body["jsonrpc"], "2.0", "{:#}", self.body);
         assert!(self.body.get("result").is_none(), "{:#}", self.body);
@@ -67,14 +67,14 @@ impl Answer {
 }
 
 /// An A2A buyer: raw JSON-RPC 2.0 over HTTP.
-struct A2aBuyer {
+pub(crate) struct A2aBuyer {
     endpoint: String,
     token: Option<String>,
     client: reqwest::Client,
 }
 
 impl A2aBuyer {
-    fn new(running: &Running, token: Option<&str>) -> Self {
+    pub(crate) fn new(running: &Running, token: Option<&str>) -> Self {
         init();
         Self {
             endpoint: format!("{}/a2a", running.base),
@@ -112,7 +112,7 @@ impl A2aBuyer {
         }
     }
 
-    async fn rpc(&self, method: &str, params: Value) -> Answer {
+    pub(crate) async fn rpc(&self, method: &str, params: Value) -> Answer {
         let body = json!({ "jsonrpc": "2.0", "id": "req-1", "method": method, "params": params });
         let answer = self.post_raw(body.to_string(), &[]).await;
         if answer.status == 200 {
@@ -126,7 +126,7 @@ impl A2aBuyer {
     }
 
     /// `SendMessage` invoking `skill` with `parameters`, plus any extra members of `params`.
-    async fn send(&self, skill: &str, parameters: Value, extra: Value) -> Answer {
+    pub(crate) async fn send(&self, skill: &str, parameters: Value, extra: Value) -> Answer {
         let mut params = json!({ "message": message(skill, parameters) });
         if let Value::Object(extra) = extra {
             for (k, v) in extra {
@@ -136,7 +136,7 @@ impl A2aBuyer {
         self.rpc("SendMessage", params).await
     }
 
-    async fn get_task(&self, id: &str, account: &Value) -> Answer {
+    pub(crate) async fn get_task(&self, id: &str, account: &Value) -> Answer {
         self.rpc(
             "GetTask",
             json!({ "id": id, "metadata": { "account": account } }),
@@ -144,7 +144,7 @@ impl A2aBuyer {
         .await
     }
 
-    async fn cancel_task(&self, id: &str, account: &Value) -> Answer {
+    pub(crate) async fn cancel_task(&self, id: &str, account: &Value) -> Answer {
         self.rpc(
             "CancelTask",
             json!({ "id": id, "metadata": { "account": account } }),
@@ -153,7 +153,7 @@ impl A2aBuyer {
     }
 
     /// Polls `GetTask` until the task's state is terminal; returns the task.
-    async fn poll_until_terminal(&self, id: &str, account: &Value) -> Value {
+    pub(crate) async fn poll_until_terminal(&self, id: &str, account: &Value) -> Value {
         for _ in 0..250 {
             let answer = self.get_task(id, account).await;
             let task = answer.result().clone();
@@ -175,7 +175,7 @@ impl A2aBuyer {
 }
 
 /// An A2A 1.0 user message whose data part calls `skill`.
-fn message(skill: &str, parameters: Value) -> Value {
+pub(crate) fn message(skill: &str, parameters: Value) -> Value {
     json!({
         "messageId": "m1",
         "role": "ROLE_USER",
@@ -185,7 +185,7 @@ fn message(skill: &str, parameters: Value) -> Value {
 
 /// The AdCP body a terminal task carries: `artifacts[0].parts[0].data`.
 #[track_caller]
-fn artifact_data(task: &Value) -> &Value {
+pub(crate) fn artifact_data(task: &Value) -> &Value {
     assert_eq!(task["artifacts"][0]["name"], "result", "{task:#}");
     assert!(
         task["artifacts"][0]["artifactId"]
@@ -236,7 +236,7 @@ fn platform_calls(observed: &Observed) -> usize {
 }
 
 /// The receiver's deliveries at `path`, once `count` have arrived.
-async fn hooks_at(receiver: &Receiver, path: &str, count: usize) -> Vec<Received> {
+pub(crate) async fn hooks_at(receiver: &Receiver, path: &str, count: usize) -> Vec<Received> {
     let hooks = receiver.wait_for(path, count, WAIT).await;
     assert!(
         hooks.len() >= count,
@@ -1137,4 +1137,57 @@ async fn credentials_are_checked_before_any_protected_skill() {
         )
         .await;
     assert_eq!(product_ids(artifact_data(answer.task())), ["p1", "p2"]);
+}
+
+#[tokio::test]
+async fn a_draining_server_refuses_new_a2a_work_but_answers_get_task_and_delivers() {
+    let Seller {
+        running, receiver, ..
+    } = seller(true).await;
+    let a2a = A2aBuyer::new(&running, Some("token-a"));
+    let acct = account("acme.example");
+    let answer = a2a
+        .send(
+            "get_products",
+            json!({
+                "buying_mode": "brief", "brief": "x", "account": acct,
+                "push_notification_config": push(&receiver, "hooks/a2a-drain", "op-drain"),
+                "ext": { "handoff": true, "work_ms": 400 }
+            }),
+            json!({}),
+        )
+        .await;
+    let task_id = answer.task()["id"].as_str().unwrap().to_owned();
+    let server = running.server.clone();
+    let stopping =
+        tokio::spawn(async move { server.stop(&adcp_server::StopPolicy::default()).await });
+    while !running.server.is_draining() {
+        tokio::task::yield_now().await;
+    }
+    // New work: a failed task with a transient SERVICE_UNAVAILABLE (retry elsewhere).
+    let refused = a2a
+        .send(
+            "get_products",
+            json!({ "buying_mode": "brief", "brief": "y", "context": { "k": 1 } }),
+            json!({}),
+        )
+        .await;
+    let error = failed_error(&refused);
+    assert_eq!(error["code"], "SERVICE_UNAVAILABLE", "{error:#}");
+    assert_eq!(error["recovery"], "transient");
+    // Polling goes on while the task finishes.
+    let polled = a2a.get_task(&task_id, &acct).await;
+    assert!(polled.result()["status"]["state"].is_string());
+    let report = stopping.await.unwrap();
+    assert_eq!(
+        (report.tasks_finished, report.tasks_failed),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.webhooks_undelivered, 0);
+    // Its one terminal webhook went out before stop() returned.
+    let hooks = receiver.received();
+    assert_eq!(hooks.len(), 1, "one webhook for the drained task");
+    assert_eq!(hooks[0].json()["task_id"], task_id.as_str());
+    assert_eq!(hooks[0].json()["status"], "completed");
 }

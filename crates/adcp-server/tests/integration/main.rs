@@ -13,6 +13,8 @@
 )]
 
 mod a2a;
+#[cfg(feature = "postgres")]
+mod a2a_pg;
 mod async_flow;
 mod families;
 mod framework;

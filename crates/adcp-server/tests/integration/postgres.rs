@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::*;
 
-async fn replica(
+pub(crate) async fn replica(
     pool: &sqlx::PgPool,
     observed: &Arc<Observed>,
     stop: &CancellationToken,
