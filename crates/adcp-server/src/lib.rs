@@ -246,6 +246,7 @@ mod platform;
 mod postgres;
 #[cfg(feature = "postgres")]
 pub mod retention;
+pub mod rules;
 mod sandbox;
 mod server;
 mod transport;
