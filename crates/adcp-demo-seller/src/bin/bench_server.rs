@@ -167,6 +167,22 @@ async fn receiver() -> BenchResult<(String, mpsc::UnboundedReceiver<Instant>)> {
     Ok((url, rx))
 }
 
+/// The `get_products` call as an MCP buyer sends it (`tools/call`) and as an A2A buyer sends it
+/// (A2A 1.0 `SendMessage` with a DataPart), each leaked once for the load loops.
+fn request_bodies() -> (&'static str, &'static str) {
+    let arguments = json!({ "buying_mode": "wholesale", "context": { "correlation_id": "bench" } });
+    let mcp = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": { "name": "get_products", "arguments": arguments } });
+    let a2a = json!({ "jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+                      "params": { "message": { "messageId": "bench", "role": "ROLE_USER", "parts": [
+                          { "data": { "skill": "get_products", "parameters": arguments } }
+                      ] } } });
+    (
+        Box::leak(mcp.to_string().into_boxed_str()),
+        Box::leak(a2a.to_string().into_boxed_str()),
+    )
+}
+
 #[tokio::main]
 async fn main() -> BenchResult<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -204,21 +220,7 @@ async fn main() -> BenchResult<()> {
         std::future::pending(),
     ));
 
-    let call: &'static str = Box::leak(
-        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": { "name": "get_products", "arguments": { "buying_mode": "wholesale", "context": { "correlation_id": "bench" } } } })
-        .to_string()
-        .into_boxed_str(),
-    );
-    // The same call as an A2A buyer sends it (A2A 1.0 `SendMessage` with a DataPart).
-    let a2a_call: &'static str = Box::leak(
-        json!({ "jsonrpc": "2.0", "id": 1, "method": "SendMessage",
-                "params": { "message": { "messageId": "bench", "role": "ROLE_USER", "parts": [
-                    { "data": { "skill": "get_products", "parameters": { "buying_mode": "wholesale", "context": { "correlation_id": "bench" } } } }
-                ] } } })
-        .to_string()
-        .into_boxed_str(),
-    );
+    let (call, a2a_call) = request_bodies();
     // The bare endpoint answers with exactly the bytes the MCP endpoint answers with.
     let sample = reqwest::Client::new()
         .post(&mcp_url)

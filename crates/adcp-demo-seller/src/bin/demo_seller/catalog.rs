@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use adcp_types::MissingField;
 use adcp_types::generated::{
     AvailableMetric, Channels, CpmOption, DeliveryType, FormatId, PriceGuidance, PricingOption,
-    Product, ProductFilters, PublisherPropertySelector, ReportingCapabilities,
+    Product, PublisherPropertySelector, ReportingCapabilities,
     ReportingCapabilitiesDateRangeSupport, ReportingFrequency,
 };
 use serde_json::{Map, Value, json};
@@ -335,24 +335,4 @@ pub(crate) fn terms(option: &PricingOption) -> Terms<'_> {
             floor_price: None,
         },
     }
-}
-
-/// Whether `product` passes the request's `filters` (delivery type, fixed price).
-pub(crate) fn matches_filters(product: &Product, filters: Option<&ProductFilters>) -> bool {
-    let Some(filters) = filters else { return true };
-    if let Some(delivery) = filters.delivery_type
-        && product.delivery_type != delivery
-    {
-        return false;
-    }
-    if let Some(fixed) = filters.is_fixed_price {
-        let has_fixed = product
-            .pricing_options
-            .iter()
-            .any(|o| terms(o).fixed_price.is_some());
-        if has_fixed != fixed {
-            return false;
-        }
-    }
-    true
 }

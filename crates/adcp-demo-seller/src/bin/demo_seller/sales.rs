@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::buyer_data::{self, Registries};
 use crate::buys::{MediaBuy, MediaBuys};
-use crate::catalog::{Catalog, matches_filters};
+use crate::catalog::Catalog;
 use crate::delivery::{self, DeliveryLedger};
 use crate::reply::built;
 use crate::update;
@@ -189,13 +189,10 @@ impl SalesPlatform for DemoSales {
         request: GetProductsRequest,
         ctx: &CallContext,
     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
-        // Every matching product; the server cuts the page (`auto_paginate`).
-        let mut products: Vec<Product> = self
-            .catalog
-            .all()
-            .into_iter()
-            .filter(|p| matches_filters(p, request.filters.as_ref()))
-            .collect();
+        // Every product the protocol's filters keep (with pricing options pruned to the
+        // requested currencies and price type); the server cuts the page (`auto_paginate`).
+        let mut products: Vec<Product> =
+            adcp_server::rules::discovery::apply_product_filters(self.catalog.all(), &request);
         let wholesale = request.buying_mode == GetProductsRequestBuyingMode::Wholesale;
         if wholesale || request.push_notification_config.is_none() {
             return Ok(Outcome::Completed(GetProductsResponse {
