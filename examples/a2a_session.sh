@@ -66,9 +66,9 @@ OTHER=$(send get_products "{\"buying_mode\":\"brief\",\"brief\":\"winter camping
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["task"]["id"])')
 rpc CancelTask "{\"id\":\"$OTHER\",\"metadata\":{\"account\":$ACCOUNT}}" \
   | python3 -c 'import json,sys; t=json.load(sys.stdin)["result"]; print(t["id"], t["status"]["state"])'
-# Canceling again is idempotent (no second webhook); canceling a finished task is refused.
+# A finished task (canceled or completed) cannot be canceled; no second webhook is sent.
 rpc CancelTask "{\"id\":\"$OTHER\",\"metadata\":{\"account\":$ACCOUNT}}" \
-  | python3 -c 'import json,sys; t=json.load(sys.stdin)["result"]; print("again:", t["status"]["state"])'
+  | python3 -c 'import json,sys; e=json.load(sys.stdin)["error"]; print("again:", e["code"], e["data"]["adcp_error"]["code"])'
 rpc CancelTask "{\"id\":\"$TASK\",\"metadata\":{\"account\":$ACCOUNT}}" \
   | python3 -c 'import json,sys; e=json.load(sys.stdin)["error"]; print("completed task:", e["code"], e["data"]["adcp_error"]["code"])'
 sleep 1
