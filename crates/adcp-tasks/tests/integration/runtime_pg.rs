@@ -382,7 +382,10 @@ async fn migration_is_idempotent_and_upgrades_an_older_table() {
     .fetch_one(pool)
     .await
     .unwrap();
-    assert_eq!(context_column, 1, "version 3 added context_id to the older table");
+    assert_eq!(
+        context_column, 1,
+        "version 3 added context_id to the older table"
+    );
 }
 
 #[tokio::test]
