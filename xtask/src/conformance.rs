@@ -143,7 +143,7 @@ fn start_demo(protocol: Protocol) -> Result<(DemoSeller, String)> {
 
 /// Runs `conformance` with `args` once per protocol, MCP then A2A, each with `--protocol all`
 /// replaced by that protocol; stops at the first protocol that fails. Without `--url` each
-/// run starts its own demo seller and compares with `tests/conformance/demo-baseline.json`.
+/// run starts its own demo seller and compares with `crates/adcp-conformance/demo-baseline.json`.
 fn run_per_protocol(args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "--url") {
         bail!("--protocol all grades the demo seller; with --url, name one protocol");
@@ -251,7 +251,7 @@ pub(crate) fn run_conformance(args: &[String]) -> Result<()> {
 }
 
 /// Compares the demo seller's report (at `report`, relative to the workspace) with
-/// `tests/conformance/demo-baseline.json`: any failure not listed there is a regression; a
+/// `crates/adcp-conformance/demo-baseline.json`: any failure not listed there is a regression; a
 /// listed storyboard that now passes must leave the list.
 fn compare_with_baseline(report: &str) -> Result<()> {
     let root = workspace_root();
@@ -260,8 +260,8 @@ fn compare_with_baseline(report: &str) -> Result<()> {
             .with_context(|| format!("reading the conformance report {report}"))?,
     )?;
     let baseline: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/conformance/demo-baseline.json"))
-            .context("reading tests/conformance/demo-baseline.json")?,
+        &std::fs::read_to_string(root.join("crates/adcp-conformance/demo-baseline.json"))
+            .context("reading crates/adcp-conformance/demo-baseline.json")?,
     )?;
     let known = baseline["known_failures"]
         .as_object()
@@ -281,7 +281,7 @@ fn compare_with_baseline(report: &str) -> Result<()> {
         }
     }
     println!(
-        "conformance baseline: {} storyboards graded, {} known gaps (tests/conformance/demo-baseline.json)",
+        "conformance baseline: {} storyboards graded, {} known gaps (crates/adcp-conformance/demo-baseline.json)",
         storyboards.len(),
         known.len()
     );
@@ -290,7 +290,7 @@ fn compare_with_baseline(report: &str) -> Result<()> {
     }
     if !fixed.is_empty() {
         bail!(
-            "these storyboards now pass; remove them from tests/conformance/demo-baseline.json: {fixed:?}"
+            "these storyboards now pass; remove them from crates/adcp-conformance/demo-baseline.json: {fixed:?}"
         );
     }
     Ok(())

@@ -187,8 +187,8 @@
 //!
 //! ## Testing your seller
 //!
-//! `adcp-conformance` (`tests/conformance` in this repository; not published) grades any agent
-//! URL against the protocol's rc.9 compliance storyboards. From a checkout, with your agent
+//! `adcp-conformance` (`crates/adcp-conformance` in this repository; not published) grades any
+//! agent URL against the protocol's rc.9 compliance storyboards. From a checkout, with your agent
 //! running:
 //!
 //! ```text

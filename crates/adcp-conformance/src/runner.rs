@@ -62,7 +62,14 @@ impl Runner {
             .schemas_dir
             .clone()
             .unwrap_or_else(catalog::default_schemas_dir);
-        let schemas = SchemaSet::load(&schemas_dir).map_err(|e| e.to_string());
+        // Without a schema folder (an installed binary, no ADCP_SCHEMAS_DIR) the schemas
+        // compiled into adcp-types validate responses.
+        let schemas = if config.schemas_dir.is_none() && !schemas_dir.is_dir() {
+            SchemaSet::embedded()
+        } else {
+            SchemaSet::load(&schemas_dir)
+        }
+        .map_err(|e| e.to_string());
         let receiver = WebhookReceiver::start().await?;
         Ok(Self {
             client: AgentClient::with_protocol(

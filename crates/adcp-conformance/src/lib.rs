@@ -165,7 +165,8 @@ pub struct RunConfig {
     pub specialisms: Vec<String>,
     /// The `compliance/<version>` folder; default [`catalog::default_compliance_dir`].
     pub compliance_dir: Option<PathBuf>,
-    /// The schema folder; default [`catalog::default_schemas_dir`].
+    /// The schema folder; default [`catalog::default_schemas_dir`], or the schemas embedded in
+    /// `adcp-types` when that folder does not exist.
     pub schemas_dir: Option<PathBuf>,
     /// The bearer token sent on ordinary calls. Default: the storyboard's test-kit
     /// `auth.api_key`, else none.
