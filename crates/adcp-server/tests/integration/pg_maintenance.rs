@@ -71,6 +71,7 @@ fn current_ledger() -> Vec<(String, i32)> {
         ("adcp-server:idempotency", 1),
         ("adcp-tasks:adcp_tasks", 1),
         ("adcp-tasks:adcp_tasks", 2),
+        ("adcp-tasks:adcp_tasks", 3),
         ("adcp-webhooks:outbox", 1),
         ("adcp-webhooks:outbox", 2),
     ]

@@ -15,7 +15,9 @@ use adcp_webhooks::outbox::{DeliveryState, OutboxDelivery, OutboxWorkerConfig, P
 use adcp_webhooks::retry::RetryPolicy;
 use adcp_webhooks::signing::JwksPublisher;
 use adcp_webhooks::verify::{InboundWebhook, WebhookVerifier};
-use adcp_webhooks::{EmitOutcome, TerminalCompletion, TerminalEmitter, WebhookSender};
+use adcp_webhooks::{
+    BreakerPolicy, EmitOutcome, TerminalCompletion, TerminalEmitter, WebhookSender,
+};
 use common::{Answer, Receiver, loopback_sender, test_signer};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
@@ -309,11 +311,17 @@ async fn receiver_down_then_up_is_delivered() {
     let outbox = outbox_on(db.url()).await;
     let port = common::free_port();
     let key = enqueue(&outbox, "task_d", &format!("http://127.0.0.1:{port}/h")).await;
-    let worker = Worker::spawn(
-        &outbox,
-        loopback_sender(Some(test_signer())),
-        worker_config("w"),
-    );
+    // This test is about retrying until the receiver is up, not the circuit breaker: with the
+    // default threshold a slow machine reaches five failures before the receiver starts, and
+    // the open circuit then outlasts the wait.
+    let config = OutboxWorkerConfig {
+        breaker: BreakerPolicy {
+            failure_threshold: u32::MAX,
+            ..BreakerPolicy::default()
+        },
+        ..worker_config("w")
+    };
+    let worker = Worker::spawn(&outbox, loopback_sender(Some(test_signer())), config);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pending = wait_for_state(
         &outbox,

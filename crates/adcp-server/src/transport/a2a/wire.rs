@@ -330,7 +330,11 @@ mod tests {
         ])))
         .unwrap();
         assert_eq!(legacy.skill, "get_signals");
-        assert!(legacy.parameters.is_empty());
+        // The message's contextId is passed on as the envelope's context_id.
+        assert_eq!(
+            Value::Object(legacy.parameters),
+            json!({"context_id": "ctx-1"})
+        );
         let profile = invocation(&message(&json!([
             {"data": "{\"skill\": \"get_products\", \"input\": {\"brief\": \"b\"}}",
              "mediaType": "application/json"}
