@@ -64,7 +64,8 @@ pub fn task_status_response(record: &TaskRecord, options: StatusOptions) -> Valu
 ///
 /// Carries the envelope `status: "completed"` that `list-tasks-response.json` requires, the
 /// `query_summary` (counts across all pages, the filters and sort applied), one item per task
-/// (`domain` is the task's protocol, always `media-buy` or `signals`), and `pagination`.
+/// (`domain` is the task's protocol, always `media-buy` or `signals`; `context_id` when the task
+/// has one), and `pagination`.
 pub fn list_tasks_response(page: &TaskPage, query: &TaskQuery) -> Value {
     let tasks: Vec<Value> = page
         .tasks
@@ -72,6 +73,9 @@ pub fn list_tasks_response(page: &TaskPage, query: &TaskQuery) -> Value {
         .map(|record| {
             let mut item = common_fields(record);
             item.insert("domain".to_owned(), json!(record.protocol.as_str()));
+            if let Some(context_id) = &record.context_id {
+                item.insert("context_id".to_owned(), json!(context_id));
+            }
             if query.include_history {
                 item.insert("history".to_owned(), history(record));
             }

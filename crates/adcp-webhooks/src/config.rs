@@ -47,6 +47,10 @@ pub enum WebhookAuth {
 /// A2A's own `taskPushNotificationConfig`; a config without it gets the AdCP payload.
 pub const A2A_ENVELOPE_MEMBER: &str = "a2a_task_envelope";
 
+/// The value of [`A2A_ENVELOPE_MEMBER`] that asks for A2A v0.3 bodies
+/// ([`WebhookEnvelope::A2aTaskV03`]); `true` asks for A2A 1.0.
+pub const A2A_V03_ENVELOPE: &str = "v0.3";
+
 /// The body shape a push config's webhooks take: the channel chosen at registration decides
 /// it, whatever transport the call came over.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,6 +62,9 @@ pub enum WebhookEnvelope {
     /// An A2A 1.0 `StreamResponse` carrying the `Task` (`{"task": {id, contextId, status,
     /// artifacts, metadata}}`): A2A's own push config.
     A2aTask,
+    /// The A2A v0.3 `Task` itself (`kind: "task"`, lowercase states, `kind`-tagged parts): A2A's
+    /// own push config registered by a v0.3 buyer.
+    A2aTaskV03,
 }
 
 impl WebhookAuth {
@@ -176,10 +183,12 @@ impl PushNotificationConfig {
                 }
             }
         };
-        let envelope = if value.get(A2A_ENVELOPE_MEMBER) == Some(&Value::Bool(true)) {
-            WebhookEnvelope::A2aTask
-        } else {
-            WebhookEnvelope::Adcp
+        let envelope = match value.get(A2A_ENVELOPE_MEMBER) {
+            Some(Value::Bool(true)) => WebhookEnvelope::A2aTask,
+            Some(Value::String(version)) if version == A2A_V03_ENVELOPE => {
+                WebhookEnvelope::A2aTaskV03
+            }
+            _ => WebhookEnvelope::Adcp,
         };
         Ok(Self {
             url: url.to_owned(),

@@ -36,7 +36,8 @@ pub mod verify;
 
 pub use breaker::BreakerPolicy;
 pub use config::{
-    A2A_ENVELOPE_MEMBER, PushNotificationConfig, Secret, WebhookAuth, WebhookEnvelope, redact_url,
+    A2A_ENVELOPE_MEMBER, A2A_V03_ENVELOPE, PushNotificationConfig, Secret, WebhookAuth,
+    WebhookEnvelope, redact_url,
 };
 pub use delivery::{DeliverySupervisor, Enqueued, NewDelivery};
 pub use emit::{

@@ -237,12 +237,48 @@ pub fn build_a2a_payload(
     Value::Object(body)
 }
 
+/// The v0.3 form of a [`build_a2a_payload`] body: the task itself, tagged `kind: "task"`, its
+/// state in v0.3's lowercase kebab case and its parts tagged `kind: "data"`.
+fn a2a_v03(body: Value) -> Value {
+    let Value::Object(mut body) = body else {
+        return body;
+    };
+    let Some(Value::Object(mut task)) = body.remove("task") else {
+        return Value::Object(body);
+    };
+    task.insert("kind".to_owned(), Value::String("task".to_owned()));
+    if let Some(Value::String(state)) = task.get_mut("status").and_then(|s| s.get_mut("state")) {
+        *state = state
+            .trim_start_matches("TASK_STATE_")
+            .to_ascii_lowercase()
+            .replace('_', "-");
+    }
+    if let Some(Value::Array(artifacts)) = task.get_mut("artifacts") {
+        for part in artifacts
+            .iter_mut()
+            .filter_map(|a| a.get_mut("parts").and_then(Value::as_array_mut))
+            .flatten()
+        {
+            if let Value::Object(part) = part {
+                part.insert("kind".to_owned(), Value::String("data".to_owned()));
+            }
+        }
+    }
+    Value::Object(task)
+}
+
 /// Builds the payload with a new idempotency key and the current time, and serializes it once.
 /// The config's [`WebhookEnvelope`] decides the shape: the AdCP payload or the A2A task.
 pub fn prepare_payload(config: &PushNotificationConfig, event: &WebhookEvent) -> PreparedPayload {
     let idempotency_key = new_idempotency_key();
     let payload = match config.envelope {
         WebhookEnvelope::A2aTask => build_a2a_payload(config, event, &idempotency_key, Utc::now()),
+        WebhookEnvelope::A2aTaskV03 => a2a_v03(build_a2a_payload(
+            config,
+            event,
+            &idempotency_key,
+            Utc::now(),
+        )),
         _ => build_payload(config, event, &idempotency_key, Utc::now()),
     };
     // Serializing a `Value` built from strings and `Value`s cannot fail.
@@ -302,6 +338,37 @@ mod tests {
         let body = build_a2a_payload(&config, &failed, "whk_0123456789abcdef", Utc::now());
         assert_eq!(body["task"]["status"]["state"], "TASK_STATE_INPUT_REQUIRED");
         assert!(body["task"].get("artifacts").is_none());
+    }
+
+    #[test]
+    fn a_v03_registration_gets_the_bare_v03_task() {
+        let config = PushNotificationConfig::from_value(&json!({
+            "url": "https://buyer.example/a2a",
+            crate::config::A2A_ENVELOPE_MEMBER: crate::config::A2A_V03_ENVELOPE,
+        }))
+        .unwrap();
+        assert_eq!(config.envelope, WebhookEnvelope::A2aTaskV03);
+        let event = WebhookEvent {
+            task_id: "task_1".into(),
+            task_type: TaskType::GetProducts,
+            protocol: None,
+            status: TaskStatus::Completed,
+            result: Some(json!({"products": []})),
+            message: None,
+            context_id: Some("ctx".into()),
+            context: None,
+        };
+        let body: Value = serde_json::from_slice(&prepare_payload(&config, &event).body).unwrap();
+        assert_eq!(body["kind"], "task");
+        assert_eq!(body["id"], "task_1");
+        assert_eq!(body["contextId"], "ctx");
+        assert_eq!(body["status"]["state"], "completed");
+        assert_eq!(body["artifacts"][0]["parts"][0]["kind"], "data");
+        assert_eq!(
+            body["artifacts"][0]["parts"][0]["data"],
+            json!({"products": []})
+        );
+        assert!(body["metadata"]["adcp"]["idempotency_key"].is_string());
     }
 
     fn config() -> PushNotificationConfig {

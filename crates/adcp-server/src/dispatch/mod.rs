@@ -421,12 +421,17 @@ impl Core {
         if let Some(context) = request.get("context").filter(|c| c.is_object()) {
             task_request = task_request.with_request_context(context.clone());
         }
-        if let Some(context_id) = request
-            .get("context_id")
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty() && id.len() <= 255)
-        {
-            task_request = task_request.with_context_id(context_id);
+        match request.get("context_id") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(id)) if is_context_id(id) => {
+                task_request = task_request.with_context_id(id.as_str());
+            }
+            Some(_) => {
+                return Err(AdcpError::invalid_request(
+                    "`context_id` must be 1 to 255 printable characters",
+                )
+                .with_field("context_id"));
+            }
         }
         Ok(CallContext::new(name, account, principal, task_request))
     }
@@ -597,6 +602,12 @@ pub(crate) fn unknown_tool(tool: &str) -> AdcpError {
 
 /// The tools a draining server still answers: polling the tasks it is finishing, and
 /// capability discovery (cheap, and what a buyer reads before retrying elsewhere).
+/// Whether `id` can name a conversation: 1 to 255 bytes, no control characters (stored as
+/// text by every registry, echoed in headers-free JSON).
+pub(crate) fn is_context_id(id: &str) -> bool {
+    (1..=255).contains(&id.len()) && !id.chars().any(char::is_control)
+}
+
 fn served_while_draining(tool: &str) -> bool {
     matches!(
         tool,

@@ -3,17 +3,19 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Fields that do not make two requests different: the key itself and the buyer's echo-only
-/// `context`, plus the version envelope.
-const IGNORED: [&str; 4] = [
+/// Fields that do not make two requests different: the key itself, the buyer's echo-only
+/// `context` and conversation id (`context_id`, which an A2A message's `contextId` feeds), plus
+/// the version envelope.
+const IGNORED: [&str; 5] = [
     "idempotency_key",
     "context",
+    "context_id",
     "adcp_version",
     "adcp_major_version",
 ];
 
 /// SHA-256 (hex) of the request's canonical JSON (keys sorted at every depth), without the
-/// fields `idempotency_key`, `context`, `adcp_version` and `adcp_major_version`. Two requests
+/// fields `idempotency_key`, `context`, `context_id`, `adcp_version` and `adcp_major_version`. Two requests
 /// with the same fingerprint are the same request.
 pub fn fingerprint(request: &Value) -> String {
     fingerprint_excluding(request, &[])

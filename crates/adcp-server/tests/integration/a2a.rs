@@ -183,6 +183,14 @@ pub(crate) fn message(skill: &str, parameters: Value) -> Value {
     })
 }
 
+/// A v0.3 `message/send` params object calling `get_products` with `parameters`.
+fn v03_message(parameters: Value) -> Value {
+    json!({ "message": {
+        "kind": "message", "messageId": "m-v03", "role": "user",
+        "parts": [{ "kind": "data", "data": { "skill": "get_products", "parameters": parameters } }]
+    } })
+}
+
 /// The AdCP body a terminal task carries: `artifacts[0].parts[0].data`.
 #[track_caller]
 pub(crate) fn artifact_data(task: &Value) -> &Value {
@@ -989,12 +997,6 @@ async fn the_v03_method_names_answer_v03_shapes() {
     let Seller { running, .. } = seller(false).await;
     let a2a = A2aBuyer::new(&running, Some("token-a"));
     let acct = account("acme.example");
-    let v03_message = |parameters: Value| {
-        json!({ "message": {
-            "kind": "message", "messageId": "m-v03", "role": "user",
-            "parts": [{ "kind": "data", "data": { "skill": "get_products", "parameters": parameters } }]
-        } })
-    };
 
     let answer = a2a
         .rpc(
@@ -1190,4 +1192,82 @@ async fn a_draining_server_refuses_new_a2a_work_but_answers_get_task_and_deliver
     assert_eq!(hooks.len(), 1, "one webhook for the drained task");
     assert_eq!(hooks[0].json()["task_id"], task_id.as_str());
     assert_eq!(hooks[0].json()["status"], "completed");
+}
+
+#[tokio::test]
+async fn a2a_refuses_cross_site_posts_notifications_and_bad_context_ids() {
+    let (observed, running, a2a) = guarded_seller().await;
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+        "params": { "message": message("get_products", json!({ "buying_mode": "wholesale" })) } });
+
+    // A browser's cross-site "simple" POST is text/plain: refused before any skill runs.
+    let response = reqwest::Client::new()
+        .post(format!("{}/a2a", running.base))
+        .header("content-type", "text/plain")
+        .header("authorization", "Bearer token-a")
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 415);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["data"]["adcp_error"]["field"], "Content-Type");
+
+    // A2A has no notifications: a request without an id is refused, not run.
+    let mut notification = call.clone();
+    notification.as_object_mut().unwrap().remove("id");
+    let answer = a2a.post_raw(notification.to_string(), &[]).await;
+    assert_eq!(
+        answer.expect_rpc_error(400, -32600, "INVALID_REQUEST")["field"],
+        "id"
+    );
+    assert_eq!(platform_calls(&observed), 0, "nothing ran");
+
+    // A contextId that cannot name a conversation is a transport fault naming it.
+    let mut params =
+        json!({ "message": message("get_products", json!({ "buying_mode": "wholesale" })) });
+    params["message"]["contextId"] = json!("bad\u{0000}id");
+    let answer = a2a.rpc("SendMessage", params).await;
+    assert_eq!(
+        answer.expect_rpc_error(200, -32602, "INVALID_REQUEST")["field"],
+        "params.message.contextId"
+    );
+    // One that contradicts the parameters' context_id is refused as a failed task.
+    let mut params = json!({ "message": message("get_products",
+        json!({ "buying_mode": "wholesale", "context_id": "ctx-a" })) });
+    params["message"]["contextId"] = json!("ctx-b");
+    let error = failed_error(&a2a.rpc("SendMessage", params).await);
+    assert_eq!(
+        error["field"],
+        "params.message.parts.data.parameters.context_id"
+    );
+    assert_eq!(platform_calls(&observed), 0, "nothing ran");
+    still_serving(&a2a).await;
+}
+
+#[tokio::test]
+async fn a_v03_buyers_push_config_gets_a_v03_task_webhook() {
+    let Seller {
+        running, receiver, ..
+    } = seller(true).await;
+    let a2a = A2aBuyer::new(&running, Some("token-a"));
+    let acct = account("acme.example");
+    let mut params = v03_message(json!({
+        "buying_mode": "brief", "brief": "x", "account": acct, "ext": { "handoff": true }
+    }));
+    params["configuration"] =
+        json!({ "pushNotificationConfig": { "url": receiver.url("hooks/v03") } });
+    let answer = a2a.rpc("message/send", params).await;
+    let task = answer.result();
+    assert_eq!(task["kind"], "task", "{task:#}");
+    let task_id = task["id"].as_str().unwrap().to_owned();
+    a2a.poll_until_terminal(&task_id, &acct).await;
+    let hooks = hooks_at(&receiver, "hooks/v03", 1).await;
+    assert_eq!(hooks.len(), 1, "exactly one terminal webhook");
+    let body = hooks[0].json();
+    assert_eq!(body["kind"], "task", "{body:#}");
+    assert_eq!(body["id"], task_id.as_str());
+    assert_eq!(body["status"]["state"], "completed");
+    assert_eq!(body["artifacts"][0]["parts"][0]["kind"], "data");
+    verify_signature(&running.base, &receiver.url("hooks/v03"), &hooks[0]).await;
 }

@@ -119,6 +119,18 @@ impl CardTemplate {
             "protocolVersion".to_owned(),
             Value::String(a2a::VERSION.to_owned()),
         );
+        if self.authenticated {
+            // v0.3 readers look for OpenAPI-style members on the scheme and a top-level
+            // `security`; 1.0 readers ignore both.
+            if let Some(Value::Object(scheme)) = json
+                .get_mut("securitySchemes")
+                .and_then(|schemes| schemes.get_mut(BEARER))
+            {
+                scheme.insert("type".to_owned(), Value::String("http".to_owned()));
+                scheme.insert("scheme".to_owned(), Value::String("bearer".to_owned()));
+            }
+            json.insert("security".to_owned(), serde_json::json!([{ BEARER: [] }]));
+        }
         Value::Object(json)
     }
 }

@@ -118,44 +118,22 @@ fn rpc_failure(id: &Value, code: i64, error: &AdcpError) -> Response {
     rpc_error(StatusCode::OK, id, code, error)
 }
 
-/// `POST /a2a`: the edge checks in MCP's order (host, credentials, body size and arrival
-/// time, JSON, JSON-RPC shape), then the method.
+/// `POST /a2a`: the edge checks ([`read_request`]), the A2A version, then the method.
 async fn serve_rpc(State(a2a): State<A2a>, request: Request) -> Response {
-    let config = &a2a.config;
-    let (parts, body) = request.into_parts();
-    if !host_allowed(config, &parts.headers) {
-        return forbidden_host(&Value::Null);
-    }
-    let principal = match authenticate(config, &parts.headers).await {
-        Ok(principal) => principal,
+    let (headers, principal, message) = match read_request(&a2a.config, request).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
-    let bytes = match read_body(config, &parts.headers, body).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
-    let message: Value = match serde_json::from_slice(&bytes) {
-        Ok(message) => message,
-        Err(error) => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                &Value::Null,
-                PARSE_ERROR,
-                &AdcpError::invalid_request(format!("the request body is not valid JSON: {error}"))
-                    .with_field("body"),
-            );
-        }
-    };
-    drop(bytes);
-    if let Err(malformed) = jsonrpc::check(&message) {
+    // A2A has no notifications: a request without an `id` would run with no answer to read.
+    let Some(id) = message.get("id").filter(|id| !id.is_null()).cloned() else {
         return rpc_error(
             StatusCode::BAD_REQUEST,
-            &malformed.id,
-            malformed.code,
-            &malformed.error,
+            &Value::Null,
+            INVALID_REQUEST,
+            &AdcpError::invalid_request("an A2A request needs an `id` (A2A has no notifications)")
+                .with_field("id"),
         );
-    }
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    };
     let Some(method) = jsonrpc::method(&message) else {
         return rpc_error(
             StatusCode::BAD_REQUEST,
@@ -168,8 +146,7 @@ async fn serve_rpc(State(a2a): State<A2a>, request: Request) -> Response {
         .get("params")
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
-    if let Some(version) = parts
-        .headers
+    if let Some(version) = headers
         .get("a2a-version")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
@@ -193,11 +170,10 @@ async fn serve_rpc(State(a2a): State<A2a>, request: Request) -> Response {
     };
     let mut response = call.answer(method, &params).await;
     // A buyer that activated the AdCP profile extension sees it echoed, as A2A asks.
-    let activated = parts
-        .headers
+    let activated = headers
         .get_all("a2a-extensions")
         .iter()
-        .chain(parts.headers.get_all("x-a2a-extensions"))
+        .chain(headers.get_all("x-a2a-extensions"))
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|uri| uri.trim() == card::ADCP_EXTENSION);
@@ -208,6 +184,55 @@ async fn serve_rpc(State(a2a): State<A2a>, request: Request) -> Response {
         );
     }
     response
+}
+
+/// The edge checks in MCP's order — host, credentials, content type, body size and arrival
+/// time, JSON, JSON-RPC shape — answering the request's headers, caller and message.
+async fn read_request(
+    config: &HttpConfig,
+    request: Request,
+) -> Result<(http::HeaderMap, Option<Principal>, Value), Response> {
+    let (parts, body) = request.into_parts();
+    if !host_allowed(config, &parts.headers) {
+        return Err(forbidden_host(&Value::Null));
+    }
+    let principal = authenticate(config, &parts.headers).await?;
+    // Only JSON, as rmcp requires on `/mcp`: a browser's cross-site "simple" POST
+    // (`text/plain`) to a loopback agent must not run a skill.
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(rpc_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &Value::Null,
+            INVALID_REQUEST,
+            &AdcpError::invalid_request("an A2A request must be sent as `application/json`")
+                .with_field("Content-Type"),
+        ));
+    }
+    let bytes = read_body(config, &parts.headers, body).await?;
+    let message: Value = serde_json::from_slice(&bytes).map_err(|error| {
+        rpc_error(
+            StatusCode::BAD_REQUEST,
+            &Value::Null,
+            PARSE_ERROR,
+            &AdcpError::invalid_request(format!("the request body is not valid JSON: {error}"))
+                .with_field("body"),
+        )
+    })?;
+    if let Err(malformed) = jsonrpc::check(&message) {
+        return Err(rpc_error(
+            StatusCode::BAD_REQUEST,
+            &malformed.id,
+            malformed.code,
+            &malformed.error,
+        ));
+    }
+    Ok((parts.headers, principal, message))
 }
 
 impl Call<'_> {
@@ -311,7 +336,7 @@ impl Call<'_> {
     }
 
     async fn send_message(self, params: &Value) -> Response {
-        let invocation = match wire::invocation(params) {
+        let invocation = match wire::invocation(params, self.dialect == Dialect::V03) {
             Ok(invocation) => invocation,
             Err(Unreadable::Params(error)) => {
                 return rpc_failure(self.id, INVALID_PARAMS, &error);
@@ -386,13 +411,13 @@ impl Call<'_> {
             .get("adcp_error")
             .and_then(|e| serde_json::from_value(e.clone()).ok())
             .unwrap_or_else(AdcpError::internal);
+        // The buyer's mistakes are invalid params; only the seller's own failures are
+        // internal errors.
         let code = match error.code.as_str() {
             codes::REFERENCE_NOT_FOUND => i64::from(a2a::error_code::TASK_NOT_FOUND),
             codes::NOT_CANCELLABLE => i64::from(a2a::error_code::TASK_NOT_CANCELABLE),
-            codes::INVALID_REQUEST | codes::ACCOUNT_NOT_FOUND | codes::ACCOUNT_AMBIGUOUS => {
-                INVALID_PARAMS
-            }
-            _ => INTERNAL_ERROR,
+            _ if error.recovery == adcp_types::Recovery::Transient => INTERNAL_ERROR,
+            _ => INVALID_PARAMS,
         };
         rpc_failure(self.id, code, &error)
     }
@@ -440,6 +465,17 @@ impl Call<'_> {
     async fn list_tasks(self, params: &Value) -> Response {
         if self.anonymous() {
             return self.unauthorized();
+        }
+        if params.get("contextId").is_some_and(|c| !c.is_null()) {
+            return rpc_failure(
+                self.id,
+                INVALID_PARAMS,
+                &AdcpError::new(
+                    codes::UNSUPPORTED_FEATURE,
+                    "ListTasks cannot filter by contextId here; GetTask reports each task's",
+                )
+                .with_field("params.contextId"),
+            );
         }
         let mut request = Map::new();
         let mut pagination = Map::new();

@@ -38,7 +38,9 @@ pub(super) const EXPECTED_DATA_PART: &str = "send the call as a DataPart \
      (`input` is accepted for `parameters`; A2A v0.3: {\"kind\": \"data\", \"data\": {…}})";
 
 /// Reads a `SendMessage` / `message/send` params object.
-pub(super) fn invocation(params: &Value) -> Result<Invocation, Unreadable> {
+/// `v03` is whether the call came by a v0.3 method name (its push webhooks then take v0.3
+/// shapes).
+pub(super) fn invocation(params: &Value, v03: bool) -> Result<Invocation, Unreadable> {
     let Some(message) = params.get("message").filter(|m| m.is_object()) else {
         return Err(Unreadable::Params(
             AdcpError::invalid_request("SendMessage needs `params.message`, an A2A Message object")
@@ -51,10 +53,16 @@ pub(super) fn invocation(params: &Value) -> Result<Invocation, Unreadable> {
                 .with_field("params.message.parts"),
         ));
     };
-    let context_id = message
-        .get("contextId")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let context_id = match message.get("contextId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if crate::dispatch::is_context_id(id) => Some(id.clone()),
+        Some(_) => {
+            return Err(Unreadable::Params(
+                AdcpError::invalid_request("`contextId` must be 1 to 255 printable characters")
+                    .with_field("params.message.contextId"),
+            ));
+        }
+    };
     // The first data part carrying a skill is the call; text parts (a human-readable note
     // beside it) are ignored. The AdCP v3.2 profile sends the call as JSON text
     // (`mediaType: application/json`), so a string `data` is parsed.
@@ -104,13 +112,26 @@ pub(super) fn invocation(params: &Value) -> Result<Invocation, Unreadable> {
                 .with_field("params.configuration"),
             ));
         }
-        let translated = adcp_push_config(native).map_err(Unreadable::Message)?;
+        let translated = adcp_push_config(native, v03).map_err(Unreadable::Message)?;
         parameters.insert("push_notification_config".to_owned(), translated);
     }
+    // The message's contextId is the task's conversation: passed on as the envelope's
+    // `context_id`, and a different one in the parameters is a contradiction, not a choice.
     if let Some(context_id) = &context_id {
-        parameters
-            .entry("context_id")
-            .or_insert_with(|| Value::String(context_id.clone()));
+        match parameters.get("context_id") {
+            None | Some(Value::Null) => {
+                parameters.insert("context_id".to_owned(), Value::String(context_id.clone()));
+            }
+            Some(Value::String(given)) if given == context_id => {}
+            Some(_) => {
+                return Err(Unreadable::Message(
+                    AdcpError::invalid_request(
+                        "the parameters' `context_id` differs from the message's `contextId`",
+                    )
+                    .with_field("params.message.parts.data.parameters.context_id"),
+                ));
+            }
+        }
     }
     Ok(Invocation {
         skill: skill.to_owned(),
@@ -132,7 +153,7 @@ fn native_push_config(params: &Value) -> Option<&Value> {
 /// The AdCP `push_notification_config` an A2A push config stands for: its `url` and `token`,
 /// its `authentication` (1.0 `{scheme, credentials}`, v0.3 `{schemes, credentials}`) as the
 /// legacy AdCP block, and the marker that makes its webhooks A2A `Task` bodies.
-fn adcp_push_config(native: &Value) -> Result<Value, AdcpError> {
+fn adcp_push_config(native: &Value, v03: bool) -> Result<Value, AdcpError> {
     let invalid = |what: &str| {
         AdcpError::invalid_request(format!("configuration.taskPushNotificationConfig: {what}"))
             .with_field("params.configuration.taskPushNotificationConfig")
@@ -160,7 +181,11 @@ fn adcp_push_config(native: &Value) -> Result<Value, AdcpError> {
     }
     config.insert(
         adcp_webhooks::A2A_ENVELOPE_MEMBER.to_owned(),
-        Value::Bool(true),
+        if v03 {
+            Value::String(adcp_webhooks::A2A_V03_ENVELOPE.to_owned())
+        } else {
+            Value::Bool(true)
+        },
     );
     Ok(Value::Object(config))
 }
@@ -235,9 +260,15 @@ pub(super) fn task(id: String, context_id: String, state: TaskState, body: Value
 /// handed-off call's `task.id` is its AdCP `task_id` (where `GetTask` follows the AdCP task's
 /// own lifecycle); a synchronous answer gets a fresh id that names nothing to poll.
 pub(super) fn reply_task(body: Value, is_error: bool, message_context: Option<String>) -> Task {
-    let state = match state_of(body.get("status").and_then(Value::as_str), is_error) {
-        state @ (TaskState::Failed | TaskState::Rejected | TaskState::Canceled) => state,
-        _ => TaskState::Completed,
+    // A successful reply is completed whatever its body's `status` says (a deprecated
+    // media-buy `status: canceled` on an update is the buy's state, not the call's).
+    let state = if is_error {
+        match state_of(body.get("status").and_then(Value::as_str), true) {
+            state @ (TaskState::Rejected | TaskState::Canceled) => state,
+            _ => TaskState::Failed,
+        }
+    } else {
+        TaskState::Completed
     };
     let task_id = body
         .get("task_id")
@@ -311,13 +342,17 @@ mod tests {
 
     use super::*;
 
+    fn invocation_v1(params: &Value) -> Result<Invocation, Unreadable> {
+        invocation(params, false)
+    }
+
     fn message(parts: &Value) -> Value {
         json!({"message": {"messageId": "m1", "role": "ROLE_USER", "contextId": "ctx-1", "parts": parts}})
     }
 
     #[test]
     fn a_data_part_names_the_skill_and_its_parameters() {
-        let call = invocation(&message(&json!([
+        let call = invocation_v1(&message(&json!([
             {"text": "find me products"},
             {"data": {"skill": "get_products", "parameters": {"buying_mode": "wholesale"}}}
         ])))
@@ -325,7 +360,7 @@ mod tests {
         assert_eq!(call.skill, "get_products");
         assert_eq!(call.parameters["buying_mode"], "wholesale");
         assert_eq!(call.context_id.as_deref(), Some("ctx-1"));
-        let legacy = invocation(&message(&json!([
+        let legacy = invocation_v1(&message(&json!([
             {"kind": "data", "data": {"skill": "get_signals"}}
         ])))
         .unwrap();
@@ -335,7 +370,7 @@ mod tests {
             Value::Object(legacy.parameters),
             json!({"context_id": "ctx-1"})
         );
-        let profile = invocation(&message(&json!([
+        let profile = invocation_v1(&message(&json!([
             {"data": "{\"skill\": \"get_products\", \"input\": {\"brief\": \"b\"}}",
              "mediaType": "application/json"}
         ])))
@@ -347,7 +382,7 @@ mod tests {
     #[test]
     fn a_text_only_message_names_the_expected_data_part() {
         let Err(Unreadable::Message(error)) =
-            invocation(&message(&json!([{"text": "get me products"}])))
+            invocation_v1(&message(&json!([{"text": "get me products"}])))
         else {
             panic!("a text-only message was read as a call");
         };
@@ -364,11 +399,11 @@ mod tests {
             json!({"message": {"parts": 3}}),
         ] {
             assert!(
-                matches!(invocation(&params), Err(Unreadable::Params(_))),
+                matches!(invocation_v1(&params), Err(Unreadable::Params(_))),
                 "{params}"
             );
         }
-        let Err(Unreadable::Message(error)) = invocation(&message(&json!([
+        let Err(Unreadable::Message(error)) = invocation_v1(&message(&json!([
             {"data": {"skill": "get_products", "parameters": [1]}}
         ]))) else {
             panic!("array parameters were accepted");
@@ -386,7 +421,7 @@ mod tests {
             "url": "https://buyer.example/a2a-hook", "token": "tok_0123456789abcdef",
             "authentication": {"scheme": "Bearer", "credentials": "c".repeat(32)}
         }});
-        let call = invocation(&params).unwrap();
+        let call = invocation_v1(&params).unwrap();
         let push = &call.parameters["push_notification_config"];
         assert_eq!(push["url"], "https://buyer.example/a2a-hook");
         assert_eq!(push["token"], "tok_0123456789abcdef");
@@ -394,7 +429,10 @@ mod tests {
         assert_eq!(push[adcp_webhooks::A2A_ENVELOPE_MEMBER], true);
         params["message"]["parts"][0]["data"]["parameters"] =
             json!({"push_notification_config": {"url": "https://buyer.example/h"}});
-        assert!(matches!(invocation(&params), Err(Unreadable::Message(_))));
+        assert!(matches!(
+            invocation_v1(&params),
+            Err(Unreadable::Message(_))
+        ));
     }
 
     #[test]
