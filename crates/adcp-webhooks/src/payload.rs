@@ -237,34 +237,62 @@ pub fn build_a2a_payload(
     Value::Object(body)
 }
 
-/// The v0.3 form of a [`build_a2a_payload`] body: the task itself, tagged `kind: "task"`, its
-/// state in v0.3's lowercase kebab case and its parts tagged `kind: "data"`.
-fn a2a_v03(body: Value) -> Value {
-    let Value::Object(mut body) = body else {
-        return body;
+/// An A2A 1.0 task (JSON) in A2A v0.3's shapes: tagged `kind: "task"`, its state in v0.3's
+/// lowercase kebab case (`TASK_STATE_INPUT_REQUIRED` → `input-required`), its status message
+/// tagged `kind: "message"` with a lowercase role, and every part tagged with its kind
+/// (`data`, `text`, or `file` for `url`/`raw`). The one home of the v0.3 shape rule, for
+/// webhook bodies and for adcp-server's v0.3 answers alike.
+pub fn a2a_task_v03(mut task: Value) -> Value {
+    let Some(map) = task.as_object_mut() else {
+        return task;
     };
-    let Some(Value::Object(mut task)) = body.remove("task") else {
-        return Value::Object(body);
-    };
-    task.insert("kind".to_owned(), Value::String("task".to_owned()));
-    if let Some(Value::String(state)) = task.get_mut("status").and_then(|s| s.get_mut("state")) {
-        *state = state
-            .trim_start_matches("TASK_STATE_")
-            .to_ascii_lowercase()
-            .replace('_', "-");
-    }
-    if let Some(Value::Array(artifacts)) = task.get_mut("artifacts") {
-        for part in artifacts
-            .iter_mut()
-            .filter_map(|a| a.get_mut("parts").and_then(Value::as_array_mut))
-            .flatten()
-        {
-            if let Value::Object(part) = part {
-                part.insert("kind".to_owned(), Value::String("data".to_owned()));
+    map.insert("kind".to_owned(), Value::String("task".to_owned()));
+    if let Some(status) = map.get_mut("status").and_then(Value::as_object_mut) {
+        if let Some(Value::String(state)) = status.get_mut("state") {
+            *state = enum_v03(state, "TASK_STATE_");
+        }
+        if let Some(message) = status.get_mut("message").and_then(Value::as_object_mut) {
+            message.insert("kind".to_owned(), Value::String("message".to_owned()));
+            if let Some(Value::String(role)) = message.get_mut("role") {
+                *role = enum_v03(role, "ROLE_");
+            }
+            if let Some(Value::Array(parts)) = message.get_mut("parts") {
+                parts.iter_mut().for_each(part_v03);
             }
         }
     }
-    Value::Object(task)
+    if let Some(Value::Array(artifacts)) = map.get_mut("artifacts") {
+        for artifact in artifacts {
+            if let Some(Value::Array(parts)) = artifact.get_mut("parts") {
+                parts.iter_mut().for_each(part_v03);
+            }
+        }
+    }
+    task
+}
+
+/// `TASK_STATE_INPUT_REQUIRED` → `input-required`; `ROLE_AGENT` → `agent`.
+fn enum_v03(value: &str, prefix: &str) -> String {
+    value
+        .strip_prefix(prefix)
+        .unwrap_or(value)
+        .to_ascii_lowercase()
+        .replace('_', "-")
+}
+
+fn part_v03(part: &mut Value) {
+    let Some(map) = part.as_object_mut() else {
+        return;
+    };
+    let kind = match ["data", "text", "url", "raw"]
+        .into_iter()
+        .find(|kind| map.contains_key(*kind))
+    {
+        Some("url" | "raw") => "file",
+        Some(kind) => kind,
+        None => return,
+    };
+    map.insert("kind".to_owned(), Value::String(kind.to_owned()));
 }
 
 /// Builds the payload with a new idempotency key and the current time, and serializes it once.
@@ -273,12 +301,11 @@ pub fn prepare_payload(config: &PushNotificationConfig, event: &WebhookEvent) ->
     let idempotency_key = new_idempotency_key();
     let payload = match config.envelope {
         WebhookEnvelope::A2aTask => build_a2a_payload(config, event, &idempotency_key, Utc::now()),
-        WebhookEnvelope::A2aTaskV03 => a2a_v03(build_a2a_payload(
-            config,
-            event,
-            &idempotency_key,
-            Utc::now(),
-        )),
+        // The v0.3 push body is the task itself.
+        WebhookEnvelope::A2aTaskV03 => {
+            let mut body = build_a2a_payload(config, event, &idempotency_key, Utc::now());
+            a2a_task_v03(body.get_mut("task").map(Value::take).unwrap_or_default())
+        }
         _ => build_payload(config, event, &idempotency_key, Utc::now()),
     };
     // Serializing a `Value` built from strings and `Value`s cannot fail.

@@ -47,6 +47,19 @@ async fn scope_of(
     Ok(TaskScope::new(Account::id(&account), owner).ok())
 }
 
+/// The request's task id from member `field`: a missing or non-string one is the buyer's
+/// mistake (`INVALID_REQUEST`, field `task_id`); `None` for a string that cannot be a task id
+/// (no task can have it, so the caller answers `REFERENCE_NOT_FOUND`).
+fn task_id_of(request: &Value, field: &str) -> Result<Option<TaskId>, AdcpError> {
+    match request.get(field) {
+        Some(Value::String(id)) => Ok(TaskId::parse(id.clone()).ok()),
+        Some(_) => {
+            Err(AdcpError::invalid_request("`task_id` must be a string").with_field("task_id"))
+        }
+        None => Err(AdcpError::invalid_request("`task_id` is required").with_field("task_id")),
+    }
+}
+
 fn flag(request: &Value, names: &[&str]) -> Result<bool, AdcpError> {
     for name in names {
         match request.get(*name) {
@@ -80,22 +93,12 @@ pub(super) async fn get_task_status(
     } else {
         "task_id"
     };
-    let task_id = match request.get(id_field) {
-        Some(Value::String(id)) => id,
-        Some(_) => {
-            return Err(
-                AdcpError::invalid_request("`task_id` must be a string").with_field("task_id")
-            );
-        }
-        None => {
-            return Err(AdcpError::invalid_request("`task_id` is required").with_field("task_id"));
-        }
-    };
+    let task_id = task_id_of(request, id_field)?;
     let options = StatusOptions {
         include_history: flag(request, &["include_history", "includeHistory"])?,
         include_result: flag(request, &["include_result", "includeResult"])?,
     };
-    let Ok(task_id) = TaskId::parse(task_id.clone()) else {
+    let Some(task_id) = task_id else {
         return Err(not_found());
     };
     let Some(scope) = scope_of(core, tool, request, principal).await? else {
@@ -159,18 +162,7 @@ pub(super) async fn cancel_task(
     principal: Option<&Principal>,
     echo: &Echo,
 ) -> Result<Value, AdcpError> {
-    let task_id = match request.get("task_id") {
-        Some(Value::String(id)) => id,
-        Some(_) => {
-            return Err(
-                AdcpError::invalid_request("`task_id` must be a string").with_field("task_id")
-            );
-        }
-        None => {
-            return Err(AdcpError::invalid_request("`task_id` is required").with_field("task_id"));
-        }
-    };
-    let Ok(task_id) = TaskId::parse(task_id.clone()) else {
+    let Some(task_id) = task_id_of(request, "task_id")? else {
         return Err(not_found());
     };
     let Some(scope) = scope_of(core, "tasks/cancel", request, principal).await? else {

@@ -30,7 +30,7 @@ use crate::transport::sessions::{
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// JSON-RPC error codes the edge answers with.
-pub(crate) const PARSE_ERROR: i64 = -32700;
+const PARSE_ERROR: i64 = -32700;
 /// AdCP's reserved transport code for missing or invalid credentials.
 const AUTH_MISSING: i64 = -32028;
 /// AdCP's reserved transport code for a seller-side outage.
@@ -203,29 +203,52 @@ fn ready(server: &AdcpServer) -> Response {
     } else {
         (StatusCode::OK, "ready")
     };
+    json_response(status, &json!({ "status": state }))
+}
+
+fn json_or_404(document: Option<Value>) -> Response {
+    match document {
+        Some(document) => json_response(StatusCode::OK, &document),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `body` as an `application/json` response with `status`.
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        json!({ "status": state }).to_string(),
+        body.to_string(),
     )
         .into_response()
 }
 
-fn json_or_404(document: Option<Value>) -> Response {
-    match document {
-        Some(document) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            document.to_string(),
+/// One JSON-RPC message from a request body: not JSON → HTTP 400 with a parse error; not one
+/// well-shaped JSON-RPC message → HTTP 400 naming the offending member.
+pub(crate) fn parse_message(bytes: &[u8]) -> Result<Value, Response> {
+    let message: Value = serde_json::from_slice(bytes).map_err(|error| {
+        rpc_error(
+            StatusCode::BAD_REQUEST,
+            &Value::Null,
+            PARSE_ERROR,
+            &adcp_types::AdcpError::invalid_request(format!(
+                "the request body is not valid JSON: {error}"
+            ))
+            .with_field("body"),
         )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+    })?;
+    if let Err(malformed) = jsonrpc::check(&message) {
+        return Err(rpc_error(
+            StatusCode::BAD_REQUEST,
+            &malformed.id,
+            malformed.code,
+            &malformed.error,
+        ));
     }
+    Ok(message)
 }
 
 /// A JSON-RPC error response carrying an AdCP error in `error.data.adcp_error`.
@@ -240,15 +263,7 @@ pub(crate) fn rpc_error(
         "id": id,
         "error": { "code": code, "message": error.message, "data": { "adcp_error": error.to_value() } },
     });
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    json_response(status, &body)
 }
 
 pub(crate) fn unauthorized(
@@ -356,28 +371,10 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let message: Value = match serde_json::from_slice(&bytes) {
+    let message = match parse_message(&bytes) {
         Ok(message) => message,
-        Err(error) => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                &Value::Null,
-                PARSE_ERROR,
-                &adcp_types::AdcpError::invalid_request(format!(
-                    "the request body is not valid JSON: {error}"
-                ))
-                .with_field("body"),
-            );
-        }
+        Err(response) => return response,
     };
-    if let Err(malformed) = jsonrpc::check(&message) {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            &malformed.id,
-            malformed.code,
-            &malformed.error,
-        );
-    }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     let method = jsonrpc::method(&message).map(str::to_owned);
     let protected = needs_credentials(config, &message);

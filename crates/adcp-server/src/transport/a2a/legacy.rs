@@ -32,7 +32,7 @@ impl Dialect {
                 result.insert("task".to_owned(), task);
                 Value::Object(result)
             }
-            Self::V03 => task_v03(task),
+            Self::V03 => adcp_webhooks::payload::a2a_task_v03(task),
         }
     }
 
@@ -40,69 +40,9 @@ impl Dialect {
     pub(super) fn task(self, task: Value) -> Value {
         match self {
             Self::V1 => task,
-            Self::V03 => task_v03(task),
+            Self::V03 => adcp_webhooks::payload::a2a_task_v03(task),
         }
     }
-}
-
-/// `TASK_STATE_INPUT_REQUIRED` → `input-required`; `ROLE_AGENT` → `agent`.
-fn enum_v03(value: &str, prefix: &str) -> String {
-    value
-        .strip_prefix(prefix)
-        .unwrap_or(value)
-        .to_ascii_lowercase()
-        .replace('_', "-")
-}
-
-fn task_v03(mut task: Value) -> Value {
-    let Some(map) = task.as_object_mut() else {
-        return task;
-    };
-    map.insert("kind".to_owned(), Value::String("task".to_owned()));
-    if let Some(status) = map.get_mut("status").and_then(Value::as_object_mut) {
-        if let Some(Value::String(state)) = status.get_mut("state") {
-            *state = enum_v03(state, "TASK_STATE_");
-        }
-        if let Some(message) = status.get_mut("message") {
-            message_v03(message);
-        }
-    }
-    if let Some(Value::Array(artifacts)) = map.get_mut("artifacts") {
-        for artifact in artifacts {
-            if let Some(Value::Array(parts)) = artifact.get_mut("parts") {
-                parts.iter_mut().for_each(part_v03);
-            }
-        }
-    }
-    task
-}
-
-fn message_v03(message: &mut Value) {
-    let Some(map) = message.as_object_mut() else {
-        return;
-    };
-    map.insert("kind".to_owned(), Value::String("message".to_owned()));
-    if let Some(Value::String(role)) = map.get_mut("role") {
-        *role = enum_v03(role, "ROLE_");
-    }
-    if let Some(Value::Array(parts)) = map.get_mut("parts") {
-        parts.iter_mut().for_each(part_v03);
-    }
-}
-
-fn part_v03(part: &mut Value) {
-    let Some(map) = part.as_object_mut() else {
-        return;
-    };
-    let kind = ["data", "text", "url", "raw"]
-        .into_iter()
-        .find(|kind| map.contains_key(*kind));
-    let kind = match kind {
-        Some("url" | "raw") => "file",
-        Some(kind) => kind,
-        None => return,
-    };
-    map.insert("kind".to_owned(), Value::String(kind.to_owned()));
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use adcp_types::{AdcpError, codes};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
@@ -28,7 +28,8 @@ use crate::auth::{Principal, auth_required};
 use crate::dispatch::ToolReply;
 use crate::server::AdcpServer;
 use crate::transport::http::{
-    HttpConfig, PARSE_ERROR, authenticate, host_allowed, read_body, rpc_error, unauthorized,
+    HttpConfig, authenticate, host_allowed, json_response, parse_message, read_body, rpc_error,
+    unauthorized,
 };
 use crate::transport::jsonrpc::{self, INVALID_PARAMS, INVALID_REQUEST};
 use card::CardTemplate;
@@ -60,18 +61,6 @@ pub(crate) fn routes(server: &AdcpServer, config: HttpConfig) -> Router {
         .route("/.well-known/agent-card.json", get(serve_card))
         .route("/.well-known/agent.json", get(serve_card))
         .with_state(state)
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 fn forbidden_host(id: &Value) -> Response {
@@ -215,23 +204,7 @@ async fn read_request(
         ));
     }
     let bytes = read_body(config, &parts.headers, body).await?;
-    let message: Value = serde_json::from_slice(&bytes).map_err(|error| {
-        rpc_error(
-            StatusCode::BAD_REQUEST,
-            &Value::Null,
-            PARSE_ERROR,
-            &AdcpError::invalid_request(format!("the request body is not valid JSON: {error}"))
-                .with_field("body"),
-        )
-    })?;
-    if let Err(malformed) = jsonrpc::check(&message) {
-        return Err(rpc_error(
-            StatusCode::BAD_REQUEST,
-            &malformed.id,
-            malformed.code,
-            &malformed.error,
-        ));
-    }
+    let message = parse_message(&bytes)?;
     Ok((parts.headers, principal, message))
 }
 

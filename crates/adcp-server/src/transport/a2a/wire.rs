@@ -288,14 +288,7 @@ pub(super) fn reply_task(body: Value, is_error: bool, message_context: Option<St
 /// artifact, a failed one's error as an AdCP error body, an unfinished one's status body as
 /// its status message.
 pub(super) fn status_task(status: Value) -> Task {
-    let task_id = status
-        .get("task_id")
-        .and_then(Value::as_str)
-        .map_or_else(new_id, str::to_owned);
-    let context_id = status
-        .get("context_id")
-        .and_then(Value::as_str)
-        .map_or_else(|| task_id.clone(), str::to_owned);
+    let (task_id, context_id) = ids_of(&status);
     let state = state_of(status.get("status").and_then(Value::as_str), false);
     let body = match state {
         TaskState::Completed => status.get("result").cloned().unwrap_or(status),
@@ -311,19 +304,26 @@ pub(super) fn status_task(status: Value) -> Task {
 /// The task a `list_tasks` summary describes: its state, and the summary as the status
 /// message (a summary holds no result, so no artifact).
 pub(super) fn summary_task(summary: Value) -> Task {
-    let task_id = summary
-        .get("task_id")
-        .and_then(Value::as_str)
-        .map_or_else(new_id, str::to_owned);
-    let context_id = summary
-        .get("context_id")
-        .and_then(Value::as_str)
-        .map_or_else(|| task_id.clone(), str::to_owned);
+    let (task_id, context_id) = ids_of(&summary);
     let state = state_of(summary.get("status").and_then(Value::as_str), false);
     // Built as an unfinished task so the summary rides in the status message.
     let mut task = task(task_id, context_id, TaskState::Working, summary);
     task.status.state = state;
     task
+}
+
+/// A registry task's A2A ids from its status or summary body: its `task_id`, and its
+/// `context_id` (the task id when it was created in no conversation).
+fn ids_of(body: &Value) -> (String, String) {
+    let task_id = body
+        .get("task_id")
+        .and_then(Value::as_str)
+        .map_or_else(new_id, str::to_owned);
+    let context_id = body
+        .get("context_id")
+        .and_then(Value::as_str)
+        .map_or_else(|| task_id.clone(), str::to_owned);
+    (task_id, context_id)
 }
 
 /// The AdCP error body of a failed task (as the synchronous error reply would have been).
