@@ -5,12 +5,13 @@
 //! negotiation, the guards of `adcp-guards`, idempotency, account resolution, your method, the
 //! task handoff of `adcp-tasks`, terminal webhooks through `adcp-webhooks`, and (strict mode,
 //! [`AdcpServerBuilder::strict`]) response validation against the rc.9 schemas, and serves it
-//! over MCP streamable HTTP. The framework tools (`get_adcp_capabilities`, `get_task_status`,
+//! over MCP streamable HTTP and A2A JSON-RPC on one port (both transports call the same
+//! dispatch, [`AdcpServer::call_tool`]). The framework tools (`get_adcp_capabilities`, `get_task_status`,
 //! `list_tasks`, `tasks/get`, and in sandbox mode `comply_test_controller`) come for free.
 //!
 //! Guarantees: every reply echoes the request's `context` and the served `adcp_version`;
-//! every failure is an AdCP error (`adcp_error` + `errors[]` + `status: failed`, MCP
-//! `isError`), never a stack trace (a panicking platform method is caught and answered with a
+//! every failure is an AdCP error (`adcp_error` + `errors[]` + `status: failed`; MCP
+//! `isError`, an A2A `failed` task), never a stack trace (a panicking platform method is caught and answered with a
 //! generic transient error); a handoff answers exactly
 //! `{task_id, status: "submitted"}` (+ echo) and produces exactly one terminal webhook when the
 //! buyer registered a push config and delivery is wired; a discovery request's `fields` and
@@ -124,6 +125,10 @@
 //! A whole seller — signed webhooks, `create_media_buy`, signals, a buyer test over HTTP — is
 //! `examples/minimal_seller.rs`.
 //!
+//! The protocol's seller-side rules that are not your business choice — discovery filters and
+//! pricing-option pruning, package pricing, flight dates, `measurement_terms`, available
+//! actions, numeric bounds — are typed functions in [`rules`], to call from your methods.
+//!
 //! ## Handing off to a task
 //!
 //! When an answer takes minutes or days, return `Ok(ctx.handoff_to_task(work).into())`
@@ -168,7 +173,8 @@
 //!
 //! ## Running in production
 //!
-//! [`run`] serves a built server (MCP at `/mcp`, `GET /ready`, brand.json, JWKS) until SIGTERM,
+//! [`run`] serves a built server (MCP at `/mcp`, A2A at `/a2a` with its agent card, `GET /ready`,
+//! brand.json, JWKS) until SIGTERM,
 //! SIGINT or a cancelled [`HttpConfig::shutdown`], then stops without losing work
 //! ([`AdcpServer::stop`]): new calls are refused as transient while task polling goes on and
 //! `/ready` answers 503; running tasks get [`StopPolicy::task_deadline`], the rest fail as
@@ -320,7 +326,8 @@ pub async fn serve_with_limits(
     Ok(())
 }
 
-/// Serves `server` over HTTP (MCP at `/mcp`, `GET /ready`, brand.json, JWKS) on `listener`
+/// Serves `server` over HTTP (MCP at `/mcp`, A2A at `/a2a`, `GET /ready`, brand.json, JWKS,
+/// as [`router`] lays them out) on `listener`
 /// until SIGTERM, SIGINT or `config.shutdown` is cancelled, then stops without losing work
 /// ([`AdcpServer::stop`]: drain, tasks, webhooks, background jobs) while still answering task
 /// polling, and closes the connections last. Returns what the stop did.
