@@ -32,6 +32,8 @@ pub struct Selected {
     pub scope: Scope,
     /// Why it was selected (explicit, bundle of X, required by Y).
     pub selected_by: String,
+    /// In a whole-agent assessment, the claimed specialism whose bundle needs this storyboard.
+    pub needed_by: Option<String>,
 }
 
 /// The compliance folder and an index of every storyboard id in it.

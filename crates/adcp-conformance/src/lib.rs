@@ -90,6 +90,7 @@ pub mod error;
 mod invariants;
 pub mod kit;
 pub mod model;
+pub mod observer;
 mod path;
 pub mod probe;
 mod pseudo;
@@ -104,9 +105,11 @@ mod step;
 mod webhooks;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::Error;
+pub use observer::{Observer, Silent};
 pub use report::Report;
 
 /// Installs the process-wide rustls crypto provider (ring) unless one is installed already.
@@ -186,6 +189,12 @@ pub struct RunConfig {
     /// The account used where a storyboard names none (seeding, filled requests) and its own
     /// requests carry no account.
     pub default_account: serde_json::Value,
+    /// Grade the whole agent as a buyer's compliance check does (see [`assess`]): with no
+    /// storyboards or specialisms named, only the storyboards the agent's declarations select
+    /// are expanded, and a claimed specialism's gaps (a required tool not advertised, a
+    /// required scenario gated on an undeclared capability, a step skipped for a missing tool)
+    /// fail instead of being skipped.
+    pub whole_agent: bool,
 }
 
 impl RunConfig {
@@ -209,8 +218,95 @@ impl RunConfig {
                 "operator": "pinnacle-agency.example",
                 "sandbox": true
             }),
+            whole_agent: false,
         }
     }
+}
+
+/// How [`assess`] grades an agent: everything of a [`RunConfig`] except the selection, which
+/// comes from the agent itself.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct AssessOptions {
+    /// The transport (default MCP; the URL given to [`assess`] is then the MCP endpoint).
+    pub protocol: Protocol,
+    /// The bearer token for ordinary calls (default: each storyboard's test-kit key).
+    pub auth: Option<String>,
+    /// The `compliance/<version>` folder (default [`catalog::default_compliance_dir`]).
+    pub compliance_dir: Option<PathBuf>,
+    /// The schema folder (default: the workspace's, else the schemas embedded in `adcp-types`).
+    pub schemas_dir: Option<PathBuf>,
+    /// The longest any single request may take (default one minute).
+    pub request_timeout: Option<Duration>,
+    /// Leave out the `rate_limit_trip_runner` burst (a few hundred mutating calls).
+    pub skip_rate_limit_trip: bool,
+    /// The operator asserts prerequisite state was seeded out of band.
+    pub seeded_state: bool,
+    /// Where to fetch the agent's brand.json first (for its webhook-signing JWKS).
+    pub brand_json_url: Option<String>,
+    /// Receives the run's progress (default: nothing does).
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for AssessOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssessOptions")
+            .field("protocol", &self.protocol)
+            .field("auth", &self.auth.as_ref().map(|_| "<redacted>"))
+            .field("compliance_dir", &self.compliance_dir)
+            .field("schemas_dir", &self.schemas_dir)
+            .field("request_timeout", &self.request_timeout)
+            .field("skip_rate_limit_trip", &self.skip_rate_limit_trip)
+            .field("seeded_state", &self.seeded_state)
+            .field("brand_json_url", &self.brand_json_url)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl AssessOptions {
+    /// The whole-agent [`RunConfig`] these options describe for the agent at `agent_url`.
+    pub fn run_config(&self, agent_url: &str) -> RunConfig {
+        let mut config = RunConfig::new(agent_url);
+        config.protocol = self.protocol;
+        config.auth.clone_from(&self.auth);
+        config.compliance_dir.clone_from(&self.compliance_dir);
+        config.schemas_dir.clone_from(&self.schemas_dir);
+        if let Some(timeout) = self.request_timeout {
+            config.request_timeout = timeout;
+        }
+        config.rate_limit_trip = !self.skip_rate_limit_trip;
+        config.seeded_state = self.seeded_state;
+        config.brand_json_url.clone_from(&self.brand_json_url);
+        config.whole_agent = true;
+        config
+    }
+}
+
+/// Grades the agent at `agent_url` the way a buyer's compliance check does.
+///
+/// It reads the agent's tools and `get_adcp_capabilities`, selects every rc.9 storyboard that
+/// applies to the protocols, specialisms and capabilities it declares (every universal
+/// storyboard, each supported protocol's baseline, each claimed specialism's bundle, and the
+/// scenarios those require), and runs them back to back against the one agent. A claimed
+/// specialism's gaps are failures, not skips: a tool in its `required_tools` that the agent
+/// does not advertise, a scenario it requires that is gated on a capability the agent does
+/// not declare (or needs the test controller it lacks), and any of its steps skipped for a
+/// missing tool. Everything else that does not apply is reported `not_applicable` with the
+/// reason. Fails only when the run cannot start.
+///
+/// ```no_run
+/// # async fn check() -> Result<(), adcp_conformance::Error> {
+/// let mut options = adcp_conformance::AssessOptions::default();
+/// options.auth = Some("my-test-key".into());
+/// let report = adcp_conformance::assess("http://127.0.0.1:3001/mcp", options).await?;
+/// assert!(report.passed(), "{}", report.to_table());
+/// # Ok(()) }
+/// ```
+pub async fn assess(agent_url: &str, options: AssessOptions) -> Result<Report, Error> {
+    let config = options.run_config(agent_url);
+    let observer = options.observer.unwrap_or_else(|| Arc::new(Silent));
+    run_observed(&config, observer).await
 }
 
 /// Runs the selected storyboards against the agent and grades them.
@@ -218,7 +314,18 @@ impl RunConfig {
 /// Fails only when the run cannot start (unreadable storyboards, no compliance folder, the
 /// receiver cannot bind); everything the agent does is graded into the [`Report`].
 pub async fn run(config: &RunConfig) -> Result<Report, Error> {
-    runner::Runner::start(config.clone()).await?.run().await
+    run_observed(config, Arc::new(Silent)).await
+}
+
+/// [`run`], telling `observer` about each storyboard and step as it is graded.
+pub async fn run_observed(
+    config: &RunConfig,
+    observer: Arc<dyn Observer>,
+) -> Result<Report, Error> {
+    runner::Runner::start(config.clone(), observer)
+        .await?
+        .run()
+        .await
 }
 
 #[cfg(test)]
@@ -229,5 +336,9 @@ mod tests {
         fn assert_send<T: Send>(_: &T) {}
         let config = crate::RunConfig::new("http://127.0.0.1:9/mcp");
         assert_send(&crate::run(&config));
+        assert_send(&crate::assess(
+            "http://127.0.0.1:9/mcp",
+            crate::AssessOptions::default(),
+        ));
     }
 }

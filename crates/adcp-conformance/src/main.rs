@@ -59,6 +59,11 @@ struct Cli {
     /// Fetch the agent's brand.json (for its webhook-signing JWKS) from this URL first.
     #[arg(long, value_name = "URL")]
     brand_json_url: Option<String>,
+    /// Grade the whole agent as a buyer's compliance check does: the storyboards its
+    /// declarations select, with a claimed specialism's gaps (missing required tools,
+    /// scenarios gated on undeclared capabilities, steps skipped for a missing tool) failed.
+    #[arg(long)]
+    assess: bool,
 }
 
 #[tokio::main]
@@ -84,6 +89,7 @@ async fn main() -> ExitCode {
     config.rate_limit_trip = !cli.skip_rate_limit_trip;
     config.seeded_state = cli.seeded_state;
     config.brand_json_url = cli.brand_json_url;
+    config.whole_agent = cli.assess;
     let report = match adcp_conformance::run(&config).await {
         Ok(report) => report,
         Err(e) => {

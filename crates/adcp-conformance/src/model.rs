@@ -41,6 +41,10 @@ pub struct Storyboard {
     /// Scenario ids that run alongside this storyboard.
     #[serde(default)]
     pub requires_scenarios: Vec<String>,
+    /// A gate on the agent's `get_adcp_capabilities` reply: the storyboard applies only when
+    /// it holds.
+    #[serde(default)]
+    pub requires_capability: Option<CapabilityGate>,
     /// The test kit and seeding switch.
     #[serde(default)]
     pub prerequisites: Prerequisites,
@@ -59,6 +63,78 @@ pub struct Storyboard {
     /// Where the storyboard was read from (set by [`Storyboard::load`]).
     #[serde(skip)]
     pub source: PathBuf,
+}
+
+/// `requires_capability:`: a dotted path into the agent's `get_adcp_capabilities` reply and
+/// what must hold there (every given condition must).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CapabilityGate {
+    /// The dotted path, e.g. `media_buy.supported_optimization_metrics`.
+    pub path: String,
+    /// The value at `path` must equal this.
+    #[serde(default)]
+    pub equals: Option<Value>,
+    /// The value at `path` must be an array containing this (or a string containing it).
+    #[serde(default)]
+    pub contains: Option<Value>,
+    /// The value at `path` must be present and non-null (`true`) or absent (`false`).
+    #[serde(default)]
+    pub present: Option<bool>,
+}
+
+impl CapabilityGate {
+    /// Whether the gate holds for `capabilities` (the agent's `get_adcp_capabilities` payload).
+    pub fn holds(&self, capabilities: &Value) -> bool {
+        let value = self
+            .path
+            .split('.')
+            .try_fold(capabilities, |node, key| node.get(key))
+            .filter(|v| !v.is_null());
+        if let Some(present) = self.present
+            && present != value.is_some()
+        {
+            return false;
+        }
+        if let Some(expected) = &self.equals
+            && value != Some(expected)
+        {
+            return false;
+        }
+        if let Some(needle) = &self.contains {
+            let found = match value {
+                Some(Value::Array(items)) => items.contains(needle),
+                Some(Value::String(text)) => needle.as_str().is_some_and(|n| text.contains(n)),
+                _ => false,
+            };
+            if !found {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The gate as a sentence fragment: `media_buy.frequency_capping present`.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![self.path.clone()];
+        if let Some(present) = self.present {
+            parts.push(if present { "present" } else { "absent" }.to_owned());
+        }
+        if let Some(expected) = &self.equals {
+            parts.push(format!("equals {expected}"));
+        }
+        if let Some(needle) = &self.contains {
+            parts.push(format!("contains {needle}"));
+        }
+        parts.join(" ")
+    }
+
+    /// What the agent declares at the gate's path, for a skip detail.
+    pub fn declared(&self, capabilities: &Value) -> String {
+        self.path
+            .split('.')
+            .try_fold(capabilities, |node, key| node.get(key))
+            .map_or_else(|| "nothing".to_owned(), Value::to_string)
+    }
 }
 
 /// One `required_any_of_tools` family.
@@ -580,5 +656,41 @@ mod tests {
         assert_eq!(step.auth, Some(AuthDirective::None));
         assert_eq!(step.context_outputs[0].context_name(), Some("a"));
         assert_eq!(step.context_outputs[1].context_name(), Some("c"));
+    }
+
+    #[test]
+    fn capability_gates_check_equals_contains_and_presence() {
+        let gate = |yaml: &str| {
+            Storyboard::parse(&format!("id: x\nrequires_capability:\n{yaml}phases: []\n"))
+                .unwrap()
+                .requires_capability
+                .unwrap()
+        };
+        let caps = serde_json::json!({
+            "media_buy": {
+                "supported_optimization_metrics": ["clicks", "reach"],
+                "frequency_capping": {"supported": true},
+                "supports_proposals": false,
+                "conversion_tracking": null
+            }
+        });
+        let contains =
+            gate("  path: media_buy.supported_optimization_metrics\n  contains: reach\n");
+        assert!(contains.holds(&caps));
+        let missing =
+            gate("  path: media_buy.supported_optimization_metrics\n  contains: completed_views\n");
+        assert!(!missing.holds(&caps));
+        assert!(gate("  path: media_buy.frequency_capping\n  present: true\n").holds(&caps));
+        // A null member is not present.
+        let null = gate("  path: media_buy.conversion_tracking\n  present: true\n");
+        assert!(!null.holds(&caps));
+        assert_eq!(null.declared(&caps), "null");
+        let equals = gate("  path: media_buy.supports_proposals\n  equals: true\n");
+        assert!(!equals.holds(&caps));
+        assert_eq!(
+            equals.describe(),
+            "media_buy.supports_proposals equals true"
+        );
+        assert!(!gate("  path: signals.discovery_modes\n  present: true\n").holds(&caps));
     }
 }

@@ -25,6 +25,9 @@ pub struct Report {
     pub agent_url: String,
     /// The transport it was graded over (`mcp` or `a2a`).
     pub protocol: &'static str,
+    /// Whether this was a whole-agent assessment ([`crate::assess`]): storyboards chosen from
+    /// the agent's declarations, and a claimed specialism's gaps graded as failures.
+    pub whole_agent: bool,
     /// When the run started (RFC 3339).
     pub started_at: String,
     /// Wall-clock duration.
@@ -77,9 +80,13 @@ pub struct StoryboardResult {
     pub path: String,
     /// The grade.
     pub outcome: Outcome,
-    /// Why it was not applicable.
+    /// Why it was not applicable (or, in a whole-agent assessment, the gap that failed it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip: Option<Skip>,
+    /// In a whole-agent assessment, the claimed specialism whose bundle needs this storyboard
+    /// (its own bundle, or a scenario the bundle requires).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needed_by: Option<String>,
     /// Every step, in execution order (seeding steps first).
     pub steps: Vec<StepResult>,
     /// Wall-clock duration.
@@ -361,10 +368,22 @@ impl Report {
         if let Some(error) = &self.agent.error {
             let _ = writeln!(out, "agent discovery: {error}");
         }
-        for storyboard in &self.storyboards {
+        if self.whole_agent {
             let _ = writeln!(
                 out,
-                "\n== {} [{}] {}",
+                "whole-agent assessment: protocols {:?}, specialisms {:?}",
+                self.agent.supported_protocols, self.agent.specialisms
+            );
+        }
+        for storyboard in &self.storyboards {
+            let needed_by = storyboard
+                .needed_by
+                .as_deref()
+                .map(|slug| format!(" (needed by specialism {slug})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "\n== {} [{}] {}{needed_by}",
                 storyboard.id,
                 outcome_label(storyboard.outcome),
                 storyboard.title
@@ -501,7 +520,7 @@ fn status_label(status: StepStatus) -> &'static str {
     }
 }
 
-fn reason_label(reason: SkipReason) -> &'static str {
+pub(crate) fn reason_label(reason: SkipReason) -> &'static str {
     match reason {
         SkipReason::NotApplicable => "not_applicable",
         SkipReason::NoPhases => "no_phases",
@@ -616,6 +635,7 @@ mod tests {
                 path: "a.yaml".into(),
                 outcome: Outcome::Failed,
                 skip: None,
+                needed_by: Some("sales-x".into()),
                 steps: vec![
                     StepResult::skipped("p", "s1", "t", SkipReason::MissingTool, "needs x".into()),
                     failed,
@@ -631,6 +651,7 @@ mod tests {
                     reason: SkipReason::NotApplicable,
                     detail: "agent does not declare specialism x".into(),
                 }),
+                needed_by: None,
                 steps: vec![],
                 duration_ms: 0,
             },
@@ -641,6 +662,7 @@ mod tests {
             adcp_version: "3.1.0-rc.9",
             agent_url: "http://127.0.0.1:1/mcp".into(),
             protocol: "mcp",
+            whole_agent: true,
             started_at: "now".into(),
             duration_ms: 5,
             agent: AgentProfile::default(),
@@ -657,6 +679,8 @@ mod tests {
         assert_eq!(report.summary.storyboards_not_applicable, 1);
         let table = report.to_table();
         assert!(table.contains("[FAIL]"));
+        assert!(table.contains("(needed by specialism sales-x)"));
+        assert!(table.contains("whole-agent assessment"));
         assert!(table.contains("missing_tool: needs x"));
         assert!(table.contains("agent does not declare specialism x"));
         let json: Value = serde_json::from_str(&report.to_json()).unwrap();

@@ -2,7 +2,8 @@
 //! loop with its cascade rules, and the storyboard grade.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use adcp_types::validate::SchemaSet;
@@ -17,6 +18,7 @@ use crate::context::{RunContext, RunnerVars};
 use crate::error::Error;
 use crate::kit::TestKit;
 use crate::model::{Phase, Step, Storyboard};
+use crate::observer::Observer;
 use crate::probe::{self, HttpObservation};
 use crate::receiver::WebhookReceiver;
 use crate::report::{
@@ -46,11 +48,16 @@ pub(crate) struct Runner {
     /// The credential agent discovery succeeded with.
     pub(crate) discovery_bearer: Option<String>,
     pub(crate) run_start: DateTime<Utc>,
+    /// Receives progress as storyboards and steps are graded.
+    pub(crate) observer: Arc<dyn Observer>,
 }
 
 impl Runner {
     /// Opens the compliance folder, loads the schemas and starts the receiver.
-    pub(crate) async fn start(config: RunConfig) -> Result<Self, Error> {
+    pub(crate) async fn start(
+        config: RunConfig,
+        observer: Arc<dyn Observer>,
+    ) -> Result<Self, Error> {
         url::Url::parse(&config.agent_url)
             .map_err(|e| Error::Config(format!("agent URL {:?}: {e}", config.agent_url)))?;
         let compliance = config
@@ -85,6 +92,7 @@ impl Runner {
             profile: AgentProfile::default(),
             discovery_bearer: None,
             run_start: Utc::now(),
+            observer,
             config,
         })
     }
@@ -92,7 +100,7 @@ impl Runner {
     /// Runs every selected storyboard.
     pub(crate) async fn run(mut self) -> Result<Report, Error> {
         let started = Instant::now();
-        let (selected, unresolved) = self.select()?;
+        let (mut selected, mut unresolved) = self.select(None)?;
         let mut bearers: Vec<Option<String>> = vec![self.config.auth.clone()];
         if self.config.auth.is_none() {
             // Sandbox demo keys only: a live-mode kit (acme-outdoor-live) exists to be refused.
@@ -108,10 +116,28 @@ impl Runner {
         let (profile, bearer) = self.discover(&bearers).await;
         self.profile = profile;
         self.discovery_bearer = bearer;
+        if self.config.whole_agent && self.profile.error.is_none() {
+            // Now that the agent's declarations are known, select again: only what they claim
+            // pulls in required scenarios, and each storyboard learns which claim needs it.
+            let profile = self.profile.clone();
+            (selected, unresolved) = self.select(Some(&profile))?;
+        }
+        self.observer
+            .run_started(&self.profile, selected.len() + unresolved.len());
+        for result in &unresolved {
+            self.observer.storyboard_finished(result);
+        }
         let mut storyboards = unresolved;
         for s in &selected {
             tracing::info!(storyboard = %s.storyboard.id, "running");
-            storyboards.push(self.run_storyboard(s).await);
+            self.observer
+                .storyboard_started(&s.storyboard.id, s.storyboard.label());
+            let mut result = self.run_storyboard(s).await;
+            if self.config.whole_agent {
+                self.enforce_claims(s, &mut result);
+            }
+            self.observer.storyboard_finished(&result);
+            storyboards.push(result);
         }
         self.client.close().await;
         Ok(Report {
@@ -120,6 +146,7 @@ impl Runner {
             adcp_version: adcp_types::ADCP_VERSION,
             agent_url: self.config.agent_url.clone(),
             protocol: self.config.protocol.as_str(),
+            whole_agent: self.config.whole_agent,
             started_at: self.run_start.to_rfc3339(),
             duration_ms: millis(started),
             agent: self.profile.clone(),
@@ -196,7 +223,15 @@ impl Runner {
             .is_some_and(|r| r.iter().any(|k| k.as_str() == Some("idempotency_key")))
     }
 
-    fn select(&self) -> Result<(Vec<Selected>, Vec<StoryboardResult>), Error> {
+    /// The storyboards of the run, and results for those that could not be loaded or
+    /// resolved. With `profile` (a whole-agent assessment after discovery), only storyboards
+    /// within the agent's declarations pull in their `requires_scenarios`, and each selected
+    /// storyboard records the claimed specialism that needs it.
+    fn select(
+        &self,
+        profile: Option<&AgentProfile>,
+    ) -> Result<(Vec<Selected>, Vec<StoryboardResult>), Error> {
+        let claimed = profile.map(|p| self.claimed_closure(p)).unwrap_or_default();
         let mut queue: Vec<(PathBuf, String)> = Vec::new();
         for path in &self.config.storyboards {
             for file in self.catalog.storyboard_files(path)? {
@@ -238,8 +273,7 @@ impl Runner {
         let mut unresolved = Vec::new();
         while let Some((file, why)) = queue.first().cloned() {
             queue.remove(0);
-            let key = file.canonicalize().unwrap_or_else(|_| file.clone());
-            if !seen.insert(key) {
+            if !seen.insert(key_of(&file)) {
                 continue;
             }
             let storyboard = match Storyboard::load(&file) {
@@ -262,13 +296,16 @@ impl Runner {
                         path: file.display().to_string(),
                         outcome: Outcome::Failed,
                         skip: None,
+                        needed_by: None,
                         steps: vec![step],
                         duration_ms: 0,
                     });
                     continue;
                 }
             };
-            for id in &storyboard.requires_scenarios {
+            let scope = self.catalog.scope_of(&file);
+            let expands = profile.is_none_or(|p| scope_gap(p, &scope, &storyboard).is_none());
+            for id in storyboard.requires_scenarios.iter().filter(|_| expands) {
                 match self.catalog.path_of(id) {
                     Some(path) => queue.push((path.to_owned(), format!("required by {}", storyboard.id))),
                     None => unresolved.push(StoryboardResult {
@@ -283,19 +320,117 @@ impl Runner {
                                 storyboard.id
                             ),
                         }),
+                        needed_by: None,
                         steps: Vec::new(),
                         duration_ms: 0,
                     }),
                 }
             }
-            let scope = self.catalog.scope_of(&file);
+            let needed_by = claimed.get(&key_of(&file)).cloned();
             selected.push(Selected {
                 storyboard,
                 scope,
                 selected_by: why,
+                needed_by,
             });
         }
         Ok((selected, unresolved))
+    }
+
+    /// Every storyboard a claimed specialism needs (its bundle and, transitively, the
+    /// scenarios the bundle requires), keyed by canonical path, with the specialism's slug.
+    fn claimed_closure(&self, profile: &AgentProfile) -> HashMap<PathBuf, String> {
+        let mut claimed = HashMap::new();
+        for slug in &profile.specialisms {
+            let mut queue = vec![self.catalog.specialism_index(slug)];
+            while let Some(file) = queue.pop() {
+                let key = key_of(&file);
+                if claimed.contains_key(&key) {
+                    continue;
+                }
+                claimed.insert(key, slug.clone());
+                if let Ok(storyboard) = Storyboard::load(&file) {
+                    queue.extend(
+                        storyboard
+                            .requires_scenarios
+                            .iter()
+                            .filter_map(|id| self.catalog.path_of(id))
+                            .map(Path::to_owned),
+                    );
+                }
+            }
+        }
+        claimed
+    }
+
+    /// Whole-agent grading of one result: when a claimed specialism needs the storyboard,
+    /// what would otherwise be a coverage skip is a failure — a bundle's `required_tools`
+    /// entry the agent does not advertise, the storyboard not applying (an undeclared
+    /// capability, a missing tool or test controller), and a required step skipped for a
+    /// missing tool or controller. Placeholders without phases stay not applicable.
+    fn enforce_claims(&self, selected: &Selected, result: &mut StoryboardResult) {
+        let Some(slug) = &selected.needed_by else {
+            return;
+        };
+        result.needed_by = Some(slug.clone());
+        let storyboard = &selected.storyboard;
+        let mut gaps = Vec::new();
+        let is_bundle = matches!(&selected.scope, Scope::Specialism(s) if s == slug)
+            && storyboard
+                .source
+                .file_name()
+                .is_some_and(|n| n == "index.yaml");
+        if is_bundle {
+            for tool in storyboard.required_tools.iter().flatten() {
+                if !self.advertises(tool) {
+                    gaps.push(format!(
+                        "its required tool {tool} is not advertised (the agent advertises {:?})",
+                        self.profile.tools
+                    ));
+                }
+            }
+        }
+        if result.outcome == Outcome::NotApplicable
+            && let Some(skip) = &result.skip
+            && skip.reason != SkipReason::NoPhases
+        {
+            gaps.push(format!(
+                "it needs this storyboard, which did not run ({}: {})",
+                crate::report::reason_label(skip.reason),
+                skip.detail
+            ));
+        }
+        for step in result.steps.iter_mut().filter(|s| !s.optional) {
+            if step.status == StepStatus::Skipped
+                && let Some(skip) = &step.skip
+                && matches!(
+                    skip.reason,
+                    SkipReason::MissingTool | SkipReason::MissingTestController
+                )
+            {
+                step.error = Some(format!(
+                    "specialism {slug} is claimed, so this step must run: {}",
+                    skip.detail
+                ));
+                step.status = StepStatus::Failed;
+            }
+        }
+        if !gaps.is_empty() {
+            let mut step = StepResult::skipped(
+                "assessment",
+                "claimed_specialism",
+                "get_adcp_capabilities",
+                SkipReason::NotApplicable,
+                String::new(),
+            );
+            step.status = StepStatus::Failed;
+            step.skip = None;
+            step.error = Some(format!("specialism {slug} is claimed: {}", gaps.join("; ")));
+            result.steps.insert(0, step);
+        }
+        if result.steps.iter().any(|s| s.status == StepStatus::Failed) {
+            result.outcome = Outcome::Failed;
+        }
     }
 
     pub(crate) fn load_kit(&self, storyboard: &Storyboard) -> Result<TestKit, Error> {
@@ -320,31 +455,26 @@ impl Runner {
             );
         }
         let profile = &self.profile;
-        let known = profile.error.is_none();
-        if known {
-            if let Scope::Specialism(slug) = &selected.scope
-                && !profile.specialisms.iter().any(|s| s == slug)
-            {
-                return skip(
-                    SkipReason::NotApplicable,
-                    format!(
-                        "the agent declares specialisms {:?}, not {slug}",
-                        profile.specialisms
-                    ),
-                );
-            }
-            let protocol = match &selected.scope {
-                Scope::Protocol(p) => Some(p.clone()),
-                _ => storyboard.protocol.clone(),
+        if profile.error.is_none() {
+            // A scenario a claimed specialism requires applies through that claim, whichever
+            // specialism's folder it sits in (sales-non-guaranteed requires one filed under
+            // governance-aware-seller).
+            let scope = match (&selected.needed_by, &selected.scope) {
+                (Some(_), Scope::Specialism(_)) => &Scope::Other,
+                (_, scope) => scope,
             };
-            if let Some(protocol) = protocol {
-                let wire = protocol.replace('-', "_");
-                if !profile.supported_protocols.contains(&wire) {
+            if let Some(gap) = scope_gap(profile, scope, storyboard) {
+                return skip(SkipReason::NotApplicable, gap);
+            }
+            if let Some(gate) = &storyboard.requires_capability {
+                let capabilities = profile.capabilities.as_ref().unwrap_or(&Value::Null);
+                if !gate.holds(capabilities) {
                     return skip(
                         SkipReason::NotApplicable,
                         format!(
-                            "the agent declares supported_protocols {:?}, not {wire}",
-                            profile.supported_protocols
+                            "requires_capability {} does not hold: the agent declares {}",
+                            gate.describe(),
+                            gate.declared(capabilities)
                         ),
                     );
                 }
@@ -400,6 +530,7 @@ impl Runner {
             path: storyboard.source.display().to_string(),
             outcome: Outcome::NotApplicable,
             skip: None,
+            needed_by: None,
             steps: Vec::new(),
             duration_ms: 0,
         };
@@ -445,6 +576,35 @@ impl Runner {
         result.duration_ms = millis(started);
         result
     }
+}
+
+/// The canonical form of a storyboard path (the path itself when it cannot be resolved).
+fn key_of(file: &Path) -> PathBuf {
+    file.canonicalize().unwrap_or_else(|_| file.to_owned())
+}
+
+/// Why a storyboard at `scope` is outside what the agent declares: an undeclared specialism,
+/// or a protocol (from its folder, else its `protocol:`) missing from `supported_protocols`.
+fn scope_gap(profile: &AgentProfile, scope: &Scope, storyboard: &Storyboard) -> Option<String> {
+    if let Scope::Specialism(slug) = scope
+        && !profile.specialisms.iter().any(|s| s == slug)
+    {
+        return Some(format!(
+            "the agent declares specialisms {:?}, not {slug}",
+            profile.specialisms
+        ));
+    }
+    let protocol = match scope {
+        Scope::Protocol(p) => Some(p.as_str()),
+        _ => storyboard.protocol.as_deref(),
+    }?;
+    let wire = protocol.replace('-', "_");
+    (!profile.supported_protocols.contains(&wire)).then(|| {
+        format!(
+            "the agent declares supported_protocols {:?}, not {wire}",
+            profile.supported_protocols
+        )
+    })
 }
 
 /// The agent profile from its tool list and its `get_adcp_capabilities` payload, if any.
@@ -625,6 +785,9 @@ impl<'r> StoryboardRun<'r> {
                     let span = tracing::info_span!("step", storyboard = %self.storyboard.id, phase = %phase.id, step = %step.id);
                     self.run_step(phase, step).instrument(span).await
                 };
+                self.runner
+                    .observer
+                    .step_finished(&self.storyboard.id, &result);
                 self.results.push(result);
             }
             if !phase.optional

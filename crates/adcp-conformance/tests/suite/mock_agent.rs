@@ -51,6 +51,8 @@ struct Agent {
     media_buys: Arc<Mutex<HashMap<String, (Value, String)>>>,
     rate_limited_calls: Arc<AtomicUsize>,
     http: reqwest::Client,
+    /// What `get_adcp_capabilities` declares in `specialisms`.
+    specialisms: Arc<Vec<String>>,
 }
 
 fn test_key() -> (ed25519_dalek::SigningKey, String) {
@@ -83,6 +85,11 @@ fn json_response(value: &Value) -> Response {
 }
 
 async fn start_agent() -> Agent {
+    start_agent_declaring(&[]).await
+}
+
+/// The mock, declaring `specialisms` in its capabilities.
+async fn start_agent_declaring(specialisms: &[&str]) -> Agent {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .unwrap();
@@ -99,6 +106,7 @@ async fn start_agent() -> Agent {
             adcp_conformance::install_tls_provider();
             reqwest::Client::new()
         },
+        specialisms: Arc::new(specialisms.iter().map(|s| (*s).to_owned()).collect()),
     };
     let state = agent.clone();
     let a2a_state = agent.clone();
@@ -284,6 +292,7 @@ impl Agent {
                     "idempotency": {"supported": true, "replay_ttl_seconds": 86400}
                 },
                 "supported_protocols": ["media_buy"],
+                "specialisms": *self.specialisms,
                 "identity": {"brand_json_url": "https://mock-seller.example/.well-known/brand.json"}
             }),
             "list_creatives" => json!({
@@ -918,4 +927,192 @@ async fn the_a2a_client_reads_the_card_and_maps_tasks_and_refusals() {
         error.contains("/.well-known/agent-card.json") && error.contains("/.well-known/agent.json"),
         "{error}"
     );
+}
+
+/// A compliance folder of small storyboards: two universal ones (one gated on a capability
+/// the mock lacks), a claimed specialism's bundle requiring a tool the mock does not advertise
+/// and two scenarios (one gated on an undeclared capability, one with a step needing a missing
+/// tool), and an unclaimed specialism whose scenario must not be pulled in.
+fn claims_compliance_root() -> PathBuf {
+    let root = std::env::temp_dir().join(format!(
+        "adcp-conformance-claims-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let capabilities_step =
+        "phases:\n  - id: p\n    steps:\n      - id: caps\n        task: get_adcp_capabilities\n";
+    let files = [
+        (
+            "universal/plain.yaml",
+            format!("id: mock/plain\n{capabilities_step}"),
+        ),
+        (
+            "universal/gated.yaml",
+            format!(
+                "id: mock/gated_universal\nrequires_capability:\n  path: media_buy.reach_metrics\n  present: true\n{capabilities_step}"
+            ),
+        ),
+        (
+            "specialisms/sales-non-guaranteed/index.yaml",
+            format!(
+                "id: mock_bundle\nprotocol: media-buy\nrequired_tools: [get_products, sync_governance]\nrequires_scenarios: [mock/needed_gated, mock/needed_tool]\n{capabilities_step}"
+            ),
+        ),
+        (
+            "domains/media-buy/scenarios/needed_gated.yaml",
+            format!(
+                "id: mock/needed_gated\nrequires_capability:\n  path: media_buy.audience_targeting\n  present: true\n{capabilities_step}"
+            ),
+        ),
+        (
+            "domains/media-buy/scenarios/needed_tool.yaml",
+            format!(
+                "id: mock/needed_tool\n{capabilities_step}      - id: accounts\n        task: sync_accounts\n        sample_request:\n          accounts: []\n"
+            ),
+        ),
+        (
+            "specialisms/signal-owned/index.yaml",
+            format!(
+                "id: mock_unclaimed\nrequires_scenarios: [mock/only_unclaimed]\n{capabilities_step}"
+            ),
+        ),
+        (
+            "domains/media-buy/scenarios/only_unclaimed.yaml",
+            format!("id: mock/only_unclaimed\n{capabilities_step}"),
+        ),
+    ];
+    for (path, yaml) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, yaml).unwrap();
+    }
+    root
+}
+
+/// Counts what an observer is told.
+#[derive(Default)]
+struct Counting {
+    started: AtomicUsize,
+    steps: AtomicUsize,
+    finished: Mutex<Vec<(String, Outcome)>>,
+}
+
+impl adcp_conformance::Observer for Counting {
+    fn run_started(&self, _agent: &adcp_conformance::report::AgentProfile, storyboards: usize) {
+        self.started.store(storyboards, Ordering::SeqCst);
+    }
+
+    fn step_finished(&self, _storyboard: &str, _step: &adcp_conformance::report::StepResult) {
+        self.steps.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn storyboard_finished(&self, result: &StoryboardResult) {
+        self.finished
+            .lock()
+            .unwrap()
+            .push((result.id.clone(), result.outcome));
+    }
+}
+
+#[tokio::test]
+async fn assessment_fails_a_claimed_specialisms_gaps_and_leaves_the_rest_not_applicable() {
+    let agent = start_agent_declaring(&["sales-non-guaranteed"]).await;
+    let root = claims_compliance_root();
+    let observer = Arc::new(Counting::default());
+    let mut options = adcp_conformance::AssessOptions::default();
+    options.compliance_dir = Some(root.clone());
+    options.auth = Some(DEMO_KEY.into());
+    options.request_timeout = Some(Duration::from_secs(10));
+    options.observer = Some(observer.clone());
+    let report = adcp_conformance::assess(&format!("{}/mcp", agent.base), options)
+        .await
+        .unwrap();
+    assert!(report.whole_agent);
+    assert!(!report.passed());
+    assert_eq!(storyboard(&report, "mock/plain").outcome, Outcome::Passed);
+    let gated = storyboard(&report, "mock/gated_universal");
+    assert_eq!(gated.outcome, Outcome::NotApplicable);
+    assert!(
+        gated
+            .skip
+            .as_ref()
+            .unwrap()
+            .detail
+            .contains("requires_capability media_buy.reach_metrics present"),
+        "{:?}",
+        gated.skip
+    );
+    // The claimed bundle fails on its required tool, naming it.
+    let bundle = storyboard(&report, "mock_bundle");
+    assert_eq!(bundle.outcome, Outcome::Failed);
+    assert_eq!(bundle.needed_by.as_deref(), Some("sales-non-guaranteed"));
+    let claim = bundle
+        .steps
+        .iter()
+        .find(|s| s.step_id == "claimed_specialism")
+        .unwrap();
+    assert!(
+        claim.error.as_deref().unwrap().contains("sync_governance"),
+        "{claim:?}"
+    );
+    // A required scenario gated on an undeclared capability fails, keeping the reason.
+    let needed = storyboard(&report, "mock/needed_gated");
+    assert_eq!(needed.outcome, Outcome::Failed);
+    assert_eq!(
+        needed.skip.as_ref().unwrap().reason,
+        SkipReason::NotApplicable
+    );
+    assert!(
+        needed
+            .skip
+            .as_ref()
+            .unwrap()
+            .detail
+            .contains("media_buy.audience_targeting")
+    );
+    // A required scenario's step skipped for a missing tool fails.
+    let tool = storyboard(&report, "mock/needed_tool");
+    assert_eq!(tool.outcome, Outcome::Failed);
+    let accounts = tool.steps.iter().find(|s| s.step_id == "accounts").unwrap();
+    assert_eq!(accounts.status, StepStatus::Failed);
+    assert!(accounts.error.as_deref().unwrap().contains("sync_accounts"));
+    // The unclaimed specialism is not applicable and pulls nothing in.
+    assert_eq!(
+        storyboard(&report, "mock_unclaimed").outcome,
+        Outcome::NotApplicable
+    );
+    assert!(
+        !report
+            .storyboards
+            .iter()
+            .any(|s| s.id == "mock/only_unclaimed")
+    );
+    // The observer saw every storyboard, with the report's grades.
+    let finished = observer.finished.lock().unwrap().clone();
+    let graded: Vec<(String, Outcome)> = report
+        .storyboards
+        .iter()
+        .map(|s| (s.id.clone(), s.outcome))
+        .collect();
+    assert_eq!(finished, graded);
+    assert_eq!(
+        observer.started.load(Ordering::SeqCst),
+        report.storyboards.len()
+    );
+    assert!(observer.steps.load(Ordering::SeqCst) >= 4);
+
+    // The same folder graded without assessment: gaps are coverage skips, not failures.
+    let mut config = RunConfig::new(&format!("{}/mcp", agent.base));
+    config.compliance_dir = Some(root);
+    config.auth = Some(DEMO_KEY.into());
+    let plain = adcp_conformance::run(&config).await.unwrap();
+    assert!(!plain.whole_agent);
+    assert_eq!(
+        storyboard(&plain, "mock/needed_gated").outcome,
+        Outcome::NotApplicable
+    );
+    assert_eq!(
+        storyboard(&plain, "mock/needed_tool").outcome,
+        Outcome::Passed
+    );
+    assert_eq!(storyboard(&plain, "mock_bundle").outcome, Outcome::Passed);
 }
