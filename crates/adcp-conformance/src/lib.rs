@@ -49,8 +49,18 @@
 //! (`specialisms/<slug>/index.yaml`); each selected storyboard pulls in its
 //! `requires_scenarios`. With neither, the run is capability-driven: every universal
 //! storyboard, the baseline of each supported protocol, and the bundle of each declared
-//! specialism. A storyboard that does not apply (undeclared specialism or protocol, missing
-//! tools, unmet `requires:`) is reported `not_applicable` with the reason; it never drops out.
+//! specialism. A storyboard that does not apply (undeclared specialism or protocol, a
+//! `requires_capability` gate the agent's capabilities do not meet, missing tools, unmet
+//! `requires:`) is reported `not_applicable` with the reason; it never drops out.
+//!
+//! # Whole-agent assessment
+//!
+//! [`assess`] (`--assess`; `adcp assess`) grades as a buyer's compliance check does: after
+//! discovery only the storyboards within the agent's declarations pull in the scenarios they
+//! require, and a claimed specialism's gaps fail rather than skip — a bundle `required_tools`
+//! entry not advertised, a required scenario that does not apply (a capability gate, a missing
+//! tool or controller), a required step skipped for a missing tool. Each such storyboard
+//! names the specialism in `needed_by`. [`Observer`] receives the run's progress.
 //!
 //! # Guarantees
 //!
