@@ -1,9 +1,16 @@
 //! `cargo xtask conformance [--protocol mcp|a2a|all] [--url URL] [--storyboard PATH]...
-//! [--report FILE] [--junit FILE]`: grades an agent against the rc.9 compliance storyboards with
-//! `adcp-conformance`, over MCP (the default) or A2A. Without `--url` it builds and starts the
-//! demo seller on a free loopback port, grades it at `/mcp` or `/a2a` against the storyboards
-//! that apply to it, and stops it. `--protocol all` runs the whole command once per protocol,
-//! MCP then A2A (what CI runs: the demo's must-pass set over each transport).
+//! [--report FILE] [--junit FILE]`: grades an agent against the rc.9 compliance storyboards,
+//! over MCP (the default) or A2A.
+//!
+//! Without `--url` and `--storyboard` it builds and starts the demo seller on a free loopback
+//! port and assesses it whole, the way a buyer's compliance check does, with the built `adcp`
+//! command (`adcp assess --json`): the storyboards its declarations select, run back to back
+//! against one process, a claimed specialism's gaps failed. The JSON report is then held
+//! against `crates/adcp-conformance/demo-baseline.json`: no failure and no not-applicable
+//! storyboard that the baseline does not list with its justification, and no listed entry
+//! that no longer holds. `--protocol all` runs the whole command once per protocol, MCP then
+//! A2A (what CI runs). With `--url` or `--storyboard`, `adcp-conformance` grades exactly what
+//! was asked.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -14,28 +21,8 @@ use anyhow::{Context, Result, bail};
 use crate::schemas;
 use crate::util::{cargo, run, workspace_root};
 
-/// The storyboards the demo seller must pass (issue 7), relative to the compliance folder.
-pub(crate) const DEMO_STORYBOARDS: [&str; 16] = [
-    "domains/media-buy/scenarios/get_products_async.yaml",
-    "domains/signals/scenarios/get_signals_async.yaml",
-    "universal/webhook-emission.yaml",
-    "universal/idempotency.yaml",
-    "universal/error-compliance.yaml",
-    "universal/error-compliance-signals.yaml",
-    "universal/capability-discovery.yaml",
-    "universal/schema-validation.yaml",
-    "universal/schema-validation-signals.yaml",
-    "universal/version-negotiation.yaml",
-    "universal/v3-envelope-integrity.yaml",
-    "universal/read-tool-idempotency.yaml",
-    "universal/security.yaml",
-    "universal/comply-controller-mode-gate.yaml",
-    "universal/get-signals-pagination-integrity.yaml",
-    "universal/deterministic-testing.yaml",
-];
-
-/// The specialism bundles the demo seller claims.
-const DEMO_SPECIALISMS: [&str; 2] = ["sales-non-guaranteed", "signal-owned"];
+/// The demo seller's credentials (a compliance test-kit key, sandbox principal).
+const DEMO_AUTH: &str = "demo-acme-outdoor-v1";
 
 /// The transport a conformance run drives the agent over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,62 +184,79 @@ pub(crate) fn run_conformance(args: &[String]) -> Result<()> {
             passthrough.push(arg.clone());
         }
     }
-    passthrough.extend(["--protocol".into(), protocol.as_str().into()]);
     let report_dir = protocol.report_dir();
     let default_report = format!("{report_dir}/report.json");
-    if !passthrough.iter().any(|a| a == "--report") {
-        passthrough.extend(["--report".into(), default_report.clone()]);
-        passthrough.extend(["--junit".into(), format!("{report_dir}/junit.xml")]);
-        std::fs::create_dir_all(workspace_root().join(report_dir))?;
-    }
-    let graded_demo = url.is_none() && !storyboards;
-    let mut seller = None;
-    let url = if let Some(url) = url {
-        url
-    } else {
-        let (started, url) = start_demo(protocol)?;
-        seller = Some(started);
-        // The demo seller's credentials (a compliance test-kit key, sandbox principal).
-        if !passthrough.iter().any(|a| a == "--auth") {
-            passthrough.extend(["--auth".into(), "demo-acme-outdoor-v1".into()]);
+    let default_junit = format!("{report_dir}/junit.xml");
+    std::fs::create_dir_all(workspace_root().join(report_dir))?;
+    match url {
+        None if !storyboards => {
+            assess_demo(protocol, &passthrough, &default_report, &default_junit)
         }
-        if !storyboards {
-            for storyboard in DEMO_STORYBOARDS {
-                passthrough.extend(["--storyboard".into(), storyboard.into()]);
+        url => {
+            let (seller, url) = if let Some(url) = url {
+                (None, url)
+            } else {
+                let (seller, url) = start_demo(protocol)?;
+                if !passthrough.iter().any(|a| a == "--auth") {
+                    passthrough.extend(["--auth".into(), DEMO_AUTH.into()]);
+                }
+                (Some(seller), url)
+            };
+            passthrough.extend(["--protocol".into(), protocol.as_str().into()]);
+            if !passthrough.iter().any(|a| a == "--report") {
+                passthrough.extend(["--report".into(), default_report]);
+                passthrough.extend(["--junit".into(), default_junit]);
             }
-            for specialism in DEMO_SPECIALISMS {
-                passthrough.extend(["--specialism".into(), specialism.into()]);
+            let status = cargo()
+                .current_dir(workspace_root())
+                .args([
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "adcp-conformance",
+                    "--",
+                    "--url",
+                    &url,
+                ])
+                .args(&passthrough)
+                .status()
+                .context("running adcp-conformance")?;
+            drop(seller);
+            if !status.success() {
+                bail!("conformance failed ({status})");
             }
+            Ok(())
         }
-        url
-    };
-    let status = cargo()
-        .current_dir(workspace_root())
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "adcp-conformance",
-            "--",
-            "--url",
-            &url,
-        ])
-        .args(&passthrough)
-        .status()
-        .context("running adcp-conformance")?;
-    drop(seller);
-    if !graded_demo {
-        if !status.success() {
-            bail!("conformance failed ({status})");
-        }
-        return Ok(());
     }
-    compare_with_baseline(&default_report)
 }
 
-/// Compares the demo seller's report (at `report`, relative to the workspace) with
-/// `crates/adcp-conformance/demo-baseline.json`: any failure not listed there is a regression; a
-/// listed storyboard that now passes must leave the list.
+/// Starts the demo seller, assesses it whole over `protocol` with the built `adcp` command
+/// (`extra` passed through), writes the JSON and JUnit reports, and holds the JSON report
+/// against the baseline.
+fn assess_demo(protocol: Protocol, extra: &[String], report: &str, junit: &str) -> Result<()> {
+    let (seller, url) = start_demo(protocol)?;
+    let mut command = cargo();
+    command
+        .current_dir(workspace_root())
+        .args(["run", "--quiet", "-p", "adcp-cli", "--bin", "adcp", "--"])
+        .args(["assess", &url, "--protocol", protocol.as_str()])
+        .args(["--auth", DEMO_AUTH, "--report", report, "--junit", junit])
+        .args(extra);
+    let status = command.status().context("running adcp assess")?;
+    drop(seller);
+    // Exit 1 is a graded failure, held against the baseline below; anything else means the
+    // assessment itself did not run.
+    if !matches!(status.code(), Some(0 | 1)) {
+        bail!("adcp assess could not grade the demo seller ({status})");
+    }
+    compare_with_baseline(report)
+}
+
+/// The baseline the demo's assessment is held against.
+const BASELINE: &str = "crates/adcp-conformance/demo-baseline.json";
+
+/// Holds the demo seller's report (at `report`, relative to the workspace) against the
+/// baseline and fails with every finding.
 fn compare_with_baseline(report: &str) -> Result<()> {
     let root = workspace_root();
     let report: serde_json::Value = serde_json::from_str(
@@ -260,40 +264,90 @@ fn compare_with_baseline(report: &str) -> Result<()> {
             .with_context(|| format!("reading the conformance report {report}"))?,
     )?;
     let baseline: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("crates/adcp-conformance/demo-baseline.json"))
-            .context("reading crates/adcp-conformance/demo-baseline.json")?,
+        &std::fs::read_to_string(root.join(BASELINE))
+            .with_context(|| format!("reading {BASELINE}"))?,
     )?;
-    let known = baseline["known_failures"]
-        .as_object()
-        .context("baseline.known_failures")?;
-    let mut regressions = Vec::new();
-    let mut fixed = Vec::new();
-    let storyboards = report["storyboards"]
+    let summary = &report["summary"];
+    println!(
+        "assessment: {} storyboards graded: {} passed, {} failed, {} not applicable (baseline {BASELINE})",
+        report["storyboards"].as_array().map_or(0, Vec::len),
+        summary["storyboards_passed"],
+        summary["storyboards_failed"],
+        summary["storyboards_not_applicable"],
+    );
+    let findings = baseline_findings(&report, &baseline)?;
+    if findings.is_empty() {
+        return Ok(());
+    }
+    for finding in &findings {
+        eprintln!("  {finding}");
+    }
+    bail!(
+        "the demo's assessment disagrees with {BASELINE} ({} findings above)",
+        findings.len()
+    )
+}
+
+/// What disagrees between an assessment report and the baseline: a failed storyboard not
+/// in `known_failures`, a not-applicable one not in `not_applicable` (each entry there is the
+/// justification: a capability the demo legitimately does not claim), and an entry of either
+/// list that no longer holds (the storyboard now has another outcome, or is not graded).
+fn baseline_findings(
+    report: &serde_json::Value,
+    baseline: &serde_json::Value,
+) -> Result<Vec<String>> {
+    let list = |key: &str| {
+        baseline[key]
+            .as_object()
+            .with_context(|| format!("{BASELINE} needs an object `{key}`"))
+    };
+    let known_failures = list("known_failures")?;
+    let not_applicable = list("not_applicable")?;
+    let mut outcomes = std::collections::BTreeMap::new();
+    for storyboard in report["storyboards"]
         .as_array()
-        .context("report.storyboards")?;
-    for storyboard in storyboards {
-        let id = storyboard["id"].as_str().unwrap_or_default();
-        let outcome = storyboard["outcome"].as_str().unwrap_or_default();
-        match (outcome, known.contains_key(id)) {
-            ("failed", false) => regressions.push(id.to_owned()),
-            ("passed", true) => fixed.push(id.to_owned()),
+        .context("report.storyboards")?
+    {
+        let id = storyboard["id"].as_str().unwrap_or_default().to_owned();
+        let outcome = storyboard["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let reason = storyboard["skip"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        outcomes.insert(id, (outcome, reason));
+    }
+    let mut findings = Vec::new();
+    for (id, (outcome, reason)) in &outcomes {
+        match outcome.as_str() {
+            "failed" if !known_failures.contains_key(id) => {
+                findings.push(format!("{id} failed and is not a known failure"));
+            }
+            "not_applicable" if !not_applicable.contains_key(id) => findings.push(format!(
+                "{id} was not applicable ({reason}) and the baseline does not justify it"
+            )),
             _ => {}
         }
     }
-    println!(
-        "conformance baseline: {} storyboards graded, {} known gaps (crates/adcp-conformance/demo-baseline.json)",
-        storyboards.len(),
-        known.len()
-    );
-    if !regressions.is_empty() {
-        bail!("conformance regressions (failed, not in the baseline): {regressions:?}");
+    for (listed, expected) in [
+        (known_failures, "failed"),
+        (not_applicable, "not_applicable"),
+    ] {
+        for id in listed.keys() {
+            match outcomes.get(id) {
+                Some((outcome, _)) if outcome == expected => {}
+                Some((outcome, _)) => findings.push(format!(
+                    "{id} is listed as {expected} but was {outcome}: update the baseline"
+                )),
+                None => findings.push(format!(
+                    "{id} is listed as {expected} but was not graded: update the baseline"
+                )),
+            }
+        }
     }
-    if !fixed.is_empty() {
-        bail!(
-            "these storyboards now pass; remove them from crates/adcp-conformance/demo-baseline.json: {fixed:?}"
-        );
-    }
-    Ok(())
+    Ok(findings)
 }
 
 #[cfg(test)]
@@ -318,6 +372,41 @@ mod tests {
         assert_eq!(Protocol::parse("mcp").unwrap(), Protocol::Mcp);
         assert!(Protocol::parse("http").is_err());
         assert_ne!(Protocol::Mcp.report_dir(), Protocol::A2a.report_dir());
+    }
+
+    #[test]
+    fn the_baseline_justifies_every_failure_and_skip_and_stays_current() {
+        let report = serde_json::json!({"storyboards": [
+            {"id": "a", "outcome": "passed"},
+            {"id": "b", "outcome": "failed"},
+            {"id": "c", "outcome": "not_applicable", "skip": {"detail": "no wholesale feed"}},
+            {"id": "d", "outcome": "failed"},
+            {"id": "e", "outcome": "not_applicable", "skip": {"detail": "not proposals"}},
+        ]});
+        let baseline = serde_json::json!({
+            "known_failures": {"b": "why", "a": "fixed since"},
+            "not_applicable": {"c": "the demo has no wholesale feed", "gone": "x"}
+        });
+        let findings = baseline_findings(&report, &baseline).unwrap();
+        assert_eq!(findings.len(), 4, "{findings:?}");
+        assert!(findings.iter().any(|f| f.starts_with("d failed")));
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.starts_with("e was not applicable (not proposals)"))
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.starts_with("a is listed as failed but was passed"))
+        );
+        assert!(findings.iter().any(|f| f.starts_with("gone is listed")));
+        let clean = serde_json::json!({
+            "known_failures": {"b": "why", "d": "why"},
+            "not_applicable": {"c": "x", "e": "y"}
+        });
+        assert!(baseline_findings(&report, &clean).unwrap().is_empty());
+        assert!(baseline_findings(&report, &serde_json::json!({})).is_err());
     }
 
     #[test]

@@ -1,32 +1,26 @@
 //! Logging, and the live display of a storyboard run.
 //!
-//! The runner (`adcp_conformance::run`) takes no progress callback; it does trace each
-//! storyboard it starts (an `info` event, message `running`, field `storyboard`) and each
-//! step (an `info` span named `step` with `storyboard`, `phase` and `step`). A tracing layer
-//! turns those into the display: on a terminal, an `indicatif` spinner with the storyboard,
-//! the step, the counts and the elapsed time; otherwise one plain line per storyboard. If the
-//! runner stops tracing them, the display degrades to the elapsed time; the results are
-//! unaffected (they come from the report).
+//! The runner tells an [`adcp_conformance::Observer`] about each storyboard and step as it is
+//! graded. [`RunProgress`] is that observer: on a terminal, an `indicatif` spinner with the
+//! storyboard and step being graded, the pass/fail/not-applicable counts and the elapsed time;
+//! otherwise one plain line per graded storyboard. The results themselves come from the
+//! report; the display only mirrors them.
 
-use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use adcp_conformance::Observer;
+use adcp_conformance::report::{AgentProfile, Outcome, StepResult, StoryboardResult};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::output;
 
-/// The run being displayed, if any.
-static RUN: Mutex<Option<Display>> = Mutex::new(None);
-
-/// Installs logging (warnings and errors on standard error; `RUST_LOG` overrides) and the
-/// progress layer. Safe to call once; later calls do nothing.
+/// Installs logging: warnings and errors on standard error (`RUST_LOG` overrides). Safe to
+/// call once; later calls do nothing.
 pub(crate) fn init_tracing() {
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -35,43 +29,57 @@ pub(crate) fn init_tracing() {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("warn,rmcp=off,adcp_conformance=error")),
         );
-    let progress =
-        RunLayer.with_filter(Targets::new().with_target("adcp_conformance", LevelFilter::INFO));
-    let _ = tracing_subscriber::registry()
-        .with(logs)
-        .with(progress)
-        .try_init();
+    let _ = tracing_subscriber::registry().with(logs).try_init();
 }
 
-/// What the display shows.
-#[derive(Debug)]
-struct Display {
-    bar: Option<ProgressBar>,
-    started: Instant,
-    storyboards: usize,
-    steps: usize,
+/// The counts and the current position of a run.
+#[derive(Debug, Default)]
+struct Tally {
+    total: usize,
+    passed: usize,
+    failed: usize,
+    not_applicable: usize,
     storyboard: String,
+    step: String,
 }
 
-impl Display {
+impl Tally {
+    fn graded(&self) -> usize {
+        self.passed + self.failed + self.not_applicable
+    }
+
+    /// The spinner's message.
     fn message(&self) -> String {
-        if self.storyboard.is_empty() {
-            return "discovering the agent".to_owned();
-        }
+        let position = if self.storyboard.is_empty() {
+            "discovering the agent".to_owned()
+        } else if self.step.is_empty() {
+            format!("storyboard {}", self.storyboard)
+        } else {
+            format!("storyboard {} · step {}", self.storyboard, self.step)
+        };
         format!(
-            "storyboard {} ({} started) · {} steps run",
-            self.storyboard, self.storyboards, self.steps
+            "{}/{} graded: {} passed, {} failed, {} n/a · {position}",
+            self.graded(),
+            self.total,
+            self.passed,
+            self.failed,
+            self.not_applicable
         )
     }
 }
 
-/// A live display for one run; the display ends when this is dropped.
+/// The live display of one run: an [`Observer`] the runner drives. The spinner (on a
+/// terminal) is cleared by [`RunProgress::finish`] or when the display is dropped.
 #[derive(Debug)]
-pub(crate) struct RunProgress;
+pub(crate) struct RunProgress {
+    bar: Option<ProgressBar>,
+    started: Instant,
+    tally: Mutex<Tally>,
+}
 
 impl RunProgress {
     /// Starts displaying a run of the agent at `url`: a spinner when standard error is a
-    /// terminal, else one line now and one per storyboard.
+    /// terminal, else one line now and one per graded storyboard.
     pub(crate) fn start(url: &str) -> Self {
         let bar = output::stderr_is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -86,107 +94,73 @@ impl RunProgress {
         if bar.is_none() {
             output::note(&format!("grading {url}"));
         }
-        *RUN.lock().unwrap_or_else(PoisonError::into_inner) = Some(Display {
+        Self {
             bar,
             started: Instant::now(),
-            storyboards: 0,
-            steps: 0,
-            storyboard: String::new(),
-        });
-        Self
+            tally: Mutex::new(Tally::default()),
+        }
+    }
+
+    /// Clears the spinner.
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Tally)) -> String {
+        let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+        change(&mut tally);
+        let message = tally.message();
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.clone());
+        }
+        message
     }
 }
 
 impl Drop for RunProgress {
     fn drop(&mut self) {
-        take_display();
+        self.finish();
     }
 }
 
-fn take_display() {
-    let display = RUN.lock().unwrap_or_else(PoisonError::into_inner).take();
-    if let Some(bar) = display.and_then(|d| d.bar) {
-        bar.finish_and_clear();
-    }
-}
-
-/// Collects the string form of the fields the layer reads.
-#[derive(Debug, Default)]
-struct Fields {
-    message: String,
-    storyboard: String,
-    phase: String,
-    step: String,
-}
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let slot = match field.name() {
-            "message" => &mut self.message,
-            "storyboard" => &mut self.storyboard,
-            "phase" => &mut self.phase,
-            "step" => &mut self.step,
-            _ => return,
-        };
-        slot.clear();
-        let _ = write!(slot, "{value:?}");
+impl Observer for RunProgress {
+    fn run_started(&self, _agent: &AgentProfile, storyboards: usize) {
+        self.update(|t| t.total = storyboards);
     }
 
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let slot = match field.name() {
-            "message" => &mut self.message,
-            "storyboard" => &mut self.storyboard,
-            "phase" => &mut self.phase,
-            "step" => &mut self.step,
-            _ => return,
-        };
-        value.clone_into(slot);
-    }
-}
-
-/// The layer that feeds the display.
-struct RunLayer;
-
-impl<S: Subscriber> Layer<S> for RunLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        if fields.message != "running" || fields.storyboard.is_empty() {
-            return;
-        }
-        let mut run = RUN.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(display) = run.as_mut() else {
-            return;
-        };
-        display.storyboards += 1;
-        display.storyboard = fields.storyboard;
-        match &display.bar {
-            Some(bar) => bar.set_message(display.message()),
-            None => output::note(&format!(
-                "[{:>6.1}s] storyboard {}",
-                display.started.elapsed().as_secs_f64(),
-                display.storyboard
-            )),
-        }
+    fn storyboard_started(&self, id: &str, _title: &str) {
+        self.update(|t| {
+            id.clone_into(&mut t.storyboard);
+            t.step.clear();
+        });
     }
 
-    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
-        if attrs.metadata().name() != "step" {
-            return;
-        }
-        let mut fields = Fields::default();
-        attrs.record(&mut fields);
-        let mut run = RUN.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(display) = run.as_mut() else {
-            return;
-        };
-        display.steps += 1;
-        if let Some(bar) = &display.bar {
-            bar.set_message(format!(
-                "{} · step {}/{}",
-                display.message(),
-                fields.phase,
-                fields.step
+    fn step_finished(&self, _storyboard: &str, step: &StepResult) {
+        self.update(|t| t.step = format!("{}/{}", step.phase_id, step.step_id));
+    }
+
+    fn storyboard_finished(&self, result: &StoryboardResult) {
+        let counts = self.update(|t| {
+            match result.outcome {
+                Outcome::Passed => t.passed += 1,
+                Outcome::Failed => t.failed += 1,
+                Outcome::NotApplicable => t.not_applicable += 1,
+            }
+            t.step.clear();
+        });
+        if self.bar.is_none() {
+            let label = match result.outcome {
+                Outcome::Passed => "PASS",
+                Outcome::Failed => "FAIL",
+                Outcome::NotApplicable => "N/A ",
+            };
+            let totals = counts.split(" · ").next().unwrap_or_default();
+            output::note(&format!(
+                "[{:>6.1}s] {label} storyboard {} ({totals})",
+                self.started.elapsed().as_secs_f64(),
+                result.id
             ));
         }
     }

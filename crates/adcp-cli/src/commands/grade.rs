@@ -3,6 +3,7 @@
 //! the reports).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use adcp_conformance::{Protocol, RunConfig};
@@ -75,6 +76,8 @@ pub(crate) struct Selection {
     /// The folder to use as the compliance folder when none is configured (the folder of
     /// the storyboard files given), instead of failing.
     pub(crate) fallback_root: Option<PathBuf>,
+    /// Grade the whole agent (see `adcp_conformance::assess`).
+    pub(crate) whole_agent: bool,
 }
 
 /// The compliance folder: `--compliance-dir` / `ADCP_COMPLIANCE_DIR` (its `<version>`
@@ -148,11 +151,12 @@ pub(crate) async fn grade(args: &GradeArgs, selection: Selection) -> Result<Outc
     config.rate_limit_trip = !args.skip_rate_limit_trip;
     config.seeded_state = args.seeded_state;
     config.brand_json_url.clone_from(&args.brand_json_url);
-    let progress = RunProgress::start(&args.url);
-    let report = adcp_conformance::run(&config)
+    config.whole_agent = selection.whole_agent;
+    let progress = Arc::new(RunProgress::start(&args.url));
+    let report = adcp_conformance::run_observed(&config, progress.clone())
         .await
         .map_err(|e| CliError::Conformance(e.to_string()))?;
-    drop(progress);
+    progress.finish();
     for (path, contents) in [
         (args.report.as_ref(), report.to_json()),
         (args.junit.as_ref(), report.to_junit()),

@@ -66,6 +66,7 @@ pub(crate) async fn run(args: &RunArgs) -> Result<Outcome, CliError> {
         storyboards,
         specialisms: args.specialisms.clone(),
         fallback_root,
+        whole_agent: false,
     };
     grade::grade(&args.grade, selection).await
 }

@@ -86,6 +86,7 @@ async fn assess_grades_every_universal_storyboard_and_reports_json_and_junit() {
     .await;
     let report = run.expect(0).json();
     assert_eq!(report["agent_url"], seller.url.as_str());
+    assert_eq!(report["whole_agent"], true, "assess grades the whole agent");
     assert_eq!(
         report["storyboards"].as_array().unwrap().len(),
         1,
@@ -106,8 +107,10 @@ async fn assess_grades_every_universal_storyboard_and_reports_json_and_junit() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<testsuite name=\"cli_smoke\""), "{xml}");
     // Not a terminal: plain progress lines on standard error.
+    // Not a terminal: a plain line per graded storyboard, with the running counts.
     assert!(
-        run.stderr.contains("storyboard cli_smoke"),
+        run.stderr
+            .contains("PASS storyboard cli_smoke (1/1 graded: 1 passed, 0 failed, 0 n/a)"),
         "{}",
         run.stderr
     );
