@@ -83,7 +83,9 @@
 //! - Invariants: `context.no_secret_echo` and `idempotency.conflict_no_payload_leak` are graded;
 //!   others (`status.monotonic`, ...) are reported, advisory, as not implemented.
 //! - Not implemented, and reported when met: the `canonical_format_satisfaction` check and
-//!   runner tasks other than the ten in this crate (a storyboard using them fails, naming them);
+//!   runner tasks other than the eleven in this crate (a storyboard using them fails, naming
+//!   them; `replay_webhook_vector`, which grades a buyer's receiver, is graded not applicable
+//!   because no receiver URL is configured);
 //!   the A2A wire-shape checks (`a2a_*`: not applicable on MCP runs, failed as not implemented
 //!   on A2A runs); `expires_after_version` promotion (an
 //!   advisory check stays advisory); multi-agent routing (`default_agent`); schema validation

@@ -577,6 +577,22 @@ impl Storyboard {
         Ok(storyboard)
     }
 
+    /// The capability gate the storyboard applies under: its `requires_capability`, else one
+    /// rc.9 states only in prose. `signed_requests` has no `requires_capability`, yet its
+    /// narrative says "This storyboard runs for any agent advertising
+    /// `request_signing.supported: true`" and its first step's `expected` says "If false or
+    /// absent, this storyboard does not apply and grading skips to a non-applicable outcome".
+    pub fn capability_gate(&self) -> Option<CapabilityGate> {
+        self.requires_capability.clone().or_else(|| {
+            (self.id == "signed_requests").then(|| CapabilityGate {
+                path: "request_signing.supported".into(),
+                equals: Some(Value::Bool(true)),
+                contains: None,
+                present: None,
+            })
+        })
+    }
+
     /// Every check kind the storyboard declares, in order of first appearance.
     pub fn check_kinds(&self) -> Vec<CheckKind> {
         let mut kinds: Vec<CheckKind> = Vec::new();

@@ -14,7 +14,7 @@ use crate::runner::StoryboardRun;
 use crate::step::{Observed, failed, retry_after, skipped};
 
 /// Runner tasks this runner implements.
-const RUNNER_TASKS: [&str; 10] = [
+const RUNNER_TASKS: [&str; 11] = [
     "assert_contribution",
     "protected_resource_metadata",
     "oauth_auth_server_metadata",
@@ -25,6 +25,7 @@ const RUNNER_TASKS: [&str; 10] = [
     "expect_webhook_signature_valid",
     "expect_no_webhook",
     "expect_rate_limit_not_replayed",
+    "replay_webhook_vector",
 ];
 
 /// Whether `task` is a runner task rather than a tool.
@@ -49,6 +50,17 @@ impl StoryboardRun<'_> {
             }
             "expect_rate_limit_not_replayed" => self.run_rate_limit_trip(phase, step, task).await,
             "assert_contribution" => self.grade_probe(phase, step, task, None, Vec::new()),
+            // The replay contract grades a buyer's webhook receiver, which this runner is not
+            // pointed at: it grades seller agents. webhook-receiver-envelope.yaml's
+            // prerequisites: "Runners without a receiver URL grade this storyboard as
+            // not_applicable."
+            "replay_webhook_vector" => skipped(
+                phase,
+                step,
+                task,
+                SkipReason::NotApplicable,
+                "no buyer webhook receiver URL is configured: webhook vector replay grades buyer receivers, not the seller agent under test".into(),
+            ),
             "protected_resource_metadata" => {
                 let Some(url) = probe::protected_resource_metadata_url(self.runner.client.url())
                 else {

@@ -367,7 +367,8 @@ impl Runner {
     /// what would otherwise be a coverage skip is a failure — a bundle's `required_tools`
     /// entry the agent does not advertise, the storyboard not applying (an undeclared
     /// capability, a missing tool or test controller), and a required step skipped for a
-    /// missing tool or controller. Placeholders without phases stay not applicable.
+    /// missing tool, controller or controller scenario. Placeholders without phases stay not
+    /// applicable.
     fn enforce_claims(&self, selected: &Selected, result: &mut StoryboardResult) {
         let Some(slug) = &selected.needed_by else {
             return;
@@ -403,10 +404,12 @@ impl Runner {
         for step in result.steps.iter_mut().filter(|s| !s.optional) {
             if step.status == StepStatus::Skipped
                 && let Some(skip) = &step.skip
-                && matches!(
+                && (matches!(
                     skip.reason,
                     SkipReason::MissingTool | SkipReason::MissingTestController
-                )
+                ) || skip
+                    .detail
+                    .starts_with(crate::step::CONTROLLER_SCENARIO_UNSUPPORTED))
             {
                 step.error = Some(format!(
                     "specialism {slug} is claimed, so this step must run: {}",
@@ -466,7 +469,7 @@ impl Runner {
             if let Some(gap) = scope_gap(profile, scope, storyboard) {
                 return skip(SkipReason::NotApplicable, gap);
             }
-            if let Some(gate) = &storyboard.requires_capability {
+            if let Some(gate) = storyboard.capability_gate() {
                 let capabilities = profile.capabilities.as_ref().unwrap_or(&Value::Null);
                 if !gate.holds(capabilities) {
                     return skip(

@@ -25,7 +25,8 @@ const SEEDS: [(&str, &str, &[&str]); 8] = [
 ];
 
 /// Controller answers meaning "this seed scenario is not implemented".
-const UNSUPPORTED: [&str; 3] = ["UNKNOWN_SCENARIO", "NOT_SUPPORTED", "UNSUPPORTED_FEATURE"];
+pub(crate) const UNSUPPORTED: [&str; 3] =
+    ["UNKNOWN_SCENARIO", "NOT_SUPPORTED", "UNSUPPORTED_FEATURE"];
 
 fn seeding_step(step_id: &str) -> StepResult {
     let mut r = StepResult::skipped(

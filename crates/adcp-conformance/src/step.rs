@@ -210,6 +210,37 @@ impl StoryboardRun<'_> {
         } else {
             succeeded
         };
+        if !task_ok
+            && task == "comply_test_controller"
+            && !step.expect_error
+            && let Some(code) = data
+                .as_ref()
+                .and_then(|d| checks::extract_error_code(d, false))
+                .map(|(code, _)| code)
+                .filter(|code| crate::seeding::UNSUPPORTED.contains(&code.as_str()))
+        {
+            // The controller does not implement this scenario: a coverage gap, graded like
+            // storyboard-schema.yaml's fixture_seed_unsupported rather than as a failure.
+            for name in step.context_outputs.iter().filter_map(|o| o.context_name()) {
+                self.failed_producers
+                    .insert(name.to_owned(), step.id.clone());
+            }
+            let scenario = observed
+                .request
+                .as_ref()
+                .and_then(|r| r.get("scenario"))
+                .and_then(Value::as_str)
+                .unwrap_or("(none)");
+            return skipped(
+                phase,
+                step,
+                task,
+                SkipReason::NotApplicable,
+                format!(
+                    "{CONTROLLER_SCENARIO_UNSUPPORTED}: the controller answered {code} for scenario {scenario}"
+                ),
+            );
+        }
         let mut results = self
             .evaluate(step, task, &observed, data.as_ref(), succeeded)
             .await;
@@ -450,6 +481,10 @@ fn graded_document(step: &Step, observed: &Observed) -> Option<Value> {
     }
     data
 }
+
+/// The detail prefix of a controller step skipped because the controller does not implement
+/// its scenario (it answered `UNKNOWN_SCENARIO` or an equivalent code).
+pub(crate) const CONTROLLER_SCENARIO_UNSUPPORTED: &str = "controller_scenario_unsupported";
 
 /// Why the call itself did not come out as the step expected.
 fn call_error(step: &Step, observed: &Observed, data: Option<&Value>) -> String {
