@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adcp_guards::DiscoveryMode;
-use adcp_tasks::TaskId;
+use adcp_tasks::{TaskId, TaskRegistry, TaskScope};
 use adcp_types::AdcpError;
 use dashmap::DashMap;
 use serde_json::Value;
@@ -26,6 +26,10 @@ const FORCED_TASK_PATIENCE: Duration = Duration::from_hours(1);
 
 /// The most directives queued per tool (a runaway controller cannot grow memory).
 const MAX_QUEUED: usize = 64;
+
+/// How long re-arming a forced task id waits for the task it supersedes to be recorded as
+/// finished before giving up (the new call then meets the id as taken: `CONFLICT`).
+const SUPERSEDE_PATIENCE: Duration = Duration::from_secs(2);
 
 /// One forced arm: the next matching call hands off to a task with this id.
 #[derive(Debug, Clone)]
@@ -44,6 +48,8 @@ pub(crate) struct Sandbox {
     forced: Mutex<HashMap<(String, &'static str), VecDeque<ForcedArm>>>,
     /// Forced tasks waiting for completion, by task id: (principal, sender).
     waiting: DashMap<String, (String, oneshot::Sender<Completion>)>,
+    /// Every task id a forced arm created, with the principal that forced it.
+    issued: DashMap<String, String>,
 }
 
 /// Which tool a `force_*_arm` scenario targets.
@@ -109,8 +115,54 @@ impl Sandbox {
         }
     }
 
+    /// Makes room for a forced arm's task id that this principal's earlier forced arm already
+    /// used (a compliance run repeated against the same agent names the same fixed ids): an
+    /// earlier task still waiting is failed as superseded, and once it is recorded as finished
+    /// it is removed, so the new task can take the id. A task id never forced by this
+    /// principal is left alone: the new task then meets it as taken (`CONFLICT`), as any
+    /// handoff would.
+    pub(crate) async fn supersede(
+        &self,
+        owner: &str,
+        task_id: &TaskId,
+        scope: Option<&TaskScope>,
+        registry: &dyn TaskRegistry,
+    ) {
+        let id = task_id.as_str();
+        if self.issued.get(id).is_none_or(|issuer| *issuer != owner) {
+            return;
+        }
+        let Some(scope) = scope else {
+            return;
+        };
+        self.complete(
+            owner,
+            id,
+            Err(AdcpError::new(
+                adcp_types::codes::CONFLICT,
+                "superseded: the test controller forced a new task with this id",
+            )),
+        );
+        let deadline = tokio::time::Instant::now() + SUPERSEDE_PATIENCE;
+        loop {
+            // Gone already, unreadable, or still running past the patience: leave it be.
+            match registry.get(scope, task_id).await {
+                Ok(Some(record)) if record.is_terminal() => break,
+                Ok(Some(_)) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Ok(_) | Err(_) => return,
+            }
+        }
+        if let Err(error) = registry.discard(task_id).await {
+            tracing::warn!(%error, "a superseded forced task could not be removed");
+        }
+    }
+
     fn wait_for(&self, owner: &str, task_id: &TaskId) -> oneshot::Receiver<Completion> {
         let (sender, receiver) = oneshot::channel();
+        self.issued
+            .insert(task_id.as_str().to_owned(), owner.to_owned());
         self.waiting
             .insert(task_id.as_str().to_owned(), (owner.to_owned(), sender));
         receiver
@@ -118,6 +170,11 @@ impl Sandbox {
 }
 
 impl ForcedArm {
+    /// The id of the task this arm creates.
+    pub(crate) fn task_id(&self) -> &TaskId {
+        &self.task_id
+    }
+
     /// The handoff a forced arm stands for: a task with the forced id whose result arrives
     /// through `force_task_completion`.
     pub(crate) fn into_produced(

@@ -281,9 +281,25 @@ impl Core {
         let ctx = self.call_context(name, request, account, principal)?;
         let owner = crate::auth::owner_of(ctx.principal()).to_owned();
         let forced = match &self.sandbox {
-            Some(sandbox) if ctx.is_sandbox() => sandbox
-                .take_forced_arm(&owner, name, checked.mode())
-                .map(|arm| arm.into_produced(sandbox, &owner, &ctx)),
+            Some(sandbox) if ctx.is_sandbox() => {
+                match sandbox.take_forced_arm(&owner, name, checked.mode()) {
+                    Some(arm) => {
+                        let scope = ctx
+                            .account()
+                            .and_then(|account| TaskScope::new(Account::id(account), &owner).ok());
+                        sandbox
+                            .supersede(
+                                &owner,
+                                arm.task_id(),
+                                scope.as_ref(),
+                                self.runtime.registry().as_ref(),
+                            )
+                            .await;
+                        Some(arm.into_produced(sandbox, &owner, &ctx))
+                    }
+                    None => None,
+                }
+            }
             _ => None,
         };
         let produced = match forced {

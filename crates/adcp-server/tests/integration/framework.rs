@@ -340,3 +340,41 @@ async fn platform_fixtures_answer_their_result_fields_through_the_controller() {
     assert_eq!(missing.body["success"], false);
     assert_eq!(missing.body["error"], "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_repeated_forced_arm_takes_over_its_task_id() {
+    let Seller {
+        running: _running,
+        buyer,
+        ..
+    } = seller(true).await;
+    let acct = account("acme.example");
+    let arm = json!({
+        "scenario": "force_get_products_arm", "account": account("runner.example"),
+        "params": { "arm": "submitted", "task_id": "task_forced_again" }
+    });
+    let brief = json!({ "buying_mode": "brief", "brief": "x", "account": acct });
+    // A compliance run repeated against the same agent forces the same fixed task id while
+    // the first run's task still waits for its completion.
+    for run in 0..2 {
+        buyer.call("comply_test_controller", arm.clone()).await.ok();
+        let submitted = buyer.call("get_products", brief.clone()).await;
+        assert!(!submitted.is_error, "run {run}: {}", submitted.body);
+        assert_eq!(submitted.ok()["task_id"], "task_forced_again");
+        assert_eq!(submitted.ok()["status"], "submitted");
+    }
+    let result = json!({ "products": [product("second")], "cache_scope": "public" });
+    let completed = buyer
+        .call(
+            "comply_test_controller",
+            json!({
+                "scenario": "force_task_completion", "account": account("runner.example"),
+                "params": { "task_id": "task_forced_again", "result": result }
+            }),
+        )
+        .await;
+    assert_eq!(completed.ok()["current_state"], "completed");
+    let status = poll_until_terminal(&buyer, "task_forced_again", &acct).await;
+    assert_eq!(status["status"], "completed");
+    assert_eq!(status["result"]["products"][0]["product_id"], "second");
+}
