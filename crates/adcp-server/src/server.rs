@@ -693,10 +693,24 @@ fn domain_of(tool: &str) -> Option<&'static str> {
     })
 }
 
+/// Creative-protocol tools a seller serves as part of buying media: they do not, alone, claim
+/// the `creative` protocol.
+///
+/// rc.9's `supported_protocols` says a value commits the agent "to pass the baseline
+/// compliance storyboard" of the protocol, and the creative baseline (`creative_lifecycle`)
+/// previews renderings with `preview_creative`. A sales agent that takes creatives for its
+/// media buys (`sync_creatives`, `list_creatives`) is not a creative agent; serving any other
+/// creative tool (or `build_creative`) claims the protocol.
+const SELLER_CREATIVE_TOOLS: [&str; 2] = ["sync_creatives", "list_creatives"];
+
 /// `supported_protocols` (snake_case) from the tools served.
 fn protocols_of(core: &Core) -> Vec<&'static str> {
     let mut protocols = Vec::new();
-    for name in core.tools.keys() {
+    for name in core
+        .tools
+        .keys()
+        .filter(|name| !SELLER_CREATIVE_TOOLS.contains(name))
+    {
         let protocol = match domain_of(name) {
             Some("media-buy") => "media_buy",
             Some("signals") => "signals",

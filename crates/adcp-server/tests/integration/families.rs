@@ -354,3 +354,32 @@ mod governance {
         assert_eq!(receiver.received().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_seller_taking_creatives_does_not_claim_the_creative_protocol() {
+    let observed = Arc::new(Observed::default());
+    let protocols = |server: AdcpServer| async move {
+        let running = crate::support::serve(server).await;
+        let buyer = Buyer::connect(&running.url, Some("token-a")).await;
+        let caps = buyer.call("get_adcp_capabilities", json!({})).await;
+        caps.ok()["supported_protocols"].clone()
+    };
+    // list_creatives and sync_creatives are part of buying media.
+    let seller = builder(&observed)
+        .tool("list_creatives", Empty)
+        .tool("sync_creatives", Empty)
+        .build()
+        .unwrap();
+    assert_eq!(protocols(seller).await, json!(["media_buy", "signals"]));
+    // Previewing renderings is what a creative agent does (the creative baseline's step).
+    let creative = builder(&observed)
+        .tool("list_creatives", Empty)
+        .tool("preview_creative", Empty)
+        .build()
+        .unwrap();
+    let claimed = protocols(creative).await;
+    assert!(
+        claimed.as_array().unwrap().contains(&json!("creative")),
+        "{claimed}"
+    );
+}
