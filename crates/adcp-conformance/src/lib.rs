@@ -98,6 +98,7 @@ pub mod checks;
 mod checks_extra;
 pub mod client;
 pub mod context;
+mod conventions;
 pub mod error;
 mod invariants;
 pub mod kit;

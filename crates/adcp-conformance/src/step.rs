@@ -249,6 +249,13 @@ impl StoryboardRun<'_> {
             self.ctx.record_response(&step.id, d.clone());
         }
         if task_ok && !results.iter().any(ValidationResult::fails_step) {
+            if !step.expect_error
+                && let Some(d) = &data
+            {
+                for (name, value) in crate::conventions::captures(task, d) {
+                    self.ctx.set(name, value);
+                }
+            }
             let captures = self
                 .capture(step, data.as_ref(), observed.request.as_ref())
                 .await;
