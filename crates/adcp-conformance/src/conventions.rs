@@ -12,6 +12,15 @@ use serde_json::{Map, Value};
 /// The values `task`'s successful response `data` yields, by context name.
 pub(crate) fn captures(task: &str, data: &Value) -> Vec<(&'static str, Value)> {
     let mut out = Captured::default();
+    if !media_buy(task, data, &mut out) {
+        other(task, data, &mut out);
+    }
+    out.0
+}
+
+/// The media-buy protocol's tools (accounts, discovery, buys, formats, creatives); `false`
+/// when `task` is none of them.
+fn media_buy(task: &str, data: &Value, out: &mut Captured) -> bool {
     match task {
         "sync_accounts" => {
             if let Some(first) = first(data, "accounts") {
@@ -71,10 +80,8 @@ pub(crate) fn captures(task: &str, data: &Value) -> Vec<(&'static str, Value)> {
                 out.field(manifest, "format_id", "format_id");
             }
         }
-        "sync_creatives" => {
-            if first(data, "creatives").is_some() {
-                out.list(data, "creatives", "creative_results");
-            }
+        "sync_creatives" if first(data, "creatives").is_some() => {
+            out.list(data, "creatives", "creative_results");
         }
         "list_creatives" => {
             if let Some(creative) = first(data, "creatives") {
@@ -82,11 +89,18 @@ pub(crate) fn captures(task: &str, data: &Value) -> Vec<(&'static str, Value)> {
                 out.field(creative, "creative_id", "creative_id");
             }
         }
-        "preview_creative" => {
-            if first(data, "previews").is_some() {
-                out.list(data, "previews", "previews");
-            }
+        "preview_creative" if first(data, "previews").is_some() => {
+            out.list(data, "previews", "previews");
         }
+        "sync_creatives" | "preview_creative" => {}
+        _ => return false,
+    }
+    true
+}
+
+/// Every other protocol's tools with conventional captures.
+fn other(task: &str, data: &Value, out: &mut Captured) {
+    match task {
         "get_signals" => {
             if let Some(signal) = first(data, "signals") {
                 out.list(data, "signals", "signals");
@@ -134,10 +148,9 @@ pub(crate) fn captures(task: &str, data: &Value) -> Vec<(&'static str, Value)> {
                 out.field(rights, "rights_id", "rights_id");
             }
         }
-        "acquire_rights" => {
-            if out.field(data, "rights_grant_id", "rights_grant_id") {
-                out.field(data, "rights_id", "rights_id");
-            }
+        "acquire_rights" if data.get("rights_grant_id").is_some_and(|v| !v.is_null()) => {
+            out.field(data, "rights_grant_id", "rights_grant_id");
+            out.field(data, "rights_id", "rights_id");
         }
         "sync_governance" => {
             out.set("governance_synced", Value::Bool(true));
@@ -155,7 +168,6 @@ pub(crate) fn captures(task: &str, data: &Value) -> Vec<(&'static str, Value)> {
         }
         _ => {}
     }
-    out.0
 }
 
 /// The first element of array `key` of `data`.
@@ -206,8 +218,8 @@ mod tests {
 
     use super::captures;
 
-    fn named(task: &str, data: serde_json::Value) -> Vec<(String, serde_json::Value)> {
-        captures(task, &data)
+    fn named(task: &str, data: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        captures(task, data)
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect()
@@ -217,7 +229,7 @@ mod tests {
     fn a_created_buy_yields_its_id_and_state() {
         let got = named(
             "create_media_buy",
-            json!({"status": "completed", "media_buy_id": "mb_1", "media_buy_status": "active"}),
+            &json!({"status": "completed", "media_buy_id": "mb_1", "media_buy_status": "active"}),
         );
         assert_eq!(
             got,
@@ -228,7 +240,7 @@ mod tests {
         );
         let legacy = named(
             "create_media_buy",
-            json!({"media_buy_id": "mb_2", "status": "pending_start"}),
+            &json!({"media_buy_id": "mb_2", "status": "pending_start"}),
         );
         assert_eq!(
             legacy[1],
@@ -239,27 +251,27 @@ mod tests {
     #[test]
     fn a_listing_mid_pagination_names_no_buy() {
         let page = json!({"media_buys": [{"media_buy_id": "mb_1", "status": "active"}], "pagination": {"has_more": true}});
-        assert!(named("get_media_buys", page).is_empty());
+        assert!(named("get_media_buys", &page).is_empty());
         let last = json!({"media_buys": [{"media_buy_id": "mb_1", "status": "active"}], "pagination": {"has_more": false}});
-        assert_eq!(named("get_media_buys", last).len(), 2);
+        assert_eq!(named("get_media_buys", &last).len(), 2);
     }
 
     #[test]
     fn credentials_and_empty_values_are_not_captured() {
         let list = json!({"list": {"list_id": "pl_1", "name": "Safe", "auth_token": "secret"}});
-        let got = named("create_property_list", list);
+        let got = named("create_property_list", &list);
         assert!(got.iter().all(|(_, v)| v != &json!("secret")));
         assert_eq!(got.len(), 2);
-        assert!(named("get_products", json!({"products": []})).is_empty());
-        assert!(named("create_media_buy", json!({"media_buy_id": ""})).is_empty());
-        assert!(named("unknown_tool", json!({"media_buy_id": "x"})).is_empty());
+        assert!(named("get_products", &json!({"products": []})).is_empty());
+        assert!(named("create_media_buy", &json!({"media_buy_id": ""})).is_empty());
+        assert!(named("unknown_tool", &json!({"media_buy_id": "x"})).is_empty());
     }
 
     #[test]
     fn discovery_yields_the_first_product_and_the_list() {
         let got = named(
             "get_products",
-            json!({"products": [{"product_id": "p1"}, {"product_id": "p2"}], "proposals": [{"proposal_id": "pr1"}]}),
+            &json!({"products": [{"product_id": "p1"}, {"product_id": "p2"}], "proposals": [{"proposal_id": "pr1"}]}),
         );
         let names: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["products", "product_id", "proposal_id"]);
