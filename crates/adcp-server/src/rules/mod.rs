@@ -17,6 +17,7 @@
 //! | [`measurement`] | `measurement_terms` honoured or `TERMS_REJECTED` | `create_media_buy`, per package |
 //! | [`actions`] | `available_actions[]` / `valid_actions[]`, `ACTION_NOT_ALLOWED` | every buy response; `update_media_buy` |
 //! | [`bounds`] | finite, non-negative amounts; a buy total that does not overflow | `create_media_buy`, `update_media_buy` |
+//! | [`scope`] | a record belongs to its principal + account, sandbox never mixed with live | every store of buys, creatives, accounts |
 //!
 //! A `create_media_buy` runs them in this order, which makes the most specific error win:
 //! [`bounds::check_media_buy_amounts`], [`flight::check_flight`], then per package (after
@@ -134,5 +135,6 @@ pub mod discovery;
 pub mod flight;
 pub mod measurement;
 pub mod pricing;
+pub mod scope;
 #[cfg(test)]
 mod test_support;
