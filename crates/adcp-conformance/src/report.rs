@@ -206,6 +206,22 @@ impl StepResult {
         }
     }
 
+    /// A step the runner itself failed before or around the agent's calls (an unreadable
+    /// storyboard or test kit, a whole-agent gap), with `error` saying why.
+    pub fn runner_failure(phase_id: &str, step_id: &str, task: &str, error: String) -> Self {
+        let mut step = Self::skipped(
+            phase_id,
+            step_id,
+            task,
+            SkipReason::NotApplicable,
+            String::new(),
+        );
+        step.skip = None;
+        step.status = StepStatus::Failed;
+        step.error = Some(error);
+        step
+    }
+
     /// Whether the step passed (advisory failures included).
     pub fn passed(&self) -> bool {
         matches!(self.status, StepStatus::Passed | StepStatus::Warned)

@@ -280,16 +280,12 @@ impl Runner {
                 Ok(storyboard) => storyboard,
                 Err(e) => {
                     // One unreadable storyboard is graded as failed; it does not stop the run.
-                    let mut step = StepResult::skipped(
+                    let step = StepResult::runner_failure(
                         "load",
                         "load_storyboard",
                         "load_storyboard",
-                        SkipReason::NotApplicable,
-                        String::new(),
+                        e.to_string(),
                     );
-                    step.skip = None;
-                    step.status = StepStatus::Failed;
-                    step.error = Some(e.to_string());
                     unresolved.push(StoryboardResult {
                         id: file.display().to_string(),
                         title: file.display().to_string(),
@@ -419,16 +415,12 @@ impl Runner {
             }
         }
         if !gaps.is_empty() {
-            let mut step = StepResult::skipped(
+            let step = StepResult::runner_failure(
                 "assessment",
                 "claimed_specialism",
                 "get_adcp_capabilities",
-                SkipReason::NotApplicable,
-                String::new(),
+                format!("specialism {slug} is claimed: {}", gaps.join("; ")),
             );
-            step.status = StepStatus::Failed;
-            step.skip = None;
-            step.error = Some(format!("specialism {slug} is claimed: {}", gaps.join("; ")));
             result.steps.insert(0, step);
         }
         if result.steps.iter().any(|s| s.status == StepStatus::Failed) {
@@ -545,17 +537,12 @@ impl Runner {
             Ok(kit) => kit,
             Err(e) => {
                 result.outcome = Outcome::Failed;
-                let mut step = StepResult::skipped(
+                result.steps.push(StepResult::runner_failure(
                     "prerequisites",
                     "load_test_kit",
                     "load_test_kit",
-                    SkipReason::NotApplicable,
-                    String::new(),
-                );
-                step.status = StepStatus::Failed;
-                step.skip = None;
-                step.error = Some(e.to_string());
-                result.steps.push(step);
+                    e.to_string(),
+                ));
                 return result;
             }
         };
