@@ -123,10 +123,15 @@ fn auth_invalid() -> AdcpError {
     )
 }
 
-/// The error for a call that needs credentials and presented none.
+/// The error for a call that needs credentials and presented none: `AUTH_MISSING`
+/// (`correctable`: send credentials and retry).
+///
+/// rc.9 (`enums/error-code.json`): sellers MUST return `AUTH_MISSING` when no `Authorization`
+/// header was included; `AUTH_REQUIRED` is deprecated, kept only as an alias buyers may still
+/// receive from older sellers. Credentials presented and rejected are `AUTH_INVALID` instead.
 pub fn auth_required() -> AdcpError {
     AdcpError::new(
-        codes::AUTH_REQUIRED,
+        codes::AUTH_MISSING,
         "this agent requires authentication: send `Authorization: Bearer <token>`",
     )
 }
@@ -163,5 +168,21 @@ mod tests {
             .authenticate(&headers(&[("authorization", "Basic abc")]))
             .await;
         assert_eq!(basic.unwrap_err().code, codes::AUTH_INVALID);
+    }
+
+    #[test]
+    fn missing_credentials_are_auth_missing_and_correctable() {
+        let missing = auth_required();
+        assert_eq!(missing.code, codes::AUTH_MISSING);
+        assert_ne!(missing.code, codes::AUTH_REQUIRED);
+        assert_eq!(missing.recovery, adcp_types::Recovery::Correctable);
+        assert_eq!(missing.to_value()["recovery"], "correctable");
+    }
+
+    #[test]
+    fn rejected_credentials_are_auth_invalid_and_terminal() {
+        let invalid = auth_invalid();
+        assert_eq!(invalid.code, codes::AUTH_INVALID);
+        assert_eq!(invalid.recovery, adcp_types::Recovery::Terminal);
     }
 }

@@ -4,9 +4,14 @@
 //! `ControllerError{error: FORBIDDEN}` before any scenario runs); then the scenario is
 //! dispatched. Forced arms go to the sandbox as a whole (see [`crate::sandbox`]); `seed_*`
 //! scenarios go to the platform's [`SandboxFixtures`].
+//!
+//! Every refusal carries, next to the controller's own `error` code, an `adcp_error` whose
+//! `recovery` is the controller code's (see [`controller_error`]): the controller's codes are
+//! not in rc.9's error-code table, so without it a buyer would read the manifest's
+//! `default_unknown_recovery` (`transient`) and retry a refusal that no retry can change.
 
 use adcp_tasks::TaskId;
-use adcp_types::AdcpError;
+use adcp_types::{AdcpError, Recovery};
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
@@ -42,6 +47,25 @@ pub trait SandboxFixtures: Send + Sync + 'static {
         params: &Value,
         account: &Account,
     ) -> Result<Map<String, Value>, AdcpError>;
+
+    /// Runs `scenario` as [`apply`](Self::apply) does, knowing the authenticated principal that
+    /// invoked the controller (`None` for an unauthenticated caller). This is what the
+    /// controller calls; it defaults to `apply`.
+    ///
+    /// Override it when a scenario's records are kept per principal: rc.9 has multi-tenant
+    /// sandboxes key controller state on the invocation's auth principal, and a principal's
+    /// records (e.g. the accounts `seed_account` adds and `force_account_status` moves) must
+    /// stay out of every other principal's reach even when both name the same account id.
+    async fn apply_as(
+        &self,
+        scenario: &str,
+        params: &Value,
+        account: &Account,
+        principal: Option<&Principal>,
+    ) -> Result<Map<String, Value>, AdcpError> {
+        let _ = principal;
+        self.apply(scenario, params, account).await
+    }
 }
 
 /// The controller's error codes (`ControllerError.error`).
@@ -56,6 +80,36 @@ const CONTROLLER_CODES: [&str; 8] = [
     "INTERNAL_ERROR",
 ];
 
+/// How a buyer recovers from the controller's `code`.
+///
+/// rc.9's error-code table (`enums/error-code.json`, the manifest's `error_codes`) does not
+/// list the controller's codes, so each takes the recovery of the table code that means the
+/// same thing: `FORBIDDEN` is `PERMISSION_DENIED` (the caller may not do this under the
+/// seller's policy: call with a sandbox account), `UNKNOWN_SCENARIO` is `UNSUPPORTED_FEATURE`
+/// (pick a scenario `list_scenarios` names), `INVALID_PARAMS` is `INVALID_REQUEST`,
+/// `NOT_FOUND` is `REFERENCE_NOT_FOUND`, `INVALID_TRANSITION` and `INVALID_STATE` are
+/// `INVALID_STATE`: all `correctable`. `JCS_NON_FINITE_NUMBER` is correctable too (the same
+/// query in `raw` attestation mode succeeds). `INTERNAL_ERROR` is the seller's failure, as
+/// `SERVICE_UNAVAILABLE`: `transient`. Any other code is `transient`, the manifest's
+/// `default_unknown_recovery`.
+pub(crate) fn controller_recovery(code: &str) -> Recovery {
+    match code {
+        "FORBIDDEN"
+        | "UNKNOWN_SCENARIO"
+        | "INVALID_PARAMS"
+        | "NOT_FOUND"
+        | "INVALID_TRANSITION"
+        | "INVALID_STATE"
+        | "JCS_NON_FINITE_NUMBER" => Recovery::Correctable,
+        _ => Recovery::Transient,
+    }
+}
+
+/// The `adcp_error` of a controller refusal: `code` with its [`controller_recovery`].
+pub(crate) fn controller_error(code: &str, detail: impl Into<String>) -> AdcpError {
+    AdcpError::new(code, detail).with_recovery(controller_recovery(code))
+}
+
 fn refuse(code: &str, detail: impl Into<String>, echo: &Echo) -> Failure {
     let detail = detail.into();
     let mut body = Map::new();
@@ -63,7 +117,10 @@ fn refuse(code: &str, detail: impl Into<String>, echo: &Echo) -> Failure {
     body.insert("status".into(), Value::from("completed"));
     body.insert("error".into(), Value::from(code));
     body.insert("error_detail".into(), Value::from(detail.clone()));
-    body.insert("adcp_error".into(), AdcpError::new(code, detail).to_value());
+    body.insert(
+        "adcp_error".into(),
+        controller_error(code, detail).to_value(),
+    );
     echo.apply(&mut body);
     Failure::Body(Value::Object(body))
 }
@@ -136,7 +193,10 @@ pub(super) async fn serve(
     }
     match &core.fixtures {
         Some(fixtures) if fixtures.scenarios().contains(&scenario) => {
-            match fixtures.apply(scenario, params, &account).await {
+            match fixtures
+                .apply_as(scenario, params, &account, principal)
+                .await
+            {
                 Ok(mut fields) => {
                     fields
                         .entry("message")
@@ -249,4 +309,44 @@ fn force_completion(
     );
     core.check_response("comply_test_controller", &body)?;
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use adcp_types::Recovery;
+
+    use super::{CONTROLLER_CODES, controller_error, controller_recovery};
+
+    #[test]
+    fn refusals_a_buyer_can_fix_are_correctable() {
+        // The two the issue names: a live account at the controller and an unknown scenario.
+        let forbidden = controller_error("FORBIDDEN", "live account");
+        assert_eq!(forbidden.code, "FORBIDDEN");
+        assert_eq!(forbidden.recovery, Recovery::Correctable);
+        let unknown = controller_error("UNKNOWN_SCENARIO", "no such scenario");
+        assert_eq!(unknown.code, "UNKNOWN_SCENARIO");
+        assert_eq!(unknown.recovery, Recovery::Correctable);
+        assert_eq!(unknown.to_value()["recovery"], "correctable");
+        for code in [
+            "INVALID_PARAMS",
+            "NOT_FOUND",
+            "INVALID_TRANSITION",
+            "INVALID_STATE",
+            "JCS_NON_FINITE_NUMBER",
+        ] {
+            assert_eq!(controller_recovery(code), Recovery::Correctable, "{code}");
+        }
+    }
+
+    #[test]
+    fn only_the_sellers_own_failure_is_transient() {
+        assert_eq!(controller_recovery("INTERNAL_ERROR"), Recovery::Transient);
+        assert_eq!(controller_recovery("SOMETHING_NEW"), Recovery::Transient);
+        let transient: Vec<&str> = CONTROLLER_CODES
+            .iter()
+            .copied()
+            .filter(|code| controller_recovery(code) == Recovery::Transient)
+            .collect();
+        assert_eq!(transient, ["INTERNAL_ERROR"]);
+    }
 }
