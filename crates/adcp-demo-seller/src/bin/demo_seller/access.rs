@@ -1,12 +1,15 @@
 //! The demo's callers: the compliance test kits' `demo-<kit>-…` bearer keys, and accounts
 //! whose mode follows the caller (a live key can never act on a sandbox account).
 
-use adcp_server::{
-    Account, AccountQuery, AccountResolver, Authenticator, Principal, account_id_of,
-};
+use std::sync::Arc;
+
+use adcp_server::{Account, AccountQuery, AccountResolver, Authenticator, Principal};
+use adcp_types::generated::AccountStatus;
 use adcp_types::{AdcpError, codes};
 use async_trait::async_trait;
 use http::HeaderMap;
+
+use crate::accounts::book::{AccountBook, Namespace, Reference};
 
 /// Live-mode keys (checked before the generic `demo-` prefix).
 const LIVE_PREFIX: &str = "demo-acme-outdoor-live-";
@@ -16,8 +19,20 @@ const LIVE_PREFIX: &str = "demo-acme-outdoor-live-";
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DemoKeys;
 
-/// Whether a principal id is a live-mode one.
-fn is_live(principal: &Principal) -> bool {
+/// The principal of the billing-gate test kit's keys (`demo-billing-passthrough-…`).
+const PASSTHROUGH_PRINCIPAL: &str = "sandbox:billing-passthrough";
+
+/// Whether the caller is onboarded passthrough-only: it has no payments relationship with the
+/// seller, so only the operator can be invoiced on its accounts. The demo records this for the
+/// billing-gate test kit's caller (`test-kits/billing-gate-runner.yaml`,
+/// `commercial_relationship: passthrough_only`); every other caller may use any billing the
+/// demo supports.
+pub(crate) fn passthrough_only(principal: &Principal) -> bool {
+    principal.id() == PASSTHROUGH_PRINCIPAL
+}
+
+/// Whether a principal is a live-mode one (its accounts are live accounts).
+pub(crate) fn is_live(principal: &Principal) -> bool {
     principal.id().starts_with("live:")
 }
 
@@ -55,10 +70,43 @@ impl Authenticator for DemoKeys {
     }
 }
 
-/// Accounts named in the request (`account_id` or `brand.domain` + `operator`), falling back
-/// to the principal; sandbox exactly when the principal is a sandbox one.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DemoAccounts;
+/// The tools that commit spend: refused on an account that is not `active`.
+const SPEND_TOOLS: [&str; 2] = ["create_media_buy", "update_media_buy"];
+
+/// Accounts named in the request (`account_id`, or `brand` + `operator` — the account the
+/// caller provisioned or seeded under that key, else the key's own id), falling back to the
+/// principal; sandbox exactly when the principal is a sandbox one. A call that commits spend
+/// on a recorded account that is not `active` is refused with the status's code.
+#[derive(Debug, Clone)]
+pub(crate) struct DemoAccounts {
+    pub(crate) book: Arc<AccountBook>,
+}
+
+/// The refusal of spend on an account in `status`, if that status gates it.
+///
+/// rc.9 names the codes for suspended (`ACCOUNT_SUSPENDED`), payment-required
+/// (`ACCOUNT_PAYMENT_REQUIRED`) and not-yet-usable (`ACCOUNT_SETUP_REQUIRED`) accounts; a
+/// closed or rejected account (both terminal) can no longer be used at all, which the table
+/// has no closer code for than `ACCOUNT_NOT_FOUND`.
+fn spend_refusal(status: AccountStatus) -> Option<AdcpError> {
+    let (code, message) = match status {
+        AccountStatus::Active => return None,
+        AccountStatus::Suspended => (codes::ACCOUNT_SUSPENDED, "this account is suspended"),
+        AccountStatus::PaymentRequired => (
+            codes::ACCOUNT_PAYMENT_REQUIRED,
+            "this account has an outstanding balance to pay before new spend",
+        ),
+        AccountStatus::PendingApproval => (
+            codes::ACCOUNT_SETUP_REQUIRED,
+            "this account is pending approval and cannot commit spend yet",
+        ),
+        AccountStatus::Rejected | AccountStatus::Closed => (
+            codes::ACCOUNT_NOT_FOUND,
+            "this account is closed and can no longer be used",
+        ),
+    };
+    Some(AdcpError::new(code, message).with_field("account"))
+}
 
 #[async_trait]
 impl AccountResolver for DemoAccounts {
@@ -66,14 +114,46 @@ impl AccountResolver for DemoAccounts {
         let Some(principal) = query.principal else {
             return Ok(None);
         };
-        let id = query
-            .account
-            .and_then(account_id_of)
-            .map_or_else(|| principal.id().to_owned(), |(id, _)| id);
-        Ok(Some(if is_live(principal) {
-            Account::new(id)
-        } else {
+        let ns = Namespace::of(principal);
+        let id = query.account.and_then(Reference::of_value).map_or_else(
+            || principal.id().to_owned(),
+            |reference| self.book.account_id(&ns, &reference),
+        );
+        if SPEND_TOOLS.contains(&query.tool)
+            && let Some(refusal) = self
+                .book
+                .get(&ns, &id)
+                .and_then(|record| spend_refusal(record.status))
+        {
+            return Err(refusal);
+        }
+        Ok(Some(if ns.is_sandbox() {
             Account::sandbox(id)
+        } else {
+            Account::new(id)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use adcp_types::generated::AccountStatus;
+    use adcp_types::{Recovery, codes};
+
+    use super::spend_refusal;
+
+    #[test]
+    fn only_an_active_account_commits_spend() {
+        assert!(spend_refusal(AccountStatus::Active).is_none());
+        let suspended = spend_refusal(AccountStatus::Suspended).unwrap();
+        assert_eq!(suspended.code, codes::ACCOUNT_SUSPENDED);
+        assert_eq!(suspended.recovery, Recovery::Terminal);
+        let unpaid = spend_refusal(AccountStatus::PaymentRequired).unwrap();
+        assert_eq!(unpaid.code, codes::ACCOUNT_PAYMENT_REQUIRED);
+        let pending = spend_refusal(AccountStatus::PendingApproval).unwrap();
+        assert_eq!(pending.code, codes::ACCOUNT_SETUP_REQUIRED);
+        let closed = spend_refusal(AccountStatus::Closed).unwrap();
+        assert_eq!(closed.code, codes::ACCOUNT_NOT_FOUND);
+        assert_eq!(closed.field.as_deref(), Some("account"));
     }
 }

@@ -15,6 +15,7 @@
 //! buyer sees the whole async path: `submitted`, polling, and the signed terminal webhook.
 
 mod access;
+mod accounts;
 mod buyer_data;
 mod buys;
 mod catalog;
@@ -135,7 +136,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `get_adcp_capabilities` reply.
 fn capabilities() -> serde_json::Value {
     json!({
-        "account": { "supported_billing": ["operator", "agent"] },
+        "account": {
+            "supported_billing": accounts::SUPPORTED_BILLING,
+            // Sandbox accounts: every test-kit key provisions them through sync_accounts.
+            "sandbox": true
+        },
         "media_buy": {},
         "signals": {}
     })
@@ -152,6 +157,7 @@ fn demo_platforms(
     let media_buys: buys::MediaBuys = Arc::default();
     let deliveries = Arc::new(delivery::DeliveryLedger::default());
     let registries = Arc::new(buyer_data::Registries::default());
+    let account_book = Arc::new(accounts::AccountBook::default());
     Ok(AdcpServer::builder()
         .sales(sales::DemoSales {
             catalog: Arc::clone(&catalog),
@@ -166,14 +172,20 @@ fn demo_platforms(
             agent_url: format!("{public_url}/mcp"),
         })
         .tool("list_creatives", fixtures::DemoCreatives)
-        .sandbox_fixtures(fixtures::DemoFixtures {
-            catalog,
-            media_buys,
-            deliveries,
+        .account_tools(accounts::DemoAccountTools {
+            book: Arc::clone(&account_book),
+        })
+        .sandbox_fixtures(accounts::WithAccountScenarios {
+            inner: fixtures::DemoFixtures {
+                catalog,
+                media_buys,
+                deliveries,
+            },
+            book: Arc::clone(&account_book),
         })
         .specialism(Specialism::SalesNonGuaranteed)
         .specialism(Specialism::SignalOwned)
-        .accounts(access::DemoAccounts)
+        .accounts(access::DemoAccounts { book: account_book })
         .strict(true)
         .auto_paginate(true)
         .agent_name("adcp-rs demo seller")
