@@ -1,34 +1,226 @@
-//! The seller's record of a media buy: what `create_media_buy` confirmed and later updates
-//! changed, typed, plus the private bookkeeping (sandbox flag, buyer, goal implications) the
-//! demo never sends.
+//! The seller's records of media buys: what `create_media_buy` confirmed and later updates
+//! changed, typed, plus the private bookkeeping (holder, buyer, goal implications) the demo
+//! never sends.
+//!
+//! Records are held per [`Holder`]: the principal and account that created them, so one
+//! principal never reads or changes another's buys even when both name the same account, and
+//! a sandbox account's buys never mix with a live account's. Buys the test controller seeds
+//! (`seed_media_buy`) belong to no account: rc.9's fixture names none, and a runner seeds under
+//! its own account, so they are held as [`Holder::Seeded`] and seen by sandbox callers only.
+
+pub(crate) mod clock;
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
+use adcp_server::{Account, CallContext};
 use adcp_types::AdcpError;
 use adcp_types::generated::{
-    GetMediaBuysResponseMediaBuysItem, MediaBuyStatus, Package, PackageStatus, ReachUnit,
+    CanceledBy, Context, GetMediaBuysResponseMediaBuysItem,
+    GetMediaBuysResponseMediaBuysItemCancellation, Impairment, MediaBuyAvailableAction,
+    MediaBuyHealth, MediaBuyStatus, Package, PackageStatus, PackageStatusCreativeApprovalsItem,
+    ReachUnit,
 };
+use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use serde_json::{Map, Value};
 
 use crate::reply::built;
 
-/// The media buys, per account id.
-pub(crate) type MediaBuys = Arc<DashMap<String, Vec<MediaBuy>>>;
+/// The caller a record is created, read or changed for: its principal and account, and
+/// whether the account is a sandbox one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Scope {
+    /// The authenticated principal (`anonymous` without one).
+    pub(crate) principal: String,
+    /// The resolved account id (empty without one).
+    pub(crate) account: String,
+    /// The account is a sandbox account.
+    pub(crate) sandbox: bool,
+}
+
+impl Scope {
+    /// The scope of a call.
+    pub(crate) fn of(ctx: &CallContext) -> Self {
+        Self {
+            principal: ctx
+                .principal()
+                .map_or_else(|| "anonymous".to_owned(), |p| p.id().to_owned()),
+            account: ctx.account().map(|a| a.id().to_owned()).unwrap_or_default(),
+            sandbox: ctx.account().is_some_and(Account::is_sandbox),
+        }
+    }
+
+    /// Whether records held by `holder` are visible to this caller: its own, and (sandbox
+    /// callers only) the controller's seeded fixtures.
+    pub(crate) fn sees(&self, holder: &Holder) -> bool {
+        match holder {
+            Holder::Account(owner) => owner == self,
+            Holder::Seeded => self.sandbox,
+        }
+    }
+
+    /// The holder of the records this caller creates.
+    pub(crate) fn holder(&self) -> Holder {
+        Holder::Account(self.clone())
+    }
+
+    /// Now, as this caller's account reads time ([`clock::now`]).
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        clock::now(self.sandbox)
+    }
+}
+
+/// Who a seller-side record belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Holder {
+    /// A principal's account.
+    Account(Scope),
+    /// A sandbox fixture the test controller seeded.
+    Seeded,
+}
+
+impl Holder {
+    /// Whether the record is a sandbox one (the controller may act on it).
+    pub(crate) fn is_sandbox(&self) -> bool {
+        match self {
+            Self::Account(scope) => scope.sandbox,
+            Self::Seeded => true,
+        }
+    }
+
+    /// The holders `scope` sees, its own first.
+    fn visible_to(scope: &Scope) -> Vec<Self> {
+        let mut holders = vec![scope.holder()];
+        if scope.sandbox {
+            holders.push(Self::Seeded);
+        }
+        holders
+    }
+}
+
+/// The media buys, per holder, in creation order.
+#[derive(Debug, Default)]
+pub(crate) struct BuyBook {
+    buys: DashMap<Holder, Vec<MediaBuy>>,
+}
+
+/// The shared media-buy book.
+pub(crate) type MediaBuys = Arc<BuyBook>;
+
+impl BuyBook {
+    /// Records `buy` under its holder, replacing a buy of the same id there.
+    pub(crate) fn insert(&self, buy: MediaBuy) {
+        let mut buys = self.buys.entry(buy.holder.clone()).or_default();
+        buys.retain(|b| b.id != buy.id);
+        buys.push(buy);
+    }
+
+    /// Runs `change` on every buy `scope` sees (its own first), in creation order.
+    pub(crate) fn for_each_visible(&self, scope: &Scope, mut change: impl FnMut(&mut MediaBuy)) {
+        for holder in Holder::visible_to(scope) {
+            if let Some(mut buys) = self.buys.get_mut(&holder) {
+                buys.iter_mut().for_each(&mut change);
+            }
+        }
+    }
+
+    /// Runs `change` on the buy `id` that `scope` sees (its own before a seeded one); `None`
+    /// when it sees none.
+    pub(crate) fn update<R>(
+        &self,
+        scope: &Scope,
+        id: &str,
+        change: impl FnOnce(&mut MediaBuy) -> R,
+    ) -> Option<R> {
+        for holder in Holder::visible_to(scope) {
+            if let Some(mut buys) = self.buys.get_mut(&holder)
+                && let Some(buy) = buys.iter_mut().find(|b| b.id == id)
+            {
+                return Some(change(buy));
+            }
+        }
+        None
+    }
+
+    /// Runs `change` on the buy `scope` sees that has package `package_id`, with the package's
+    /// index; `None` when it sees no such package.
+    pub(crate) fn with_package<R>(
+        &self,
+        scope: &Scope,
+        package_id: &str,
+        change: impl FnOnce(&mut MediaBuy, usize) -> R,
+    ) -> Option<R> {
+        for holder in Holder::visible_to(scope) {
+            if let Some(mut buys) = self.buys.get_mut(&holder)
+                && let Some((buy, index)) = buys.iter_mut().find_map(|buy| {
+                    let index = buy
+                        .packages
+                        .iter()
+                        .position(|p| p.package_id == package_id)?;
+                    Some((buy, index))
+                })
+            {
+                return Some(change(buy, index));
+            }
+        }
+        None
+    }
+
+    /// Runs `change` on every sandbox buy, whoever holds it.
+    pub(crate) fn for_each_sandbox(&self, mut change: impl FnMut(&mut MediaBuy)) {
+        for mut entry in self.buys.iter_mut() {
+            if entry.key().is_sandbox() {
+                entry.value_mut().iter_mut().for_each(&mut change);
+            }
+        }
+    }
+
+    /// Runs `change` on the sandbox buy `id`, whoever holds it (the test controller's calls
+    /// carry the runner's account, not necessarily the buyer's); a live buy is never touched.
+    pub(crate) fn update_sandbox<R>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut MediaBuy) -> R,
+    ) -> Option<R> {
+        for mut entry in self.buys.iter_mut() {
+            if !entry.key().is_sandbox() {
+                continue;
+            }
+            if let Some(buy) = entry.value_mut().iter_mut().find(|b| b.id == id) {
+                return Some(change(buy));
+            }
+        }
+        None
+    }
+}
+
+/// A buy's cancellation, as `get_media_buys` reports it.
+#[derive(Debug, Clone)]
+pub(crate) struct Cancellation {
+    pub(crate) canceled_at: String,
+    pub(crate) reason: Option<String>,
+}
 
 /// One recorded media buy.
 #[derive(Debug, Clone)]
 pub(crate) struct MediaBuy {
     pub(crate) id: String,
+    /// Whose buy it is.
+    pub(crate) holder: Holder,
     pub(crate) status: MediaBuyStatus,
     /// RFC 3339, whole seconds.
     pub(crate) confirmed_at: String,
     pub(crate) revision: NonZeroU64,
+    /// ISO 4217; every package is priced in it.
+    pub(crate) currency: String,
+    /// The flight, as stored after the flight rules normalised it.
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) end: DateTime<Utc>,
+    /// The `context` the buy was created with, returned on every read.
+    pub(crate) context: Option<Context>,
     pub(crate) packages: Vec<Package>,
-    /// Created under a sandbox account: only such buys accept simulated delivery.
-    pub(crate) sandbox: bool,
     /// The buyer agent (principal) that created the buy.
     pub(crate) buyer: String,
     /// The reach unit the buy's reach goal asked for, if any.
@@ -37,6 +229,17 @@ pub(crate) struct MediaBuy {
     pub(crate) valued_sources: BTreeSet<(String, String)>,
     /// The status a paused buy resumes to.
     pub(crate) resume_status: Option<MediaBuyStatus>,
+    pub(crate) cancellation: Option<Cancellation>,
+}
+
+/// What a read reports beyond the record: the actions available now and the buy's open
+/// impairments.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Surface {
+    pub(crate) available_actions: Vec<MediaBuyAvailableAction>,
+    pub(crate) impairments: Vec<Impairment>,
+    /// Each assigned creative's review state, per package id.
+    pub(crate) approvals: Vec<(String, PackageStatusCreativeApprovalsItem)>,
 }
 
 impl MediaBuy {
@@ -53,31 +256,104 @@ impl MediaBuy {
         self.packages.iter().filter_map(|p| p.budget).sum()
     }
 
-    /// The buy as `get_media_buys` lists it.
-    pub(crate) fn listing(&self) -> Result<GetMediaBuysResponseMediaBuysItem, AdcpError> {
+    /// Moves the buy along its flight at `now`: a buy waiting for creatives starts waiting for
+    /// its flight (or runs) once every live package has a servable creative assigned
+    /// (`servable` says which creative ids are), a pending buy runs once its flight started,
+    /// and a running or pending buy completes once its flight ended. Paused and terminal buys
+    /// are left alone; a running buy whose creative later goes offline stays running and is
+    /// reported impaired instead (rc.9 lifecycle: health is orthogonal to status).
+    pub(crate) fn settle(&mut self, now: DateTime<Utc>, servable: impl Fn(&str) -> bool) {
+        let by_flight = if now >= self.end {
+            MediaBuyStatus::Completed
+        } else if now >= self.start {
+            MediaBuyStatus::Active
+        } else {
+            MediaBuyStatus::PendingStart
+        };
+        self.status = match self.status {
+            MediaBuyStatus::PendingCreatives if self.has_creatives(&servable) => by_flight,
+            MediaBuyStatus::PendingStart if by_flight != MediaBuyStatus::PendingStart => by_flight,
+            MediaBuyStatus::Active if by_flight == MediaBuyStatus::Completed => by_flight,
+            unchanged => unchanged,
+        };
+    }
+
+    /// Whether every package that is not canceled has a servable creative assigned.
+    fn has_creatives(&self, servable: &impl Fn(&str) -> bool) -> bool {
+        self.packages
+            .iter()
+            .filter(|p| p.canceled != Some(true))
+            .all(|p| {
+                p.creative_assignments
+                    .iter()
+                    .flatten()
+                    .any(|a| servable(&a.creative_id))
+            })
+    }
+
+    /// The buy as `get_media_buys` lists it, with what a read reports beyond the record.
+    pub(crate) fn listing(
+        &self,
+        surface: Surface,
+    ) -> Result<GetMediaBuysResponseMediaBuysItem, AdcpError> {
         let packages = self
             .packages
             .iter()
-            .map(package_status)
+            .map(|package| {
+                let approvals: Vec<PackageStatusCreativeApprovalsItem> = surface
+                    .approvals
+                    .iter()
+                    .filter(|(id, _)| *id == package.package_id)
+                    .map(|(_, approval)| approval.clone())
+                    .collect();
+                package_status(package, &self.currency, approvals)
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        built(
+        let valid_actions = adcp_server::rules::actions::valid_actions(&surface.available_actions);
+        let mut item = built(
             GetMediaBuysResponseMediaBuysItem::builder()
                 .media_buy_id(self.id.clone())
                 .status(self.status)
-                .currency("USD")
+                .currency(self.currency.clone())
                 .total_budget(self.total_budget())
                 .confirmed_at(self.confirmed_at.clone())
                 .revision(self.revision)
                 .packages(packages)
                 .build(),
-        )
+        )?;
+        item.start_time = Some(clock::wire(self.start));
+        item.end_time = Some(clock::wire(self.end));
+        item.context.clone_from(&self.context);
+        item.available_actions = Some(surface.available_actions);
+        item.valid_actions = Some(valid_actions);
+        // rc.9: `health` is `impaired` exactly when `impairments[]` is non-empty.
+        item.health = Some(if surface.impairments.is_empty() {
+            MediaBuyHealth::Ok
+        } else {
+            MediaBuyHealth::Impaired
+        });
+        item.impairments = Some(surface.impairments);
+        item.cancellation =
+            self.cancellation
+                .as_ref()
+                .map(|c| GetMediaBuysResponseMediaBuysItemCancellation {
+                    canceled_at: c.canceled_at.clone(),
+                    canceled_by: CanceledBy::Buyer,
+                    reason: c.reason.clone(),
+                });
+        Ok(item)
     }
 }
 
 /// A recorded package as `get_media_buys` reports it. `package-status.json` has no
-/// `pricing_option_id`, `pacing` or `optimization_goals`; the demo has always echoed what the
-/// buyer set there, so those stay, as JSON, among the status's additional properties.
-fn package_status(package: &Package) -> Result<PackageStatus, AdcpError> {
+/// `pricing_option_id`, `pacing`, `optimization_goals`, `measurement_terms` or
+/// `creative_assignments`; the demo has always echoed what the buyer set there, so those stay,
+/// as JSON, among the status's additional properties.
+fn package_status(
+    package: &Package,
+    currency: &str,
+    approvals: Vec<PackageStatusCreativeApprovalsItem>,
+) -> Result<PackageStatus, AdcpError> {
     let mut status = built(
         PackageStatus::builder()
             .package_id(package.package_id.clone())
@@ -85,6 +361,7 @@ fn package_status(package: &Package) -> Result<PackageStatus, AdcpError> {
     )?;
     status.product_id.clone_from(&package.product_id);
     status.budget = package.budget;
+    status.currency = Some(currency.to_owned());
     status.bid_price = package.bid_price;
     status
         .targeting_overlay
@@ -94,6 +371,10 @@ fn package_status(package: &Package) -> Result<PackageStatus, AdcpError> {
     status.canceled = package.canceled;
     status.start_time.clone_from(&package.start_time);
     status.end_time.clone_from(&package.end_time);
+    status.format_ids.clone_from(&package.format_ids);
+    if !approvals.is_empty() {
+        status.creative_approvals = Some(approvals);
+    }
     status.extra = beyond_package_status(package)?;
     Ok(status)
 }
@@ -108,11 +389,22 @@ fn beyond_package_status(package: &Package) -> Result<Map<String, Value>, AdcpEr
         extra.insert("pacing".into(), Value::from(pacing.to_string()));
     }
     if let Some(goals) = &package.optimization_goals {
-        let goals = serde_json::to_value(goals).map_err(|error| {
-            tracing::error!(%error, "optimization goals did not serialise");
-            AdcpError::internal()
-        })?;
-        extra.insert("optimization_goals".into(), goals);
+        extra.insert("optimization_goals".into(), to_json(goals)?);
+    }
+    if let Some(terms) = &package.measurement_terms {
+        extra.insert("measurement_terms".into(), to_json(terms)?);
+    }
+    if let Some(assignments) = &package.creative_assignments {
+        extra.insert("creative_assignments".into(), to_json(assignments)?);
     }
     Ok(extra)
+}
+
+/// A recorded field as JSON; a field that does not serialise is the demo's bug, answered as an
+/// internal error.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, AdcpError> {
+    serde_json::to_value(value).map_err(|error| {
+        tracing::error!(%error, "a recorded package field did not serialise");
+        AdcpError::internal()
+    })
 }

@@ -1,24 +1,27 @@
 //! The demo's product catalog: three house products plus whatever the compliance controller
-//! seeds (newest seed batch first, seed order kept within a batch). Products are held typed;
-//! seed fixtures arrive as JSON and are completed as JSON (a fixture may override any default
-//! field), then parsed once.
+//! seeds, and the creative formats the controller seeds beside them. Products are held typed;
+//! seed fixtures arrive as JSON and are completed as JSON ([`seed`]), then parsed once.
+//!
+//! Order is deterministic: seeded products first, newest seed batch first and seed order kept
+//! within a batch, then the house products. A batch is a run of seeds with no catalog read in
+//! between: a compliance run seeds a storyboard's fixtures back to back before its first
+//! discovery call, so each storyboard's own fixtures lead its discovery, whatever ran before it
+//! and however fast.
+
+pub(crate) mod seed;
 
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
 
 use adcp_types::MissingField;
 use adcp_types::generated::{
-    AvailableMetric, Channels, CpmOption, DeliveryType, FormatId, PriceGuidance, PricingOption,
-    Product, PublisherPropertySelector, ReportingCapabilities,
+    AvailableMetric, Channels, CpmOption, DeliveryType, FormatId, MeasurementWindow, PriceGuidance,
+    PricingOption, Product, PublisherPropertySelector, ReportingCapabilities,
     ReportingCapabilitiesDateRangeSupport, ReportingFrequency,
 };
-use serde_json::{Map, Value, json};
-
-/// Seeds further apart than this start a new batch.
-const BATCH_GAP: Duration = Duration::from_secs(2);
+use serde_json::{Map, Value};
 
 /// Where the demo's creative formats are defined.
-const FORMAT_AGENT: &str = "https://creative.adcontextprotocol.org/";
+pub(crate) const FORMAT_AGENT: &str = "https://creative.adcontextprotocol.org/";
 
 /// The catalog.
 #[derive(Debug)]
@@ -30,10 +33,14 @@ pub(crate) struct Catalog {
 #[derive(Debug, Default)]
 struct Seeded {
     batches: Vec<Vec<Product>>,
-    last_seed: Option<Instant>,
+    /// The newest batch still takes seeds (no read since its last seed).
+    open: bool,
+    /// Seeded creative formats: id and the controller's fixture, in seed order.
+    formats: Vec<(String, Map<String, Value>)>,
 }
 
-fn reporting() -> Result<ReportingCapabilities, MissingField> {
+/// The reporting every product offers unless it says otherwise.
+pub(crate) fn default_reporting() -> Result<ReportingCapabilities, MissingField> {
     ReportingCapabilities::builder()
         .available_reporting_frequencies(vec![ReportingFrequency::Daily])
         .expected_delay_minutes(60_u64)
@@ -46,6 +53,24 @@ fn reporting() -> Result<ReportingCapabilities, MissingField> {
         ])
         .date_range_support(ReportingCapabilitiesDateRangeSupport::DateRange)
         .build()
+}
+
+/// The maturation windows of the demo's video inventory (DVR accumulation, billed on C7).
+pub(crate) fn measurement_windows() -> Result<Vec<MeasurementWindow>, MissingField> {
+    let window = |id: &str, days: u64, description: &str| {
+        MeasurementWindow::builder()
+            .window_id(id)
+            .duration_days(days)
+            .expected_availability_days(days + 2)
+            .is_guarantee_basis(id == "c7")
+            .description(description)
+            .build()
+    };
+    Ok(vec![
+        window("live", 0, "Live viewing only")?,
+        window("c3", 3, "Live plus 3 days of time-shifted viewing")?,
+        window("c7", 7, "Live plus 7 days of time-shifted viewing")?,
+    ])
 }
 
 fn format_id(id: &str) -> Result<FormatId, MissingField> {
@@ -76,6 +101,10 @@ struct House<'a> {
 
 impl House<'_> {
     fn product(self) -> Result<Product, MissingField> {
+        let mut reporting = default_reporting()?;
+        if matches!(self.channel, Channels::Olv | Channels::Ctv) {
+            reporting.measurement_windows = Some(measurement_windows()?);
+        }
         Product::builder()
             .product_id(self.id)
             .name(self.name)
@@ -85,7 +114,7 @@ impl House<'_> {
             .delivery_type(self.delivery_type)
             .format_ids(vec![format_id(self.format)?])
             .pricing_options(vec![self.pricing])
-            .reporting_capabilities(reporting()?)
+            .reporting_capabilities(reporting)
             .build()
     }
 }
@@ -147,7 +176,7 @@ impl Catalog {
         })
     }
 
-    /// Every product, seeded first.
+    /// Every product, seeded first (see the module docs for the order).
     pub(crate) fn all(&self) -> Vec<Product> {
         let mut all = Vec::new();
         if let Ok(seeded) = self.seeded.read() {
@@ -159,49 +188,26 @@ impl Catalog {
         all
     }
 
+    /// A catalog read: the next seed starts a new batch.
+    pub(crate) fn close_batch(&self) {
+        if let Ok(mut seeded) = self.seeded.write() {
+            seeded.open = false;
+        }
+    }
+
     /// The product with `product_id`, if any.
     pub(crate) fn find(&self, product_id: &str) -> Option<Product> {
         self.all().into_iter().find(|p| p.product_id == product_id)
     }
 
-    /// Adds or replaces a seeded product, completing a partial fixture into a valid product.
-    /// The fixture is the controller's raw JSON and may set any product field, so it is
-    /// merged over the defaults as JSON and the result parsed once.
+    /// Adds or replaces a seeded product, completing a partial fixture into a valid product
+    /// ([`seed::product`]: merged deeply over the defaults).
     pub(crate) fn seed_product(
         &self,
         product_id: &str,
         fixture: &Map<String, Value>,
     ) -> Result<(), String> {
-        let reporting = reporting()
-            .map_err(|error| error.to_string())
-            .and_then(|r| serde_json::to_value(r).map_err(|error| error.to_string()))?;
-        let mut product = json!({
-            "product_id": product_id,
-            "name": product_id.replace('_', " "),
-            "description": format!("Sandbox product {product_id}."),
-            "publisher_properties": [{ "publisher_domain": "outdoormagazine.example", "selection_type": "all" }],
-            "delivery_type": "non_guaranteed",
-            "format_ids": [{ "agent_url": FORMAT_AGENT, "id": "display_300x250" }],
-            "pricing_options": [],
-            "reporting_capabilities": reporting
-        });
-        if let Value::Object(map) = &mut product {
-            for (key, value) in fixture {
-                map.insert(key.clone(), value.clone());
-            }
-            if let Some(Value::Array(formats)) = map.get_mut("format_ids") {
-                for format in formats {
-                    if let Value::Object(format) = format {
-                        format
-                            .entry("agent_url")
-                            .or_insert_with(|| Value::from(FORMAT_AGENT));
-                    }
-                }
-            }
-        }
-        normalise_channels(&mut product);
-        let product = serde_json::from_value::<Product>(product)
-            .map_err(|error| format!("the completed fixture is not a valid product: {error}"))?;
+        let product = seed::product(product_id, fixture)?;
         let Ok(mut seeded) = self.seeded.write() else {
             return Err("catalog lock poisoned".to_owned());
         };
@@ -209,13 +215,9 @@ impl Catalog {
             batch.retain(|p| p.product_id != product_id);
         }
         seeded.batches.retain(|b| !b.is_empty());
-        let now = Instant::now();
-        let new_batch = seeded
-            .last_seed
-            .is_none_or(|at| now.duration_since(at) > BATCH_GAP);
-        seeded.last_seed = Some(now);
-        if new_batch || seeded.batches.is_empty() {
+        if !seeded.open || seeded.batches.is_empty() {
             seeded.batches.push(Vec::new());
+            seeded.open = true;
         }
         if let Some(batch) = seeded.batches.last_mut() {
             batch.push(product);
@@ -224,14 +226,15 @@ impl Catalog {
     }
 
     /// Adds or replaces a pricing option on a seeded product: `Ok(false)` when there is no
-    /// such product, an error when the completed fixture is not a valid pricing option. The
-    /// fixture is the controller's raw JSON, completed as JSON like [`Self::seed_product`]'s.
+    /// such product, an error when the completed fixture is not a valid pricing option
+    /// ([`seed::pricing_option`]).
     pub(crate) fn seed_pricing_option(
         &self,
         product_id: &str,
         option_id: &str,
         fixture: &Map<String, Value>,
     ) -> Result<bool, String> {
+        let option = seed::pricing_option(option_id, fixture)?;
         let Ok(mut seeded) = self.seeded.write() else {
             return Err("catalog lock poisoned".to_owned());
         };
@@ -243,96 +246,52 @@ impl Catalog {
         else {
             return Ok(false);
         };
-        let mut option = Map::new();
-        option.insert("pricing_option_id".into(), Value::from(option_id));
-        option.insert("pricing_model".into(), Value::from("cpm"));
-        option.insert("currency".into(), Value::from("USD"));
-        for (key, value) in fixture {
-            option.insert(key.clone(), value.clone());
-        }
-        if !option.contains_key("fixed_price") {
-            // An auction option: a floor, and bid guidance around it.
-            let floor = option
-                .get("floor_price")
-                .and_then(Value::as_f64)
-                .unwrap_or(1.0);
-            option
-                .entry("floor_price")
-                .or_insert_with(|| Value::from(floor));
-            option.entry("price_guidance").or_insert_with(|| {
-                json!({ "p25": floor * 1.2, "p50": floor * 1.5, "p75": floor * 2.0, "p90": floor * 2.5 })
-            });
-        }
-        let option =
-            serde_json::from_value::<PricingOption>(Value::Object(option)).map_err(|error| {
-                format!("the completed fixture is not a valid pricing option: {error}")
-            })?;
-        product
-            .pricing_options
-            .retain(|o| terms(o).pricing_option_id != option_id);
+        product.pricing_options.retain(|o| {
+            adcp_server::rules::pricing::PricingTerms::of(o)
+                .is_none_or(|t| t.pricing_option_id != option_id)
+        });
         product.pricing_options.push(option);
         Ok(true)
     }
-}
 
-/// Storyboard fixtures use a few channel names the rc.9 enum spells differently; map them, and
-/// drop any other unknown channel rather than serve an invalid product.
-fn normalise_channels(product: &mut Value) {
-    if let Some(Value::Array(channels)) = product.get_mut("channels") {
-        let mut normalised: Vec<Value> = Vec::new();
-        for channel in channels.iter().filter_map(Value::as_str) {
-            let mapped = match channel {
-                "video" | "online_video" => "olv",
-                "audio" => "streaming_audio",
-                "native" => "display",
-                other => other,
-            };
-            let known = mapped.parse::<Channels>().is_ok();
-            let mapped = Value::from(mapped);
-            if known && !normalised.contains(&mapped) {
-                normalised.push(mapped);
+    /// Adds or replaces a seeded creative format (`seed_creative_format`); `fixture` may name
+    /// it and describe its assets and renders.
+    pub(crate) fn seed_format(&self, format_id: &str, fixture: &Map<String, Value>) {
+        if let Ok(mut seeded) = self.seeded.write() {
+            seeded.formats.retain(|(id, _)| id != format_id);
+            seeded.formats.push((format_id.to_owned(), fixture.clone()));
+        }
+    }
+
+    /// The seeded creative formats, in seed order.
+    pub(crate) fn seeded_formats(&self) -> Vec<(String, Map<String, Value>)> {
+        self.seeded
+            .read()
+            .map(|seeded| seeded.formats.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every format id a product offers, each once, in catalog order.
+    pub(crate) fn format_ids(&self) -> Vec<FormatId> {
+        let mut out: Vec<FormatId> = Vec::new();
+        for product in self.all() {
+            for format in product.format_ids.into_iter().flatten() {
+                if !out.iter().any(|f| same_format(f, &format)) {
+                    out.push(format);
+                }
             }
         }
-        *channels = normalised;
+        out
     }
 }
 
-/// What the demo reads of a pricing option, whichever model it prices by.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Terms<'a> {
-    pub(crate) pricing_option_id: &'a str,
-    pub(crate) pricing_model: &'a str,
-    pub(crate) fixed_price: Option<f64>,
-    pub(crate) floor_price: Option<f64>,
+/// An agent URL compared as rc.9 compares them: scheme and host lower-cased, trailing slash
+/// dropped.
+pub(crate) fn canonical_agent(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
-/// The terms of `option` (every pricing model's option carries these fields; a CPA option is
-/// always fixed-price and has no floor).
-pub(crate) fn terms(option: &PricingOption) -> Terms<'_> {
-    macro_rules! priced {
-        ($o:expr) => {
-            Terms {
-                pricing_option_id: &$o.pricing_option_id,
-                pricing_model: &$o.pricing_model,
-                fixed_price: $o.fixed_price,
-                floor_price: $o.floor_price,
-            }
-        };
-    }
-    match option {
-        PricingOption::CpmOption(o) => priced!(o),
-        PricingOption::VcpmOption(o) => priced!(o),
-        PricingOption::CpcOption(o) => priced!(o),
-        PricingOption::CpcvOption(o) => priced!(o),
-        PricingOption::CpvOption(o) => priced!(o),
-        PricingOption::CppOption(o) => priced!(o),
-        PricingOption::FlatRateOption(o) => priced!(o),
-        PricingOption::TimeOption(o) => priced!(o),
-        PricingOption::CpaOption(o) => Terms {
-            pricing_option_id: &o.pricing_option_id,
-            pricing_model: &o.pricing_model,
-            fixed_price: Some(o.fixed_price),
-            floor_price: None,
-        },
-    }
+/// Whether two format ids name the same format (agent and id).
+pub(crate) fn same_format(a: &FormatId, b: &FormatId) -> bool {
+    a.id == b.id && canonical_agent(&a.agent_url) == canonical_agent(&b.agent_url)
 }

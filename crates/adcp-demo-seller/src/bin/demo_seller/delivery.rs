@@ -8,7 +8,7 @@
 
 use adcp_types::AdcpError;
 use adcp_types::generated::{
-    GetMediaBuyDeliveryResponseMediaBuyDeliveriesItem as BuyDelivery,
+    CreativeDeliveryMetrics, GetMediaBuyDeliveryResponseMediaBuyDeliveriesItem as BuyDelivery,
     GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemByPackageItem as PackageDelivery,
     GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemByPackageItemReachWindow as PackageWindow,
     GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemByPackageItemReachWindowKind as PackageWindowKind,
@@ -22,7 +22,9 @@ use dashmap::DashMap;
 use serde_json::{Map, Value, json};
 
 use crate::buys::MediaBuy;
-use crate::catalog::{Catalog, terms};
+use adcp_server::rules::pricing::PricingTerms;
+
+use crate::catalog::Catalog;
 use crate::reply::built;
 
 /// Average impressions per reach unit when no simulation set the frequency.
@@ -345,14 +347,20 @@ fn pricing_of(package: &Package, catalog: &Catalog) -> Result<(PricingModel, f64
         .as_deref()
         .and_then(|id| catalog.find(id));
     let option = product.as_ref().and_then(|product| {
-        let options = &product.pricing_options;
-        options
+        let options: Vec<PricingTerms> = product
+            .pricing_options
             .iter()
-            .find(|o| Some(terms(o).pricing_option_id) == package.pricing_option_id.as_deref())
-            .or_else(|| options.first())
-            .map(terms)
+            .filter_map(PricingTerms::of)
+            .collect();
+        let selected = options
+            .iter()
+            .position(|o| {
+                Some(o.pricing_option_id.as_str()) == package.pricing_option_id.as_deref()
+            })
+            .unwrap_or(0);
+        options.into_iter().nth(selected)
     });
-    let model = match option {
+    let model = match &option {
         Some(option) => option.pricing_model.parse().map_err(|error| {
             tracing::error!(%error, model = option.pricing_model, "unknown pricing model");
             AdcpError::internal()
@@ -361,8 +369,8 @@ fn pricing_of(package: &Package, catalog: &Catalog) -> Result<(PricingModel, f64
     };
     let rate = package
         .bid_price
-        .or_else(|| option.and_then(|o| o.fixed_price))
-        .or_else(|| option.and_then(|o| o.floor_price))
+        .or_else(|| option.as_ref().and_then(|o| o.fixed_price))
+        .or_else(|| option.as_ref().and_then(|o| o.floor_price))
         .unwrap_or(0.0);
     Ok((model, rate))
 }
@@ -378,6 +386,48 @@ fn delivery_status(status: MediaBuyStatus) -> DeliveryStatus {
         MediaBuyStatus::Rejected => DeliveryStatus::Rejected,
         MediaBuyStatus::Canceled => DeliveryStatus::Canceled,
     }
+}
+
+/// A package's delivery split across its assigned creatives (`by_creative[]`): by assignment
+/// weight, evenly when none is weighted; conversions are attributed along the same split (the
+/// demo's stand-in for click and view-through correlation). Empty when the package has no
+/// creative assigned.
+fn by_creative(
+    package: &Package,
+    share: Delivered,
+) -> Result<Vec<CreativeDeliveryMetrics>, AdcpError> {
+    let assigned = package.creative_assignments.as_deref().unwrap_or_default();
+    let weights: Vec<f64> = assigned
+        .iter()
+        .map(|a| a.weight.unwrap_or(1.0).max(0.0))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut rows = Vec::with_capacity(assigned.len());
+    for (assignment, weight) in assigned.iter().zip(&weights) {
+        #[allow(clippy::cast_precision_loss)]
+        let fraction = if total > 0.0 {
+            weight / total
+        } else {
+            1.0 / assigned.len() as f64
+        };
+        let part = share.share(fraction);
+        let mut row = built(
+            CreativeDeliveryMetrics::builder()
+                .creative_id(assignment.creative_id.clone())
+                .impressions(part.impressions)
+                .spend(part.spend)
+                .build(),
+        )?;
+        row.clicks = Some(part.clicks);
+        row.conversions = Some(part.conversions);
+        row.weight = Some(fraction * 100.0);
+        if part.impressions > 0.0 {
+            row.ctr = Some((part.clicks / part.impressions).min(1.0));
+            row.cpm = Some(part.spend * 1000.0 / part.impressions);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// One `media_buy_deliveries[]` entry: the buy's totals and its packages' shares (by budget).
@@ -424,10 +474,14 @@ pub(crate) fn report(
                 .package_id(package.package_id.clone())
                 .pricing_model(pricing_model)
                 .rate(rate)
-                .currency("USD")
+                .currency(buy.currency.clone())
                 .spend(share.spend)
                 .build(),
         )?;
+        let creatives = by_creative(package, share)?;
+        if !creatives.is_empty() {
+            entry.by_creative = Some(creatives);
+        }
         fill_row!(
             &mut entry,
             &metrics(share, None, buy),

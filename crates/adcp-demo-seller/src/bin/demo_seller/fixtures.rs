@@ -1,19 +1,26 @@
-//! The demo's sandbox fixtures: `seed_product`, `seed_pricing_option` and `simulate_delivery`;
-//! and the `list_creatives` read the security storyboard probes. Controller scenarios take and
-//! answer free-form JSON (`SandboxFixtures` is JSON in, JSON out), so their params are read and
-//! their replies built as JSON.
+//! The demo's sandbox fixtures: the controller's `seed_*` scenarios (products, pricing options,
+//! creatives, creative formats, media buys), forced states (`force_media_buy_status`,
+//! `force_creative_status`) and simulations (`simulate_delivery`, `simulate_budget_spend`).
+//! Controller scenarios take and answer free-form JSON (`SandboxFixtures` is JSON in, JSON
+//! out), so their params are read and their replies built as JSON.
+
+mod seed;
 
 use std::sync::Arc;
 
-use adcp_server::{Account, CallContext, Outcome, SandboxFixtures, ToolHandler};
-use adcp_types::generated::MediaBuyStatus;
+use adcp_server::{Account, SandboxFixtures};
+use adcp_types::generated::{CreativeStatus, MediaBuyStatus};
 use adcp_types::{AdcpError, codes};
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use crate::buys::{MediaBuy, MediaBuys};
+use crate::buys::{Holder, MediaBuy, MediaBuys};
 use crate::catalog::Catalog;
 use crate::delivery::{Audience, Delivered, DeliveryLedger};
+use crate::sales::creatives::{self, ForceError};
+
+/// The `list_creatives` tool (mounted by the entry point under this path).
+pub(crate) use crate::sales::creative_list::DemoCreatives;
 
 /// Seeds the shared catalog and simulates delivery on the demo's media buys.
 #[derive(Debug, Clone)]
@@ -37,22 +44,59 @@ fn no_buy(media_buy_id: &str) -> AdcpError {
 
 impl DemoFixtures {
     /// Runs `change` on the sandbox buy `media_buy_id` of any account (compliance runners send
-    /// controller calls under their own account); a live buy is never touched.
+    /// controller calls under their own account), then settles it; a live buy is never
+    /// touched.
     fn with_sandbox_buy<R>(
         &self,
         media_buy_id: &str,
         change: impl FnOnce(&mut MediaBuy) -> R,
     ) -> Result<R, AdcpError> {
-        for mut buys in self.media_buys.iter_mut() {
-            if let Some(buy) = buys
-                .value_mut()
-                .iter_mut()
-                .find(|buy| buy.id == media_buy_id && buy.sandbox)
-            {
-                return Ok(change(buy));
+        self.media_buys
+            .update_sandbox(media_buy_id, |buy| {
+                let result = change(buy);
+                creatives::library().settle(buy);
+                result
+            })
+            .ok_or_else(|| no_buy(media_buy_id))
+    }
+
+    /// `force_creative_status`: moves the sandbox creative along the review state machine
+    /// ([`creatives::may_force`]); an edge it does not have is `INVALID_TRANSITION`.
+    fn force_creative_status(&self, params: &Value) -> Result<Map<String, Value>, AdcpError> {
+        let creative_id = text(params, "creative_id")?;
+        let status = text(params, "status")?;
+        let Ok(forced) = status.parse::<CreativeStatus>() else {
+            return Err(AdcpError::new(
+                "INVALID_PARAMS",
+                format!("`{status}` is not a creative status"),
+            ));
+        };
+        let reason = params
+            .get("rejection_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let previous = match creatives::library().force(creative_id, forced, reason) {
+            Ok(previous) => previous,
+            Err(ForceError::NotFound) => {
+                return Err(AdcpError::new(
+                    "NOT_FOUND",
+                    format!("no sandbox creative `{creative_id}`"),
+                ));
             }
-        }
-        Err(no_buy(media_buy_id))
+            Err(ForceError::InvalidTransition(from)) => {
+                return Err(AdcpError::new(
+                    "INVALID_TRANSITION",
+                    format!("a creative cannot move from {from} to {forced}"),
+                ));
+            }
+        };
+        // Buys depending on the creative may now start, or be impaired: settle them.
+        self.media_buys
+            .for_each_sandbox(|buy| creatives::library().settle(buy));
+        let mut fields = Map::new();
+        fields.insert("previous_state".into(), Value::from(previous.to_string()));
+        fields.insert("current_state".into(), Value::from(forced.to_string()));
+        Ok(fields)
     }
 
     /// `simulate_delivery`: adds the injected metrics to the buy's ledger.
@@ -140,8 +184,12 @@ impl SandboxFixtures for DemoFixtures {
         vec![
             "seed_product",
             "seed_pricing_option",
+            "seed_creative",
+            "seed_creative_format",
+            "seed_media_buy",
             "simulate_delivery",
             "force_media_buy_status",
+            "force_creative_status",
             "simulate_budget_spend",
         ]
     }
@@ -178,6 +226,23 @@ impl SandboxFixtures for DemoFixtures {
                     Err(reason) => Err(AdcpError::new("INVALID_PARAMS", reason)),
                 }
             }
+            "seed_creative" => {
+                let creative = seed::creative(text(params, "creative_id")?, fixture)?;
+                creatives::library().put(Holder::Seeded, creative);
+                Ok(Map::new())
+            }
+            "seed_creative_format" => {
+                self.catalog
+                    .seed_format(text(params, "format_id")?, fixture);
+                Ok(Map::new())
+            }
+            "seed_media_buy" => {
+                let mut buy = seed::media_buy(text(params, "media_buy_id")?, fixture)?;
+                creatives::library().settle(&mut buy);
+                self.media_buys.insert(buy);
+                Ok(Map::new())
+            }
+            "force_creative_status" => self.force_creative_status(params),
             "simulate_delivery" => self.simulate_delivery(params),
             "force_media_buy_status" => self.force_media_buy_status(params),
             "simulate_budget_spend" => self.simulate_budget_spend(params),
@@ -186,21 +251,5 @@ impl SandboxFixtures for DemoFixtures {
                 format!("unknown scenario {other}"),
             )),
         }
-    }
-}
-
-/// `list_creatives`: the demo keeps no creative library, so the list is empty (but real). A
-/// custom tool's handler answers JSON, so the fixed empty reply is written as JSON.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DemoCreatives;
-
-#[async_trait]
-impl ToolHandler for DemoCreatives {
-    async fn call(&self, _request: Value, _ctx: &CallContext) -> Result<Outcome<Value>, AdcpError> {
-        Ok(Outcome::Completed(json!({
-            "query_summary": { "total_matching": 0, "returned": 0 },
-            "pagination": { "has_more": false },
-            "creatives": []
-        })))
     }
 }

@@ -1,99 +1,39 @@
-//! The demo's sales platform: discovery over the catalog (brief discovery with a push config
-//! hands off to a short simulated curation), media buys kept in memory.
+//! The demo's sales platform: discovery over the catalog (hand-off to a simulated curation when
+//! the buyer registered a webhook), media buys checked by the SDK's rules and recorded per
+//! principal and account, creatives (`sync_creatives`, `list_creative_formats`, and the
+//! `list_creatives` tool), and delivery reporting from the sandbox ledger. All in memory.
 
-use std::collections::BTreeSet;
-use std::num::NonZeroU64;
+pub(crate) mod create;
+pub(crate) mod creative_list;
+pub(crate) mod creative_sync;
+pub(crate) mod creatives;
+pub(crate) mod formats;
+mod goals;
+mod paging;
+mod relevance;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use adcp_server::{
-    Account, CallContext, DiscoveryResult, Outcome, SalesPlatform, SalesTool, TaskResult,
-};
+use adcp_server::{CallContext, DiscoveryResult, Outcome, SalesPlatform, SalesTool, TaskResult};
 use adcp_tasks::TaskProgress;
 use adcp_types::generated::{
     CreateMediaBuyRequest, CreateMediaBuyResponse, CreateMediaBuySuccess,
     GetMediaBuyDeliveryRequest, GetMediaBuyDeliveryResponse,
-    GetMediaBuyDeliveryResponseReportingPeriod, GetMediaBuysRequest, GetMediaBuysResponse,
-    GetProductsRequest, GetProductsRequestBuyingMode, GetProductsResponse, MediaBuyStatus,
-    OptimizationGoal, Package, PackageRequest, Product, ReachUnit, StartTiming,
-    UpdateMediaBuyRequest, UpdateMediaBuyResponse,
+    GetMediaBuyDeliveryResponseReportingPeriod, GetMediaBuysRequest,
+    GetMediaBuysRequestStatusFilter, GetMediaBuysResponse, GetProductsRequest,
+    GetProductsRequestBuyingMode, GetProductsResponse, MediaBuyListCreativeFormatsRequest,
+    MediaBuyListCreativeFormatsResponse, MediaBuyStatus, Product, SyncCreativesRequest,
+    SyncCreativesResponse, UpdateMediaBuyRequest, UpdateMediaBuyResponse, UpdateMediaBuySuccess,
 };
 use adcp_types::{AdcpError, codes};
-use serde_json::Value;
 
 use crate::buyer_data::{self, Registries};
-use crate::buys::{MediaBuy, MediaBuys};
+use crate::buys::{MediaBuy, MediaBuys, Scope, Surface, clock};
 use crate::catalog::Catalog;
 use crate::delivery::{self, DeliveryLedger};
 use crate::reply::built;
-use crate::update;
-
-/// The reach units a product supports for optimization when it declares none.
-const DEFAULT_REACH_UNITS: [ReachUnit; 2] = [ReachUnit::Individuals, ReachUnit::Households];
-/// The view durations (seconds) a product supports for optimization when it declares none.
-const DEFAULT_VIEW_DURATIONS: [f64; 4] = [2.0, 6.0, 15.0, 30.0];
-
-/// Checks package `i`'s metric optimization goals against what `product` supports (its
-/// `metric_optimization`, else the demo's defaults): an unsupported `reach_unit` or
-/// `view_duration_seconds` is `INVALID_REQUEST` naming that goal's field. Returns the reach
-/// unit of the package's reach goal, if any.
-fn check_goals(
-    goals: &[OptimizationGoal],
-    product: &Product,
-    i: usize,
-) -> Result<Option<ReachUnit>, AdcpError> {
-    let declared = product.metric_optimization.as_ref();
-    let unsupported = |j: usize, field: &str, value: Value| {
-        AdcpError::invalid_request(format!(
-            "product `{}` does not support `{field}` {value} for optimization",
-            product.product_id
-        ))
-        .with_field(format!("packages[{i}].optimization_goals[{j}].{field}"))
-    };
-    let mut reach_unit = None;
-    for (j, goal) in goals.iter().enumerate() {
-        // Only metric goals carry a reach unit or a view duration.
-        let OptimizationGoal::Variant0 {
-            reach_unit: unit,
-            view_duration_seconds: seconds,
-            ..
-        } = goal
-        else {
-            continue;
-        };
-        if let Some(unit) = unit {
-            let supported = match declared.and_then(|m| m.supported_reach_units.as_ref()) {
-                Some(units) => units.contains(unit),
-                None => DEFAULT_REACH_UNITS.contains(unit),
-            };
-            if !supported {
-                return Err(unsupported(j, "reach_unit", Value::from(unit.to_string())));
-            }
-            reach_unit.get_or_insert(*unit);
-        }
-        if let Some(seconds) = *seconds {
-            let supported = match declared.and_then(|m| m.supported_view_durations.as_ref()) {
-                Some(durations) => durations.contains(&seconds),
-                None => DEFAULT_VIEW_DURATIONS.contains(&seconds),
-            };
-            if !supported {
-                return Err(unsupported(
-                    j,
-                    "view_duration_seconds",
-                    Value::from(seconds),
-                ));
-            }
-        }
-    }
-    Ok(reach_unit)
-}
-
-/// A package of a new buy as the seller records it, with what its goals imply.
-struct AcceptedPackage {
-    package: Package,
-    reach_unit: Option<ReachUnit>,
-    valued_sources: Vec<(String, String)>,
-}
+use crate::update::{self, Change};
 
 /// The demo seller's sales side.
 #[derive(Debug, Clone)]
@@ -105,70 +45,36 @@ pub(crate) struct DemoSales {
     pub(crate) curation: Duration,
 }
 
-impl DemoSales {
-    /// The caller's account's media buys, limited to `media_buy_ids` if given.
-    fn buys_of(&self, ctx: &CallContext, media_buy_ids: Option<&[String]>) -> Vec<MediaBuy> {
-        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
-        self.media_buys
-            .get(&account)
-            .map(|buys| {
-                buys.iter()
-                    .filter(|buy| media_buy_ids.is_none_or(|ids| ids.contains(&buy.id)))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
+/// What a read reports of `buy` beyond its record: its available actions (from its products'
+/// templates), open impairments and creative approvals.
+pub(crate) fn surface_of(buy: &MediaBuy, catalog: &Catalog) -> Result<Surface, AdcpError> {
+    let products = create::products_of(buy, catalog);
+    surface_with(buy, &products)
+}
 
-    /// Checks package `i` of a new buy (budget, product, goals, buyer-data references) and
-    /// returns the package as the seller records it.
-    fn accept_package(
-        &self,
-        package: &PackageRequest,
-        i: usize,
-        buyer: &str,
-    ) -> Result<AcceptedPackage, AdcpError> {
-        if package.budget < 0.0 {
-            return Err(
-                AdcpError::new(codes::VALIDATION_ERROR, "budget must not be negative")
-                    .with_field(format!("packages[{i}].budget")),
-            );
-        }
-        let product_id = &package.product_id;
-        let Some(product) = self.catalog.find(product_id) else {
-            return Err(AdcpError::new(
-                codes::PRODUCT_NOT_FOUND,
-                format!("no product `{product_id}`"),
-            )
-            .with_field(format!("packages[{i}].product_id")));
-        };
-        let goals = package.optimization_goals.as_deref().unwrap_or_default();
-        let reach_unit = check_goals(goals, &product, i)?;
-        let valued_sources = buyer_data::check_references(
-            package.targeting_overlay.as_ref(),
-            goals,
-            buyer,
-            &self.registries,
-            i,
-        )?;
-        let mut recorded = built(
-            Package::builder()
-                .package_id(format!("pkg_{}_{}", i, uuid::Uuid::new_v4().simple()))
-                .product_id(product_id.clone())
-                .budget(package.budget)
-                .pricing_option_id(package.pricing_option_id.clone())
-                .build(),
-        )?;
-        recorded.bid_price = package.bid_price;
-        recorded
-            .targeting_overlay
-            .clone_from(&package.targeting_overlay);
-        recorded.context.clone_from(&package.context);
-        Ok(AcceptedPackage {
-            package: recorded,
-            reach_unit,
-            valued_sources,
-        })
+/// [`surface_of`] with the buy's products already looked up.
+fn surface_with(buy: &MediaBuy, products: &[Product]) -> Result<Surface, AdcpError> {
+    let library = creatives::library();
+    Ok(Surface {
+        available_actions: update::actions::available(buy, products)?,
+        impairments: library.impairments(buy),
+        approvals: library.approvals(buy),
+    })
+}
+
+impl DemoSales {
+    /// The media buys the caller sees, limited to `media_buy_ids` if given, each settled first
+    /// (its status brought up to date with its flight and creatives).
+    fn buys_of(&self, scope: &Scope, media_buy_ids: Option<&[String]>) -> Vec<MediaBuy> {
+        let mut out = Vec::new();
+        let library = creatives::library();
+        self.media_buys.for_each_visible(scope, |buy| {
+            if media_buy_ids.is_none_or(|ids| ids.contains(&buy.id)) {
+                library.settle(buy);
+                out.push(buy.clone());
+            }
+        });
+        out
     }
 }
 
@@ -181,6 +87,8 @@ impl SalesPlatform for DemoSales {
             SalesTool::UpdateMediaBuy,
             SalesTool::GetMediaBuys,
             SalesTool::GetMediaBuyDelivery,
+            SalesTool::SyncCreatives,
+            SalesTool::ListCreativeFormats,
         ]
     }
 
@@ -189,10 +97,15 @@ impl SalesPlatform for DemoSales {
         request: GetProductsRequest,
         ctx: &CallContext,
     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
+        // A read ends the current seed batch (see the catalog's order).
+        self.catalog.close_batch();
         // Every product the protocol's filters keep (with pricing options pruned to the
         // requested currencies and price type); the server cuts the page (`auto_paginate`).
         let mut products: Vec<Product> =
             adcp_server::rules::discovery::apply_product_filters(self.catalog.all(), &request);
+        if let Some(brief) = request.brief.as_deref() {
+            products = relevance::rank(products, brief);
+        }
         let wholesale = request.buying_mode == GetProductsRequestBuyingMode::Wholesale;
         if wholesale || request.push_notification_config.is_none() {
             return Ok(Outcome::Completed(GetProductsResponse {
@@ -230,56 +143,20 @@ impl SalesPlatform for DemoSales {
         request: CreateMediaBuyRequest,
         ctx: &CallContext,
     ) -> Result<TaskResult<CreateMediaBuyResponse>, AdcpError> {
-        let (StartTiming::Variant0(start) | StartTiming::Variant1(start)) = &request.start_time;
-        if start != "asap" {
-            let parsed = (
-                chrono::DateTime::parse_from_rfc3339(start),
-                chrono::DateTime::parse_from_rfc3339(&request.end_time),
-            );
-            if let (Ok(start), Ok(end)) = parsed
-                && end <= start
-            {
-                return Err(
-                    AdcpError::invalid_request("`end_time` must be after `start_time`")
-                        .with_field("end_time"),
-                );
-            }
+        let scope = Scope::of(ctx);
+        let accepted = create::accept(&request, &scope, &self.catalog, &self.registries)?;
+        let mut buy = accepted.buy;
+        let products = create::products_of(&buy, &self.catalog);
+        // Inline creatives enter the library first, so the buy can start on them.
+        for candidate in &accepted.creatives {
+            creative_sync::store(&scope, candidate, false);
         }
-        let packages = request.packages.as_deref().unwrap_or_default();
-        if packages.is_empty() {
-            return Err(
-                AdcpError::invalid_request("a media buy needs at least one package")
-                    .with_field("packages"),
-            );
-        }
-        let mut created = Vec::new();
-        let mut reach_unit = None;
-        let mut valued_sources = BTreeSet::new();
-        let buyer = buyer_data::buyer_of(ctx);
-        for (i, package) in packages.iter().enumerate() {
-            let accepted = self.accept_package(package, i, &buyer)?;
-            if let Some(unit) = accepted.reach_unit {
-                reach_unit.get_or_insert(unit);
-            }
-            valued_sources.extend(accepted.valued_sources);
-            created.push(accepted.package);
-        }
-        let buy = MediaBuy {
-            id: format!("mb_{}", uuid::Uuid::new_v4().simple()),
-            status: MediaBuyStatus::PendingCreatives,
-            confirmed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            revision: NonZeroU64::MIN,
-            packages: created,
-            // Only sandbox buys accept simulated delivery.
-            sandbox: ctx.account().is_some_and(Account::is_sandbox),
-            buyer,
-            reach_unit,
-            valued_sources,
-            resume_status: None,
-        };
+        creatives::library().settle(&mut buy);
+        let surface = surface_with(&buy, &products)?;
+        let valid_actions = adcp_server::rules::actions::valid_actions(&surface.available_actions);
         // Only a buy whose reply could be built is recorded (a failure fails the call, and the
         // server then keeps the idempotency key's failure for replays).
-        let reply = built(
+        let mut reply = built(
             CreateMediaBuySuccess::builder()
                 .media_buy_id(buy.id.clone())
                 .media_buy_status(buy.status)
@@ -288,8 +165,11 @@ impl SalesPlatform for DemoSales {
                 .packages(buy.packages.clone())
                 .build(),
         )?;
-        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
-        self.media_buys.entry(account).or_default().push(buy);
+        reply.currency = Some(buy.currency.clone());
+        reply.total_budget = Some(buy.total_budget());
+        reply.available_actions = Some(surface.available_actions);
+        reply.valid_actions = Some(valid_actions);
+        self.media_buys.insert(buy);
         // The buy is confirmed at once; a buyer that registered a webhook also gets the result
         // pushed (recorded as a completed task), as media-buy buyers expect.
         ctx.push_completion();
@@ -301,32 +181,60 @@ impl SalesPlatform for DemoSales {
         request: UpdateMediaBuyRequest,
         ctx: &CallContext,
     ) -> Result<TaskResult<UpdateMediaBuyResponse>, AdcpError> {
-        let account = ctx.account().map(|a| a.id().to_owned()).unwrap_or_default();
+        let scope = Scope::of(ctx);
         let id = &request.media_buy_id;
         let not_found = || {
             AdcpError::new(codes::MEDIA_BUY_NOT_FOUND, format!("no media buy `{id}`"))
                 .with_field("media_buy_id")
         };
         // A changed targeting overlay may only name what the buyer registered.
-        let buyer = buyer_data::buyer_of(ctx);
         for (k, package) in request.packages.iter().flatten().enumerate() {
             buyer_data::check_references(
                 package.targeting_overlay.as_ref(),
                 package.optimization_goals.as_deref().unwrap_or_default(),
-                &buyer,
+                &scope.principal,
                 &self.registries,
                 k,
             )?;
         }
-        let mut buys = self.media_buys.get_mut(&account).ok_or_else(not_found)?;
-        let buy = buys
-            .iter_mut()
-            .find(|buy| buy.id == *id)
-            .ok_or_else(not_found)?;
-        // Recorded only once the reply is built.
-        let (next, reply) = update::apply(buy, &request)?;
-        *buy = next;
-        drop(buys);
+        let library = creatives::library();
+        let catalog = &self.catalog;
+        let reply = self
+            .media_buys
+            .update(&scope, id, |buy| {
+                library.settle(buy);
+                let products = create::products_of(buy, catalog);
+                let change = Change {
+                    products: &products,
+                    scope: &scope,
+                    catalog,
+                };
+                let applied = update::apply(buy, &request, &change)?;
+                let mut next = applied.buy;
+                for candidate in &applied.creatives {
+                    creative_sync::store(&scope, candidate, false);
+                }
+                library.settle(&mut next);
+                let surface = surface_with(&next, &products)?;
+                let valid_actions =
+                    adcp_server::rules::actions::valid_actions(&surface.available_actions);
+                let mut reply = built(
+                    UpdateMediaBuySuccess::builder()
+                        .media_buy_id(next.id.clone())
+                        .media_buy_status(next.status)
+                        .revision(next.revision)
+                        .affected_packages(applied.affected)
+                        .build(),
+                )?;
+                reply.currency = Some(next.currency.clone());
+                reply.total_budget = Some(next.total_budget());
+                reply.available_actions = Some(surface.available_actions);
+                reply.valid_actions = Some(valid_actions);
+                // Recorded only once the reply is built.
+                *buy = next;
+                Ok::<_, AdcpError>(reply)
+            })
+            .ok_or_else(not_found)??;
         ctx.push_completion();
         Ok(Outcome::Completed(reply.into()))
     }
@@ -336,16 +244,35 @@ impl SalesPlatform for DemoSales {
         request: GetMediaBuysRequest,
         ctx: &CallContext,
     ) -> Result<GetMediaBuysResponse, AdcpError> {
-        let media_buys = self
-            .buys_of(ctx, request.media_buy_ids.as_deref())
+        let scope = Scope::of(ctx);
+        let query = serde_json::to_value(&request).unwrap_or_default();
+        let page = paging::Page::read(request.pagination.as_ref(), &query)?;
+        // rc.9: the status filter "Defaults to [\"active\"] when media_buy_ids is omitted. When
+        // media_buy_ids is provided, no implicit status filter is applied."
+        let ids = request.media_buy_ids.as_deref();
+        let statuses: Option<Vec<MediaBuyStatus>> = match &request.status_filter {
+            Some(GetMediaBuysRequestStatusFilter::MediaBuyStatus(status)) => Some(vec![*status]),
+            Some(GetMediaBuysRequestStatusFilter::Array(statuses)) => Some(statuses.clone()),
+            None if ids.is_none() => Some(vec![MediaBuyStatus::Active]),
+            None => None,
+        };
+        let matching: Vec<MediaBuy> = self
+            .buys_of(&scope, ids)
+            .into_iter()
+            .filter(|buy| statuses.as_ref().is_none_or(|s| s.contains(&buy.status)))
+            .collect();
+        let (buys, pagination) = page.cut(matching);
+        let media_buys = buys
             .iter()
-            .map(MediaBuy::listing)
+            .map(|buy| buy.listing(surface_of(buy, &self.catalog)?))
             .collect::<Result<Vec<_>, _>>()?;
-        built(
+        let mut reply = built(
             GetMediaBuysResponse::builder()
                 .media_buys(media_buys)
                 .build(),
-        )
+        )?;
+        reply.pagination = Some(pagination);
+        Ok(reply)
     }
 
     async fn get_media_buy_delivery(
@@ -353,7 +280,8 @@ impl SalesPlatform for DemoSales {
         request: GetMediaBuyDeliveryRequest,
         ctx: &CallContext,
     ) -> Result<GetMediaBuyDeliveryResponse, AdcpError> {
-        let buys = self.buys_of(ctx, request.media_buy_ids.as_deref());
+        let scope = Scope::of(ctx);
+        let buys = self.buys_of(&scope, request.media_buy_ids.as_deref());
         let deliveries = buys
             .iter()
             .map(|buy| {
@@ -366,12 +294,15 @@ impl SalesPlatform for DemoSales {
                 delivery::report(buy, &totals, Some(value), &self.catalog)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let now = clock::wire(scope.now());
         let start = buys
             .iter()
             .map(|buy| buy.confirmed_at.as_str())
             .min()
             .map_or_else(|| now.clone(), str::to_owned);
+        let currency = buys
+            .first()
+            .map_or_else(|| "USD".to_owned(), |buy| buy.currency.clone());
         let period = built(
             GetMediaBuyDeliveryResponseReportingPeriod::builder()
                 .start(start)
@@ -381,9 +312,27 @@ impl SalesPlatform for DemoSales {
         built(
             GetMediaBuyDeliveryResponse::builder()
                 .reporting_period(period)
-                .currency("USD")
+                .currency(currency)
                 .media_buy_deliveries(deliveries)
                 .build(),
         )
+    }
+
+    async fn sync_creatives(
+        &self,
+        request: SyncCreativesRequest,
+        ctx: &CallContext,
+    ) -> Result<TaskResult<SyncCreativesResponse>, AdcpError> {
+        let scope = Scope::of(ctx);
+        let reply = creative_sync::sync(&request, &scope, &self.catalog, &self.media_buys)?;
+        Ok(Outcome::Completed(reply.into()))
+    }
+
+    async fn list_creative_formats(
+        &self,
+        request: MediaBuyListCreativeFormatsRequest,
+        _ctx: &CallContext,
+    ) -> Result<MediaBuyListCreativeFormatsResponse, AdcpError> {
+        formats::list(&self.catalog, &request)
     }
 }
