@@ -11,6 +11,7 @@ pub(crate) mod formats;
 mod goals;
 mod paging;
 mod relevance;
+mod signal_targeting;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,6 +137,29 @@ impl SalesPlatform for DemoSales {
                 Ok::<_, AdcpError>(body)
             })
             .into())
+    }
+
+    async fn refine_get_products(
+        &self,
+        request: GetProductsRequest,
+        ctx: &CallContext,
+    ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
+        // The demo issues no proposals, so every proposal a refinement names is unknown.
+        for (i, entry) in request.refine.iter().flatten().enumerate() {
+            let entry = serde_json::to_value(entry).unwrap_or_default();
+            if entry.get("scope").and_then(serde_json::Value::as_str) == Some("proposal") {
+                let id = entry
+                    .get("proposal_id")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default();
+                return Err(AdcpError::new(
+                    codes::PROPOSAL_NOT_FOUND,
+                    format!("no proposal `{id}`: this seller does not issue proposals"),
+                )
+                .with_field(format!("refine[{i}].proposal_id")));
+            }
+        }
+        self.get_products(request, ctx).await
     }
 
     async fn create_media_buy(

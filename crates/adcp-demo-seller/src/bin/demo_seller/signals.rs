@@ -9,8 +9,8 @@ use adcp_server::{
 use adcp_types::generated::{
     ActivateSignalRequest, ActivateSignalResponse, ActivateSignalSuccess, Deployment,
     GetSignalsRequest, GetSignalsRequestDiscoveryMode, GetSignalsResponse,
-    GetSignalsResponseSignalsItem, SignalCatalogType, SignalId, SignalValueType,
-    VendorPricingOption, VendorPricingOptionVariant0Model,
+    GetSignalsResponseSignalsItem, SignalCatalogType, SignalId, SignalRef, SignalRefVariant2Scope,
+    SignalValueType, VendorPricingOption, VendorPricingOptionVariant0Model,
 };
 use adcp_types::{AdcpError, codes};
 use serde_json::Map;
@@ -66,7 +66,7 @@ impl DemoSignals {
             ext: None,
             extra: Map::new(),
         };
-        built(
+        let mut item = built(
             GetSignalsResponseSignalsItem::builder()
                 .signal_agent_segment_id(segment.id)
                 .name(segment.name)
@@ -77,7 +77,16 @@ impl DemoSignals {
                 .deployments(deployments())
                 .pricing_options(vec![pricing])
                 .build(),
-        )
+        )?;
+        // The demo is the source of its own segments: buyers target them by a signal-source
+        // reference (`core/signal-ref.json`, scope `signal_source`).
+        item.signal_ref = Some(SignalRef::Variant2 {
+            scope: SignalRefVariant2Scope::SignalSource,
+            signal_id: segment.id.to_owned(),
+            signal_source_url: self.agent_url.clone(),
+            extra: Map::new(),
+        });
+        Ok(item)
     }
 }
 

@@ -17,7 +17,7 @@ use adcp_types::{AdcpError, codes};
 use serde_json::Map;
 
 use super::creative_sync::{self, Candidate};
-use super::goals;
+use super::{goals, signal_targeting};
 use crate::buyer_data::{self, Registries};
 use crate::buys::{MediaBuy, Scope, clock};
 use crate::catalog::Catalog;
@@ -82,6 +82,7 @@ fn accept_package(
     let terms = pricing::check_package_pricing(package, &product, i)?;
     let measurement_terms =
         measurement::check_measurement_terms(package, &product, &measurement_capabilities()?, i)?;
+    signal_targeting::check(package, &product, i)?;
     let goals = package.optimization_goals.as_deref().unwrap_or_default();
     let reach_unit = goals::check(goals, &product, i)?;
     let valued_sources = buyer_data::check_references(
