@@ -19,16 +19,18 @@ const LIVE_PREFIX: &str = "demo-acme-outdoor-live-";
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DemoKeys;
 
-/// The principal of the billing-gate test kit's keys (`demo-billing-passthrough-…`).
-const PASSTHROUGH_PRINCIPAL: &str = "sandbox:billing-passthrough";
-
 /// Whether the caller is onboarded passthrough-only: it has no payments relationship with the
-/// seller, so only the operator can be invoiced on its accounts. The demo records this for the
-/// billing-gate test kit's caller (`test-kits/billing-gate-runner.yaml`,
-/// `commercial_relationship: passthrough_only`); every other caller may use any billing the
-/// demo supports.
+/// seller, so only the operator can be invoiced on its accounts.
+///
+/// The demo's sandbox (test-kit) callers are: their accounts carry no real billing, and no
+/// agent ever went through the demo's payments onboarding, so `agent` billing — which the
+/// demo supports for its live buyer agents — is refused to them with
+/// `BILLING_NOT_PERMITTED_FOR_AGENT`. This is the precondition the billing-gate test kit
+/// declares (`test-kits/billing-gate-runner.yaml`, `commercial_relationship:
+/// passthrough_only`) for its `demo-billing-passthrough-…` key, and it holds for every other
+/// sandbox key too.
 pub(crate) fn passthrough_only(principal: &Principal) -> bool {
-    principal.id() == PASSTHROUGH_PRINCIPAL
+    !is_live(principal)
 }
 
 /// Whether a principal is a live-mode one (its accounts are live accounts).

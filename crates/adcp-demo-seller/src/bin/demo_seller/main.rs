@@ -134,6 +134,23 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// What the demo declares beyond what the server derives from its platforms: a partial
 /// document the server deep-merges over the derived one, so JSON rather than a whole
 /// `get_adcp_capabilities` reply.
+///
+/// Each `media_buy` entry is a claim the demo serves, and the one that makes the matching
+/// `sales-non-guaranteed` scenario apply (its `requires_capability`):
+/// - `audience_targeting`: `sync_audiences` registers audiences (any size is matched, so the
+///   minimum is one member) and buys may only target registered ones (`audience_buy_flow`);
+/// - `supported_optimization_metrics`: clicks, completed views and reach goals are accepted
+///   and delivery reports those metrics (`clicks_buy_flow`, `completed_views_buy_flow`,
+///   `reach_buy_flow`);
+/// - `conversion_tracking`: `sync_event_sources` and `log_event`; an `event_id` is counted
+///   once across every source of the buyer (`event_dedup_flow`), conversions are split across
+///   a package's creatives (`per_creative_conversion_attribution`), and every target kind is
+///   computed from the logged conversions and their values (`performance_buy_flow`,
+///   `performance_buy_flow_roas`);
+/// - `frequency_capping`: delivery never exceeds the tightest per-individual cap
+///   (`frequency_cap_enforcement`), so individuals is the one unit declared;
+/// - `creative_approval_mode`: synced creatives pass review at once, nothing waits on a
+///   person (`pending_creatives_to_start`).
 fn capabilities() -> serde_json::Value {
     json!({
         "account": {
@@ -141,7 +158,20 @@ fn capabilities() -> serde_json::Value {
             // Sandbox accounts: every test-kit key provisions them through sync_accounts.
             "sandbox": true
         },
-        "media_buy": {},
+        "media_buy": {
+            "audience_targeting": {
+                "supported_identifier_types": ["hashed_email", "hashed_phone"],
+                "minimum_audience_size": 1
+            },
+            "supported_optimization_metrics": ["clicks", "completed_views", "reach"],
+            "conversion_tracking": {
+                "multi_source_event_dedup": true,
+                "per_creative_attribution": true,
+                "supported_targets": ["cost_per", "per_ad_spend", "maximize_value"]
+            },
+            "frequency_capping": { "supported_per_units": ["individuals"] },
+            "creative_approval_mode": "auto_approve"
+        },
         "signals": {}
     })
 }
@@ -327,4 +357,71 @@ async fn with_postgres(
     _args: &Args,
 ) -> DemoResult<adcp_server::AdcpServerBuilder> {
     Err("--database-url needs the `postgres` feature: cargo run -p adcp-demo-seller --features postgres --bin demo_seller".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use adcp_server::Principal;
+    use serde_json::{Value, json};
+
+    /// The reply the demo gives a sandbox caller's `get_adcp_capabilities`.
+    async fn capabilities_reply() -> Value {
+        let server = super::demo_platforms("http://127.0.0.1:3911", Duration::from_millis(10))
+            .unwrap()
+            .build()
+            .unwrap();
+        let reply = server
+            .call_tool(
+                "get_adcp_capabilities",
+                json!({}),
+                Some(Principal::new("sandbox:acme-outdoor")),
+            )
+            .await;
+        // Strict mode validates the reply against get-adcp-capabilities-response.json: a
+        // declaration of the wrong shape fails here, as it would fail every buyer's call.
+        assert!(!reply.is_error, "{}", reply.body);
+        reply.body
+    }
+
+    #[tokio::test]
+    async fn the_declarations_open_the_specialisms_scenarios() {
+        let reply = capabilities_reply().await;
+        let media_buy = &reply["media_buy"];
+        // Each `requires_capability` gate of sales-non-guaranteed's required scenarios.
+        assert!(media_buy["audience_targeting"].is_object());
+        let metrics = media_buy["supported_optimization_metrics"]
+            .as_array()
+            .unwrap();
+        for metric in ["clicks", "completed_views", "reach"] {
+            assert!(metrics.contains(&json!(metric)), "{metric}");
+        }
+        let tracking = &media_buy["conversion_tracking"];
+        assert_eq!(tracking["multi_source_event_dedup"], true);
+        assert_eq!(tracking["per_creative_attribution"], true);
+        assert!(
+            tracking["supported_targets"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("per_ad_spend"))
+        );
+        assert!(media_buy["frequency_capping"].is_object());
+        assert_eq!(media_buy["creative_approval_mode"], "auto_approve");
+        assert_eq!(
+            reply["account"]["supported_billing"],
+            json!(["operator", "agent"])
+        );
+    }
+
+    #[tokio::test]
+    async fn only_served_protocols_are_claimed() {
+        let reply = capabilities_reply().await;
+        let protocols = reply["supported_protocols"].as_array().unwrap();
+        assert!(protocols.contains(&json!("media_buy")));
+        assert!(protocols.contains(&json!("signals")));
+        // list_creatives and sync_creatives serve media buys; the creative protocol is not
+        // served (no preview, build or creative-agent formats).
+        assert!(!protocols.contains(&json!("creative")), "{protocols:?}");
+    }
 }

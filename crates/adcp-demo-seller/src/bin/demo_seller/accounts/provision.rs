@@ -524,7 +524,9 @@ mod tests {
         assert_eq!(item.sandbox, Some(true));
         let again = run(&book, "sandbox:acme-outdoor", provision("operator")).unwrap();
         assert_eq!(again.accounts[0].action, Action::Unchanged);
-        let changed = run(&book, "sandbox:acme-outdoor", provision("agent")).unwrap();
+        let mut terms = provision("operator");
+        terms["accounts"][0]["payment_terms"] = json!("net_60");
+        let changed = run(&book, "sandbox:acme-outdoor", terms).unwrap();
         assert_eq!(changed.accounts[0].action, Action::Updated);
         // Another principal provisioning the same key gets its own account.
         let other = run(&book, "sandbox:nova-motors", provision("operator")).unwrap();
@@ -558,6 +560,15 @@ mod tests {
         assert!(passthrough.accounts[0].account_id.is_none());
         let recovered = run(&book, "sandbox:billing-passthrough", provision("operator")).unwrap();
         assert_eq!(recovered.accounts[0].action, Action::Created);
+        // Sandbox callers have no payments relationship; a live buyer agent does.
+        let sandbox_agent = run(&book, "sandbox:acme-outdoor", provision("agent")).unwrap();
+        assert_eq!(sandbox_agent.accounts[0].action, Action::Failed);
+        let live_agent = run(&book, "live:acme-outdoor", provision("agent")).unwrap();
+        assert_eq!(live_agent.accounts[0].action, Action::Created);
+        assert_eq!(
+            live_agent.accounts[0].billing,
+            Some(adcp_types::generated::BillingParty::Agent)
+        );
         // Nothing was provisioned by the failed entries.
         assert_eq!(
             book.list(&Namespace::of(&Principal::new("sandbox:acme-outdoor")))
