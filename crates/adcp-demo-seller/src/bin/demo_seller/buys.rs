@@ -408,3 +408,114 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, AdcpError> {
         AdcpError::internal()
     })
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use adcp_types::generated::CreativeAssignment;
+    use chrono::TimeZone;
+
+    /// A sandbox buy of one package, flight from `start` to `end` (days of June 2026).
+    pub(crate) fn buy(start: u32, end: u32) -> MediaBuy {
+        let package = Package::builder()
+            .package_id("pkg_1")
+            .product_id("basecamp_native")
+            .budget(1000.0)
+            .pricing_option_id("cpm_fixed")
+            .build()
+            .unwrap();
+        MediaBuy {
+            id: "mb_1".into(),
+            holder: Holder::Seeded,
+            status: MediaBuyStatus::PendingCreatives,
+            confirmed_at: "2026-03-01T00:00:00Z".into(),
+            revision: NonZeroU64::MIN,
+            currency: "USD".into(),
+            start: Utc.with_ymd_and_hms(2026, 6, start, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 6, end, 0, 0, 0).unwrap(),
+            context: None,
+            packages: vec![package],
+            buyer: String::new(),
+            reach_unit: None,
+            valued_sources: BTreeSet::new(),
+            resume_status: None,
+            cancellation: None,
+        }
+    }
+
+    fn assign(buy: &mut MediaBuy, creative_id: &str) {
+        buy.packages[0].creative_assignments = Some(vec![CreativeAssignment {
+            creative_id: creative_id.into(),
+            placement_ids: None,
+            placement_refs: None,
+            weight: None,
+            extra: Map::new(),
+        }]);
+    }
+
+    fn june(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, day, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_buy_waits_for_a_servable_creative_then_for_its_flight() {
+        let mut buy = buy(10, 20);
+        buy.settle(june(1), |_| true);
+        assert_eq!(
+            buy.status,
+            MediaBuyStatus::PendingCreatives,
+            "no creative assigned"
+        );
+        assign(&mut buy, "c1");
+        buy.settle(june(1), |_| false);
+        assert_eq!(buy.status, MediaBuyStatus::PendingCreatives, "not servable");
+        buy.settle(june(1), |id| id == "c1");
+        assert_eq!(buy.status, MediaBuyStatus::PendingStart);
+        buy.settle(june(12), |_| true);
+        assert_eq!(buy.status, MediaBuyStatus::Active);
+        buy.settle(june(25), |_| true);
+        assert_eq!(buy.status, MediaBuyStatus::Completed);
+    }
+
+    #[test]
+    fn a_running_buy_whose_creative_goes_offline_keeps_running() {
+        let mut buy = buy(10, 20);
+        assign(&mut buy, "c1");
+        buy.settle(june(12), |_| true);
+        assert_eq!(buy.status, MediaBuyStatus::Active);
+        buy.settle(june(13), |_| false);
+        assert_eq!(buy.status, MediaBuyStatus::Active);
+        buy.status = MediaBuyStatus::Paused;
+        buy.settle(june(25), |_| true);
+        assert_eq!(
+            buy.status,
+            MediaBuyStatus::Paused,
+            "a paused buy is left alone"
+        );
+    }
+
+    #[test]
+    fn a_scope_sees_its_own_buys_and_sandbox_fixtures_only() {
+        let sandbox = Scope {
+            principal: "sandbox:acme".into(),
+            account: "op:acme.example".into(),
+            sandbox: true,
+        };
+        let live = Scope {
+            principal: "live:acme".into(),
+            account: "op:acme.example".into(),
+            sandbox: false,
+        };
+        let book = BuyBook::default();
+        let mut own = buy(10, 20);
+        own.holder = sandbox.holder();
+        book.insert(own);
+        assert!(book.update(&sandbox, "mb_1", |_| ()).is_some());
+        assert!(
+            book.update(&live, "mb_1", |_| ()).is_none(),
+            "same account, other principal"
+        );
+        assert!(sandbox.sees(&Holder::Seeded));
+        assert!(!live.sees(&Holder::Seeded));
+    }
+}

@@ -16,7 +16,7 @@ use adcp_types::generated::{
     GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemTotals as BuyTotals,
     GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemTotalsReachWindow as TotalsWindow,
     GetMediaBuyDeliveryResponseMediaBuyDeliveriesItemTotalsReachWindowKind as TotalsWindowKind,
-    MediaBuyStatus, Package, PricingModel, ReachUnit,
+    MediaBuyStatus, Package, PricingModel, ReachUnit, ViewabilityStandard,
 };
 use dashmap::DashMap;
 use serde_json::{Map, Value, json};
@@ -40,7 +40,97 @@ pub(crate) struct Delivered {
     pub(crate) spend: f64,
 }
 
-/// Audience metrics a simulation may set: not additive, so the latest value stands.
+/// Simulated viewability (`core/delivery-metrics.json` `viewability`): impressions add up, and
+/// the in-view duration is kept as a total over the measurable impressions so the average
+/// stays exact across simulations.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Viewability {
+    measurable: f64,
+    viewable: f64,
+    /// Seconds in view summed over the measurable impressions.
+    seconds_in_view: f64,
+    /// The measurement standard the latest simulation named.
+    standard: Option<String>,
+}
+
+impl Viewability {
+    /// The viewability a `simulate_delivery` call's `params.viewability` injects, if any:
+    /// `measurable_impressions` and `viewable_impressions` (no more than the measurable ones)
+    /// from 0 to 10^12, `viewed_seconds` the average in-view seconds (0 to 86400), `standard`.
+    fn from_params(params: &Value) -> Result<Option<Self>, AdcpError> {
+        let Some(block) = params.get("viewability").filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        if !block.is_object() {
+            return Err(AdcpError::new(
+                "INVALID_PARAMS",
+                "`params.viewability` must be an object",
+            ));
+        }
+        let measurable = number(params, "/viewability/measurable_impressions")?.unwrap_or(0.0);
+        let viewable = number(params, "/viewability/viewable_impressions")?.unwrap_or(0.0);
+        if viewable > measurable {
+            return Err(AdcpError::new(
+                "INVALID_PARAMS",
+                "`params.viewability.viewable_impressions` cannot exceed the measurable ones",
+            ));
+        }
+        let seconds = number(params, "/viewability/viewed_seconds")?.unwrap_or(0.0);
+        if seconds > 86_400.0 {
+            return Err(AdcpError::new(
+                "INVALID_PARAMS",
+                "`params.viewability.viewed_seconds` is an average per impression, at most 86400",
+            ));
+        }
+        Ok(Some(Self {
+            measurable,
+            viewable,
+            seconds_in_view: seconds * measurable,
+            standard: block
+                .get("standard")
+                .filter(|v| !v.is_null())
+                .map(|standard| {
+                    serde_json::from_value::<ViewabilityStandard>(standard.clone())
+                        .map(|s| s.to_string())
+                        .map_err(|_| {
+                            AdcpError::new(
+                                "INVALID_PARAMS",
+                                "`params.viewability.standard` is not a viewability standard",
+                            )
+                        })
+                })
+                .transpose()?,
+        }))
+    }
+
+    fn add(&mut self, newer: Self) {
+        self.measurable += newer.measurable;
+        self.viewable += newer.viewable;
+        self.seconds_in_view += newer.seconds_in_view;
+        if newer.standard.is_some() {
+            self.standard = newer.standard;
+        }
+    }
+
+    /// The block as `delivery-metrics.json` spells it; `None` before anything was measured.
+    fn to_json(&self) -> Option<Value> {
+        (self.measurable > 0.0).then(|| {
+            let mut block = json!({
+                "measurable_impressions": self.measurable,
+                "viewable_impressions": self.viewable,
+                "viewable_rate": (self.viewable / self.measurable).min(1.0),
+                "viewed_seconds": self.seconds_in_view / self.measurable,
+            });
+            if let Some(standard) = &self.standard {
+                block["standard"] = Value::from(standard.as_str());
+            }
+            block
+        })
+    }
+}
+
+/// Audience metrics a simulation may set: not additive, so the latest value stands (save
+/// viewability, which accumulates).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Audience {
     pub(crate) reach: Option<f64>,
@@ -48,6 +138,8 @@ pub(crate) struct Audience {
     /// The window as the controller sent it: `simulate_delivery` echoes it verbatim, so the
     /// ledger keeps the controller's JSON and the report parses it.
     pub(crate) reach_window: Option<Value>,
+    /// Simulated viewability, if any simulation measured it.
+    pub(crate) viewability: Option<Viewability>,
 }
 
 /// What the ledger holds for one buy.
@@ -120,6 +212,7 @@ impl Audience {
                 })
                 .transpose()?,
             reach_window,
+            viewability: Viewability::from_params(params)?,
         })
     }
 
@@ -127,6 +220,11 @@ impl Audience {
         self.reach = newer.reach.or(self.reach);
         self.frequency = newer.frequency.or(self.frequency);
         self.reach_window = newer.reach_window.or(self.reach_window.take());
+        if let Some(newer) = newer.viewability {
+            self.viewability
+                .get_or_insert_with(Viewability::default)
+                .add(newer);
+        }
     }
 
     /// The values this simulation set, as JSON.
@@ -139,6 +237,9 @@ impl Audience {
         }
         if let Some(window) = &self.reach_window {
             map.insert("reach_window".into(), window.clone());
+        }
+        if let Some(block) = self.viewability.as_ref().and_then(Viewability::to_json) {
+            map.insert("viewability".into(), block);
         }
     }
 }
@@ -301,11 +402,12 @@ fn metrics(delivered: Delivered, audience: Option<&Audience>, buy: &MediaBuy) ->
     }
 }
 
-/// A simulated reach window as the report's type; the controller checked only its `kind` and
-/// `period`, so a window the schema rejects is answered as an internal error, logged.
-fn simulated_window<W: serde::de::DeserializeOwned>(window: &Value) -> Result<W, AdcpError> {
+/// A simulated block (a reach window, a viewability block) as the report's type; the controller
+/// checked what it could, so a block the schema still rejects is answered as an internal error,
+/// logged.
+fn simulated<W: serde::de::DeserializeOwned>(window: &Value) -> Result<W, AdcpError> {
     serde_json::from_value(window.clone()).map_err(|error| {
-        tracing::error!(%error, "the simulated reach_window does not fit the delivery report");
+        tracing::error!(%error, "a simulated block does not fit the delivery report");
         AdcpError::internal()
     })
 }
@@ -328,7 +430,7 @@ macro_rules! fill_row {
             row.reach_unit = Some(exposure.reach_unit);
             row.frequency = Some(exposure.frequency);
             row.reach_window = Some(match &exposure.reach_window {
-                Some(window) => simulated_window::<$window>(window)?,
+                Some(window) => simulated::<$window>(window)?,
                 None => built($window::builder().kind($kind::Cumulative).build())?,
             });
             if let Some((views, rate)) = exposure.completion {
@@ -446,6 +548,14 @@ pub(crate) fn report(
         TotalsWindow,
         TotalsWindowKind
     );
+    if let Some(block) = totals
+        .audience
+        .viewability
+        .as_ref()
+        .and_then(Viewability::to_json)
+    {
+        buy_totals.viewability = Some(simulated(&block)?);
+    }
     if let Some(value) = conversion_value.filter(|_| delivered.conversions > 0.0) {
         buy_totals.conversion_value = Some(value);
         if delivered.spend > 0.0 {

@@ -7,12 +7,13 @@ use adcp_types::AdcpError;
 use adcp_types::generated::{
     CreativeFilters, CreativeStatus, ListCreativesRequest, ListCreativesResponse,
     ListCreativesResponseCreativesItem, ListCreativesResponseCreativesItemAssignments,
+    ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem,
     ListCreativesResponseQuerySummary,
 };
 use async_trait::async_trait;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::creatives::{self, Creative};
+use super::creatives::{self, Assignment, Creative};
 use super::paging::Page;
 use crate::buys::Scope;
 use crate::catalog::same_format;
@@ -81,7 +82,7 @@ fn matches(creative: &Creative, filters: Option<&CreativeFilters>) -> bool {
 /// `creative` as `list_creatives` lists it.
 fn listing(
     creative: &Creative,
-    assigned: &[(String, String, String)],
+    assigned: &[Assignment],
     include_assignments: bool,
 ) -> Result<ListCreativesResponseCreativesItem, AdcpError> {
     let mut item = built(
@@ -101,18 +102,23 @@ fn listing(
             .insert("rejection_reason".into(), Value::from(reason.as_str()));
     }
     if include_assignments {
-        let packages: Vec<Value> = assigned
-            .iter()
-            .filter(|(id, _, _)| *id == creative.id)
-            .map(|(_, package_id, _)| json!({ "package_id": package_id, "assigned_date": creative.updated }))
-            .collect();
-        let mut assignments = ListCreativesResponseCreativesItemAssignments {
-            assigned_packages: None,
+        let packages: Vec<ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem> =
+            assigned
+                .iter()
+                .filter(|a| a.creative_id == creative.id)
+                .map(
+                    |a| ListCreativesResponseCreativesItemAssignmentsAssignedPackagesItem {
+                        assigned_date: a.since.clone(),
+                        package_id: a.package_id.clone(),
+                        extra: Map::new(),
+                    },
+                )
+                .collect();
+        item.assignments = Some(ListCreativesResponseCreativesItemAssignments {
             assignment_count: u64::try_from(packages.len()).unwrap_or(u64::MAX),
+            assigned_packages: Some(packages),
             extra: Map::new(),
-        };
-        assignments.assigned_packages = serde_json::from_value(Value::Array(packages)).ok();
-        item.assignments = Some(assignments);
+        });
     }
     Ok(item)
 }
@@ -127,7 +133,7 @@ pub(crate) fn list(
     let page = Page::read(request.pagination.as_ref(), raw)?;
     let filters = request.filters.as_ref();
     let assigned = creatives::library().assignments(scope);
-    let is_assigned = |creative: &Creative| assigned.iter().any(|(id, _, _)| *id == creative.id);
+    let is_assigned = |creative: &Creative| assigned.iter().any(|a| a.creative_id == creative.id);
     let matching: Vec<Creative> = creatives::library()
         .visible(scope)
         .into_iter()
@@ -143,12 +149,12 @@ pub(crate) fn list(
                     .is_none_or(|packages| {
                         assigned
                             .iter()
-                            .any(|(id, package, _)| *id == c.id && packages.contains(package))
+                            .any(|a| a.creative_id == c.id && packages.contains(&a.package_id))
                     })
                 && filters.media_buy_ids.as_ref().is_none_or(|ids| {
                     assigned
                         .iter()
-                        .any(|(id, _, buy)| *id == c.id && ids.contains(buy))
+                        .any(|a| a.creative_id == c.id && ids.contains(&a.media_buy_id))
                 })
         })
         .collect();

@@ -397,3 +397,60 @@ fn apply_assignment(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn asset(format: &Value, assets: &Value) -> CreativeAsset {
+        serde_json::from_value(json!({
+            "creative_id": "c1", "name": "C1", "format_id": format, "assets": assets
+        }))
+        .unwrap()
+    }
+
+    fn image() -> Value {
+        json!({"image": {"asset_type": "image", "url": "https://cdn.example/a.png",
+                         "width": 300, "height": 250}})
+    }
+
+    #[test]
+    fn a_creative_in_one_of_the_sellers_formats_is_approved_at_once() {
+        let catalog = Catalog::new().unwrap();
+        let format =
+            json!({"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"});
+        let candidate = check(&asset(&format, &image()), "creatives[0]", &catalog, "t").unwrap();
+        assert_eq!(candidate.creative.status, CreativeStatus::Approved);
+        assert!(candidate.warnings.is_empty());
+    }
+
+    #[test]
+    fn another_agent_url_resolves_by_id_with_a_warning() {
+        let catalog = Catalog::new().unwrap();
+        let format =
+            json!({"agent_url": "https://your-platform.example.com", "id": "display_300x250"});
+        let candidate = check(&asset(&format, &image()), "creatives[0]", &catalog, "t").unwrap();
+        assert_eq!(candidate.warnings.len(), 1);
+        assert_eq!(
+            candidate.creative.format_id.agent_url,
+            crate::catalog::FORMAT_AGENT
+        );
+    }
+
+    #[test]
+    fn unknown_formats_and_missing_assets_are_refused() {
+        let catalog = Catalog::new().unwrap();
+        let unknown =
+            json!({"agent_url": "https://creative.adcontextprotocol.org", "id": "native_post"});
+        let error = check(&asset(&unknown, &image()), "creatives[0]", &catalog, "t").unwrap_err();
+        assert_eq!(
+            (error.code.as_str(), error.field.as_deref()),
+            ("VALIDATION_ERROR", Some("creatives[0].format_id"))
+        );
+        let video =
+            json!({"agent_url": "https://creative.adcontextprotocol.org", "id": "video_15s"});
+        let error = check(&asset(&video, &image()), "creatives[0]", &catalog, "t").unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("creatives[0].assets.video"));
+    }
+}

@@ -88,6 +88,16 @@ pub(crate) fn may_force(from: CreativeStatus, to: CreativeStatus) -> bool {
     from == to || allowed.contains(&to)
 }
 
+/// One creative assigned to one package of a buy, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Assignment {
+    pub(crate) creative_id: String,
+    pub(crate) package_id: String,
+    pub(crate) media_buy_id: String,
+    /// RFC 3339, whole seconds: when the demo first saw the assignment.
+    pub(crate) since: String,
+}
+
 /// Why a forced transition was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ForceError {
@@ -101,9 +111,10 @@ pub(crate) enum ForceError {
 #[derive(Debug, Default)]
 pub(crate) struct CreativeLibrary {
     records: DashMap<Holder, Vec<Creative>>,
-    /// Per (holder, media buy id): the (creative id, package id) assignments of a buy that can
-    /// still deliver, mirrored from the buy whenever it is settled ([`Self::settle`]).
-    assignments: DashMap<(Holder, String), Vec<(String, String)>>,
+    /// Per (holder, media buy id): the (creative id, package id, assigned since) assignments of
+    /// a buy that can still deliver, mirrored from the buy whenever it is settled
+    /// ([`Self::settle`]).
+    assignments: DashMap<(Holder, String), Vec<Assignment>>,
 }
 
 /// The process's creative library.
@@ -217,33 +228,45 @@ impl CreativeLibrary {
         buy.settle(clock::now(holder.is_sandbox()), |id| {
             self.servable_for(&holder, id)
         });
+        let now = clock::wire(clock::now(holder.is_sandbox()));
         let key = (holder, buy.id.clone());
         if buy.is_terminal() {
             self.assignments.remove(&key);
             return;
         }
-        let pairs: Vec<(String, String)> = buy
+        let previous = self
+            .assignments
+            .get(&key)
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        let current: Vec<Assignment> = buy
             .packages
             .iter()
             .filter(|p| p.canceled != Some(true))
-            .flat_map(|p| assigned(p).map(|id| (id.to_owned(), p.package_id.clone())))
+            .flat_map(|p| assigned(p).map(move |id| (id, p.package_id.as_str())))
+            .map(|(creative_id, package_id)| {
+                let since = previous
+                    .iter()
+                    .find(|a| a.creative_id == creative_id && a.package_id == package_id)
+                    .map_or_else(|| now.clone(), |a| a.since.clone());
+                Assignment {
+                    creative_id: creative_id.to_owned(),
+                    package_id: package_id.to_owned(),
+                    media_buy_id: buy.id.clone(),
+                    since,
+                }
+            })
             .collect();
-        self.assignments.insert(key, pairs);
+        self.assignments.insert(key, current);
     }
 
-    /// The live assignments of the buys `scope` sees, as (creative id, package id, media buy
-    /// id).
-    pub(crate) fn assignments(&self, scope: &Scope) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        for entry in &self.assignments {
-            let (holder, buy_id) = entry.key();
-            if scope.sees(holder) {
-                out.extend(entry.value().iter().map(|(creative, package)| {
-                    (creative.clone(), package.clone(), buy_id.clone())
-                }));
-            }
-        }
-        out
+    /// The live assignments of the buys `scope` sees.
+    pub(crate) fn assignments(&self, scope: &Scope) -> Vec<Assignment> {
+        self.assignments
+            .iter()
+            .filter(|entry| scope.sees(&entry.key().0))
+            .flat_map(|entry| entry.value().clone())
+            .collect()
     }
 
     /// Each assigned creative's review state, per package of `buy`, for the package's

@@ -187,3 +187,86 @@ pub(crate) fn parse_time(value: &str, field: &str) -> Result<DateTime<Utc>, Adcp
                 .with_field(field.to_owned())
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buys::tests::buy;
+    use serde_json::json;
+
+    fn request(value: &serde_json::Value) -> UpdateMediaBuyRequest {
+        let mut base = json!({
+            "account": {"account_id": "a"}, "media_buy_id": "mb_1",
+            "idempotency_key": "update-actions-test-0001"
+        });
+        crate::catalog::seed::merge(&mut base, value);
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn changes_map_to_the_actions_they_take() {
+        let buy = buy(10, 20);
+        let later = buy.end + chrono::TimeDelta::days(5);
+        let wanted = requested(
+            &buy,
+            &request(
+                &json!({"packages": [{"package_id": "pkg_1", "budget": 1200.0,
+                                          "pacing": "even"}]}),
+            ),
+            None,
+            Some(later),
+        );
+        assert_eq!(
+            wanted,
+            [
+                MediaBuyValidAction::ExtendFlight,
+                MediaBuyValidAction::IncreaseBudget,
+                MediaBuyValidAction::UpdatePacing
+            ]
+        );
+        let wanted = requested(
+            &buy,
+            &request(
+                &json!({"canceled": true, "packages": [{"package_id": "pkg_1", "budget": 900.0}]}),
+            ),
+            None,
+            None,
+        );
+        assert_eq!(
+            wanted,
+            [
+                MediaBuyValidAction::Cancel,
+                MediaBuyValidAction::DecreaseBudget
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_that_changes_nothing_takes_no_action() {
+        let buy = buy(10, 20);
+        let wanted = requested(
+            &buy,
+            &request(
+                &json!({"paused": false, "packages": [{"package_id": "pkg_1", "budget": 1000.0}]}),
+            ),
+            Some(buy.start),
+            Some(buy.end),
+        );
+        assert!(wanted.is_empty(), "{wanted:?}");
+    }
+
+    #[test]
+    fn the_fallback_template_allows_every_change_the_demo_makes() {
+        let buy = buy(10, 20);
+        let all = requested(
+            &buy,
+            &request(
+                &json!({"canceled": true, "packages": [{"package_id": "pkg_1", "budget": 2.0,
+                            "creative_assignments": []}]}),
+            ),
+            None,
+            None,
+        );
+        check(&buy, &[], &all).unwrap();
+    }
+}
