@@ -199,27 +199,34 @@ impl BuyBook {
 /// A buy's cancellation, as `get_media_buys` reports it.
 #[derive(Debug, Clone)]
 pub(crate) struct Cancellation {
+    /// When the buyer canceled, RFC 3339.
     pub(crate) canceled_at: String,
+    /// The buyer's `cancellation_reason`, if it gave one.
     pub(crate) reason: Option<String>,
 }
 
 /// One recorded media buy.
 #[derive(Debug, Clone)]
 pub(crate) struct MediaBuy {
+    /// The seller's `media_buy_id`.
     pub(crate) id: String,
     /// Whose buy it is.
     pub(crate) holder: Holder,
+    /// The lifecycle status, as of the buy's last settling.
     pub(crate) status: MediaBuyStatus,
     /// RFC 3339, whole seconds.
     pub(crate) confirmed_at: String,
+    /// The optimistic-concurrency revision, advanced by every change.
     pub(crate) revision: NonZeroU64,
     /// ISO 4217; every package is priced in it.
     pub(crate) currency: String,
     /// The flight, as stored after the flight rules normalised it.
     pub(crate) start: DateTime<Utc>,
+    /// When the flight ends.
     pub(crate) end: DateTime<Utc>,
     /// The `context` the buy was created with, returned on every read.
     pub(crate) context: Option<Context>,
+    /// The packages as confirmed and later changed.
     pub(crate) packages: Vec<Package>,
     /// The buyer agent (principal) that created the buy.
     pub(crate) buyer: String,
@@ -229,6 +236,7 @@ pub(crate) struct MediaBuy {
     pub(crate) valued_sources: BTreeSet<(String, String)>,
     /// The status a paused buy resumes to.
     pub(crate) resume_status: Option<MediaBuyStatus>,
+    /// Set once the buyer canceled the buy.
     pub(crate) cancellation: Option<Cancellation>,
 }
 
@@ -236,7 +244,9 @@ pub(crate) struct MediaBuy {
 /// impairments.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Surface {
+    /// The actions the buyer can take now (`available_actions[]`).
     pub(crate) available_actions: Vec<MediaBuyAvailableAction>,
+    /// The buy's open impairments.
     pub(crate) impairments: Vec<Impairment>,
     /// Each assigned creative's review state, per package id.
     pub(crate) approvals: Vec<(String, PackageStatusCreativeApprovalsItem)>,

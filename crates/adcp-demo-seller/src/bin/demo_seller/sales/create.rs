@@ -47,7 +47,9 @@ pub(crate) fn measurement_capabilities() -> Result<MeasurementCapabilities, Adcp
 /// A new buy that passed every check, not yet recorded, and the inline creatives to store
 /// with it.
 pub(crate) struct Accepted {
+    /// The buy to record, waiting for creatives.
     pub(crate) buy: MediaBuy,
+    /// Its packages' inline creatives, to store first.
     pub(crate) creatives: Vec<Candidate>,
 }
 

@@ -40,8 +40,11 @@ impl Candidate {
 /// What storing a candidate did.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
+    /// What the sync did to the creative.
     pub(crate) action: CreativeAction,
+    /// Where the creative now sits in review.
     pub(crate) status: CreativeStatus,
+    /// The fields an update changed.
     pub(crate) changes: Vec<String>,
 }
 

@@ -27,18 +27,25 @@ use crate::buys::{Holder, MediaBuy, Scope, clock};
 /// One creative in the library.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Creative {
+    /// The buyer's `creative_id`.
     pub(crate) id: String,
+    /// The buyer's name for it.
     pub(crate) name: String,
     /// The seller's format the creative was resolved to.
     pub(crate) format_id: FormatId,
+    /// The assets, keyed by the format's asset ids.
     pub(crate) assets: Map<String, Value>,
+    /// The buyer's tags.
     pub(crate) tags: Option<Vec<String>>,
+    /// Where the creative sits in review.
     pub(crate) status: CreativeStatus,
     /// The status before the last transition, when the creative had one.
     pub(crate) previous_status: Option<CreativeStatus>,
+    /// Why it was rejected, while it is.
     pub(crate) rejection_reason: Option<String>,
     /// RFC 3339, whole seconds.
     pub(crate) created: String,
+    /// When the creative last changed, RFC 3339.
     pub(crate) updated: String,
     /// When `status` was entered.
     pub(crate) status_since: String,
@@ -91,8 +98,11 @@ pub(crate) fn may_force(from: CreativeStatus, to: CreativeStatus) -> bool {
 /// One creative assigned to one package of a buy, since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Assignment {
+    /// The assigned creative.
     pub(crate) creative_id: String,
+    /// The package it serves in.
     pub(crate) package_id: String,
+    /// The package's buy.
     pub(crate) media_buy_id: String,
     /// RFC 3339, whole seconds: when the demo first saw the assignment.
     pub(crate) since: String,
