@@ -28,6 +28,34 @@ const SEEDS: [(&str, &str, &[&str]); 8] = [
 pub(crate) const UNSUPPORTED: [&str; 3] =
     ["UNKNOWN_SCENARIO", "NOT_SUPPORTED", "UNSUPPORTED_FEATURE"];
 
+/// The controller `params` that seed `entry`: its id fields at the top and the fixture under
+/// `fixture`. Entries are either the fixture itself (products: `product_id` beside the fields)
+/// or carry it under `fixture:` already (accounts in pagination-integrity-list-accounts); the
+/// controller gets `params.fixture` either way, never a fixture wrapped twice.
+fn seed_params(id_fields: &[&str], entry: &Map<String, Value>) -> Map<String, Value> {
+    let mut params = Map::new();
+    let mut fixture = entry.clone();
+    for field in id_fields {
+        if let Some(id) = fixture.remove(*field) {
+            params.insert((*field).to_owned(), id);
+        }
+    }
+    match fixture.remove("fixture") {
+        Some(Value::Object(inner)) => {
+            params.extend(fixture);
+            params.insert("fixture".into(), Value::Object(inner));
+        }
+        Some(other) => {
+            fixture.insert("fixture".into(), other);
+            params.insert("fixture".into(), Value::Object(fixture));
+        }
+        None => {
+            params.insert("fixture".into(), Value::Object(fixture));
+        }
+    }
+    params
+}
+
 fn seeding_step(step_id: &str) -> StepResult {
     let mut r = StepResult::skipped(
         "controller_seeding",
@@ -104,14 +132,7 @@ impl StoryboardRun<'_> {
         id_fields: &[&str],
         entry: &Map<String, Value>,
     ) -> Seeded {
-        let mut params = Map::new();
-        let mut fixture = entry.clone();
-        for field in id_fields {
-            if let Some(id) = fixture.remove(*field) {
-                params.insert((*field).to_owned(), id);
-            }
-        }
-        params.insert("fixture".into(), Value::Object(fixture));
+        let params = seed_params(id_fields, entry);
         let label: Vec<&str> = id_fields
             .iter()
             .filter_map(|f| params.get(*f).and_then(Value::as_str))
@@ -160,5 +181,27 @@ impl StoryboardRun<'_> {
             }
         }
         Seeded::Done(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::seed_params;
+
+    #[test]
+    fn a_fixture_is_wrapped_once_whichever_way_the_storyboard_wrote_it() {
+        let flat = json!({"product_id": "p1", "delivery_type": "non_guaranteed"});
+        assert_eq!(
+            serde_json::Value::Object(seed_params(&["product_id"], flat.as_object().unwrap())),
+            json!({"product_id": "p1", "fixture": {"delivery_type": "non_guaranteed"}})
+        );
+        let nested =
+            json!({"account_id": "a1", "fixture": {"operator": "o.example", "status": "active"}});
+        assert_eq!(
+            serde_json::Value::Object(seed_params(&["account_id"], nested.as_object().unwrap())),
+            json!({"account_id": "a1", "fixture": {"operator": "o.example", "status": "active"}})
+        );
     }
 }

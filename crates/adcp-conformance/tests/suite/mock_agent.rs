@@ -233,7 +233,7 @@ impl Agent {
             let refusal = json!({"jsonrpc": "2.0", "id": null, "error": {
                 "code": -32001,
                 "message": "authentication required",
-                "data": {"adcp_error": {"code": "AUTH_REQUIRED", "message": "no valid credential", "recovery": "correctable"}}
+                "data": {"adcp_error": {"code": "AUTH_MISSING", "message": "no valid credential", "recovery": "correctable"}}
             }});
             return (
                 StatusCode::UNAUTHORIZED,
@@ -897,7 +897,7 @@ async fn the_a2a_client_reads_the_card_and_maps_tasks_and_refusals() {
     assert!(!refused.succeeded());
     assert_eq!(
         refused.data().unwrap()["adcp_error"]["code"],
-        "AUTH_REQUIRED",
+        "AUTH_MISSING",
         "{refused:?}"
     );
     let accepted = client

@@ -1082,7 +1082,7 @@ async fn credentials_are_checked_before_any_protected_skill() {
             json!({}),
         )
         .await;
-    missing.expect_rpc_error(401, -32028, "AUTH_REQUIRED");
+    missing.expect_rpc_error(401, -32028, "AUTH_MISSING");
     let challenge = missing
         .challenge
         .clone()
@@ -1095,11 +1095,11 @@ async fn credentials_are_checked_before_any_protected_skill() {
     anonymous
         .get_task("task_x", &account("acme.example"))
         .await
-        .expect_rpc_error(401, -32028, "AUTH_REQUIRED");
+        .expect_rpc_error(401, -32028, "AUTH_MISSING");
     anonymous
         .rpc("ListTasks", json!({}))
         .await
-        .expect_rpc_error(401, -32028, "AUTH_REQUIRED");
+        .expect_rpc_error(401, -32028, "AUTH_MISSING");
 
     let caps = anonymous
         .send("get_adcp_capabilities", json!({}), json!({}))

@@ -144,7 +144,7 @@ async fn sessions_need_credentials_and_are_capped_per_principal_and_in_total() {
     .await;
     let (status, body) = post(&running.url, None, INITIALIZE).await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(body["error"]["data"]["adcp_error"]["code"], "AUTH_REQUIRED");
+    assert_eq!(body["error"]["data"]["adcp_error"]["code"], "AUTH_MISSING");
 
     let first = Buyer::connect(&running.url, Some("token-a")).await;
     let second = Buyer::connect(&running.url, Some("token-a")).await;

@@ -178,7 +178,7 @@ async fn credentials_are_checked_at_the_edge() {
             if expect_invalid {
                 "AUTH_INVALID"
             } else {
-                "AUTH_REQUIRED"
+                "AUTH_MISSING"
             }
         );
     }
