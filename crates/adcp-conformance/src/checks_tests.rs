@@ -123,6 +123,12 @@ fn field_value_or_absent_tolerates_absence_only() {
         !grade("check: field_value_or_absent\npath: replayed", &doc).passed,
         "neither value nor allowed_values"
     );
+    // `value: null` is a value: null or absent passes, anything else fails.
+    let nullable = json!({"cleared": null, "set": "x"});
+    for (path, passes) in [("cleared", true), ("missing", true), ("set", false)] {
+        let yaml = format!("check: field_value_or_absent\npath: {path}\nvalue: null");
+        assert_eq!(grade(&yaml, &nullable).passed, passes, "{path}");
+    }
 }
 
 #[test]

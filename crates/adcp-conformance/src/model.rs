@@ -137,6 +137,12 @@ impl CapabilityGate {
     }
 }
 
+/// Reads a member that is present, `null` included, as `Some` (serde's `Option` would read an
+/// explicit `null` as absent).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
 /// One `required_any_of_tools` family.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ToolFamily {
@@ -432,8 +438,10 @@ pub struct Validation {
     /// The response path the check reads.
     #[serde(default)]
     pub path: Option<String>,
-    /// The expected value.
-    #[serde(default)]
+    /// The expected value; `Some(Value::Null)` when the storyboard wrote `value: null` (a
+    /// check that the field is null or, for `field_value_or_absent`, absent), `None` when it
+    /// wrote no `value`.
+    #[serde(default, deserialize_with = "present")]
     pub value: Option<Value>,
     /// The accepted values.
     #[serde(default)]
@@ -654,6 +662,17 @@ mod tests {
             CheckKind::parse("field_vaule"),
             CheckKind::Unknown("field_vaule".into())
         );
+    }
+
+    #[test]
+    fn an_explicit_null_value_is_kept_apart_from_no_value() {
+        let sb = Storyboard::parse(
+            "id: x\nphases:\n  - id: p\n    steps:\n      - id: s\n        task: t\n        validations:\n          - check: field_value_or_absent\n            path: a\n            value: null\n          - check: field_present\n            path: b\n",
+        )
+        .unwrap();
+        let validations = &sb.phases[0].steps[0].validations;
+        assert_eq!(validations[0].value, Some(Value::Null));
+        assert_eq!(validations[1].value, None);
     }
 
     #[test]
