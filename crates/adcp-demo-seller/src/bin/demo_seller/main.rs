@@ -172,7 +172,9 @@ fn capabilities() -> serde_json::Value {
             "frequency_capping": { "supported_per_units": ["individuals"] },
             "creative_approval_mode": "auto_approve"
         },
-        "signals": {}
+        // get_signals serves both: brief (semantic, may hand off) and wholesale (the whole
+        // priced feed, synchronously).
+        "signals": { "discovery_modes": ["brief", "wholesale"] }
     })
 }
 
