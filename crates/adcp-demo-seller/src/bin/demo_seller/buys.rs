@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use adcp_server::{Account, CallContext};
+use adcp_server::rules::scope::RecordScope;
+use adcp_server::{CallContext, Principal};
 use adcp_types::AdcpError;
 use adcp_types::generated::{
     CanceledBy, Context, GetMediaBuysResponseMediaBuysItem,
@@ -28,28 +29,30 @@ use serde_json::{Map, Value};
 
 use crate::reply::built;
 
-/// The caller a record is created, read or changed for: its principal and account, and
-/// whether the account is a sandbox one.
+/// The caller a record is created, read or changed for: the SDK's [`RecordScope`] (principal,
+/// account, sandbox flag), which keeps principals, accounts and sandbox/live apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Scope {
-    /// The authenticated principal (`anonymous` without one).
-    pub(crate) principal: String,
-    /// The resolved account id (empty without one).
-    pub(crate) account: String,
-    /// The account is a sandbox account.
-    pub(crate) sandbox: bool,
-}
+pub(crate) struct Scope(RecordScope);
 
 impl Scope {
-    /// The scope of a call.
+    /// The scope of a call. A call that resolved no account (the demo's resolver names one for
+    /// every authenticated caller) is held under an empty, live account id, which no other
+    /// caller's records share.
     pub(crate) fn of(ctx: &CallContext) -> Self {
-        Self {
-            principal: ctx
-                .principal()
-                .map_or_else(|| "anonymous".to_owned(), |p| p.id().to_owned()),
-            account: ctx.account().map(|a| a.id().to_owned()).unwrap_or_default(),
-            sandbox: ctx.account().is_some_and(Account::is_sandbox),
-        }
+        Self(RecordScope::of(ctx).unwrap_or_else(|_| {
+            let owner = ctx.principal().map_or("anonymous", Principal::id);
+            RecordScope::new(owner, "", false)
+        }))
+    }
+
+    /// The authenticated principal (`anonymous` without one).
+    pub(crate) fn principal(&self) -> &str {
+        self.0.owner()
+    }
+
+    /// Whether the account is a sandbox account.
+    pub(crate) fn sandbox(&self) -> bool {
+        self.0.is_sandbox()
     }
 
     /// Whether records held by `holder` are visible to this caller: its own, and (sandbox
@@ -57,7 +60,7 @@ impl Scope {
     pub(crate) fn sees(&self, holder: &Holder) -> bool {
         match holder {
             Holder::Account(owner) => owner == self,
-            Holder::Seeded => self.sandbox,
+            Holder::Seeded => self.sandbox(),
         }
     }
 
@@ -68,7 +71,7 @@ impl Scope {
 
     /// Now, as this caller's account reads time ([`clock::now`]).
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        clock::now(self.sandbox)
+        clock::now(self.sandbox())
     }
 }
 
@@ -85,7 +88,7 @@ impl Holder {
     /// Whether the record is a sandbox one (the controller may act on it).
     pub(crate) fn is_sandbox(&self) -> bool {
         match self {
-            Self::Account(scope) => scope.sandbox,
+            Self::Account(scope) => scope.sandbox(),
             Self::Seeded => true,
         }
     }
@@ -93,7 +96,7 @@ impl Holder {
     /// The holders `scope` sees, its own first.
     fn visible_to(scope: &Scope) -> Vec<Self> {
         let mut holders = vec![scope.holder()];
-        if scope.sandbox {
+        if scope.sandbox() {
             holders.push(Self::Seeded);
         }
         holders
@@ -506,16 +509,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_scope_sees_its_own_buys_and_sandbox_fixtures_only() {
-        let sandbox = Scope {
-            principal: "sandbox:acme".into(),
-            account: "op:acme.example".into(),
-            sandbox: true,
-        };
-        let live = Scope {
-            principal: "live:acme".into(),
-            account: "op:acme.example".into(),
-            sandbox: false,
-        };
+        let sandbox = Scope(RecordScope::new("sandbox:acme", "op:acme.example", true));
+        let live = Scope(RecordScope::new("live:acme", "op:acme.example", false));
         let book = BuyBook::default();
         let mut own = buy(10, 20);
         own.holder = sandbox.holder();

@@ -216,7 +216,7 @@ impl SalesPlatform for DemoSales {
             buyer_data::check_references(
                 package.targeting_overlay.as_ref(),
                 package.optimization_goals.as_deref().unwrap_or_default(),
-                &scope.principal,
+                scope.principal(),
                 &self.registries,
                 k,
             )?;

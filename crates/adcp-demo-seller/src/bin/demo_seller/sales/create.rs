@@ -90,7 +90,7 @@ fn accept_package(
     let valued_sources = buyer_data::check_references(
         package.targeting_overlay.as_ref(),
         goals,
-        &scope.principal,
+        scope.principal(),
         registries,
         i,
     )?;
@@ -219,7 +219,7 @@ pub(crate) fn accept(
             end: flight.end,
             context: request.context.clone(),
             packages,
-            buyer: scope.principal.clone(),
+            buyer: scope.principal().to_owned(),
             reach_unit,
             valued_sources,
             resume_status: None,

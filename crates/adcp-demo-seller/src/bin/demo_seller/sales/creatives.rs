@@ -137,7 +137,7 @@ pub(crate) fn library() -> &'static CreativeLibrary {
 /// fixtures (sandbox accounts only); a seeded buy uses seeded creatives.
 fn sources_of(holder: &Holder) -> Vec<Holder> {
     match holder {
-        Holder::Account(scope) if scope.sandbox => vec![holder.clone(), Holder::Seeded],
+        Holder::Account(scope) if scope.sandbox() => vec![holder.clone(), Holder::Seeded],
         Holder::Account(_) => vec![holder.clone()],
         Holder::Seeded => vec![Holder::Seeded],
     }
