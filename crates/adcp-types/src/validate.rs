@@ -191,24 +191,23 @@ impl SchemaSet {
         schema: &str,
         instance: &Value,
     ) -> Result<(), Vec<ValidationIssue>> {
-        let validator = self.validator(schema).map_err(|e| {
-            vec![ValidationIssue {
-                pointer: String::new(),
-                message: e.to_string(),
-                keyword: "$ref".into(),
-            }]
-        })?;
-        if validator.is_valid(instance) {
-            return Ok(());
-        }
-        Err(validator
-            .iter_errors(instance)
-            .map(|error| ValidationIssue {
-                pointer: error.instance_path().to_string(),
-                message: error.to_string(),
-                keyword: keyword_of(&error.schema_path().to_string()),
-            })
-            .collect())
+        check(self.validator(schema), instance)
+    }
+
+    /// Validates a success response of `tool_name` with the top-level members `open` accepting
+    /// any value: for a member the caller checks on its own (`get_task_status`' `result` is the
+    /// task's own reply, a union of every async response), compiling it would cost memory and
+    /// time for nothing.
+    pub fn validate_response_opening(
+        &self,
+        tool_name: &str,
+        open: &[&str],
+        instance: &Value,
+    ) -> Result<(), Vec<ValidationIssue>> {
+        let Some(schema) = tool(tool_name).map(|t| t.response_schema) else {
+            return self.validate_named(tool_name, None, instance);
+        };
+        check(self.validator_opening(schema, open), instance)
     }
 
     /// Validates a request to `tool_name`.
@@ -260,11 +259,68 @@ impl SchemaSet {
 
     /// The compiled validator of `schema`, compiling it on first use.
     pub fn validator(&self, schema: &str) -> Result<Arc<Validator>, ValidateError> {
+        self.compiled_or(schema, schema, || Ok(json!({ "$ref": uri_of(schema) })))
+    }
+
+    /// The compiled validator of `schema` with its top-level `properties` named in `open`
+    /// accepting any value, compiling it on first use. Everything else — `required`, the other
+    /// members, `additionalProperties`, the `allOf` envelopes — is checked as in
+    /// [`SchemaSet::validator`].
+    pub fn validator_opening(
+        &self,
+        schema: &str,
+        open: &[&str],
+    ) -> Result<Arc<Validator>, ValidateError> {
+        if open.is_empty() {
+            return self.validator(schema);
+        }
+        let key = format!("{schema}#open={}", open.join(","));
+        self.compiled_or(&key, schema, || {
+            let failed = |message: String| ValidateError::Schema {
+                schema: schema.to_owned(),
+                message,
+            };
+            let uri = uri_of(schema);
+            let base = jsonschema::uri::from_str(&uri).map_err(|e| failed(e.to_string()))?;
+            let resolved = self
+                .registry
+                .resolver(base)
+                .lookup(&uri)
+                .map_err(|e| failed(e.to_string()))?;
+            let mut root = resolved.contents().clone();
+            if let Some(properties) = root.get_mut("properties").and_then(Value::as_object_mut) {
+                for name in open {
+                    if let Some(member) = properties.get_mut(*name) {
+                        *member = Value::Bool(true);
+                    }
+                }
+            }
+            // A sibling `$id`: relative references resolve exactly as from the original, and
+            // the registry's resource under the original id stays as it is.
+            let opened = schema.strip_suffix(".json").map_or_else(
+                || format!("{schema}.opened"),
+                |stem| format!("{stem}.opened.json"),
+            );
+            if let Some(map) = root.as_object_mut() {
+                map.insert("$id".into(), Value::String(uri_of(&opened)));
+            }
+            Ok(root)
+        })
+    }
+
+    /// The validator cached under `key`, else the one compiled from the root schema `root`
+    /// builds (for the known schema `schema`), cached under `key`.
+    fn compiled_or(
+        &self,
+        key: &str,
+        schema: &str,
+        root: impl FnOnce() -> Result<Value, ValidateError>,
+    ) -> Result<Arc<Validator>, ValidateError> {
         if let Some(found) = self
             .compiled
             .read()
             .ok()
-            .and_then(|map| map.get(schema).cloned())
+            .and_then(|map| map.get(key).cloned())
         {
             return Ok(found);
         }
@@ -278,18 +334,44 @@ impl SchemaSet {
         let validator = jsonschema::draft7::options()
             .with_registry(&self.registry)
             .should_validate_formats(true)
-            .build(&json!({ "$ref": uri_of(schema) }))
+            .build(&root()?)
             .map_err(|e| ValidateError::Schema {
                 schema: schema.to_owned(),
                 message: e.to_string(),
             })?;
         let validator = Arc::new(validator);
         if let Ok(mut map) = self.compiled.write() {
-            map.entry(schema.to_owned())
+            map.entry(key.to_owned())
                 .or_insert_with(|| validator.clone());
         }
         Ok(validator)
     }
+}
+
+/// Runs `validator` (or reports why there is none) over `instance`: `Ok(())` or every
+/// violation found.
+fn check(
+    validator: Result<Arc<Validator>, ValidateError>,
+    instance: &Value,
+) -> Result<(), Vec<ValidationIssue>> {
+    let validator = validator.map_err(|e| {
+        vec![ValidationIssue {
+            pointer: String::new(),
+            message: e.to_string(),
+            keyword: "$ref".into(),
+        }]
+    })?;
+    if validator.is_valid(instance) {
+        return Ok(());
+    }
+    Err(validator
+        .iter_errors(instance)
+        .map(|error| ValidationIssue {
+            pointer: error.instance_path().to_string(),
+            message: error.to_string(),
+            keyword: keyword_of(&error.schema_path().to_string()),
+        })
+        .collect())
 }
 
 fn uri_of(rel: &str) -> String {
@@ -403,6 +485,49 @@ mod tests {
             SchemaSet::load(missing),
             Err(ValidateError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn an_opened_member_accepts_anything_and_the_rest_is_still_checked() {
+        let status = json!({
+            "task_id": "task_1", "task_type": "get_products", "protocol": "media-buy",
+            "status": "completed", "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:01Z", "result": 42
+        });
+        // The whole schema rejects a result that is no async response...
+        assert!(set().validate_response("get_task_status", &status).is_err());
+        // ...the opened one leaves it to the caller, and is compiled once.
+        let open = ["result"];
+        assert_eq!(
+            set().validate_response_opening("get_task_status", &open, &status),
+            Ok(())
+        );
+        let first = set()
+            .validator_opening("protocol/get-task-status-response.json", &open)
+            .unwrap();
+        let again = set()
+            .validator_opening("protocol/get-task-status-response.json", &open)
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        // Everything else still holds: a missing required member, a wrong enum value.
+        let mut missing = status.clone();
+        missing.as_object_mut().unwrap().remove("task_id");
+        assert!(
+            set()
+                .validate_response_opening("get_task_status", &open, &missing)
+                .is_err()
+        );
+        let mut wrong = status;
+        wrong["status"] = json!("finished");
+        let issues = set()
+            .validate_response_opening("get_task_status", &open, &wrong)
+            .unwrap_err();
+        assert!(issues.iter().any(|i| i.pointer == "/status"), "{issues:?}");
+        assert!(
+            set()
+                .validate_response_opening("no_such_tool", &open, &json!({}))
+                .is_err()
+        );
     }
 
     #[test]

@@ -493,6 +493,22 @@ impl Core {
         }
     }
 
+    /// [`Core::check_response`] with the top-level members `open` accepting any value (the
+    /// caller checks them on its own, or reports them verbatim).
+    pub(crate) fn check_response_opening(
+        &self,
+        tool: &str,
+        body: &Value,
+        open: &[&str],
+    ) -> Result<(), AdcpError> {
+        match self.schemas {
+            Some(schemas) => schemas
+                .validate_response_opening(tool, open, body)
+                .map_err(|issues| invalid_response(tool, &issues)),
+            None => Ok(()),
+        }
+    }
+
     fn check_async_arm(&self, tool: &str, body: &Value) -> Result<(), AdcpError> {
         let Some(schemas) = self.schemas else {
             return Ok(());

@@ -114,12 +114,10 @@ pub(super) async fn get_task_status(
     let body = completed_body(projection::task_status_response(&record, options), echo);
     if !legacy {
         // The task's `result` is reported as the task produced it (a controller-forced result
-        // is stored verbatim); strict mode checks the status envelope around it.
-        let mut envelope = body.clone();
-        if let Some(map) = envelope.as_object_mut() {
-            map.remove("result");
-        }
-        core.check_response("get_task_status", &envelope)?;
+        // is stored verbatim); strict mode checks the status envelope around it, with a
+        // validator that never compiles the result's union of every async response (29 MB
+        // and ~65 ms on the first poll otherwise).
+        core.check_response_opening("get_task_status", &body, &["result"])?;
     }
     Ok(body)
 }
