@@ -117,7 +117,7 @@ async fn package(demo: &Demo, budget: f64, buyer_ref: &str) -> Value {
     package
 }
 
-fn create(packages: Vec<Value>) -> Value {
+fn create(packages: &[Value]) -> Value {
     json!({
         "idempotency_key": uuid::Uuid::new_v4().to_string(),
         "brand": {"domain": "acmeoutdoor.example"},
@@ -136,7 +136,7 @@ async fn a_buy_stays_with_its_principal_and_reads_return_its_context() {
         .call(
             SANDBOX,
             "create_media_buy",
-            create(vec![package(&demo, 5_000.0, "line-1").await]),
+            create(&[package(&demo, 5_000.0, "line-1").await]),
         )
         .await;
     let id = created["media_buy_id"]
@@ -187,7 +187,7 @@ async fn a_buy_stays_with_its_principal_and_reads_return_its_context() {
 #[tokio::test]
 async fn amounts_no_buy_could_spend_are_refused_and_reads_keep_working() {
     let demo = Demo::start();
-    let huge = create(vec![
+    let huge = create(&[
         package(&demo, 1e308, "a").await,
         package(&demo, 1e308, "b").await,
     ]);
