@@ -27,6 +27,10 @@ const FORCED_TASK_PATIENCE: Duration = Duration::from_hours(1);
 /// The most directives queued per tool (a runaway controller cannot grow memory).
 const MAX_QUEUED: usize = 64;
 
+/// The most forced task ids (and waiting forced tasks) remembered at once; past it the
+/// oldest-looking entry is forgotten (a runaway controller cannot grow memory).
+const MAX_REMEMBERED: usize = 4_096;
+
 /// How long re-arming a forced task id waits for the task it supersedes to be recorded as
 /// finished before giving up (the new call then meets the id as taken: `CONFLICT`).
 const SUPERSEDE_PATIENCE: Duration = Duration::from_secs(2);
@@ -135,6 +139,11 @@ impl Sandbox {
         let Some(scope) = scope else {
             return;
         };
+        // Only a task this caller can see in this scope is superseded: re-arming the id under
+        // another account leaves the earlier task alone (the new call then meets CONFLICT).
+        if !matches!(registry.get(scope, task_id).await, Ok(Some(_))) {
+            return;
+        }
         self.complete(
             owner,
             id,
@@ -159,13 +168,32 @@ impl Sandbox {
         }
     }
 
+    /// Registers the forced task `task_id` of `owner` for `force_task_completion`. An id
+    /// another principal forced stays theirs: nothing is registered (the new handoff then
+    /// meets that task's id as taken), and their waiting task is untouched.
     fn wait_for(&self, owner: &str, task_id: &TaskId) -> oneshot::Receiver<Completion> {
         let (sender, receiver) = oneshot::channel();
-        self.issued
-            .insert(task_id.as_str().to_owned(), owner.to_owned());
+        let id = task_id.as_str();
+        if self.issued.get(id).is_some_and(|issuer| *issuer != owner) {
+            return receiver;
+        }
+        forget_one_if_full(&self.issued);
+        forget_one_if_full(&self.waiting);
+        self.issued.insert(id.to_owned(), owner.to_owned());
         self.waiting
-            .insert(task_id.as_str().to_owned(), (owner.to_owned(), sender));
+            .insert(id.to_owned(), (owner.to_owned(), sender));
         receiver
+    }
+}
+
+/// Removes one entry of `map` when it holds [`MAX_REMEMBERED`] or more.
+fn forget_one_if_full<V>(map: &DashMap<String, V>) {
+    if map.len() < MAX_REMEMBERED {
+        return;
+    }
+    let victim = map.iter().next().map(|entry| entry.key().clone());
+    if let Some(victim) = victim {
+        map.remove(&victim);
     }
 }
 
@@ -185,6 +213,7 @@ impl ForcedArm {
     ) -> Produced {
         let receiver = sandbox.wait_for(owner, &self.task_id);
         let waiting_id = self.task_id.as_str().to_owned();
+        let waiting_owner = owner.to_owned();
         let sandbox = Arc::clone(sandbox);
         let tool = ctx.tool();
         if let Some(message) = &self.message {
@@ -195,7 +224,9 @@ impl ForcedArm {
             .with_forced_task_id(self.task_id)
             .handoff_to_task(move |_task| async move {
                 let outcome = tokio::time::timeout(FORCED_TASK_PATIENCE, receiver).await;
-                sandbox.waiting.remove(&waiting_id);
+                sandbox
+                    .waiting
+                    .remove_if(&waiting_id, |_, (owner, _)| *owner == waiting_owner);
                 match outcome {
                     Ok(Ok(completion)) => completion,
                     Ok(Err(_)) | Err(_) => Err(AdcpError::new(

@@ -343,11 +343,7 @@ async fn platform_fixtures_answer_their_result_fields_through_the_controller() {
 
 #[tokio::test]
 async fn a_repeated_forced_arm_takes_over_its_task_id() {
-    let Seller {
-        running: _running,
-        buyer,
-        ..
-    } = seller(true).await;
+    let Seller { running, buyer, .. } = seller(true).await;
     let acct = account("acme.example");
     let arm = json!({
         "scenario": "force_get_products_arm", "account": account("runner.example"),
@@ -363,6 +359,16 @@ async fn a_repeated_forced_arm_takes_over_its_task_id() {
         assert_eq!(submitted.ok()["task_id"], "task_forced_again");
         assert_eq!(submitted.ok()["status"], "submitted");
     }
+    // Another principal forcing the same id neither takes it over nor disturbs the waiting
+    // task: its call meets the id as taken.
+    let other = Buyer::connect(&running.url, Some("token-b")).await;
+    other.call("comply_test_controller", arm.clone()).await.ok();
+    let taken = other.call("get_products", brief.clone()).await;
+    assert!(taken.is_error, "{}", taken.body);
+    // The owner still re-arms and completes it.
+    buyer.call("comply_test_controller", arm.clone()).await.ok();
+    let third = buyer.call("get_products", brief.clone()).await;
+    assert_eq!(third.ok()["task_id"], "task_forced_again");
     let result = json!({ "products": [product("second")], "cache_scope": "public" });
     let completed = buyer
         .call(
