@@ -300,7 +300,10 @@ impl Runner {
                 }
             };
             let scope = self.catalog.scope_of(&file);
-            let expands = profile.is_none_or(|p| scope_gap(p, &scope, &storyboard).is_none());
+            let needed_by = claimed.get(&key_of(&file)).cloned();
+            let expands = profile.is_none_or(|p| {
+                scope_gap(p, gate_scope(needed_by.as_deref(), &scope), &storyboard).is_none()
+            });
             for id in storyboard.requires_scenarios.iter().filter(|_| expands) {
                 match self.catalog.path_of(id) {
                     Some(path) => queue.push((path.to_owned(), format!("required by {}", storyboard.id))),
@@ -322,7 +325,6 @@ impl Runner {
                     }),
                 }
             }
-            let needed_by = claimed.get(&key_of(&file)).cloned();
             selected.push(Selected {
                 storyboard,
                 scope,
@@ -451,13 +453,7 @@ impl Runner {
         }
         let profile = &self.profile;
         if profile.error.is_none() {
-            // A scenario a claimed specialism requires applies through that claim, whichever
-            // specialism's folder it sits in (sales-non-guaranteed requires one filed under
-            // governance-aware-seller).
-            let scope = match (&selected.needed_by, &selected.scope) {
-                (Some(_), Scope::Specialism(_)) => &Scope::Other,
-                (_, scope) => scope,
-            };
+            let scope = gate_scope(selected.needed_by.as_deref(), &selected.scope);
             if let Some(gap) = scope_gap(profile, scope, storyboard) {
                 return skip(SkipReason::NotApplicable, gap);
             }
@@ -571,6 +567,16 @@ impl Runner {
 /// The canonical form of a storyboard path (the path itself when it cannot be resolved).
 fn key_of(file: &Path) -> PathBuf {
     file.canonicalize().unwrap_or_else(|_| file.to_owned())
+}
+
+/// The scope a storyboard's declarations are checked against: a scenario a claimed
+/// specialism requires applies (and expands) through that claim, whichever specialism's folder
+/// it sits in (sales-non-guaranteed requires one filed under governance-aware-seller).
+fn gate_scope<'s>(needed_by: Option<&str>, scope: &'s Scope) -> &'s Scope {
+    match (needed_by, scope) {
+        (Some(_), Scope::Specialism(_)) => &Scope::Other,
+        (_, scope) => scope,
+    }
 }
 
 /// Why a storyboard at `scope` is outside what the agent declares: an undeclared specialism,
@@ -868,7 +874,15 @@ fn trips_cascade(phase: &Phase, results: &[StepResult]) -> Option<String> {
         .flat_map(Step::provides_state_for)
         .collect();
     stateful.iter().find_map(|r| {
+        // A controller scenario the agent does not implement never set the state later phases
+        // rely on (a forced arm, an unavailable upstream): they must not run as if it had.
+        let unsupported_scenario = r.status == StepStatus::Skipped
+            && r.skip.as_ref().is_some_and(|s| {
+                s.detail
+                    .starts_with(crate::step::CONTROLLER_SCENARIO_UNSUPPORTED)
+            });
         let trips = match (&r.status, r.skip.as_ref().map(|s| s.reason)) {
+            _ if unsupported_scenario => true,
             (
                 StepStatus::Skipped,
                 Some(

@@ -1116,3 +1116,59 @@ async fn assessment_fails_a_claimed_specialisms_gaps_and_leaves_the_rest_not_app
     );
     assert_eq!(storyboard(&plain, "mock_bundle").outcome, Outcome::Passed);
 }
+
+#[tokio::test]
+async fn an_unsupported_controller_scenario_skips_what_depends_on_it() {
+    let agent = start_agent().await;
+    let path = write_storyboard(
+        "unsupported.yaml",
+        r"
+id: mock/unsupported_scenario
+phases:
+  - id: force
+    steps:
+      - id: force_arm
+        task: comply_test_controller
+        stateful: true
+        sample_request:
+          scenario: force_teleport_arm
+          params: {}
+  - id: use
+    steps:
+      - id: forced_call
+        task: get_products
+        stateful: true
+        sample_request:
+          buying_mode: wholesale
+",
+    );
+    let mut config = config(&agent, vec![path]);
+    config.auth = Some(DEMO_KEY.into());
+    let report = adcp_conformance::run(&config).await.unwrap();
+    let result = storyboard(&report, "mock/unsupported_scenario");
+    assert_ne!(result.outcome, Outcome::Failed, "{result:?}");
+    let force = result
+        .steps
+        .iter()
+        .find(|s| s.step_id == "force_arm")
+        .unwrap();
+    assert!(
+        force
+            .skip
+            .as_ref()
+            .unwrap()
+            .detail
+            .starts_with("controller_scenario_unsupported"),
+        "{force:?}"
+    );
+    let used = result
+        .steps
+        .iter()
+        .find(|s| s.step_id == "forced_call")
+        .unwrap();
+    assert_eq!(
+        used.skip.as_ref().map(|s| s.reason),
+        Some(SkipReason::PrerequisiteFailed),
+        "{used:?}"
+    );
+}
