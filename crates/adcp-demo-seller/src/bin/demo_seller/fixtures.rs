@@ -232,8 +232,10 @@ impl SandboxFixtures for DemoFixtures {
                 Ok(Map::new())
             }
             "seed_creative_format" => {
-                self.catalog
-                    .seed_format(text(params, "format_id")?, fixture);
+                let format_id = text(params, "format_id")?;
+                crate::sales::formats::check_seeded(format_id, fixture)
+                    .map_err(|reason| AdcpError::new("INVALID_PARAMS", reason))?;
+                self.catalog.seed_format(format_id, fixture);
                 Ok(Map::new())
             }
             "seed_media_buy" => {

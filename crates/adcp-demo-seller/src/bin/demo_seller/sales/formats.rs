@@ -148,6 +148,19 @@ fn own_format_id(id: &str) -> FormatId {
     }
 }
 
+/// Whether a `seed_creative_format` fixture makes a valid format definition; the controller
+/// refuses one that does not (`INVALID_PARAMS`) instead of storing it.
+pub(crate) fn check_seeded(format_id: &str, fixture: &Map<String, Value>) -> Result<(), String> {
+    definition(&own_format_id(format_id), Some(fixture))
+        .map(|_| ())
+        .map_err(|error| {
+            format!(
+                "format `{format_id}` does not make a valid format: {}",
+                error.message
+            )
+        })
+}
+
 /// Every format the demo accepts: its products' formats in catalog order, then the seeded
 /// ones it does not already list.
 pub(crate) fn seller_formats(catalog: &Catalog) -> Result<Vec<Format>, AdcpError> {
@@ -158,13 +171,18 @@ pub(crate) fn seller_formats(catalog: &Catalog) -> Result<Vec<Format>, AdcpError
         .collect::<Result<Vec<_>, _>>()?;
     for (id, fixture) in catalog.seeded_formats() {
         let format_id = own_format_id(&id);
+        // The controller stores only fixtures that passed `check_seeded`; one that still fails
+        // is left out rather than failing every caller's format list.
+        let Ok(seeded) = definition(&format_id, Some(&fixture)) else {
+            continue;
+        };
         if let Some(existing) = formats
             .iter_mut()
             .find(|f| same_format(&f.format_id, &format_id))
         {
-            *existing = definition(&format_id, Some(&fixture))?;
+            *existing = seeded;
         } else {
-            formats.push(definition(&format_id, Some(&fixture))?);
+            formats.push(seeded);
         }
     }
     Ok(formats)
@@ -320,6 +338,19 @@ pub(crate) fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seeded_format_must_make_a_valid_definition() {
+        let bad: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"assets": "x"})).unwrap();
+        assert!(check_seeded("display_300x250", &bad).is_err());
+        assert!(check_seeded("display_728x90", &Map::new()).is_ok());
+        // A bad fixture that reached the catalog anyway is left out, not an error for everyone.
+        let catalog = Catalog::new().unwrap();
+        let before = seller_formats(&catalog).unwrap().len();
+        catalog.seed_format("display_300x250", &bad);
+        assert_eq!(seller_formats(&catalog).unwrap().len(), before);
+    }
 
     #[test]
     fn ids_define_their_formats() {
