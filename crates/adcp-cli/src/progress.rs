@@ -48,6 +48,18 @@ impl Tally {
         self.passed + self.failed + self.not_applicable
     }
 
+    /// The counts: `3/85 graded: 2 passed, 0 failed, 1 n/a`.
+    fn totals(&self) -> String {
+        format!(
+            "{}/{} graded: {} passed, {} failed, {} n/a",
+            self.graded(),
+            self.total,
+            self.passed,
+            self.failed,
+            self.not_applicable
+        )
+    }
+
     /// The spinner's message.
     fn message(&self) -> String {
         let position = if self.storyboard.is_empty() {
@@ -57,14 +69,7 @@ impl Tally {
         } else {
             format!("storyboard {} · step {}", self.storyboard, self.step)
         };
-        format!(
-            "{}/{} graded: {} passed, {} failed, {} n/a · {position}",
-            self.graded(),
-            self.total,
-            self.passed,
-            self.failed,
-            self.not_applicable
-        )
+        format!("{} · {position}", self.totals())
     }
 }
 
@@ -108,14 +113,14 @@ impl RunProgress {
         }
     }
 
+    /// Applies `change` to the counts, refreshes the spinner, and returns the new totals.
     fn update(&self, change: impl FnOnce(&mut Tally)) -> String {
         let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
         change(&mut tally);
-        let message = tally.message();
         if let Some(bar) = &self.bar {
-            bar.set_message(message.clone());
+            bar.set_message(tally.message());
         }
-        message
+        tally.totals()
     }
 }
 
@@ -142,7 +147,7 @@ impl Observer for RunProgress {
     }
 
     fn storyboard_finished(&self, result: &StoryboardResult) {
-        let counts = self.update(|t| {
+        let totals = self.update(|t| {
             match result.outcome {
                 Outcome::Passed => t.passed += 1,
                 Outcome::Failed => t.failed += 1,
@@ -156,7 +161,6 @@ impl Observer for RunProgress {
                 Outcome::Failed => "FAIL",
                 Outcome::NotApplicable => "N/A ",
             };
-            let totals = counts.split(" · ").next().unwrap_or_default();
             output::note(&format!(
                 "[{:>6.1}s] {label} storyboard {} ({totals})",
                 self.started.elapsed().as_secs_f64(),

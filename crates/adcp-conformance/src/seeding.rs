@@ -28,6 +28,15 @@ const SEEDS: [(&str, &str, &[&str]); 8] = [
 pub(crate) const UNSUPPORTED: [&str; 3] =
     ["UNKNOWN_SCENARIO", "NOT_SUPPORTED", "UNSUPPORTED_FEATURE"];
 
+/// The code a controller refusal names: a `ControllerError`'s own `error`, else an AdCP error
+/// code wherever the transport put it.
+pub(crate) fn controller_error_code(data: &Value) -> Option<String> {
+    data.get("error")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| checks::extract_error_code(data, false).map(|(code, _)| code))
+}
+
 /// The controller `params` that seed `entry`: its id fields at the top and the fixture under
 /// `fixture`. Entries are either the fixture itself (products: `product_id` beside the fields)
 /// or carry it under `fixture:` already (accounts in pagination-integrity-list-accounts); the
@@ -150,11 +159,7 @@ impl StoryboardRun<'_> {
                 r.response = Some(data);
             }
             Ok(data) => {
-                let code = data
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .or_else(|| checks::extract_error_code(&data, false).map(|(c, _)| c));
+                let code = controller_error_code(&data);
                 r.response = Some(data);
                 if code.as_deref().is_some_and(|c| UNSUPPORTED.contains(&c)) {
                     r.status = StepStatus::Skipped;

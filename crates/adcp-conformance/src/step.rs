@@ -217,13 +217,7 @@ impl StoryboardRun<'_> {
             && !step.expect_error
             && let Some(code) = data
                 .as_ref()
-                .and_then(|d| {
-                    // A ControllerError names its code in `error`; an AdCP error elsewhere.
-                    d.get("error")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .or_else(|| checks::extract_error_code(d, false).map(|(code, _)| code))
-                })
+                .and_then(crate::seeding::controller_error_code)
                 .filter(|code| crate::seeding::UNSUPPORTED.contains(&code.as_str()))
         {
             // The controller does not implement this scenario: a coverage gap, graded like
