@@ -52,6 +52,8 @@ pub(crate) fn run_adopter() -> Result<()> {
     run(cargo().env("ADCP_MINIMAL_SELLER_BINARY", &binary).args([
         "nextest",
         "run",
+        // The features the workspace tests build with, so CI reuses that test binary.
+        "--all-features",
         "-p",
         "adcp-server",
         "--test",

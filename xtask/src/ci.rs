@@ -6,22 +6,29 @@
 //!
 //! `ci` is the whole gate, in the order that fails fastest: schemas, generated-code and API
 //! freshness, formatting, clippy, cargo-deny, then every test against a real PostgreSQL started
-//! for the run (or `DATABASE_URL` when set), then `cargo xtask package-check` (the packaged
-//! `adcp-types` built and tested outside the workspace) and `cargo xtask adopter` (the minimal
-//! seller as a fresh project outside the workspace, its release binary run alone).
+//! for the run (or `DATABASE_URL` when set), then `cargo xtask adopter` (the minimal seller as
+//! a fresh project outside the workspace, its release binary run alone) and `cargo xtask
+//! package-check` (the packaged `adcp-types` built and tested outside the workspace).
 
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::util::{cargo, run, workspace_root};
+use crate::util::{cargo, remove_dir, run, workspace_root};
 use crate::{adopter, api_snapshot, codegen, conformance, faults, package_check, schemas};
 
 /// Runs every check CI runs.
+///
+/// With `ADCP_CI_RECLAIM=1` (`.ci/run` sets it) each build tree is removed as soon as no later
+/// step reads it: rustdoc's after the API check, the debug tree after the tests and the adopter
+/// (whose test reuses the test build), the packaged crate's after its check. The release tree
+/// the conformance and fault steps share is kept. Disk use is printed after each step either way.
 pub(crate) fn run_ci() -> Result<()> {
+    let disk = Disk::from_env();
     schemas::materialise()?;
     codegen::run(true)?;
     api_snapshot::run(true)?;
+    disk.step_done("api-snapshot", &["target/api"])?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
@@ -49,15 +56,70 @@ pub(crate) fn run_ci() -> Result<()> {
     })?;
     // nextest skips doctests; `cargo test --doc` runs every crate's examples.
     run(cargo().args(["test", "--workspace", "--all-features", "--doc"]))?;
-    // The published form of adcp-types: its embedded schemas, with no workspace around it.
-    package_check::run_package_check()?;
+    disk.step_done("tests", &[])?;
     // A seller's own project, outside the workspace: built, shipped alone, driven as a buyer.
     adopter::run_adopter()?;
+    disk.step_done("adopter", &["target/debug"])?;
+    // The published form of adcp-types: its embedded schemas, with no workspace around it.
+    package_check::run_package_check()?;
+    disk.step_done("package-check", &["target/package-check"])?;
     // The demo seller against the compliance storyboards it must pass, over both transports
     // (MCP, then A2A), each against the same baseline.
     conformance::run_conformance(&["--protocol".to_owned(), "all".to_owned()])?;
     // The release demo seller killed, drained, flooded and starved of receivers (a few minutes).
-    faults::run_faults(&[])
+    faults::run_faults(&[])?;
+    disk.step_done("faults", &[])
+}
+
+/// Disk use across the CI steps: reported after each, and build trees reclaimed when asked.
+struct Disk {
+    /// Whether trees no later step reads are removed (`ADCP_CI_RECLAIM=1`).
+    reclaim: bool,
+}
+
+impl Disk {
+    fn from_env() -> Self {
+        Self {
+            reclaim: std::env::var("ADCP_CI_RECLAIM").is_ok_and(|v| v == "1"),
+        }
+    }
+
+    /// After `step`: removes `spent` (paths relative to the workspace) when reclaiming, then
+    /// prints the size of `target/` and the space left on its disk.
+    fn step_done(&self, step: &str, spent: &[&str]) -> Result<()> {
+        let root = workspace_root();
+        if self.reclaim {
+            for dir in spent {
+                remove_dir(&root.join(dir))?;
+            }
+        }
+        let used = first_field(Command::new("du").arg("-sh").arg(root.join("target")));
+        let free = Command::new("df")
+            .args(["-h", "--output=avail"])
+            .arg(&root)
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|text| text.lines().nth(1).map(|l| l.trim().to_owned()));
+        eprintln!(
+            "disk after {step}: target/ {}, {} free{}",
+            used.as_deref().unwrap_or("?"),
+            free.as_deref().unwrap_or("?"),
+            if self.reclaim && !spent.is_empty() {
+                format!(" (removed {})", spent.join(", "))
+            } else {
+                String::new()
+            }
+        );
+        Ok(())
+    }
+}
+
+/// The first whitespace-separated field of `cmd`'s output, when it ran.
+fn first_field(cmd: &mut Command) -> Option<String> {
+    let output = cmd.output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    text.split_whitespace().next().map(str::to_owned)
 }
 
 fn deny() -> Result<()> {
@@ -141,8 +203,8 @@ pub(crate) fn demo(args: &[String]) -> Result<()> {
     schemas::materialise()?;
     // The same binary conformance and the fault suite run (PostgreSQL support built in; it
     // is used only with `--database-url`).
-    let binary = crate::conformance::release_demo()?;
-    run(std::process::Command::new(binary).args(args))
+    let binaries = crate::release::build()?;
+    run(std::process::Command::new(binaries.demo).args(args))
 }
 
 /// `cargo xtask bench`: every benchmark, built in release, printing its numbers: request and

@@ -2,7 +2,8 @@
 //! [--report FILE] [--junit FILE]`: grades an agent against the rc.9 compliance storyboards,
 //! over MCP (the default) or A2A.
 //!
-//! Without `--url` and `--storyboard` it builds and starts the demo seller on a free loopback
+//! Every binary it runs is a release build (`release::build`). Without `--url` and
+//! `--storyboard` it starts the demo seller on a free loopback
 //! port and assesses it whole, the way a buyer's compliance check does, with the built `adcp`
 //! command (`adcp assess --json`): the storyboards its declarations select, run back to back
 //! against one process, a claimed specialism's gaps failed. The JSON report is then held
@@ -13,13 +14,15 @@
 //! was asked.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::release::{self, ReleaseBinaries};
 use crate::schemas;
-use crate::util::{cargo, run, workspace_root};
+use crate::util::workspace_root;
 
 /// The demo seller's credentials (a compliance test-kit key, sandbox principal).
 const DEMO_AUTH: &str = "demo-acme-outdoor-v1";
@@ -77,32 +80,11 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Builds the release demo seller with PostgreSQL support, the one binary `demo`,
-/// `conformance` and `faults` run (one build serves all three), and returns its path.
-pub(crate) fn release_demo() -> Result<std::path::PathBuf> {
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "adcp-demo-seller",
-        "--features",
-        "postgres",
-        "--bin",
-        "demo_seller",
-    ]))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), Into::into);
-    let binary = target.join("release/demo_seller");
-    if !binary.is_file() {
-        bail!("the release demo seller is missing at {}", binary.display());
-    }
-    Ok(binary)
-}
-
-fn start_demo(protocol: Protocol) -> Result<(DemoSeller, String)> {
-    let binary = release_demo()?;
+/// Starts the release demo seller at `binary` on a free loopback port and returns it with the
+/// URL of its `protocol` endpoint.
+fn start_demo(binary: &Path, protocol: Protocol) -> Result<(DemoSeller, String)> {
     let port = free_port()?;
-    let child = Command::new(&binary)
+    let child = Command::new(binary)
         .args([
             "--addr",
             &format!("127.0.0.1:{port}"),
@@ -184,19 +166,24 @@ pub(crate) fn run_conformance(args: &[String]) -> Result<()> {
             passthrough.push(arg.clone());
         }
     }
+    let binaries = release::build()?;
     let report_dir = protocol.report_dir();
     let default_report = format!("{report_dir}/report.json");
     let default_junit = format!("{report_dir}/junit.xml");
     std::fs::create_dir_all(workspace_root().join(report_dir))?;
     match url {
-        None if !storyboards => {
-            assess_demo(protocol, &passthrough, &default_report, &default_junit)
-        }
+        None if !storyboards => assess_demo(
+            &binaries,
+            protocol,
+            &passthrough,
+            &default_report,
+            &default_junit,
+        ),
         url => {
             let (seller, url) = if let Some(url) = url {
                 (None, url)
             } else {
-                let (seller, url) = start_demo(protocol)?;
+                let (seller, url) = start_demo(&binaries.demo, protocol)?;
                 if !passthrough.iter().any(|a| a == "--auth") {
                     passthrough.extend(["--auth".into(), DEMO_AUTH.into()]);
                 }
@@ -207,17 +194,9 @@ pub(crate) fn run_conformance(args: &[String]) -> Result<()> {
                 passthrough.extend(["--report".into(), default_report]);
                 passthrough.extend(["--junit".into(), default_junit]);
             }
-            let status = cargo()
+            let status = Command::new(&binaries.conformance)
                 .current_dir(workspace_root())
-                .args([
-                    "run",
-                    "--quiet",
-                    "-p",
-                    "adcp-conformance",
-                    "--",
-                    "--url",
-                    &url,
-                ])
+                .args(["--url", &url])
                 .args(&passthrough)
                 .status()
                 .context("running adcp-conformance")?;
@@ -233,12 +212,17 @@ pub(crate) fn run_conformance(args: &[String]) -> Result<()> {
 /// Starts the demo seller, assesses it whole over `protocol` with the built `adcp` command
 /// (`extra` passed through), writes the JSON and JUnit reports, and holds the JSON report
 /// against the baseline.
-fn assess_demo(protocol: Protocol, extra: &[String], report: &str, junit: &str) -> Result<()> {
-    let (seller, url) = start_demo(protocol)?;
-    let mut command = cargo();
+fn assess_demo(
+    binaries: &ReleaseBinaries,
+    protocol: Protocol,
+    extra: &[String],
+    report: &str,
+    junit: &str,
+) -> Result<()> {
+    let (seller, url) = start_demo(&binaries.demo, protocol)?;
+    let mut command = Command::new(&binaries.adcp);
     command
         .current_dir(workspace_root())
-        .args(["run", "--quiet", "-p", "adcp-cli", "--bin", "adcp", "--"])
         .args(["assess", &url, "--protocol", protocol.as_str()])
         .args(["--auth", DEMO_AUTH, "--report", report, "--junit", junit])
         .args(extra);

@@ -4,23 +4,25 @@
 //! to `adcp-faults` (e.g. `--only 9`). The table is printed and written to
 //! `target/faults/report.json`; any loss, stall past a bound or crash fails the command.
 
+use std::process::Command;
+
 use anyhow::Result;
 
 use crate::ci::with_database;
+use crate::release;
 use crate::schemas;
-use crate::util::{cargo, run, workspace_root};
+use crate::util::{run, workspace_root};
 
-/// Builds the release demo seller and the suite, then runs the suite.
+/// Builds the release demo seller and the suite (`release::build`), then runs the suite.
 pub(crate) fn run_faults(args: &[String]) -> Result<()> {
     schemas::materialise()?;
-    let demo = crate::conformance::release_demo()?;
-    run(cargo().args(["build", "--quiet", "-p", "adcp-faults"]))?;
+    let binaries = release::build()?;
     with_database(|database_url| {
-        let mut suite = cargo();
+        let mut suite = Command::new(&binaries.faults);
         suite
             .current_dir(workspace_root())
-            .args(["run", "--quiet", "-p", "adcp-faults", "--", "--demo"])
-            .arg(&demo)
+            .arg("--demo")
+            .arg(&binaries.demo)
             .args(["--report", "target/faults/report.json"])
             .args(["--logs", "target/faults/logs"])
             .args(args);

@@ -18,6 +18,7 @@ mod codegen;
 mod conformance;
 mod faults;
 mod package_check;
+mod release;
 mod schemas;
 mod util;
 
