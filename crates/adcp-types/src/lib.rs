@@ -23,6 +23,8 @@ mod construct;
 pub mod error;
 pub mod generated;
 pub mod manifest;
+#[cfg(feature = "validate")]
+mod schema_tree;
 pub mod unions;
 #[cfg(feature = "validate")]
 pub mod validate;

@@ -1,21 +1,24 @@
-//! The wire validator (feature `validate`): every AdCP schema in one `jsonschema` registry,
-//! references resolved within the set and never from the network.
+//! The wire validator (feature `validate`): every AdCP schema of one version, each tool's
+//! validator compiled on first use, references resolved within the set and never from the
+//! network.
 //!
 //! The pinned schemas are compiled into the crate by its build script, so
 //! [`SchemaSet::embedded`] (and [`SchemaSet::load_default`]) work in any binary with no files and
 //! no environment. [`SchemaSet::load`] reads a folder written by `cargo xtask schemas` instead;
 //! `load_default` does so when `ADCP_SCHEMAS_DIR` is set.
 //!
-//! Costs, measured on the 3.1.0-rc.9 set (639 schemas; release build, two-core machine):
-//! - Binary size: about 2.5 MB of read-only data. The schemas are embedded minified (2.45 MB;
-//!   the folder on disk is 3.4 MB of indented JSON) with a table of their paths; a debug build
-//!   of the `validate_request` example gained 2.47 MB of `.rodata`, and the bundle is a fifth of
-//!   the stripped release validator bench (11.8 MB).
-//! - First validation: building the set (parsing every schema, preparing the registry) takes
-//!   about 30 ms, once per process with [`SchemaSet::load_default`]. Each schema's validator then
-//!   compiles on first use: the first `get_products` response (50 products) takes about 20–25 ms,
-//!   later ones 80 µs; the first `get_products` request about 3 ms, later ones 1.1 µs.
-//!   `cargo xtask bench` prints these numbers (`cold_start`, then the steady state).
+//! What a set holds, and when:
+//! - The schemas are kept as minified JSON text without annotation keywords (`title`,
+//!   `description`, `examples`, `$comment`), which never change a verdict: 1 MB for the
+//!   3.1.0-rc.9 set of 639 files, embedded in the binary's read-only data (a folder loaded with
+//!   [`SchemaSet::load`] is held on the heap). No schema is parsed until a validator needs it,
+//!   so building a set costs microseconds and no heap beyond a table of names.
+//! - A validator is compiled on first use from the documents its schema reaches, bundled into
+//!   one document (`bundle.rs`) so that a sub-schema reached along many paths compiles once,
+//!   and kept; the parsed documents are dropped, the validator owns everything it checks with.
+//!   Concurrent first calls compile it once; the others wait for that compile.
+//!   `cargo xtask bench` prints the cost of each first compile (`cold_start`) and the steady
+//!   state.
 //!
 //! Errors carry the RFC 6901 instance path and the rejecting keyword, ready for
 //! [`AdcpError::validation`](crate::AdcpError::validation).
@@ -25,11 +28,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use jsonschema::{Registry, Resource, Validator};
+use jsonschema::{Retrieve, Uri, Validator};
 use serde_json::{Value, json};
 
 use crate::error::ValidationIssue;
 use crate::manifest::{ADCP_VERSION, TaskStatus, tool};
+use crate::schema_tree::strip_annotations;
+
+mod bundle;
 
 /// The base every root-relative `$id` (`/schemas/3.1.0-rc.9/...`) resolves against. It is a
 /// reserved name, so nothing could ever be fetched from it.
@@ -58,7 +64,7 @@ pub enum ValidateError {
         /// The parse error.
         source: serde_json::Error,
     },
-    /// The registry or a validator could not be built.
+    /// A schema could not be parsed, or a validator could not be compiled from it.
     #[error("schema {schema}: {message}")]
     Schema {
         /// The schema path.
@@ -73,15 +79,18 @@ pub enum ValidateError {
 
 /// Every schema of one AdCP version, compiled on demand.
 pub struct SchemaSet {
-    registry: Registry<'static>,
-    schemas: Vec<String>,
-    compiled: RwLock<HashMap<String, Arc<Validator>>>,
+    documents: Arc<Documents>,
+    compiled: RwLock<HashMap<String, Arc<Compiled>>>,
 }
+
+/// One validator's compile, run once however many callers ask for it at the same time; a
+/// schema that does not compile keeps its error.
+type Compiled = OnceLock<Result<Arc<Validator>, String>>;
 
 impl std::fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SchemaSet")
-            .field("schemas", &self.schemas.len())
+            .field("schemas", &self.documents.files.len())
             .finish_non_exhaustive()
     }
 }
@@ -92,32 +101,91 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
 }
 
+/// The schema texts of a set by relative path, sorted by it: borrowed from the embedded
+/// bundle, or owned when loaded from a folder.
+#[derive(Debug)]
+struct Documents {
+    files: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+}
+
+impl Documents {
+    /// The minified text of the schema at `rel`.
+    fn text(&self, rel: &str) -> Option<&str> {
+        self.files
+            .binary_search_by(|(name, _)| name.as_ref().cmp(rel))
+            .ok()
+            .map(|i| self.files[i].1.as_ref())
+    }
+
+    /// The schema at `rel`, parsed.
+    fn parse(&self, rel: &str) -> Result<Value, ValidateError> {
+        let text = self
+            .text(rel)
+            .ok_or_else(|| ValidateError::UnknownSchema(rel.to_owned()))?;
+        serde_json::from_str(text).map_err(|e| ValidateError::Schema {
+            schema: rel.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Serves `$ref`s from the set's own documents; any other URI is an error, so nothing is ever
+/// fetched from the network.
+struct SetRetriever(Arc<Documents>);
+
+impl Retrieve for SetRetriever {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let rel = uri
+            .as_str()
+            .strip_prefix(BASE)
+            .and_then(|path| path.strip_prefix("/schemas/"))
+            .and_then(|path| path.strip_prefix(ADCP_VERSION))
+            .and_then(|path| path.strip_prefix('/'))
+            .ok_or_else(|| format!("{uri} is outside the AdCP {ADCP_VERSION} schema set"))?;
+        Ok(self.0.parse(rel)?)
+    }
+}
+
 impl SchemaSet {
-    /// Builds the set from the schemas compiled into this crate (the pinned version, whatever
-    /// the file system holds). Each call parses every schema again; most callers want the
-    /// process-wide [`SchemaSet::load_default`].
+    /// The set of schemas compiled into this crate (the pinned version, whatever the file
+    /// system holds). Costs a table of names: nothing is parsed until a validator needs it.
+    /// Each set compiles and keeps its own validators; most callers want the process-wide
+    /// [`SchemaSet::load_default`].
     pub fn embedded() -> Result<Self, ValidateError> {
-        let documents = embedded::FILES.iter().map(|&(rel, start, end)| {
-            let text = embedded::BUNDLE.get(start..end).unwrap_or_default();
-            Ok((rel.to_owned(), Cow::Borrowed(text)))
-        });
-        Self::from_documents(Path::new("<embedded>"), documents)
+        let files = embedded::FILES
+            .iter()
+            .map(|&(rel, start, end)| {
+                let text = embedded::BUNDLE.get(start..end).unwrap_or_default();
+                (Cow::Borrowed(rel), Cow::Borrowed(text))
+            })
+            .collect();
+        Ok(Self::from_files(files))
     }
 
     /// Loads every `*.json` below `dir` (a folder written by `cargo xtask schemas`), except
-    /// `manifest.json`, which is data rather than a schema.
+    /// `manifest.json`, which is data rather than a schema. Every file is parsed now, so a file
+    /// that is not JSON fails the load, and kept minified without its annotations, as the
+    /// embedded set is.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, ValidateError> {
         let dir = dir.as_ref();
-        let mut files = Vec::new();
-        collect(dir, dir, &mut files)?;
-        files.sort();
-        let documents = files.into_iter().map(|rel| {
+        let mut names = Vec::new();
+        collect(dir, dir, &mut names)?;
+        let mut files = Vec::with_capacity(names.len());
+        for rel in names {
             let path = dir.join(&rel);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| ValidateError::Io { path, source })?;
-            Ok((rel, Cow::Owned(text)))
-        });
-        Self::from_documents(dir, documents)
+            let text = std::fs::read_to_string(&path).map_err(|source| ValidateError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let mut value: Value = serde_json::from_str(&text)
+                .map_err(|source| ValidateError::Json { path, source })?;
+            strip_annotations(&mut value);
+            files.push((Cow::Owned(rel), Cow::Owned(value.to_string())));
+        }
+        Ok(Self::from_files(files))
     }
 
     /// The process-wide set, built once: from the folder `ADCP_SCHEMAS_DIR` names (the version
@@ -141,47 +209,28 @@ impl SchemaSet {
         Ok(SET.get_or_init(|| set))
     }
 
-    /// The one way a set is built: `(relative path, JSON text)` pairs, from `origin` (a folder,
-    /// or `<embedded>`), parsed and registered under their `$id`-compatible URIs.
-    fn from_documents<'a>(
-        origin: &Path,
-        documents: impl Iterator<Item = Result<(String, Cow<'a, str>), ValidateError>>,
-    ) -> Result<Self, ValidateError> {
-        let mut schemas = Vec::new();
-        let mut resources = Vec::new();
-        for document in documents {
-            let (rel, text) = document?;
-            let value: Value =
-                serde_json::from_str(&text).map_err(|source| ValidateError::Json {
-                    path: origin.join(&rel),
-                    source,
-                })?;
-            resources.push((uri_of(&rel), Resource::from_contents(value)));
-            schemas.push(rel);
-        }
-        schemas.sort();
-        let registry = Registry::new()
-            .extend(resources)
-            .and_then(jsonschema::RegistryBuilder::prepare)
-            .map_err(|e| ValidateError::Schema {
-                schema: origin.display().to_string(),
-                message: e.to_string(),
-            })?;
-        Ok(Self {
-            registry,
-            schemas,
+    /// The one way a set is built: its documents, sorted by relative path here.
+    fn from_files(mut files: Vec<(Cow<'static, str>, Cow<'static, str>)>) -> Self {
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Self {
+            documents: Arc::new(Documents { files }),
             compiled: RwLock::new(HashMap::new()),
-        })
+        }
+    }
+
+    /// The relative paths of every schema in the set, sorted.
+    pub fn schema_names(&self) -> impl Iterator<Item = &str> {
+        self.documents.files.iter().map(|(name, _)| name.as_ref())
     }
 
     /// How many schema files the set holds.
     pub fn len(&self) -> usize {
-        self.schemas.len()
+        self.documents.files.len()
     }
 
     /// Whether the set holds no schema.
     pub fn is_empty(&self) -> bool {
-        self.schemas.is_empty()
+        self.documents.files.is_empty()
     }
 
     /// Validates `instance` against the schema at `schema` (relative to the schema root,
@@ -257,9 +306,10 @@ impl SchemaSet {
         }
     }
 
-    /// The compiled validator of `schema`, compiling it on first use.
+    /// The compiled validator of `schema`, compiling it on first use (once, however many
+    /// callers ask at the same time).
     pub fn validator(&self, schema: &str) -> Result<Arc<Validator>, ValidateError> {
-        self.compiled_or(schema, schema, || Ok(json!({ "$ref": uri_of(schema) })))
+        self.compiled_or(schema, schema, || self.documents.parse(schema))
     }
 
     /// The compiled validator of `schema` with its top-level `properties` named in `open`
@@ -274,20 +324,10 @@ impl SchemaSet {
         if open.is_empty() {
             return self.validator(schema);
         }
-        let key = format!("{schema}#open={}", open.join(","));
+        // JSON-encoded, so no list of names can collide with another.
+        let key = format!("{schema}#open={}", json!(open));
         self.compiled_or(&key, schema, || {
-            let failed = |message: String| ValidateError::Schema {
-                schema: schema.to_owned(),
-                message,
-            };
-            let uri = uri_of(schema);
-            let base = jsonschema::uri::from_str(&uri).map_err(|e| failed(e.to_string()))?;
-            let resolved = self
-                .registry
-                .resolver(base)
-                .lookup(&uri)
-                .map_err(|e| failed(e.to_string()))?;
-            let mut root = resolved.contents().clone();
+            let mut root = self.documents.parse(schema)?;
             if let Some(properties) = root.get_mut("properties").and_then(Value::as_object_mut) {
                 for name in open {
                     if let Some(member) = properties.get_mut(*name) {
@@ -295,56 +335,52 @@ impl SchemaSet {
                     }
                 }
             }
-            // A sibling `$id`: relative references resolve exactly as from the original, and
-            // the registry's resource under the original id stays as it is.
-            let opened = schema.strip_suffix(".json").map_or_else(
-                || format!("{schema}.opened"),
-                |stem| format!("{stem}.opened.json"),
-            );
-            if let Some(map) = root.as_object_mut() {
-                map.insert("$id".into(), Value::String(uri_of(&opened)));
-            }
             Ok(root)
         })
     }
 
     /// The validator cached under `key`, else the one compiled from the root schema `root`
-    /// builds (for the known schema `schema`), cached under `key`.
+    /// builds (the known schema `schema`, or a form of it), bundled with every document it
+    /// reaches (`bundle`), cached under `key`. One caller compiles; the others asking for
+    /// `key` meanwhile wait for its result.
     fn compiled_or(
         &self,
         key: &str,
         schema: &str,
         root: impl FnOnce() -> Result<Value, ValidateError>,
     ) -> Result<Arc<Validator>, ValidateError> {
-        if let Some(found) = self
+        let found = self
             .compiled
             .read()
             .ok()
-            .and_then(|map| map.get(key).cloned())
-        {
-            return Ok(found);
-        }
-        if self
-            .schemas
-            .binary_search_by(|s| s.as_str().cmp(schema))
-            .is_err()
-        {
-            return Err(ValidateError::UnknownSchema(schema.to_owned()));
-        }
-        let validator = jsonschema::draft7::options()
-            .with_registry(&self.registry)
-            .should_validate_formats(true)
-            .build(&root()?)
-            .map_err(|e| ValidateError::Schema {
+            .and_then(|map| map.get(key).cloned());
+        let cell = if let Some(cell) = found {
+            cell
+        } else {
+            if self.documents.text(schema).is_none() {
+                return Err(ValidateError::UnknownSchema(schema.to_owned()));
+            }
+            let mut map = self.compiled.write().map_err(|_| ValidateError::Schema {
                 schema: schema.to_owned(),
-                message: e.to_string(),
+                message: "a compile panicked while holding the validator cache".into(),
             })?;
-        let validator = Arc::new(validator);
-        if let Ok(mut map) = self.compiled.write() {
-            map.entry(key.to_owned())
-                .or_insert_with(|| validator.clone());
-        }
-        Ok(validator)
+            map.entry(key.to_owned()).or_default().clone()
+        };
+        let compiled = cell.get_or_init(|| {
+            let root = root()
+                .and_then(|root| bundle::bundle(root, schema, &self.documents))
+                .map_err(|e| e.to_string())?;
+            jsonschema::draft7::options()
+                .with_retriever(SetRetriever(self.documents.clone()))
+                .should_validate_formats(true)
+                .build(&root)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        });
+        compiled.clone().map_err(|message| ValidateError::Schema {
+            schema: schema.to_owned(),
+            message,
+        })
     }
 }
 
@@ -374,6 +410,8 @@ fn check(
         .collect())
 }
 
+/// The URI of the schema at `rel` in the set.
+#[cfg(test)]
 fn uri_of(rel: &str) -> String {
     format!("{BASE}/schemas/{ADCP_VERSION}/{rel}")
 }
@@ -466,9 +504,8 @@ mod tests {
         let loaded = SchemaSet::load(&dir);
         std::fs::remove_dir_all(&dir).expect("cleanup");
         let loaded = loaded.expect("the folder loads");
-        assert_eq!(
-            loaded.schemas,
-            set().schemas,
+        assert!(
+            loaded.schema_names().eq(set().schema_names()),
             "manifest.json is not a schema"
         );
         let bad = json!({"buying_mode": "brief", "brief": 42});
@@ -528,6 +565,120 @@ mod tests {
                 .validate_response_opening("no_such_tool", &open, &json!({}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn every_schema_a_tool_names_compiles_from_the_set_alone() {
+        // A set of its own: every validator is dropped with it at the end of the test.
+        let set = SchemaSet::embedded().unwrap();
+        let mut names: Vec<&str> = crate::manifest::TOOLS
+            .iter()
+            .flat_map(|tool| {
+                [tool.request_schema, tool.response_schema]
+                    .into_iter()
+                    .chain(tool.async_response_schemas.iter().copied())
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert!(names.len() > 100, "only {} schemas", names.len());
+        for name in names {
+            if let Err(error) = set.validator(name) {
+                panic!("{name} does not compile: {error}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bundled_validator_finds_what_the_unbundled_schema_finds() {
+        // The same schema compiled the plain way: a `$ref` to it, every document fetched from
+        // the set by the retriever.
+        let unbundled = |schema: &str| {
+            jsonschema::draft7::options()
+                .with_retriever(SetRetriever(set().documents.clone()))
+                .should_validate_formats(true)
+                .build(&json!({ "$ref": uri_of(schema) }))
+                .unwrap()
+        };
+        let findings = |validator: &Validator, instance: &Value| {
+            let mut found: Vec<(String, String)> = validator
+                .iter_errors(instance)
+                .map(|e| {
+                    let keyword = keyword_of(&e.schema_path().to_string());
+                    (e.instance_path().to_string(), keyword)
+                })
+                .collect();
+            found.sort();
+            found.dedup();
+            found
+        };
+        let product = json!({
+            "product_id": "p1", "name": "P", "description": "d",
+            "publisher_properties": [{"publisher_domain": "news.example", "selection_type": "all"}],
+            "delivery_type": "non_guaranteed",
+            "format_ids": [{"agent_url": "https://creative.example/", "id": "display_300x250"}],
+            "pricing_options": [{"pricing_option_id": "cpm", "pricing_model": "cpm",
+                                 "currency": "USD", "fixed_price": 5.0}],
+            "reporting_capabilities": {
+                "available_reporting_frequencies": ["daily"], "expected_delay_minutes": 60,
+                "timezone": "UTC", "supports_webhooks": false,
+                "available_metrics": ["impressions"], "date_range_support": "date_range"},
+        });
+        let reply = |products: Vec<Value>| json!({"status": "completed", "cache_scope": "public", "products": products});
+        let mut cases = vec![reply(vec![product.clone()])];
+        for (pointer, bad) in [
+            ("/format_ids/0/id", json!(5)),
+            ("/pricing_options/0/pricing_model", json!("per-click")),
+            ("/delivery_type", json!(null)),
+            (
+                "/publisher_properties/0",
+                json!({"selection_type": "by_id"}),
+            ),
+        ] {
+            let mut broken = product.clone();
+            *broken.pointer_mut(pointer).unwrap() = bad;
+            cases.push(reply(vec![product.clone(), broken]));
+        }
+        let schema = tool("get_products").unwrap().response_schema;
+        let (bundled, plain) = (set().validator(schema).unwrap(), unbundled(schema));
+        for case in &cases {
+            assert_eq!(findings(&bundled, case), findings(&plain, case), "{case}");
+        }
+        assert_eq!(findings(&bundled, &cases[0]), vec![]);
+        assert!(cases[1..].iter().all(|c| !findings(&bundled, c).is_empty()));
+        assert!(
+            findings(&bundled, &cases[1])
+                .iter()
+                .any(|(p, _)| p == "/products/1/format_ids/0/id")
+        );
+    }
+
+    #[test]
+    fn concurrent_first_calls_compile_one_validator() {
+        let set = SchemaSet::embedded().unwrap();
+        let schema = tool("get_products").unwrap().response_schema;
+        let compiled: Vec<Arc<Validator>> = std::thread::scope(|scope| {
+            let callers: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| set.validator(schema).unwrap()))
+                .collect();
+            callers.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        assert!(compiled.iter().all(|v| Arc::ptr_eq(v, &compiled[0])));
+    }
+
+    #[test]
+    fn a_reference_outside_the_set_is_an_error_not_a_fetch() {
+        let retriever = SetRetriever(set().documents.clone());
+        for uri in [
+            "https://example.com/schemas/x.json",
+            "https://adcp.invalid/schemas/0.0.1/core/error.json",
+            "https://adcp.invalid/schemas/3.1.0-rc.9/core/no-such.json",
+        ] {
+            let uri = jsonschema::uri::from_str(uri).unwrap();
+            assert!(retriever.retrieve(&uri).is_err(), "{uri}");
+        }
+        let inside = jsonschema::uri::from_str(&uri_of("core/error.json")).unwrap();
+        assert!(retriever.retrieve(&inside).unwrap().is_object());
     }
 
     #[test]
