@@ -77,14 +77,64 @@ impl InMemoryConfig {
     }
 }
 
+/// A JSON payload kept as its compact text: a `serde_json::Value` tree costs about 650 bytes
+/// per small object (a B-tree node each), the text of a webhook registration or a `context`
+/// 30 to 60. Parsed again when a record is read.
+struct Json(Box<str>);
+
+impl Json {
+    fn of(value: &Value) -> Self {
+        Self(value.to_string().into_boxed_str())
+    }
+
+    fn value(&self) -> Value {
+        // The text was written from a `Value` by `Json::of`, so it always parses.
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+/// One held task: its record without the JSON payloads (`head`, whose payload fields are
+/// always `None`, serves filters, sorting and cursors as it is), and the payloads as text.
 struct Entry {
-    record: TaskRecord,
+    head: TaskRecord,
+    progress: Option<Json>,
+    result: Option<Json>,
+    webhook: Option<Json>,
+    request_context: Option<Json>,
     expires_at: Option<Instant>,
 }
 
 impl Entry {
+    fn new(mut record: TaskRecord) -> Self {
+        let text = |value: Option<Value>| value.as_ref().map(Json::of);
+        Self {
+            progress: text(record.progress.take()),
+            result: text(record.result.take()),
+            webhook: text(record.webhook.take()),
+            request_context: text(record.request_context.take()),
+            head: record,
+            expires_at: None,
+        }
+    }
+
     fn expired(&self, now: Instant) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// The whole record, payloads parsed.
+    fn record(&self) -> TaskRecord {
+        self.record_with_result(self.result.as_ref().map(Json::value))
+    }
+
+    /// The whole record with `result` (already in hand) as its result.
+    fn record_with_result(&self, result: Option<Value>) -> TaskRecord {
+        TaskRecord {
+            progress: self.progress.as_ref().map(Json::value),
+            result,
+            webhook: self.webhook.as_ref().map(Json::value),
+            request_context: self.request_context.as_ref().map(Json::value),
+            ..self.head.clone()
+        }
     }
 }
 
@@ -181,7 +231,7 @@ impl InMemoryTaskRegistry {
             return false;
         };
         self.count.fetch_sub(1, AtomicOrdering::AcqRel);
-        self.unindex(&entry.record.scope, &id);
+        self.unindex(&entry.head.scope, &id);
         true
     }
 
@@ -218,46 +268,49 @@ impl InMemoryTaskRegistry {
             let mut entry = self
                 .tasks
                 .get_mut(task_id)
-                .filter(|entry| {
-                    !entry.expired(now) && scope.is_none_or(|s| *s == entry.record.scope)
-                })
+                .filter(|entry| !entry.expired(now) && scope.is_none_or(|s| *s == entry.head.scope))
                 .ok_or_else(|| TaskError::NotFound(task_id.clone()))?;
-            let record = &mut entry.record;
-            if record.is_terminal() {
+            if entry.head.is_terminal() {
+                let status = entry.head.status;
                 let same = match &outcome {
                     Outcome::Completed(result) => {
-                        record.status == TaskStatus::Completed
-                            && record.result.as_ref() == Some(result)
+                        status == TaskStatus::Completed
+                            && entry.result.as_ref().map(Json::value).as_ref() == Some(result)
                     }
                     Outcome::Failed(error) => {
-                        record.status == TaskStatus::Failed && record.error.as_ref() == Some(error)
+                        status == TaskStatus::Failed && entry.head.error.as_ref() == Some(error)
                     }
-                    Outcome::Canceled => record.status == TaskStatus::Canceled,
+                    Outcome::Canceled => status == TaskStatus::Canceled,
                 };
                 if same {
-                    return Ok(TerminalWrite::AlreadyApplied(record.clone()));
+                    return Ok(TerminalWrite::AlreadyApplied(entry.record()));
                 }
                 return Err(TaskError::conflict(
                     task_id,
-                    format!("the task is already {}", record.status),
+                    format!("the task is already {status}"),
                 ));
             }
             let stamp = Utc::now().trunc_subsecs(6);
+            entry.head.updated_at = stamp;
+            entry.head.completed_at = Some(stamp);
+            entry.expires_at = Some(expires_at);
             match outcome {
                 Outcome::Completed(result) => {
-                    record.status = TaskStatus::Completed;
-                    record.result = Some(result);
+                    entry.head.status = TaskStatus::Completed;
+                    entry.result = Some(Json::of(&result));
+                    // The record returned carries the result written, not a reparse of it.
+                    entry.record_with_result(Some(result))
                 }
                 Outcome::Failed(error) => {
-                    record.status = TaskStatus::Failed;
-                    record.error = Some(error);
+                    entry.head.status = TaskStatus::Failed;
+                    entry.head.error = Some(error);
+                    entry.record()
                 }
-                Outcome::Canceled => record.status = TaskStatus::Canceled,
+                Outcome::Canceled => {
+                    entry.head.status = TaskStatus::Canceled;
+                    entry.record()
+                }
             }
-            record.updated_at = stamp;
-            record.completed_at = Some(stamp);
-            entry.expires_at = Some(expires_at);
-            entry.record.clone()
         };
         // The map guard is released before the queue lock: `sweep` takes them the other way.
         let shard = self.next_push.fetch_add(1, AtomicOrdering::Relaxed) % EXPIRY_SHARDS;
@@ -271,8 +324,8 @@ impl InMemoryTaskRegistry {
     fn visible(&self, scope: &TaskScope, task_id: &TaskId, now: Instant) -> Option<TaskRecord> {
         self.tasks
             .get(task_id)
-            .filter(|entry| !entry.expired(now) && entry.record.scope == *scope)
-            .map(|entry| entry.record.clone())
+            .filter(|entry| !entry.expired(now) && entry.head.scope == *scope)
+            .map(|entry| entry.record())
     }
 }
 
@@ -293,11 +346,8 @@ impl TaskRegistry for InMemoryTaskRegistry {
         let now = Instant::now();
         let replaced = match self.tasks.entry(task_id.clone()) {
             MapEntry::Occupied(mut occupied) if occupied.get().expired(now) => {
-                let old = occupied.insert(Box::new(Entry {
-                    record: record.clone(),
-                    expires_at: None,
-                }));
-                Some(old.record.scope)
+                let old = occupied.insert(Box::new(Entry::new(record.clone())));
+                Some(old.head.scope)
             }
             MapEntry::Occupied(_) => {
                 self.count.fetch_sub(1, AtomicOrdering::AcqRel);
@@ -307,10 +357,7 @@ impl TaskRegistry for InMemoryTaskRegistry {
                 ));
             }
             MapEntry::Vacant(vacant) => {
-                vacant.insert(Box::new(Entry {
-                    record: record.clone(),
-                    expires_at: None,
-                }));
+                vacant.insert(Box::new(Entry::new(record.clone())));
                 None
             }
         };
@@ -334,16 +381,15 @@ impl TaskRegistry for InMemoryTaskRegistry {
             .get_mut(task_id)
             .filter(|entry| !entry.expired(now))
             .ok_or_else(|| TaskError::NotFound(task_id.clone()))?;
-        let record = &mut entry.record;
-        if record.is_terminal() {
+        if entry.head.is_terminal() {
             return Err(TaskError::conflict(
                 task_id,
-                format!("the task is already {}", record.status),
+                format!("the task is already {}", entry.head.status),
             ));
         }
-        record.progress = Some(progress);
-        record.status = TaskStatus::Working;
-        record.updated_at = Utc::now().trunc_subsecs(6);
+        entry.progress = Some(Json::of(&progress));
+        entry.head.status = TaskStatus::Working;
+        entry.head.updated_at = Utc::now().trunc_subsecs(6);
         Ok(())
     }
 
@@ -387,8 +433,18 @@ impl TaskRegistry for InMemoryTaskRegistry {
             let Some(entry) = self.tasks.get(&id) else {
                 continue;
             };
-            let record = &entry.record;
-            if entry.expired(now) || record.scope != *scope || !query.filters.matches(record) {
+            if entry.expired(now) || entry.head.scope != *scope {
+                continue;
+            }
+            // Only the `context_contains` filter reads a payload: parse it for that one.
+            let whole;
+            let record = if query.filters.context_contains.is_some() {
+                whole = entry.record();
+                &whole
+            } else {
+                &entry.head
+            };
+            if !query.filters.matches(record) {
                 continue;
             }
             summary.count(record.status, record.protocol, 1);
@@ -437,7 +493,7 @@ impl TaskRegistry for InMemoryTaskRegistry {
             .filter(|id| {
                 self.tasks
                     .get(*id)
-                    .is_some_and(|entry| !entry.record.is_terminal())
+                    .is_some_and(|entry| !entry.head.is_terminal())
             })
             .cloned()
             .collect())
