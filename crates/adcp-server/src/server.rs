@@ -502,6 +502,9 @@ impl AdcpServerBuilder {
             (true, None) => Some(SchemaSet::load_default()?),
             (false, _) => None,
         };
+        if let Some(schemas) = schemas {
+            crate::framework::warm_validators(schemas);
+        }
         let registry = self
             .registry
             .clone()

@@ -51,6 +51,35 @@ impl FrameworkTool {
     }
 }
 
+/// The validators the framework tools use: each tool's request schema and its response schema
+/// (`get_task_status` with `result` opened, as it validates it).
+const FRAMEWORK_VALIDATORS: [(&str, &[&str]); 3] = [
+    ("get_adcp_capabilities", &[]),
+    ("get_task_status", &["result"]),
+    ("list_tasks", &[]),
+];
+
+/// Compiles the framework tools' validators on a thread of its own, so their first calls find
+/// them ready (they are small; a seller's own tools compile on first use, as before). Returns
+/// at once; a compile error is left for the call that meets it to report.
+pub(crate) fn warm_validators(schemas: &'static adcp_types::validate::SchemaSet) {
+    let warm = move || {
+        for (tool, open) in FRAMEWORK_VALIDATORS {
+            let Some(spec) = adcp_types::manifest::tool(tool) else {
+                continue;
+            };
+            let _ = schemas.validator(spec.request_schema);
+            let _ = schemas.validator_opening(spec.response_schema, open);
+        }
+    };
+    if let Err(error) = std::thread::Builder::new()
+        .name("adcp-warm-validators".into())
+        .spawn(warm)
+    {
+        tracing::debug!(%error, "could not start the validator warm-up; first calls compile");
+    }
+}
+
 pub(crate) async fn serve(
     core: &Core,
     tool: FrameworkTool,
