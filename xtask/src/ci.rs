@@ -207,10 +207,14 @@ pub(crate) fn demo(args: &[String]) -> Result<()> {
     run(std::process::Command::new(binaries.demo).args(args))
 }
 
-/// `cargo xtask bench`: every benchmark, built in release, printing its numbers: request and
-/// response validation, get_products over MCP against a bare axum endpoint, and the
-/// PostgreSQL webhook outbox (against a throwaway cluster).
-pub(crate) fn bench(_args: &[String]) -> Result<()> {
+/// `cargo xtask bench [--load-secs N]`: every benchmark, built in release, printing its numbers
+/// as JSON: request and response validation; get_products over MCP and A2A against the bare
+/// and mandated-work-floor endpoints (`bench_server`); 100,000 pending tasks in the in-memory
+/// registry (`bench_registry`); the demo seller as a process — memory at start, after the first
+/// calls and under load, first-call latency, sessions, pending tasks, log cost (`adcp-faults
+/// --bench`, its load phase `--load-secs` long, default 30); and the PostgreSQL webhook outbox
+/// (against a throwaway cluster).
+pub(crate) fn bench(args: &[String]) -> Result<()> {
     schemas::materialise()?;
     run(cargo().args([
         "bench",
@@ -221,15 +225,24 @@ pub(crate) fn bench(_args: &[String]) -> Result<()> {
         "--bench",
         "validator",
     ]))?;
-    run(cargo().args([
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "adcp-demo-seller",
-        "--bin",
+    let binaries = crate::release::build_with(&["bench_server", "bench_registry"])?;
+    run(&mut Command::new(crate::release::binary_in(
+        &binaries.dir,
         "bench_server",
-    ]))?;
+    )?))?;
+    run(&mut Command::new(crate::release::binary_in(
+        &binaries.dir,
+        "bench_registry",
+    )?))?;
+    let logs = workspace_root().join("target/bench/logs");
+    run(Command::new(&binaries.faults)
+        .current_dir(workspace_root())
+        .arg("--demo")
+        .arg(&binaries.demo)
+        .arg("--logs")
+        .arg(&logs)
+        .arg("--bench")
+        .args(args))?;
     with_database(|database_url| {
         let mut outbox = cargo();
         outbox.args([

@@ -18,13 +18,22 @@ pub(crate) struct ReleaseBinaries {
     pub(crate) adcp: PathBuf,
     /// The storyboard runner's own binary.
     pub(crate) conformance: PathBuf,
-    /// The fault suite.
+    /// The fault suite (and, with `--bench`, the demo process bench).
     pub(crate) faults: PathBuf,
+    /// `target/release`, where the binaries `build_with` added are.
+    pub(crate) dir: PathBuf,
 }
 
 /// Builds (or finds fresh) every release binary the commands run and returns their paths.
 pub(crate) fn build() -> Result<ReleaseBinaries> {
-    run(cargo().args([
+    build_with(&[])
+}
+
+/// [`build`], plus the demo package's binaries named in `more` (the benches) in the same
+/// invocation, so they share its dependencies' compilation too.
+pub(crate) fn build_with(more: &[&str]) -> Result<ReleaseBinaries> {
+    let mut command = cargo();
+    command.args([
         "build",
         "--release",
         "--features",
@@ -45,21 +54,28 @@ pub(crate) fn build() -> Result<ReleaseBinaries> {
         "adcp-faults",
         "--bin",
         "adcp-faults",
-    ]))?;
+    ]);
+    for bin in more {
+        command.args(["--bin", bin]);
+    }
+    run(&mut command)?;
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
         .join("release");
-    let binary = |name: &str| -> Result<PathBuf> {
-        let path = dir.join(name);
-        if !path.is_file() {
-            bail!("the release build left no {} binary", path.display());
-        }
-        Ok(path)
-    };
     Ok(ReleaseBinaries {
-        demo: binary("demo_seller")?,
-        adcp: binary("adcp")?,
-        conformance: binary("adcp-conformance")?,
-        faults: binary("adcp-faults")?,
+        demo: binary_in(&dir, "demo_seller")?,
+        adcp: binary_in(&dir, "adcp")?,
+        conformance: binary_in(&dir, "adcp-conformance")?,
+        faults: binary_in(&dir, "adcp-faults")?,
+        dir,
     })
+}
+
+/// The built binary `name` in `dir`, or why there is none.
+pub(crate) fn binary_in(dir: &std::path::Path, name: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    if !path.is_file() {
+        bail!("the release build left no {} binary", path.display());
+    }
+    Ok(path)
 }

@@ -14,7 +14,12 @@
 //!
 //! PostgreSQL: `DATABASE_URL` (a role with CREATEDB) or the workspace's throwaway cluster;
 //! every scenario gets a fresh database of its own.
+//!
+//! `adcp-faults --demo BIN --bench [--load-secs N]` runs no scenario: it measures the demo
+//! process instead (memory, first calls, sessions, pending tasks, log cost; see `bench.rs`) and
+//! prints one JSON document, for `cargo xtask bench`.
 
+mod bench;
 mod client;
 mod error;
 mod process;
@@ -48,6 +53,12 @@ struct Args {
     /// Where each process's log goes.
     #[arg(long, default_value = "target/faults/logs")]
     logs: PathBuf,
+    /// Measure the demo process instead of running the scenarios; print the JSON.
+    #[arg(long)]
+    bench: bool,
+    /// With `--bench`: how long the load phase runs, in seconds.
+    #[arg(long, default_value_t = 30)]
+    load_secs: u64,
 }
 
 /// How much longer than its bound a scenario may run before it is abandoned (its own waits
@@ -131,6 +142,21 @@ async fn main() -> ExitCode {
         demo: args.demo.clone(),
         logs: args.logs.clone(),
     };
+    if args.bench {
+        return match bench::run(&ctx, args.load_secs).await {
+            Ok(report) => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("bench: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let selected: Vec<scenarios::Scenario> = scenarios::all()
         .into_iter()
         .filter(|s| {

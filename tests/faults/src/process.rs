@@ -24,6 +24,8 @@ pub(crate) struct DemoOptions {
     pub(crate) curation: Duration,
     /// Further flags.
     pub(crate) extra: Vec<String>,
+    /// The demo's `RUST_LOG`.
+    pub(crate) rust_log: String,
 }
 
 impl DemoOptions {
@@ -35,6 +37,7 @@ impl DemoOptions {
             stateless: true,
             curation,
             extra: Vec::new(),
+            rust_log: "info".to_owned(),
         }
     }
 
@@ -86,7 +89,7 @@ impl Demo {
             .args(["--curation-ms", &options.curation.as_millis().to_string()])
             // The suite's DATABASE_URL must not leak into an in-memory demo (clap reads it).
             .env_remove("DATABASE_URL")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", &options.rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
@@ -231,10 +234,19 @@ impl Demo {
 
     /// Resident memory (VmRSS) in KiB, read from /proc.
     pub(crate) fn rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The most resident memory the process has had (VmHWM) in KiB, read from /proc.
+    pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    fn status_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 }

@@ -48,6 +48,17 @@ pub(crate) struct DemoSales {
 
 /// What a read reports of `buy` beyond its record: its available actions (from its products'
 /// templates), open impairments and creative approvals.
+/// Every product the protocol's filters keep for `request` (pricing options pruned to the
+/// requested currencies and price type), ranked against its brief; the server cuts the page
+/// (`auto_paginate`).
+fn shortlist(catalog: &Catalog, request: &GetProductsRequest) -> Vec<Product> {
+    let products = adcp_server::rules::discovery::apply_product_filters(catalog.all(), request);
+    match request.brief.as_deref() {
+        Some(brief) => relevance::rank(products, brief),
+        None => products,
+    }
+}
+
 pub(crate) fn surface_of(buy: &MediaBuy, catalog: &Catalog) -> Result<Surface, AdcpError> {
     let products = create::products_of(buy, catalog);
     surface_with(buy, &products)
@@ -100,17 +111,10 @@ impl SalesPlatform for DemoSales {
     ) -> Result<DiscoveryResult<GetProductsResponse>, AdcpError> {
         // A read ends the current seed batch (see the catalog's order).
         self.catalog.close_batch();
-        // Every product the protocol's filters keep (with pricing options pruned to the
-        // requested currencies and price type); the server cuts the page (`auto_paginate`).
-        let mut products: Vec<Product> =
-            adcp_server::rules::discovery::apply_product_filters(self.catalog.all(), &request);
-        if let Some(brief) = request.brief.as_deref() {
-            products = relevance::rank(products, brief);
-        }
         let wholesale = request.buying_mode == GetProductsRequestBuyingMode::Wholesale;
         if wholesale || request.push_notification_config.is_none() {
             return Ok(Outcome::Completed(GetProductsResponse {
-                products: Some(products),
+                products: Some(shortlist(&self.catalog, &request)),
                 ..GetProductsResponse::default()
             }));
         }
@@ -122,19 +126,21 @@ impl SalesPlatform for DemoSales {
             .and_then(|p| p.max_results)
             .and_then(|n| usize::try_from(n.get()).ok())
             .unwrap_or(50);
-        products.truncate(limit);
-        let body = GetProductsResponse {
-            products: Some(products),
-            ..GetProductsResponse::default()
-        };
-        // Brief (or refine) discovery with a webhook registered: curate in the background.
-        let curation = self.curation;
+        // Brief (or refine) discovery with a webhook registered: curate in the background. The
+        // shortlist is drawn when the curation ends, so a waiting task holds its request, not a
+        // copy of the catalog.
+        let (catalog, curation) = (Arc::clone(&self.catalog), self.curation);
         Ok(ctx
             .handoff_to_task(move |task| async move {
                 task.update_progress(TaskProgress::new().percentage(50.0).steps(1, 2))
                     .await;
                 tokio::time::sleep(curation).await;
-                Ok::<_, AdcpError>(body)
+                let mut products = shortlist(&catalog, &request);
+                products.truncate(limit);
+                Ok::<_, AdcpError>(GetProductsResponse {
+                    products: Some(products),
+                    ..GetProductsResponse::default()
+                })
             })
             .into())
     }

@@ -1,0 +1,345 @@
+//! `adcp-faults --bench`: the release demo seller measured as the process a seller runs, with
+//! in-memory stores (`cargo xtask bench` prints the JSON this returns). Resident memory comes
+//! from `/proc/<pid>/status` (VmRSS, VmHWM), so it counts everything the process holds: heap,
+//! allocator retention, stacks and the binary's touched pages.
+//!
+//! - `start`: RSS once the demo serves, before any call.
+//! - `first_calls`: each tool's first call after start, then its second, timed from this
+//!   process (loopback HTTP included), with the RSS after it. The framework's own tools
+//!   (`get_adcp_capabilities`, `list_tasks`, `get_task_status`) are marked.
+//! - `load`: synchronous `get_products` at concurrency 16 for `--load-secs`: calls/s, p50, the
+//!   RSS after and the peak.
+//! - `pending_tasks`: briefs with a push config the demo hands off (its curation outlasts the
+//!   bench): RSS per pending task, end to end (registry, runtime, the demo's own future).
+//! - `sessions`: `initialize` requests, each opening a session the demo holds (session mode, caps
+//!   raised for the count), and the same requests against the stateless demo: RSS per session.
+//! - `log_cost`: the same load against a demo at the default level (`info`) and one with logging
+//!   off, alternated: the throughput ratio.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::client::{self, INITIALIZE, Mcp, TOKEN};
+use crate::error::{Error, Result};
+use crate::process::{Demo, DemoOptions};
+use crate::scenarios::Ctx;
+
+/// How many tasks the pending-task phase leaves waiting.
+const PENDING_TASKS: usize = 10_000;
+/// How many sessions the session phase opens.
+const SESSIONS: usize = 2_000;
+/// Concurrency of the load, the task submissions and the session opening.
+const CONCURRENCY: usize = 16;
+/// The curation the bench's demos run with: no handed-off task finishes during the bench.
+const NEVER: Duration = Duration::from_hours(1);
+
+/// Runs every phase and returns the JSON document.
+pub(crate) async fn run(ctx: &Ctx, load_secs: u64) -> Result<Value> {
+    let load_for = Duration::from_secs(load_secs.max(1));
+    let demo = start(ctx, "bench", DemoOptions::new(None, NEVER)).await?;
+    let mcp = Mcp::new(demo.url())?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start_kib = rss(&demo)?;
+
+    let first_calls = first_calls(&demo, &mcp).await?;
+    let after_first_kib = rss(&demo)?;
+
+    let load = load(demo.url(), load_for).await?;
+    let after_load_kib = rss(&demo)?;
+    let peak_kib = demo
+        .peak_rss_kib()
+        .ok_or_else(|| Error::Unexpected("no VmHWM for the demo".into()))?;
+
+    let pending = pending_tasks(&demo, &mcp).await?;
+    let stateless_sessions = sessions(&demo).await?;
+    drop(demo);
+
+    let mut options = DemoOptions::new(None, NEVER);
+    options.stateless = false;
+    let options = options
+        .with("--max-sessions", &(SESSIONS * 2).to_string())
+        .with("--max-sessions-per-principal", &(SESSIONS * 2).to_string());
+    let held = start(ctx, "bench-sessions", options).await?;
+    let held_sessions = sessions(&held).await?;
+    drop(held);
+
+    let log_cost = log_cost(ctx, load_for).await?;
+    Ok(json!({
+        "benchmark": "the release demo seller as a process (in-memory stores, strict validation on)",
+        "rss_mb": {
+            "start": mb(start_kib),
+            "after_first_calls": mb(after_first_kib),
+            "after_load": mb(after_load_kib),
+            "peak_through_load": mb(peak_kib),
+        },
+        "first_calls": first_calls,
+        "load": load.to_json(),
+        "pending_tasks": pending,
+        "sessions": { "held": held_sessions, "stateless": stateless_sessions },
+        "log_cost": log_cost,
+    }))
+}
+
+async fn start(ctx: &Ctx, name: &str, options: DemoOptions) -> Result<Demo> {
+    Demo::start(&ctx.demo, &ctx.logs, name, &options).await
+}
+
+fn rss(demo: &Demo) -> Result<u64> {
+    demo.rss_kib()
+        .ok_or_else(|| Error::Unexpected("no VmRSS for the demo".into()))
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mb(kib: u64) -> f64 {
+    (kib as f64 / 1024.0 * 10.0).round() / 10.0
+}
+
+fn ms(elapsed: Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// Each tool's first and second call, in the order a buyer's session makes them.
+async fn first_calls(demo: &Demo, mcp: &Mcp) -> Result<Value> {
+    let account = client::account();
+    let brief = |n: u32| {
+        json!({
+            "buying_mode": "brief", "brief": "first-call brief", "account": account,
+            "push_notification_config": {
+                "url": "http://127.0.0.1:9/never", "operation_id": format!("op-first-{n}") },
+        })
+    };
+    let mut out = Vec::new();
+    let mut record = |tool: &str, framework: bool, first: Duration, second: Duration| {
+        let rss_mb_after = mb(rss(demo)?);
+        out.push(json!({
+            "tool": tool, "framework": framework, "first_ms": ms(first),
+            "second_ms": ms(second), "rss_mb_after": rss_mb_after,
+        }));
+        Ok::<_, Error>(())
+    };
+    for (tool, arguments) in [
+        ("get_adcp_capabilities", json!({})),
+        ("list_tasks", json!({ "account": account })),
+    ] {
+        let (first, second) = twice(mcp, tool, &arguments).await?;
+        record(tool, true, first, second)?;
+    }
+    // A brief with a push config: the handoff (request validation, the async arm).
+    let at = Instant::now();
+    let task = mcp.call("get_products", brief(1)).await?;
+    let first = at.elapsed();
+    let task_id = task.body["task_id"]
+        .as_str()
+        .ok_or_else(|| Error::Unexpected(format!("the brief was not handed off: {}", task.body)))?
+        .to_owned();
+    let at = Instant::now();
+    expect_ok("get_products", &mcp.call("get_products", brief(2)).await?)?;
+    record("get_products (handoff)", false, first, at.elapsed())?;
+    let status = json!({ "task_id": task_id, "account": account });
+    let (first, second) = twice(mcp, "get_task_status", &status).await?;
+    record("get_task_status", true, first, second)?;
+    for (tool, arguments) in [
+        (
+            "get_products",
+            json!({ "buying_mode": "wholesale", "account": account }),
+        ),
+        (
+            "get_signals",
+            json!({ "signal_spec": "outdoor enthusiasts", "account": account }),
+        ),
+        ("list_creative_formats", json!({})),
+    ] {
+        let (first, second) = twice(mcp, tool, &arguments).await?;
+        record(tool, false, first, second)?;
+    }
+    Ok(Value::Array(out))
+}
+
+/// Calls `tool` twice; how long each call took. An error reply fails the bench: a refused call
+/// would time the refusal, not the tool.
+async fn twice(mcp: &Mcp, tool: &str, arguments: &Value) -> Result<(Duration, Duration)> {
+    let at = Instant::now();
+    expect_ok(tool, &mcp.call(tool, arguments.clone()).await?)?;
+    let first = at.elapsed();
+    let at = Instant::now();
+    expect_ok(tool, &mcp.call(tool, arguments.clone()).await?)?;
+    Ok((first, at.elapsed()))
+}
+
+fn expect_ok(tool: &str, reply: &client::ToolReply) -> Result<()> {
+    if reply.is_error {
+        return Err(Error::Unexpected(format!("{tool} failed: {}", reply.body)));
+    }
+    Ok(())
+}
+
+/// What a load run measured.
+struct Load {
+    calls: u64,
+    secs: f64,
+    p50_ms: f64,
+}
+
+impl Load {
+    #[allow(clippy::cast_precision_loss)]
+    fn per_sec(&self) -> f64 {
+        self.calls as f64 / self.secs
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "concurrency": CONCURRENCY, "seconds": self.secs, "calls": self.calls,
+            "calls_per_sec": self.per_sec().round(), "p50_ms": self.p50_ms,
+        })
+    }
+}
+
+/// Synchronous wholesale `get_products` from `CONCURRENCY` keep-alive clients for `run`.
+async fn load(url: &str, run: Duration) -> Result<Load> {
+    let http = client::http_client(Duration::from_secs(10))?;
+    let body: Arc<str> = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "get_products", "arguments": {
+            "buying_mode": "wholesale", "account": client::account() } },
+    })
+    .to_string()
+    .into();
+    let calls = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (http, url, body, calls) = (
+            http.clone(),
+            url.to_owned(),
+            Arc::clone(&body),
+            Arc::clone(&calls),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while started.elapsed() < run {
+                let at = Instant::now();
+                let (status, reply) =
+                    client::post(&http, &url, body.to_string(), Some(TOKEN)).await?;
+                if status != 200 || reply.get("result").is_none() {
+                    return Err(Error::Unexpected(format!(
+                        "load call failed: HTTP {status}"
+                    )));
+                }
+                latencies.push(at.elapsed().as_secs_f64() * 1000.0);
+                calls.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, Error>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(
+            worker
+                .await
+                .map_err(|e| Error::Unexpected(e.to_string()))??,
+        );
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    Ok(Load {
+        calls: calls.load(Ordering::Relaxed),
+        secs: (secs * 100.0).round() / 100.0,
+        p50_ms: all
+            .get(all.len() / 2)
+            .map_or(0.0, |v| (v * 1000.0).round() / 1000.0),
+    })
+}
+
+/// Runs `count` copies of `job(i)` with `CONCURRENCY` at a time; the first error stops it.
+async fn fan_out<F, Fut>(count: usize, job: F) -> Result<()>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    use futures::StreamExt as _;
+    let mut results = futures::stream::iter(0..count)
+        .map(job)
+        .buffer_unordered(CONCURRENCY);
+    while let Some(result) = results.next().await {
+        result?;
+    }
+    Ok(())
+}
+
+/// RSS per handed-off task still waiting on its curation.
+#[allow(clippy::cast_precision_loss)]
+async fn pending_tasks(demo: &Demo, mcp: &Mcp) -> Result<Value> {
+    let before = rss(demo)?;
+    let at = Instant::now();
+    fan_out(PENDING_TASKS, |n| async move {
+        mcp.submit_brief(n, "http://127.0.0.1:9/never")
+            .await
+            .map(drop)
+    })
+    .await?;
+    let secs = at.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = rss(demo)?;
+    Ok(json!({
+        "tasks": PENDING_TASKS,
+        "submitted_per_sec": (PENDING_TASKS as f64 / secs).round(),
+        "rss_mb_before": mb(before), "rss_mb_after": mb(after),
+        "kb_per_task": per_item_kb(before, after, PENDING_TASKS),
+    }))
+}
+
+/// RSS per `initialize` (a held session, or nothing in stateless mode).
+async fn sessions(demo: &Demo) -> Result<Value> {
+    let http = client::http_client(Duration::from_secs(10))?;
+    let before = rss(demo)?;
+    fan_out(SESSIONS, |_| {
+        let http = http.clone();
+        async move {
+            let (status, _) =
+                client::post(&http, demo.url(), INITIALIZE.to_owned(), Some(TOKEN)).await?;
+            if status == 200 {
+                Ok(())
+            } else {
+                Err(Error::Unexpected(format!("initialize: HTTP {status}")))
+            }
+        }
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = rss(demo)?;
+    Ok(json!({
+        "initialize_requests": SESSIONS,
+        "rss_mb_before": mb(before), "rss_mb_after": mb(after),
+        "kb_per_session": per_item_kb(before, after, SESSIONS),
+    }))
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn per_item_kb(before: u64, after: u64, items: usize) -> f64 {
+    let grown = after.saturating_sub(before) as f64;
+    (grown / items as f64 * 100.0).round() / 100.0
+}
+
+/// Throughput with the default log level against logging off, two alternated rounds each.
+async fn log_cost(ctx: &Ctx, run: Duration) -> Result<Value> {
+    let round = (run / 3).max(Duration::from_secs(2));
+    let mut quiet = DemoOptions::new(None, NEVER);
+    "off".clone_into(&mut quiet.rust_log);
+    let logged = start(ctx, "bench-log-info", DemoOptions::new(None, NEVER)).await?;
+    let silent = start(ctx, "bench-log-off", quiet).await?;
+    let (mut with_logs, mut without) = (0.0, 0.0);
+    for _ in 0..2 {
+        with_logs += load(logged.url(), round).await?.per_sec();
+        without += load(silent.url(), round).await?.per_sec();
+    }
+    Ok(json!({
+        "seconds_per_round": round.as_secs(), "rounds": 2,
+        "calls_per_sec_info": (with_logs / 2.0).round(),
+        "calls_per_sec_off": (without / 2.0).round(),
+        "cost_percent": ((1.0 - with_logs / without) * 1000.0).round() / 10.0,
+    }))
+}
