@@ -5,9 +5,14 @@
 //! workspace's materialised `schemas/<version>/` (`cargo xtask schemas`), or the copy a packaged
 //! crate carries (`schemas/<version>/` beside this file); its `manifest.json` must name the
 //! version the types were generated from. Each `*.json` below it except
-//! `manifest.json` (data, not a schema) is minified and appended to one bundle in `OUT_DIR`;
+//! `manifest.json` (data, not a schema) is minified, stripped of its annotation keywords
+//! (`src/schema_tree.rs`: they never change a verdict), and appended to one bundle in `OUT_DIR`;
 //! a generated `schemas.rs` lists every file's relative path and byte range in the bundle, in
 //! sorted order, so the output is the same whatever order the file system lists files in.
+
+#[path = "src/schema_tree.rs"]
+#[allow(dead_code)]
+mod schema_tree;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,8 +55,9 @@ fn embed() -> Result<(), String> {
         let path = dir.join(rel);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
+        let mut value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+        schema_tree::strip_annotations(&mut value);
         let start = bundle.len();
         bundle.push_str(&value.to_string());
         writeln!(table, "    ({rel:?}, {start}, {}),", bundle.len()).expect("writing to a String");
