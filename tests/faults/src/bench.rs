@@ -3,18 +3,19 @@
 //! from `/proc/<pid>/status` (VmRSS, VmHWM), so it counts everything the process holds: heap,
 //! allocator retention, stacks and the binary's touched pages.
 //!
-//! - `start`: RSS once the demo serves, before any call.
+//! - `rss_mb`: once the demo serves, before any call (`start`); after the load below, and the
+//!   most it held through it; and, on a process of its own, after the first call of every tool
+//!   `first_calls` makes.
 //! - `first_calls`: each tool's first call after start, then its second, timed from this
 //!   process (loopback HTTP included), with the RSS after it. The framework's own tools
 //!   (`get_adcp_capabilities`, `list_tasks`, `get_task_status`) are marked.
-//! - `load`: synchronous `get_products` at concurrency 16 for `--load-secs`: calls/s, p50, the
-//!   RSS after and the peak.
+//! - `load`: synchronous `get_products` at concurrency 16 for `--load-secs`: calls/s, p50.
 //! - `pending_tasks`: briefs with a push config the demo hands off (its curation outlasts the
 //!   bench): RSS per pending task, end to end (registry, runtime, the demo's own future).
 //! - `sessions`: `initialize` requests, each opening a session the demo holds (session mode, caps
 //!   raised for the count), and the same requests against the stateless demo: RSS per session.
 //! - `log_cost`: the same load against a demo at the default level (`info`) and one with logging
-//!   off, alternated: the throughput ratio.
+//!   off, in the order info, off, off, info: the throughput ratio.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,14 +41,17 @@ const NEVER: Duration = Duration::from_hours(1);
 /// Runs every phase and returns the JSON document.
 pub(crate) async fn run(ctx: &Ctx, load_secs: u64) -> Result<Value> {
     let load_for = Duration::from_secs(load_secs.max(1));
+    // First calls on a process of their own, so each really is the first.
+    let fresh = start(ctx, "bench-first-calls", DemoOptions::new(None, NEVER)).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let first_calls = first_calls(&fresh, &Mcp::new(fresh.url())?).await?;
+    let after_first_kib = rss(&fresh)?;
+    drop(fresh);
+
     let demo = start(ctx, "bench", DemoOptions::new(None, NEVER)).await?;
     let mcp = Mcp::new(demo.url())?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let start_kib = rss(&demo)?;
-
-    let first_calls = first_calls(&demo, &mcp).await?;
-    let after_first_kib = rss(&demo)?;
-
     let load = load(demo.url(), load_for).await?;
     let after_load_kib = rss(&demo)?;
     let peak_kib = demo
@@ -72,9 +76,9 @@ pub(crate) async fn run(ctx: &Ctx, load_secs: u64) -> Result<Value> {
         "benchmark": "the release demo seller as a process (in-memory stores, strict validation on)",
         "rss_mb": {
             "start": mb(start_kib),
-            "after_first_calls": mb(after_first_kib),
             "after_load": mb(after_load_kib),
             "peak_through_load": mb(peak_kib),
+            "after_first_call_of_every_tool": mb(after_first_kib),
         },
         "first_calls": first_calls,
         "load": load.to_json(),
@@ -324,20 +328,29 @@ fn per_item_kb(before: u64, after: u64, items: usize) -> f64 {
     (grown / items as f64 * 100.0).round() / 100.0
 }
 
-/// Throughput with the default log level against logging off, two alternated rounds each.
+/// Throughput with the default log level against logging off: two rounds each, in the order
+/// info, off, off, info, so neither side always runs first.
 async fn log_cost(ctx: &Ctx, run: Duration) -> Result<Value> {
-    let round = (run / 3).max(Duration::from_secs(2));
+    let round = (run / 4).max(Duration::from_secs(2));
     let mut quiet = DemoOptions::new(None, NEVER);
     "off".clone_into(&mut quiet.rust_log);
     let logged = start(ctx, "bench-log-info", DemoOptions::new(None, NEVER)).await?;
     let silent = start(ctx, "bench-log-off", quiet).await?;
     let (mut with_logs, mut without) = (0.0, 0.0);
-    for _ in 0..2 {
-        with_logs += load(logged.url(), round).await?.per_sec();
-        without += load(silent.url(), round).await?.per_sec();
+    for logged_first in [true, false] {
+        let (first, second) = if logged_first {
+            (&logged, &silent)
+        } else {
+            (&silent, &logged)
+        };
+        let a = load(first.url(), round).await?.per_sec();
+        let b = load(second.url(), round).await?.per_sec();
+        let (info, off) = if logged_first { (a, b) } else { (b, a) };
+        with_logs += info;
+        without += off;
     }
     Ok(json!({
-        "seconds_per_round": round.as_secs(), "rounds": 2,
+        "seconds_per_round": round.as_secs(), "rounds": 2, "order": "info, off, off, info",
         "calls_per_sec_info": (with_logs / 2.0).round(),
         "calls_per_sec_off": (without / 2.0).round(),
         "cost_percent": ((1.0 - with_logs / without) * 1000.0).round() / 10.0,

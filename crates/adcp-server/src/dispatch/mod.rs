@@ -111,10 +111,7 @@ impl Core {
         request: Value,
         principal: Option<Principal>,
     ) -> ToolReply {
-        // `debug`: a span per call is the cost of logging at the default level (5.7 % of
-        // get_products throughput at `info` in `cargo xtask bench`); a handed-off task keeps
-        // its `info` span, and every event a call logs names its tool.
-        let span = tracing::debug_span!(
+        let span = tracing::info_span!(
             "adcp.tool",
             tool,
             principal = principal.as_ref().map(Principal::id)
