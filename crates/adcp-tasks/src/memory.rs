@@ -499,3 +499,52 @@ impl TaskRegistry for InMemoryTaskRegistry {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use adcp_types::AdcpProtocol;
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::TaskKind;
+
+    #[tokio::test]
+    async fn payloads_held_as_text_read_back_exactly() {
+        let registry = InMemoryTaskRegistry::new();
+        let scope = TaskScope::new("acc_1", "api_key:k").unwrap();
+        let task = NewTask::new(
+            scope.clone(),
+            TaskKind::new("get_products").unwrap(),
+            AdcpProtocol::MediaBuy,
+        )
+        .with_webhook(json!({"url": "https://buyer.example/hook", "token": "t"}))
+        .with_request_context(json!({"correlation_id": "c", "budget": 0.1}));
+        let issued = registry.issue(task).await.unwrap();
+        let progress = json!({"percentage": 33.333_333_333_333_336});
+        registry
+            .update_progress(&issued.task_id, progress.clone())
+            .await
+            .unwrap();
+        // Numbers a lossy float parse would change in the last bit.
+        let result = json!({"prices": [0.1, 0.300_000_000_000_000_04, 1.000_000_000_000_000_2, 5e-324, 1.797_693_134_862_315_7e308]});
+        let first = registry
+            .complete(&issued.task_id, result.clone())
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, TerminalWrite::Applied(ref r) if r.result.as_ref() == Some(&result))
+        );
+        let read = registry
+            .get(&scope, &issued.task_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.result, Some(result.clone()));
+        assert_eq!(read.progress, Some(progress));
+        assert_eq!(read.webhook, issued.webhook);
+        assert_eq!(read.request_context, issued.request_context);
+        // The same result again is the same write, not a conflict.
+        let again = registry.complete(&issued.task_id, result).await.unwrap();
+        assert!(matches!(again, TerminalWrite::AlreadyApplied(_)));
+    }
+}
