@@ -73,7 +73,7 @@ pub(crate) fn build_with(more: &[&str]) -> Result<ReleaseBinaries> {
 
 /// The built binary `name` in `dir`, or why there is none.
 pub(crate) fn binary_in(dir: &std::path::Path, name: &str) -> Result<PathBuf> {
-    let path = dir.join(name);
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if !path.is_file() {
         bail!("the release build left no {} binary", path.display());
     }

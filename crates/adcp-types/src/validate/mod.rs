@@ -26,7 +26,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use jsonschema::{Retrieve, Uri, Validator};
 use serde_json::{Value, json};
@@ -349,22 +349,26 @@ impl SchemaSet {
         schema: &str,
         root: impl FnOnce() -> Result<Value, ValidateError>,
     ) -> Result<Arc<Validator>, ValidateError> {
+        // A compile that panicked poisons nothing it wrote: its slot stays empty, and the next
+        // caller compiles again.
         let found = self
             .compiled
             .read()
-            .ok()
-            .and_then(|map| map.get(key).cloned());
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned();
         let cell = if let Some(cell) = found {
             cell
         } else {
             if self.documents.text(schema).is_none() {
                 return Err(ValidateError::UnknownSchema(schema.to_owned()));
             }
-            let mut map = self.compiled.write().map_err(|_| ValidateError::Schema {
-                schema: schema.to_owned(),
-                message: "a compile panicked while holding the validator cache".into(),
-            })?;
-            map.entry(key.to_owned()).or_default().clone()
+            self.compiled
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key.to_owned())
+                .or_default()
+                .clone()
         };
         let compiled = cell.get_or_init(|| {
             let root = root()

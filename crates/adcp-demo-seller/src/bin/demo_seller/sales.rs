@@ -46,8 +46,6 @@ pub(crate) struct DemoSales {
     pub(crate) curation: Duration,
 }
 
-/// What a read reports of `buy` beyond its record: its available actions (from its products'
-/// templates), open impairments and creative approvals.
 /// Every product the protocol's filters keep for `request` (pricing options pruned to the
 /// requested currencies and price type), ranked against its brief; the server cuts the page
 /// (`auto_paginate`).
@@ -59,6 +57,8 @@ fn shortlist(catalog: &Catalog, request: &GetProductsRequest) -> Vec<Product> {
     }
 }
 
+/// What a read reports of `buy` beyond its record: its available actions (from its products'
+/// templates), open impairments and creative approvals.
 pub(crate) fn surface_of(buy: &MediaBuy, catalog: &Catalog) -> Result<Surface, AdcpError> {
     let products = create::products_of(buy, catalog);
     surface_with(buy, &products)
