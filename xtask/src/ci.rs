@@ -209,11 +209,12 @@ pub(crate) fn demo(args: &[String]) -> Result<()> {
 
 /// `cargo xtask bench [--load-secs N]`: every benchmark, built in release, printing its numbers
 /// as JSON: request and response validation; get_products over MCP and A2A against the bare
-/// and mandated-work-floor endpoints (`bench_server`); 100,000 pending tasks in the in-memory
+/// and mandated-work-floor endpoints (`bench_server`: 10 and 1 products with strict validation,
+/// and 10 without); 100,000 pending tasks in the in-memory
 /// registry (`bench_registry`); the demo seller as a process — memory at start, after the first
 /// calls and under load, first-call latency, sessions, pending tasks, log cost (`adcp-faults
 /// --bench`, its load phase `--load-secs` long, default 30); and the PostgreSQL webhook outbox
-/// (against a throwaway cluster).
+/// (against a throwaway cluster) while a hung receiver is present.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     schemas::materialise()?;
     run(cargo().args([
@@ -226,10 +227,17 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         "validator",
     ]))?;
     let binaries = crate::release::build_with(&["bench_server", "bench_registry"])?;
-    run(&mut Command::new(crate::release::binary_in(
-        &binaries.dir,
-        "bench_server",
-    )?))?;
+    let bench_server = crate::release::binary_in(&binaries.dir, "bench_server")?;
+    // A 10-product reply and a 1-product reply with strict validation, then the production
+    // profile (strict off) against its own floor.
+    for (products, strict) in [("10", true), ("1", true), ("10", false)] {
+        let mut server = Command::new(&bench_server);
+        server.env("BENCH_PRODUCTS", products);
+        if !strict {
+            server.env("BENCH_NO_STRICT", "1");
+        }
+        run(&mut server)?;
+    }
     run(&mut Command::new(crate::release::binary_in(
         &binaries.dir,
         "bench_registry",

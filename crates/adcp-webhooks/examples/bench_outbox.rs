@@ -1,7 +1,9 @@
 //! Benchmark: deliveries per second from the PostgreSQL outbox to a loopback receiver with two
-//! workers, and enqueue → delivered latency when the workers are idle. Prints one JSON object.
+//! workers while a hung receiver is present (it accepts connections and never answers; its
+//! rows are enqueued first, so its attempts hold their slots from the start), and enqueue →
+//! delivered latency when the workers are idle. Prints one JSON object.
 //!
-//! `cargo run -p adcp-webhooks --features postgres --example bench_outbox [-- <rows> <samples>]`
+//! `cargo run -p adcp-webhooks --features postgres --example bench_outbox [-- <rows> <samples> <hung rows>]`
 //! Uses `DATABASE_URL` when set, otherwise the workspace's throwaway PostgreSQL harness.
 
 use std::sync::Arc;
@@ -48,6 +50,23 @@ async fn start_receiver() -> (String, Arc<Receiver>, mpsc::UnboundedReceiver<Ins
     });
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     (format!("http://{addr}/hook?route=bench"), state, rx)
+}
+
+/// A receiver that accepts every connection and never reads or answers: each attempt to it
+/// hangs until the sender's request timeout. Returns its URL and how many connections it holds.
+async fn start_hung_receiver() -> BenchResult<(String, Arc<AtomicU64>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let held = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&held);
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::Relaxed);
+            open.push(stream);
+        }
+    });
+    Ok((format!("http://{addr}/hook?route=hung"), held))
 }
 
 fn delivery(url: &str, i: usize) -> NewDelivery {
@@ -170,6 +189,7 @@ async fn main() -> BenchResult {
     let mut args = std::env::args().skip(1);
     let rows: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let samples: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
+    let hung_rows: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
 
     let db = adcp_pg_harness::fresh_database().await;
     let pool = sqlx::postgres::PgPoolOptions::new()
@@ -179,6 +199,7 @@ async fn main() -> BenchResult {
     let outbox = PgOutbox::new(pool);
     outbox.migrate().await?;
     let (url, receiver, mut arrivals) = start_receiver().await;
+    let (hung_url, hung_connections) = start_hung_receiver().await?;
     let signer = WebhookSigner::new(WebhookSigningKey::generate(
         "bench-2026",
         SignatureAlgorithm::Ed25519,
@@ -187,10 +208,14 @@ async fn main() -> BenchResult {
     let sender_config = SenderConfig {
         policy: SsrfPolicy::strict().allow_loopback(),
         max_idle_per_host: 256,
+        // The hung receiver's attempts end here (and the workers' stop waits for them).
+        request_timeout: Duration::from_secs(5),
         ..SenderConfig::default()
     };
     let sender = WebhookSender::new(sender_config, Some(signer))?;
 
+    // The hung receiver's rows first: they are claimed first and hang through the whole run.
+    fill(&outbox, &hung_url, hung_rows).await?;
     fill(&outbox, &url, rows).await?;
     let stop = CancellationToken::new();
     let started = Instant::now();
@@ -199,8 +224,9 @@ async fn main() -> BenchResult {
         let config = OutboxWorkerConfig {
             worker_id: name.to_owned(),
             batch_size: 128,
-            concurrency: 128,
-            // Every row goes to the one loopback receiver: measure throughput, not fairness.
+            // 128 slots for the healthy receiver beside the hung one's rows.
+            concurrency: 128 + hung_rows,
+            // Every healthy row goes to the one loopback receiver: measure throughput.
             per_host_concurrency: 128,
             poll_interval: Duration::from_millis(500),
             ..OutboxWorkerConfig::default()
@@ -220,10 +246,15 @@ async fn main() -> BenchResult {
 
     #[allow(clippy::cast_precision_loss)]
     let report = serde_json::json!({
-        "benchmark": "adcp-webhooks pg outbox -> loopback receiver",
+        "benchmark": "adcp-webhooks pg outbox -> loopback receiver, a hung receiver present",
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "workers": 2,
         "rows": rows,
+        "hung_receiver": {
+            "rows": hung_rows,
+            "connections_held": hung_connections.load(Ordering::Relaxed),
+            "request_timeout_s": 5,
+        },
         "delivered": delivered,
         "duplicate_requests": duplicates,
         "seconds_until_all_received": received_all.as_secs_f64(),

@@ -232,6 +232,18 @@ impl Demo {
         )
     }
 
+    /// CPU time the process has used so far, all threads, in nanoseconds: the sum of every
+    /// thread's run time from `/proc/<pid>/task/<tid>/schedstat` (a thread that exited is not
+    /// counted, so measure between two reads while the process's threads live).
+    pub(crate) fn cpu_ns(&self) -> Option<u64> {
+        let mut total = 0_u64;
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid())).ok()? {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(total)
+    }
+
     /// Resident memory (VmRSS) in KiB, read from /proc.
     pub(crate) fn rss_kib(&self) -> Option<u64> {
         self.status_kib("VmRSS:")

@@ -1,12 +1,18 @@
 //! The bench server `cargo xtask bench` runs (release): synchronous get_products over MCP
-//! (strict mode on) against a bare axum endpoint returning the same bytes, at concurrency 1 and
-//! 16; and handoff → terminal-webhook latency. Prints one JSON document.
+//! (stateless, and in session mode) and over A2A, strict mode on (`BENCH_NO_STRICT` turns it
+//! off; `BENCH_PRODUCTS` sets the catalog size), against a bare axum endpoint returning the same
+//! bytes, at concurrency 1 and 16; and handoff → terminal-webhook latency. Prints one JSON
+//! document.
 //!
-//! A third endpoint, the *floor*, is plain axum doing only the work the protocol mandates for
+//! A further endpoint, the *floor*, is plain axum doing only the work the protocol mandates for
 //! this reply (the platform's copy of the catalog, serialising it, validating it against the
 //! response schema, and answering with the JSON twice: `structuredContent` and the text item).
 //! No framework can beat it with validation on; it shows how much of the gap to the bare
-//! endpoint is the framework and how much is the protocol.
+//! endpoint is the framework and how much is the protocol. Two more locate the framework's
+//! share: the floor behind the SDK's accept loop, and the SDK's dispatcher behind plain axum
+//! (everything but the MCP framing).
+//!
+//! `BENCH_ONLY=<endpoint>` loads one endpoint alone, for a profiler.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,17 +108,80 @@ async fn load(
     token: Option<&'static str>,
     concurrency: usize,
 ) -> BenchResult<Load> {
+    load_for(url, body, token, concurrency, RUN).await
+}
+
+async fn load_for(
+    url: &str,
+    body: &'static str,
+    token: Option<&'static str>,
+    concurrency: usize,
+    run: Duration,
+) -> BenchResult<Load> {
+    load_with(url, body, token, concurrency, run, false).await
+}
+
+/// Opens an MCP session (`initialize`, then `notifications/initialized`); returns its id.
+async fn open_session(client: &reqwest::Client, url: &str) -> BenchResult<String> {
+    let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": { "name": "bench", "version": "1" } } });
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(initialize.to_string())
+        .send()
+        .await?;
+    let id = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no mcp-session-id on initialize")?
+        .to_owned();
+    response.bytes().await?;
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &id)
+        .body(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    Ok(id)
+}
+
+/// `concurrency` keep-alive clients posting `body` for `run`; with `session`, each client
+/// opens an MCP session first and sends every call in it.
+async fn load_with(
+    url: &str,
+    body: &'static str,
+    token: Option<&'static str>,
+    concurrency: usize,
+    run: Duration,
+    session: bool,
+) -> BenchResult<Load> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
     let count = Arc::new(AtomicU64::new(0));
+    let mut sessions = Vec::new();
+    for _ in 0..concurrency {
+        sessions.push(if session {
+            Some(open_session(&client, url).await?)
+        } else {
+            None
+        });
+    }
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..concurrency {
+    for session in sessions {
         let (client, url, count) = (client.clone(), url.to_owned(), Arc::clone(&count));
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            while started.elapsed() < RUN {
+            while started.elapsed() < run {
                 let at = Instant::now();
                 let mut request = client
                     .post(&url)
@@ -121,6 +190,9 @@ async fn load(
                     .body(body);
                 if let Some(token) = token {
                     request = request.bearer_auth(token);
+                }
+                if let Some(session) = &session {
+                    request = request.header("mcp-session-id", session);
                 }
                 let response = request.send().await?;
                 let ok = response.status().is_success();
@@ -207,33 +279,9 @@ async fn main() -> BenchResult<()> {
         .webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)))
         .allow_insecure_webhook_host("127.0.0.1")
         .build()?;
-    let http = HttpConfig {
-        sessions: false,
-        ..HttpConfig::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let mcp_url = format!("http://{}/mcp", listener.local_addr()?);
-    let a2a_url = format!("http://{}/a2a", listener.local_addr()?);
-    tokio::spawn(adcp_server::serve(
-        listener,
-        adcp_server::router(&server, http),
-        std::future::pending(),
-    ));
-
     let (call, a2a_call) = request_bodies();
-    // The bare endpoint answers with exactly the bytes the MCP endpoint answers with.
-    let sample = reqwest::Client::new()
-        .post(&mcp_url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(call)
-        .send()
-        .await?
-        .bytes()
-        .await?;
-    let bare_url = serve_bare(sample.clone()).await?;
+    let (urls, response_bytes) = start_endpoints(&server, floor_response.clone(), call).await?;
     let floor_breakdown = floor_breakdown(&floor_response)?;
-    let floor_url = serve_floor(floor_response).await?;
 
     // The dispatcher alone (no HTTP, no MCP framing): decode, guards, platform, envelope,
     // strict validation.
@@ -250,26 +298,15 @@ async fn main() -> BenchResult<()> {
     }
     let dispatch_us = at.elapsed().as_secs_f64() * 1e6 / f64::from(calls);
 
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        return profile_only(&only, &urls, call, a2a_call).await;
+    }
     let mut runs = Vec::new();
     for concurrency in [1, 16] {
-        let mcp = load(&mcp_url, call, None, concurrency).await?;
-        let a2a = load(&a2a_url, a2a_call, None, concurrency).await?;
-        let bare = load(&bare_url, call, None, concurrency).await?;
-        let floor = load(&floor_url, call, None, concurrency).await?;
-        runs.push(json!({
-            "concurrency": concurrency,
-            "mcp_get_products": mcp,
-            "a2a_get_products": a2a,
-            "a2a_vs_mcp_throughput": a2a.requests_per_sec / mcp.requests_per_sec,
-            "bare_axum": bare,
-            "mandated_work_floor": floor,
-            "mcp_vs_bare_throughput": mcp.requests_per_sec / bare.requests_per_sec,
-            "floor_vs_bare_throughput": floor.requests_per_sec / bare.requests_per_sec,
-            "mcp_vs_floor_throughput": mcp.requests_per_sec / floor.requests_per_sec,
-        }));
+        runs.push(measure(&urls, call, a2a_call, concurrency).await?);
     }
 
-    let latencies = handoff_latencies(&mcp_url).await?;
+    let latencies = handoff_latencies(&urls.mcp).await?;
     let report = json!({
         "benchmark": "adcp-server get_products over MCP (stateless streamable HTTP) and A2A (JSON-RPC SendMessage), strict validation on, vs bare axum",
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
@@ -277,12 +314,138 @@ async fn main() -> BenchResult<()> {
         "strict_validation": std::env::var_os("BENCH_NO_STRICT").is_none(),
         "dispatch_only_us_per_call": dispatch_us,
         "floor_work_us_per_call": floor_breakdown,
-        "response_bytes": sample.len(),
+        "response_bytes": response_bytes,
         "seconds_per_run": RUN.as_secs(),
         "runs": runs,
         "handoff_to_terminal_webhook_ms": { "samples": latencies.len(), "p50": percentile(&latencies, 0.5), "p95": percentile(&latencies, 0.95), "max": percentile(&latencies, 1.0) },
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// Where each endpoint under test listens.
+struct Endpoints {
+    /// The SDK over MCP, stateless (as replicas behind a load balancer run).
+    mcp: String,
+    /// The SDK over MCP in session mode (each client calls within its own session).
+    mcp_session: String,
+    /// The SDK over A2A.
+    a2a: String,
+    /// Plain axum answering the MCP reply's bytes.
+    bare: String,
+    /// Plain axum doing the mandated work.
+    floor: String,
+    /// The floor behind the SDK's accept loop (timeouts, connection cap).
+    floor_sdk: String,
+    /// The SDK's dispatcher behind plain axum, answering like the floor.
+    dispatch: String,
+}
+
+/// Serves every endpoint on its own loopback port; returns them and the MCP reply's size.
+async fn start_endpoints(
+    server: &AdcpServer,
+    floor_response: GetProductsResponse,
+    call: &'static str,
+) -> BenchResult<(Endpoints, usize)> {
+    let stateless = HttpConfig {
+        sessions: false,
+        ..HttpConfig::default()
+    };
+    let (mcp, a2a) = serve_sdk(adcp_server::router(server, stateless), &["/mcp", "/a2a"]).await?;
+    let (mcp_session, _) = serve_sdk(
+        adcp_server::router(server, HttpConfig::default()),
+        &["/mcp"],
+    )
+    .await?;
+    let (floor_sdk, _) = serve_sdk(floor_router(floor_response.clone())?, &["/floor"]).await?;
+    // The bare endpoint answers with exactly the bytes the MCP endpoint answers with.
+    let sample = reqwest::Client::new()
+        .post(&mcp)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(call)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let response_bytes = sample.len();
+    let urls = Endpoints {
+        mcp,
+        mcp_session,
+        a2a: a2a.ok_or("the stateless router serves no /a2a")?,
+        bare: serve_bare(sample).await?,
+        floor: spawn_loopback(floor_router(floor_response)?, "/floor").await?,
+        floor_sdk,
+        dispatch: spawn_loopback(dispatch_router(server.clone()), "/dispatch").await?,
+    };
+    Ok((urls, response_bytes))
+}
+
+/// Serves `router` with the SDK's accept loop on a free loopback port; returns the URL of the
+/// first path and, if given, of the second.
+async fn serve_sdk(router: axum::Router, paths: &[&str]) -> BenchResult<(String, Option<String>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(adcp_server::serve(listener, router, std::future::pending()));
+    let first = format!("{base}{}", paths.first().copied().unwrap_or_default());
+    Ok((first, paths.get(1).map(|path| format!("{base}{path}"))))
+}
+
+/// Every endpoint in turn at `concurrency`, with the ratios that matter.
+async fn measure(
+    urls: &Endpoints,
+    call: &'static str,
+    a2a_call: &'static str,
+    concurrency: usize,
+) -> BenchResult<Value> {
+    let mcp = load(&urls.mcp, call, None, concurrency).await?;
+    let mcp_session = load_with(&urls.mcp_session, call, None, concurrency, RUN, true).await?;
+    let a2a = load(&urls.a2a, a2a_call, None, concurrency).await?;
+    let bare = load(&urls.bare, call, None, concurrency).await?;
+    let floor = load(&urls.floor, call, None, concurrency).await?;
+    let floor_sdk = load(&urls.floor_sdk, call, None, concurrency).await?;
+    let dispatch = load(&urls.dispatch, call, None, concurrency).await?;
+    let vs_floor = |load: &Load| load.requests_per_sec / floor.requests_per_sec;
+    Ok(json!({
+        "concurrency": concurrency,
+        "mcp_get_products": mcp,
+        "mcp_session_get_products": mcp_session,
+        "a2a_get_products": a2a,
+        "bare_axum": bare,
+        "mandated_work_floor": floor,
+        "floor_on_sdk_listener": floor_sdk,
+        "dispatcher_without_mcp": dispatch,
+        "floor_vs_bare_throughput": floor.requests_per_sec / bare.requests_per_sec,
+        "mcp_vs_floor_throughput": vs_floor(&mcp),
+        "mcp_session_vs_floor_throughput": vs_floor(&mcp_session),
+        "a2a_vs_floor_throughput": vs_floor(&a2a),
+        "dispatcher_vs_floor_throughput": vs_floor(&dispatch),
+    }))
+}
+
+/// `BENCH_ONLY=mcp|mcp-session|a2a|dispatch|floor`: that endpoint alone at concurrency 16 for
+/// `BENCH_SECONDS` (default 10), for a profiler attached to this process.
+async fn profile_only(
+    only: &str,
+    urls: &Endpoints,
+    call: &'static str,
+    a2a_call: &'static str,
+) -> BenchResult<()> {
+    let (url, body) = match only {
+        "mcp" | "mcp-session" => (&urls.mcp, call),
+        "a2a" => (&urls.a2a, a2a_call),
+        "dispatch" => (&urls.dispatch, call),
+        "floor" => (&urls.floor, call),
+        other => return Err(format!("BENCH_ONLY={other}: not an endpoint").into()),
+    };
+    let session = only == "mcp-session";
+    let url = if session { &urls.mcp_session } else { url };
+    let seconds = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let result = load_with(url, body, None, 16, Duration::from_secs(seconds), session).await?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(())
 }
 
@@ -312,18 +475,18 @@ async fn serve_bare(bytes: axum::body::Bytes) -> BenchResult<String> {
     Ok(url)
 }
 
-/// Serves the floor endpoint: per request, the platform's copy of the catalog, serialisation,
-/// the envelope fields, strict validation, and a JSON-RPC reply carrying the body twice
-/// (serialised once, written as `structuredContent` and escaped as the text item: the least
-/// work that answers an MCP `tools/call` with this body).
-async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
+/// The floor endpoint's router: per request, the platform's copy of the catalog,
+/// serialisation, the envelope fields, strict validation, and a JSON-RPC reply carrying the
+/// body twice (serialised once, written as `structuredContent` and escaped as the text item:
+/// the least work that answers an MCP `tools/call` with this body).
+fn floor_router(response: GetProductsResponse) -> BenchResult<axum::Router> {
     let schemas = adcp_types::validate::SchemaSet::load_default()?;
     let schema = adcp_types::manifest::tool("get_products")
         .ok_or("no get_products in the manifest")?
         .response_schema;
     let validator = schemas.validator(schema)?;
     let response = Arc::new(response);
-    let app = axum::Router::new().route(
+    Ok(axum::Router::new().route(
         "/floor",
         axum::routing::post(move |request: axum::body::Bytes| {
             let (response, validator) = (Arc::clone(&response), Arc::clone(&validator));
@@ -344,24 +507,50 @@ async fn serve_floor(response: GetProductsResponse) -> BenchResult<String> {
                 } else {
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR
                 };
-                // The body is serialised once; the text item is that JSON as a string.
-                let text = serde_json::to_string(&body).unwrap_or_default();
-                drop(body);
-                let escaped = serde_json::to_string(&text).unwrap_or_default();
-                let id = request.get("id").map_or_else(|| "null".to_owned(), Value::to_string);
-                let reply = format!(
-                    r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":{escaped}}}],"structuredContent":{text},"isError":false}}}}"#
-                );
-                (
-                    status,
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    reply,
-                )
+                (status, rpc_reply(&request, &body))
             }
         }),
+    ))
+}
+
+/// A JSON-RPC `tools/call` result carrying `body` twice: serialised once, written as
+/// `structuredContent` and escaped as the text item.
+fn rpc_reply(
+    request: &Value,
+    body: &Value,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let escaped = serde_json::to_string(&text).unwrap_or_default();
+    let id = request
+        .get("id")
+        .map_or_else(|| "null".to_owned(), Value::to_string);
+    let reply = format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":{escaped}}}],"structuredContent":{text},"isError":false}}}}"#
     );
-    let url = spawn_loopback(app, "/floor").await?;
-    Ok(url)
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        reply,
+    )
+}
+
+/// The SDK's dispatcher (decode, guards, platform, envelope, strict validation of request and
+/// reply) behind plain axum, answering like the floor: the framework's cost without MCP.
+fn dispatch_router(server: AdcpServer) -> axum::Router {
+    axum::Router::new().route(
+        "/dispatch",
+        axum::routing::post(move |request: axum::body::Bytes| {
+            let server = server.clone();
+            async move {
+                let request: Value = serde_json::from_slice(&request).unwrap_or_default();
+                let arguments = request
+                    .pointer("/params/arguments")
+                    .cloned()
+                    .unwrap_or_default();
+                let reply = server.call_tool("get_products", arguments, None).await;
+                rpc_reply(&request, &reply.body)
+            }
+        }),
+    )
 }
 
 /// The floor's mandated work, stage by stage, in µs per call (single-threaded, no HTTP): what

@@ -213,17 +213,26 @@ fn json_or_404(document: Option<Value>) -> Response {
     }
 }
 
-/// `body` as an `application/json` response with `status`.
-pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+/// `body` as an `application/json` response with `status`. Serialised straight into the
+/// response buffer (`Value`'s `Display` would copy every fragment through a formatter).
+pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let content_type = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )];
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, content_type, bytes).into_response(),
+        Err(error) => {
+            // Only a map with non-string keys fails to serialise; no reply here has one.
+            tracing::error!(%error, "a reply could not be serialised");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                content_type,
+                r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"the reply could not be serialised"}}"#,
+            )
+                .into_response()
+        }
+    }
 }
 
 /// One JSON-RPC message from a request body: not JSON → HTTP 400 with a parse error; not one

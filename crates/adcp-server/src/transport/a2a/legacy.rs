@@ -2,6 +2,7 @@
 //! `tasks/cancel`) get v0.3 shapes — objects tagged with `kind`, lowercase kebab-case states
 //! and roles, and the task itself as the `message/send` result — converted from the 1.0 JSON.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Which A2A version's shapes to answer with, decided by the method name called.
@@ -11,6 +12,13 @@ pub(super) enum Dialect {
     V1,
     /// A2A v0.3 (`message/send`, `tasks/get`, …).
     V03,
+}
+
+/// A 1.0 `SendMessage` result (`{"task": …}`), serialised from the task itself.
+#[derive(Serialize)]
+pub(super) struct SendResult<'a> {
+    /// The task the message started.
+    pub(super) task: &'a a2a::Task,
 }
 
 impl Dialect {

@@ -22,6 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Principal, auth_required};
@@ -93,12 +94,39 @@ async fn serve_card(State(a2a): State<A2a>, request: Request) -> Response {
     json_response(StatusCode::OK, &a2a.card.render(&endpoint))
 }
 
-/// A JSON-RPC success answer.
-fn rpc_result(id: &Value, result: &Value) -> Response {
+/// A JSON-RPC success answer, serialised straight from `result` (no intermediate JSON tree:
+/// a skill's reply is the largest thing this agent writes).
+fn rpc_result(id: &Value, result: &impl Serialize) -> Response {
+    #[derive(Serialize)]
+    struct Answer<'a, T> {
+        jsonrpc: &'static str,
+        id: &'a Value,
+        result: &'a T,
+    }
     json_response(
         StatusCode::OK,
-        &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        &Answer {
+            jsonrpc: "2.0",
+            id,
+            result,
+        },
     )
+}
+
+/// The answer to a `GetTask` or `CancelTask`: `task` in the caller's dialect.
+fn task_result(id: &Value, dialect: Dialect, task: &a2a::Task) -> Response {
+    match dialect {
+        Dialect::V1 => rpc_result(id, task),
+        Dialect::V03 => rpc_result(id, &dialect.task(task_json(task))),
+    }
+}
+
+/// The answer to a `SendMessage`: `task` in the caller's dialect.
+fn send_answer(id: &Value, dialect: Dialect, task: &a2a::Task) -> Response {
+    match dialect {
+        Dialect::V1 => rpc_result(id, &legacy::SendResult { task }),
+        Dialect::V03 => rpc_result(id, &dialect.send_result(task_json(task))),
+    }
 }
 
 /// A JSON-RPC error answered with HTTP 200 (an A2A-level error about a well-formed request),
@@ -324,7 +352,7 @@ impl Call<'_> {
                 )
                 .body;
                 let task = wire::reply_task(body, true, None);
-                return rpc_result(self.id, &self.dialect.send_result(task_json(&task)));
+                return send_answer(self.id, self.dialect, &task);
             }
         };
         let public = self.a2a.config.public_tools.contains(&invocation.skill);
@@ -346,7 +374,7 @@ impl Call<'_> {
             body
         };
         let task = wire::reply_task(body, is_error, invocation.context_id);
-        rpc_result(self.id, &self.dialect.send_result(task_json(&task)))
+        send_answer(self.id, self.dialect, &task)
     }
 
     /// The AdCP request a task method stands for: the task id, plus the `account` the task
@@ -377,7 +405,7 @@ impl Call<'_> {
     fn task_answer(&self, reply: ToolReply) -> Response {
         if !reply.is_error {
             let task = wire::status_task(reply.body);
-            return rpc_result(self.id, &self.dialect.task(task_json(&task)));
+            return task_result(self.id, self.dialect, &task);
         }
         let error: AdcpError = reply
             .body
