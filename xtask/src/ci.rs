@@ -232,7 +232,10 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     // profile (strict off) against its own floor.
     for (products, strict) in [("10", true), ("1", true), ("10", false)] {
         let mut server = Command::new(&bench_server);
-        server.env("BENCH_PRODUCTS", products);
+        server
+            .env_remove("BENCH_NO_STRICT")
+            .env_remove("BENCH_ONLY")
+            .env("BENCH_PRODUCTS", products);
         if !strict {
             server.env("BENCH_NO_STRICT", "1");
         }

@@ -214,7 +214,8 @@ async fn main() -> BenchResult {
     };
     let sender = WebhookSender::new(sender_config, Some(signer))?;
 
-    // The hung receiver's rows first: they are claimed first and hang through the whole run.
+    // The hung receiver's rows first: they are claimed first, and each attempt hangs until the
+    // request timeout (then retries after a backoff), holding its slot.
     fill(&outbox, &hung_url, hung_rows).await?;
     fill(&outbox, &url, rows).await?;
     let stop = CancellationToken::new();
@@ -252,7 +253,7 @@ async fn main() -> BenchResult {
         "rows": rows,
         "hung_receiver": {
             "rows": hung_rows,
-            "connections_held": hung_connections.load(Ordering::Relaxed),
+            "connections_accepted": hung_connections.load(Ordering::Relaxed),
             "request_timeout_s": 5,
         },
         "delivered": delivered,

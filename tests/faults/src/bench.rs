@@ -331,7 +331,7 @@ fn per_item_kb(before: u64, after: u64, items: usize) -> f64 {
 /// The default log level (`info`) against logging off, on two demos loaded in turn, in the
 /// order info, off, off, info, twice. Throughput on a two-core machine shared with the load
 /// generator swings by several percent from round to round, so the cost is read from the demo's
-/// own CPU time per call (every thread's run time from /proc), which the load generator does
+/// own CPU time per call (user and system time from /proc), which the load generator does
 /// not disturb; the throughput ratio is reported beside it.
 async fn log_cost(ctx: &Ctx, run: Duration) -> Result<Value> {
     let round = (run / 8).max(Duration::from_secs(2));
@@ -359,6 +359,7 @@ async fn log_cost(ctx: &Ctx, run: Duration) -> Result<Value> {
     let (info_us, off_us) = (info.cpu_us_per_call(), off.cpu_us_per_call());
     Ok(json!({
         "seconds_per_round": round.as_secs_f64(), "rounds_each": 4,
+        "rounds_with_cpu_time": { "info": info.cpu_rounds, "off": off.cpu_rounds },
         "order": "info, off, off, info, info, off, off, info",
         "calls_per_sec_info": info.per_sec().round(),
         "calls_per_sec_off": off.per_sec().round(),
@@ -381,6 +382,7 @@ struct Tally {
     secs: f64,
     cpu_ns: Option<u64>,
     cpu_calls: u64,
+    cpu_rounds: u32,
 }
 
 impl Tally {
@@ -390,6 +392,7 @@ impl Tally {
         if let Some(ns) = cpu_ns {
             *self.cpu_ns.get_or_insert(0) += ns;
             self.cpu_calls += load.calls;
+            self.cpu_rounds += 1;
         }
     }
 

@@ -7,10 +7,11 @@
 //! A further endpoint, the *floor*, is plain axum doing only the work the protocol mandates for
 //! this reply (the platform's copy of the catalog, serialising it, validating it against the
 //! response schema, and answering with the JSON twice: `structuredContent` and the text item).
-//! No framework can beat it with validation on; it shows how much of the gap to the bare
-//! endpoint is the framework and how much is the protocol. Two more locate the framework's
-//! share: the floor behind the SDK's accept loop, and the SDK's dispatcher behind plain axum
-//! (everything but the MCP framing).
+//! No MCP framework can beat it with validation on; it shows how much of the gap to the bare
+//! endpoint is the framework and how much is the protocol. A2A carries the body once, so it
+//! has a floor of its own (the same work, answered as a completed task). Two more locate the
+//! framework's share: the floor behind the SDK's accept loop, and the SDK's dispatcher behind
+//! plain axum (everything but the MCP framing).
 //!
 //! `BENCH_ONLY=<endpoint>` loads one endpoint alone, for a profiler.
 
@@ -26,6 +27,7 @@ use adcp_types::generated::{GetProductsRequest, GetProductsResponse};
 use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKey};
 use adcp_webhooks::ssrf::SsrfPolicy;
 use adcp_webhooks::{InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender};
+use axum::response::IntoResponse as _;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -153,6 +155,25 @@ async fn open_session(client: &reqwest::Client, url: &str) -> BenchResult<String
     Ok(id)
 }
 
+/// Checks that a reply (JSON, or the `data:` line of an SSE event) is a JSON-RPC `result`
+/// that is not a tool error and holds no AdCP error anywhere.
+fn check_reply(bytes: &[u8]) -> BenchResult<()> {
+    let text = std::str::from_utf8(bytes)?;
+    let json = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:").map(str::trim))
+        .find(|data| data.starts_with('{'))
+        .unwrap_or(text);
+    let reply: Value = serde_json::from_str(json)?;
+    let failed = reply.get("result").is_none_or(|result| {
+        result.get("isError") == Some(&Value::Bool(true)) || json.contains("adcp_error")
+    });
+    if failed {
+        return Err(format!("not a successful reply: {json:.300}").into());
+    }
+    Ok(())
+}
+
 /// `concurrency` keep-alive clients posting `body` for `run`; with `session`, each client
 /// opens an MCP session first and sends every call in it.
 async fn load_with(
@@ -199,6 +220,11 @@ async fn load_with(
                 let bytes = response.bytes().await?;
                 if !ok || bytes.is_empty() {
                     return Err(format!("bad response: {}", String::from_utf8_lossy(&bytes)).into());
+                }
+                // Every 100th reply (the first included) is read whole: a successful result,
+                // not a fast error.
+                if latencies.len() % 100 == 0 {
+                    check_reply(&bytes)?;
                 }
                 latencies.push(at.elapsed().as_secs_f64() * 1000.0);
                 count.fetch_add(1, Ordering::Relaxed);
@@ -308,7 +334,11 @@ async fn main() -> BenchResult<()> {
 
     let latencies = handoff_latencies(&urls.mcp).await?;
     let report = json!({
-        "benchmark": "adcp-server get_products over MCP (stateless streamable HTTP) and A2A (JSON-RPC SendMessage), strict validation on, vs bare axum",
+        "benchmark": format!(
+            "adcp-server get_products ({} products) over MCP (stateless and in session mode) and A2A (SendMessage), strict validation {}, vs bare axum and the mandated-work floors",
+            products(),
+            if std::env::var_os("BENCH_NO_STRICT").is_none() { "on" } else { "off" },
+        ),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "products_per_response": products(),
         "strict_validation": std::env::var_os("BENCH_NO_STRICT").is_none(),
@@ -333,8 +363,10 @@ struct Endpoints {
     a2a: String,
     /// Plain axum answering the MCP reply's bytes.
     bare: String,
-    /// Plain axum doing the mandated work.
+    /// Plain axum doing the mandated work, answering as MCP does (the body twice).
     floor: String,
+    /// Plain axum doing the mandated work, answering as A2A does (the body once).
+    a2a_floor: String,
     /// The floor behind the SDK's accept loop (timeouts, connection cap).
     floor_sdk: String,
     /// The SDK's dispatcher behind plain axum, answering like the floor.
@@ -357,7 +389,11 @@ async fn start_endpoints(
         &["/mcp"],
     )
     .await?;
-    let (floor_sdk, _) = serve_sdk(floor_router(floor_response.clone())?, &["/floor"]).await?;
+    let (floor_sdk, _) = serve_sdk(
+        floor_router(floor_response.clone(), Framing::Mcp)?,
+        &["/floor"],
+    )
+    .await?;
     // The bare endpoint answers with exactly the bytes the MCP endpoint answers with.
     let sample = reqwest::Client::new()
         .post(&mcp)
@@ -374,7 +410,13 @@ async fn start_endpoints(
         mcp_session,
         a2a: a2a.ok_or("the stateless router serves no /a2a")?,
         bare: serve_bare(sample).await?,
-        floor: spawn_loopback(floor_router(floor_response)?, "/floor").await?,
+        floor: spawn_loopback(
+            floor_router(floor_response.clone(), Framing::Mcp)?,
+            "/floor",
+        )
+        .await?,
+        a2a_floor: spawn_loopback(floor_router(floor_response, Framing::A2a)?, "/a2a-floor")
+            .await?,
         floor_sdk,
         dispatch: spawn_loopback(dispatch_router(server.clone()), "/dispatch").await?,
     };
@@ -403,6 +445,7 @@ async fn measure(
     let a2a = load(&urls.a2a, a2a_call, None, concurrency).await?;
     let bare = load(&urls.bare, call, None, concurrency).await?;
     let floor = load(&urls.floor, call, None, concurrency).await?;
+    let a2a_floor = load(&urls.a2a_floor, a2a_call, None, concurrency).await?;
     let floor_sdk = load(&urls.floor_sdk, call, None, concurrency).await?;
     let dispatch = load(&urls.dispatch, call, None, concurrency).await?;
     let vs_floor = |load: &Load| load.requests_per_sec / floor.requests_per_sec;
@@ -413,17 +456,18 @@ async fn measure(
         "a2a_get_products": a2a,
         "bare_axum": bare,
         "mandated_work_floor": floor,
+        "a2a_mandated_work_floor": a2a_floor,
         "floor_on_sdk_listener": floor_sdk,
         "dispatcher_without_mcp": dispatch,
         "floor_vs_bare_throughput": floor.requests_per_sec / bare.requests_per_sec,
         "mcp_vs_floor_throughput": vs_floor(&mcp),
         "mcp_session_vs_floor_throughput": vs_floor(&mcp_session),
-        "a2a_vs_floor_throughput": vs_floor(&a2a),
+        "a2a_vs_a2a_floor_throughput": a2a.requests_per_sec / a2a_floor.requests_per_sec,
         "dispatcher_vs_floor_throughput": vs_floor(&dispatch),
     }))
 }
 
-/// `BENCH_ONLY=mcp|mcp-session|a2a|dispatch|floor`: that endpoint alone at concurrency 16 for
+/// `BENCH_ONLY=mcp|mcp-session|a2a|dispatch|floor|a2a-floor`: that endpoint alone at concurrency 16 for
 /// `BENCH_SECONDS` (default 10), for a profiler attached to this process.
 async fn profile_only(
     only: &str,
@@ -436,6 +480,7 @@ async fn profile_only(
         "a2a" => (&urls.a2a, a2a_call),
         "dispatch" => (&urls.dispatch, call),
         "floor" => (&urls.floor, call),
+        "a2a-floor" => (&urls.a2a_floor, a2a_call),
         other => return Err(format!("BENCH_ONLY={other}: not an endpoint").into()),
     };
     let session = only == "mcp-session";
@@ -475,28 +520,50 @@ async fn serve_bare(bytes: axum::body::Bytes) -> BenchResult<String> {
     Ok(url)
 }
 
-/// The floor endpoint's router: per request, the platform's copy of the catalog,
-/// serialisation, the envelope fields, strict validation, and a JSON-RPC reply carrying the
-/// body twice (serialised once, written as `structuredContent` and escaped as the text item:
-/// the least work that answers an MCP `tools/call` with this body).
-fn floor_router(response: GetProductsResponse) -> BenchResult<axum::Router> {
+/// How a floor endpoint frames its reply: as MCP's `tools/call` result (the body twice) or as
+/// A2A's `SendMessage` result (the body once, as a task artifact's data part).
+#[derive(Clone, Copy)]
+enum Framing {
+    Mcp,
+    A2a,
+}
+
+impl Framing {
+    /// Where the buyer's `context` sits in the request.
+    fn context_pointer(self) -> &'static str {
+        match self {
+            Self::Mcp => "/params/arguments/context",
+            Self::A2a => "/params/message/parts/0/data/parameters/context",
+        }
+    }
+}
+
+/// A floor endpoint's router: per request, the platform's copy of the catalog, serialisation,
+/// the envelope fields, strict validation, and the least reply `framing` allows.
+fn floor_router(response: GetProductsResponse, framing: Framing) -> BenchResult<axum::Router> {
     let schemas = adcp_types::validate::SchemaSet::load_default()?;
     let schema = adcp_types::manifest::tool("get_products")
         .ok_or("no get_products in the manifest")?
         .response_schema;
     let validator = schemas.validator(schema)?;
     let response = Arc::new(response);
+    let tasks = Arc::new(AtomicU64::new(0));
+    let path = match framing {
+        Framing::Mcp => "/floor",
+        Framing::A2a => "/a2a-floor",
+    };
     Ok(axum::Router::new().route(
-        "/floor",
+        path,
         axum::routing::post(move |request: axum::body::Bytes| {
             let (response, validator) = (Arc::clone(&response), Arc::clone(&validator));
+            let task = tasks.fetch_add(1, Ordering::Relaxed);
             async move {
                 let request: Value = serde_json::from_slice(&request).unwrap_or_default();
                 let mut body = serde_json::to_value(response.as_ref().clone()).unwrap_or_default();
                 if let Some(map) = body.as_object_mut() {
                     map.insert("status".into(), json!("completed"));
                     map.insert("cache_scope".into(), json!("public"));
-                    if let Some(context) = request.pointer("/params/arguments/context") {
+                    if let Some(context) = request.pointer(framing.context_pointer()) {
                         map.insert("context".into(), context.clone());
                     }
                     map.insert("adcp_version".into(), json!(adcp_server::SERVED_VERSION));
@@ -507,10 +574,50 @@ fn floor_router(response: GetProductsResponse) -> BenchResult<axum::Router> {
                 } else {
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR
                 };
-                (status, rpc_reply(&request, &body))
+                match framing {
+                    Framing::Mcp => (status, rpc_reply(&request, &body, false)).into_response(),
+                    Framing::A2a => (status, a2a_reply(&request, body, task)).into_response(),
+                }
             }
         }),
     ))
+}
+
+/// An A2A 1.0 `SendMessage` result: a completed task whose artifact carries `body` once
+/// (moved into the reply: `json!` would copy it).
+fn a2a_reply(
+    request: &Value,
+    body: Value,
+    task: u64,
+) -> ([(axum::http::HeaderName, &'static str); 1], Vec<u8>) {
+    let object = |members: Vec<(&str, Value)>| {
+        Value::Object(
+            members
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect(),
+        )
+    };
+    let artifact = object(vec![
+        ("artifactId", Value::String(format!("result-{task}"))),
+        ("name", json!("result")),
+        ("parts", Value::Array(vec![object(vec![("data", body)])])),
+    ]);
+    let task = object(vec![
+        ("id", Value::String(format!("task-{task}"))),
+        ("contextId", Value::String(format!("ctx-{task}"))),
+        ("status", json!({ "state": "TASK_STATE_COMPLETED" })),
+        ("artifacts", Value::Array(vec![artifact])),
+    ]);
+    let reply = object(vec![
+        ("jsonrpc", json!("2.0")),
+        ("id", request.get("id").cloned().unwrap_or(Value::Null)),
+        ("result", object(vec![("task", task)])),
+    ]);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&reply).unwrap_or_default(),
+    )
 }
 
 /// A JSON-RPC `tools/call` result carrying `body` twice: serialised once, written as
@@ -518,6 +625,7 @@ fn floor_router(response: GetProductsResponse) -> BenchResult<axum::Router> {
 fn rpc_reply(
     request: &Value,
     body: &Value,
+    is_error: bool,
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     let text = serde_json::to_string(body).unwrap_or_default();
     let escaped = serde_json::to_string(&text).unwrap_or_default();
@@ -525,7 +633,7 @@ fn rpc_reply(
         .get("id")
         .map_or_else(|| "null".to_owned(), Value::to_string);
     let reply = format!(
-        r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":{escaped}}}],"structuredContent":{text},"isError":false}}}}"#
+        r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":{escaped}}}],"structuredContent":{text},"isError":{is_error}}}}}"#
     );
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -547,7 +655,12 @@ fn dispatch_router(server: AdcpServer) -> axum::Router {
                     .cloned()
                     .unwrap_or_default();
                 let reply = server.call_tool("get_products", arguments, None).await;
-                rpc_reply(&request, &reply.body)
+                let status = if reply.is_error {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                };
+                (status, rpc_reply(&request, &reply.body, reply.is_error))
             }
         }),
     )

@@ -223,7 +223,7 @@ pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) ->
     match serde_json::to_vec(body) {
         Ok(bytes) => (status, content_type, bytes).into_response(),
         Err(error) => {
-            // Only a map with non-string keys fails to serialise; no reply here has one.
+            // A map with non-string keys or a failing `Serialize` impl: no reply here has one.
             tracing::error!(%error, "a reply could not be serialised");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
