@@ -13,7 +13,8 @@
 //! framework's share: the floor behind the SDK's accept loop, and the SDK's dispatcher behind
 //! plain axum (everything but the MCP framing).
 //!
-//! `BENCH_ONLY=<endpoint>` loads one endpoint alone, for a profiler.
+//! `BENCH_ONLY=<endpoint>` loads one endpoint alone, for a profiler; `BENCH_LOG=info` installs
+//! the SDK's logging at that level (to compare per-call CPU with logging on and off).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -284,6 +285,10 @@ fn request_bodies() -> (&'static str, &'static str) {
 #[tokio::main]
 async fn main() -> BenchResult<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // `BENCH_LOG=info` logs as the demo seller does at its default level (to stderr).
+    if let Ok(level) = std::env::var("BENCH_LOG") {
+        adcp_server::logging::init(&level, &[])?;
+    }
     let response: GetProductsResponse = serde_json::from_value(
         json!({ "products": (0..products()).map(product).collect::<Vec<_>>() }),
     )?;
@@ -312,7 +317,7 @@ async fn main() -> BenchResult<()> {
     // The dispatcher alone (no HTTP, no MCP framing): decode, guards, platform, envelope,
     // strict validation.
     let arguments = json!({ "buying_mode": "wholesale", "context": { "correlation_id": "bench" } });
-    let calls = 5_000_u32;
+    let calls = 20_000_u32;
     let at = Instant::now();
     for _ in 0..calls {
         let reply = server
@@ -325,7 +330,7 @@ async fn main() -> BenchResult<()> {
     let dispatch_us = at.elapsed().as_secs_f64() * 1e6 / f64::from(calls);
 
     if let Ok(only) = std::env::var("BENCH_ONLY") {
-        return profile_only(&only, &urls, call, a2a_call).await;
+        return profile_only(&only, &urls, call, a2a_call, dispatch_us).await;
     }
     let mut runs = Vec::new();
     for concurrency in [1, 16] {
@@ -474,6 +479,7 @@ async fn profile_only(
     urls: &Endpoints,
     call: &'static str,
     a2a_call: &'static str,
+    dispatch_us: f64,
 ) -> BenchResult<()> {
     let (url, body) = match only {
         "mcp" | "mcp-session" => (&urls.mcp, call),
@@ -490,7 +496,8 @@ async fn profile_only(
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
     let result = load_with(url, body, None, 16, Duration::from_secs(seconds), session).await?;
-    println!("{}", serde_json::to_string_pretty(&result)?);
+    let report = json!({ "load": result, "dispatch_only_us_per_call": dispatch_us });
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
