@@ -25,9 +25,9 @@ use rmcp::transport::streamable_http_server::session::{
 
 /// Caps on MCP sessions (session mode only; a stateless server holds none).
 ///
-/// Measured on the release demo seller: a held session costs about 109 KB (rmcp's session
-/// worker, its channels and the client's `initialize` parameters), so the default total of
-/// 1,000 bounds sessions at about 110 MB; stateless mode holds none.
+/// Measured on the release demo seller (`cargo xtask bench`): a held session costs about
+/// 77 KB (rmcp's session worker, its channels and the client's `initialize` parameters), so the
+/// default total of 1,000 bounds sessions at about 77 MB; stateless mode holds none.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SessionLimits {
