@@ -28,4 +28,5 @@ mod minimal_seller;
 mod pg_maintenance;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod rmcp_inline;
 mod support;
