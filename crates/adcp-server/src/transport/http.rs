@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::session::store::SessionStore;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -155,7 +156,10 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         .with_legacy_session_mode(config.sessions)
         .with_json_response(!config.sessions);
     let (mcp, sessions) = if config.sessions {
-        let sessions = Arc::new(BoundedSessions::new(config.session_limits.clone()));
+        let sessions = BoundedSessions::start(config.session_limits.clone());
+        // The ledger is also rmcp's session store: a dormant session is restored from it.
+        let mut mcp_config = mcp_config;
+        mcp_config.session_store = Some(Arc::clone(&sessions) as Arc<dyn SessionStore>);
         let service = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::clone(&sessions),
@@ -374,6 +378,15 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         if config.authenticator.is_some() && principal.is_none() {
             return unauthorized(config, &Value::Null, &auth_required(), false);
         }
+        // A GET for a dormant session restores it: refused here, clearly, if it cannot be (a
+        // DELETE needs no worker).
+        if parts.method == http::Method::GET
+            && let (Some(sessions), Some(session_id)) =
+                (&edge.sessions, session_header(&parts.headers))
+            && let Err(refusal) = sessions.admit(session_id)
+        {
+            return session_refused(&Value::Null, refusal);
+        }
         return next.run(Request::from_parts(parts, body)).await;
     }
     let bytes = match read_body(config, &parts.headers, body).await {
@@ -400,15 +413,16 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     let Some(sessions) = &edge.sessions else {
         return next.run(request).await;
     };
-    // The same test rmcp applies: a header value it cannot read counts as no session id.
-    let has_session_id = request
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .is_some();
+    let session_id = session_header(request.headers());
+    if let Some(session_id) = session_id
+        && let Err(refusal) = sessions.admit(session_id)
+    {
+        return session_refused(&id, refusal);
+    }
+    let has_session_id = session_id.is_some();
     let owner = principal.as_ref().map_or("", Principal::id);
     let reserved = if method.as_deref() == Some("initialize") && !has_session_id {
-        match sessions.reserve(owner) {
+        match sessions.reserve(owner).await {
             Ok(reservation) => Some(reservation),
             Err(refusal) => return session_refused(&id, refusal),
         }
@@ -466,6 +480,13 @@ pub(crate) async fn read_body(
             .with_recovery(adcp_types::Recovery::Transient),
         )),
     }
+}
+
+/// The request's MCP session id, read as rmcp reads it: a value it cannot read counts as none.
+fn session_header(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get("mcp-session-id")
+        .and_then(|value| value.to_str().ok())
 }
 
 /// The answer to an `initialize` past a session cap: 429 for the principal's own cap, 503 for

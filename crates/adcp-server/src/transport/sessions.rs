@@ -1,43 +1,78 @@
-//! MCP sessions under caps: a total, a per-principal count, and idle expiry.
+//! MCP sessions under caps: a total, a per-principal count, a cap on active workers, dormancy
+//! and idle expiry.
 //!
-//! rmcp's `LocalSessionManager` holds every session a client opens until it idles out (five
-//! minutes by default), with no cap: 3,000 anonymous `initialize` calls held 3,000 sessions.
-//! [`BoundedSessions`] wraps it and counts sessions per principal. The edge asks
-//! [`BoundedSessions::reserve`] for a slot before an `initialize` reaches rmcp (and answers a
-//! clear 429/503 when there is none); [`SessionManager::create_session`] turns that reservation
-//! into the session's entry, for the principal the edge put in scope (see
-//! [`with_session_owner`]). The caps hold exactly, and a caller is never refused by rmcp with a
-//! 500 after the edge admitted it.
+//! rmcp's `LocalSessionManager` holds every session a client opens until it idles out, each
+//! with its own worker (about 77 KB), and with no cap: 3,000 anonymous `initialize` calls held
+//! 3,000 sessions. [`BoundedSessions`] wraps it and keeps a ledger of every open session:
+//!
+//! - **Caps.** The edge asks [`BoundedSessions::reserve`] for a slot before an `initialize`
+//!   reaches rmcp (and answers a clear 429/503 when there is none);
+//!   [`SessionManager::create_session`] turns that reservation into the session's entry, for
+//!   the principal the edge put in scope (see [`with_session_owner`]). The caps hold exactly,
+//!   and a caller is never refused by rmcp with a 500 after the edge admitted it.
+//! - **Dormancy.** A session with nothing in flight for [`SessionLimits::dormant_after`] gives
+//!   its worker back and keeps only the client's `initialize` parameters (a few hundred bytes).
+//!   Its next request restores it through rmcp's own session-store hook
+//!   ([`SessionStore`]: rmcp replays the `initialize` into a fresh worker, invisibly to the
+//!   client). At most [`SessionLimits::max_active_sessions`] workers exist at once: past it the
+//!   least recently used idle session goes dormant to make room.
+//! - **Expiry.** A session with no traffic for [`SessionLimits::idle_timeout`] is forgotten
+//!   (the client re-initializes). rmcp's own idle timeout is off: it closed a session even
+//!   while one of its calls was still running.
+//!
+//! Evictions, restores, closes and deletions take turns (one async gate), so rmcp's handle of an
+//! evicted worker is gone before the same id is restored. An evicted worker ends a little later
+//! and rmcp then reports its close; the ledger counts the closes still due and absorbs them, so
+//! such a late close never touches the restored worker. A session just used (or just restored)
+//! is pinned for a moment: neither the sweeper nor a newcomer evicts it between rmcp's check
+//! that it exists and its request reaching the worker.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError, SessionConfig,
+};
+use rmcp::transport::streamable_http_server::session::store::{
+    SessionState, SessionStore, SessionStoreError,
 };
 use rmcp::transport::streamable_http_server::session::{
     EventStore, RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
 
+/// The largest `initialize` parameters kept for a dormant session (JSON bytes). A session whose
+/// parameters are larger never goes dormant: it keeps its worker until it expires.
+const MAX_STORED_PARAMS: usize = 4 * 1024;
+
 /// Caps on MCP sessions (session mode only; a stateless server holds none).
 ///
-/// Measured on the release demo seller (`cargo xtask bench`): a held session costs about
-/// 77 KB (rmcp's session worker, its channels and the client's `initialize` parameters), so the
-/// default total of 1,000 bounds sessions at about 77 MB; stateless mode holds none.
+/// Measured on the release demo seller (`cargo xtask bench`): an active session costs about
+/// 77 KB (rmcp's session worker and its channels), a dormant one well under 1 KB, so the
+/// defaults bound sessions at about 1,000 × 77 KB + 9,000 × 1 KB, under 90 MB; stateless mode
+/// holds none.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SessionLimits {
-    /// The most sessions held at once; past it `initialize` gets HTTP 503 with an AdCP
-    /// `SERVICE_UNAVAILABLE` error. Default 1,000.
+    /// The most sessions open at once, active or dormant; past it `initialize` gets HTTP 503
+    /// with an AdCP `SERVICE_UNAVAILABLE` error. Default 10,000.
     pub max_sessions: usize,
-    /// The most sessions one principal holds at once; past it `initialize` gets HTTP 429 with
-    /// an AdCP `RATE_LIMITED` error. Without an authenticator every caller is anonymous and
-    /// only the total applies. Default 16.
+    /// The most sessions one principal holds open at once; past it `initialize` gets HTTP 429
+    /// with an AdCP `RATE_LIMITED` error. Without an authenticator every caller is anonymous
+    /// and only the total applies. Default 16.
     pub max_sessions_per_principal: usize,
+    /// The most sessions with a worker in memory at once. Past it the least recently used
+    /// session with nothing in flight goes dormant; when every one is busy, `initialize` and a
+    /// dormant session's next request get HTTP 503. Default 1,000 (never above `max_sessions`).
+    pub max_active_sessions: usize,
+    /// A session with nothing in flight for this long goes dormant: its worker is released and
+    /// its next request restores it, invisibly to the client (about 0.5 ms). A request being
+    /// served or an open event stream (GET) counts as in flight, so a client holding a stream
+    /// keeps its worker (such clients are bounded by the connection cap). Default 15 s.
+    pub dormant_after: Duration,
     /// A session with no traffic for this long is closed (the client re-initializes).
     /// Default 120 s.
     pub idle_timeout: Duration,
@@ -46,8 +81,10 @@ pub struct SessionLimits {
 impl Default for SessionLimits {
     fn default() -> Self {
         Self {
-            max_sessions: 1_000,
+            max_sessions: 10_000,
             max_sessions_per_principal: 16,
+            max_active_sessions: 1_000,
+            dormant_after: Duration::from_secs(15),
             idle_timeout: Duration::from_mins(2),
         }
     }
@@ -68,11 +105,36 @@ impl SessionLimits {
         self
     }
 
+    /// Limits with this cap on sessions holding a worker (at least one).
+    #[must_use]
+    pub fn with_max_active_sessions(mut self, max: usize) -> Self {
+        self.max_active_sessions = max.max(1);
+        self
+    }
+
+    /// Limits with this time before an unused session goes dormant.
+    #[must_use]
+    pub fn with_dormant_after(mut self, after: Duration) -> Self {
+        self.dormant_after = after;
+        self
+    }
+
     /// Limits with this idle expiry.
     #[must_use]
     pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
         self
+    }
+
+    /// The active cap as enforced: never above the total.
+    fn active_cap(&self) -> usize {
+        self.max_active_sessions.min(self.max_sessions)
+    }
+
+    /// How often the sweeper looks for sessions to put to sleep or forget.
+    fn sweep_every(&self) -> Duration {
+        (self.dormant_after.min(self.idle_timeout) / 2)
+            .clamp(Duration::from_millis(100), Duration::from_secs(5))
     }
 }
 
@@ -115,13 +177,46 @@ pub(crate) async fn with_session_owner<F: Future>(
     SESSION_SCOPE.scope(scope, future).await
 }
 
+/// One open session, as the ledger knows it.
+#[derive(Debug)]
+struct Entry {
+    owner: OwnerKey,
+    /// The client's `initialize` parameters as JSON, once rmcp stored them: what a restore
+    /// replays. A session without them cannot go dormant.
+    params: Option<Box<[u8]>>,
+    /// Whether the session's worker is in memory.
+    active: bool,
+    /// Requests and streams of this session being served now.
+    in_flight: u32,
+    /// Closes of this session's evicted workers still to come from rmcp (see the module doc).
+    closes_due: u32,
+    last_used: Instant,
+    /// Not evicted before this instant (see the module doc).
+    pinned_until: Instant,
+}
+
+impl Entry {
+    /// Whether the session's worker may be released at `now`.
+    fn can_sleep(&self, now: Instant) -> bool {
+        self.active && self.in_flight == 0 && self.params.is_some() && now >= self.pinned_until
+    }
+
+    /// Marks the session used at `now`, pinned for `pin`.
+    fn touch(&mut self, now: Instant, pin: Duration) {
+        self.last_used = now;
+        self.pinned_until = self.pinned_until.max(now + pin);
+    }
+}
+
 #[derive(Debug, Default)]
 struct Ledger {
-    owners: HashMap<SessionId, OwnerKey>,
-    /// Sessions held or being created, per owner.
+    sessions: HashMap<SessionId, Entry>,
+    /// Sessions open or being created, per owner.
     per_owner: HashMap<OwnerKey, usize>,
-    /// Sessions being created (reserved, id not known yet).
+    /// Sessions being created (reserved, id not known yet); each will hold a worker.
     pending: usize,
+    /// Sessions holding a worker.
+    active: usize,
 }
 
 impl Ledger {
@@ -133,27 +228,109 @@ impl Ledger {
             }
         }
     }
+
+    /// Forgets a session; whether it still held a worker.
+    fn remove(&mut self, id: &str) -> bool {
+        let Some(entry) = self.sessions.remove(id) else {
+            return false;
+        };
+        self.release(&entry.owner);
+        if entry.active {
+            self.active = self.active.saturating_sub(1);
+        }
+        entry.active
+    }
+
+    /// Marks a session dormant; its worker is now due to close.
+    fn put_to_sleep(&mut self, id: &str) {
+        if let Some(entry) = self.sessions.get_mut(id)
+            && entry.active
+        {
+            entry.active = false;
+            entry.closes_due += 1;
+            self.active = self.active.saturating_sub(1);
+        }
+    }
+
+    /// Makes room for one more worker under `cap`: the least recently used session that can
+    /// sleep is put to sleep (its id returned, for its worker to be closed). Refused when every
+    /// worker is busy.
+    fn make_room(&mut self, cap: usize) -> Result<Option<SessionId>, SessionRefusal> {
+        if self.active + self.pending < cap {
+            return Ok(None);
+        }
+        let now = Instant::now();
+        let oldest = self
+            .sessions
+            .iter()
+            .filter(|(_, entry)| entry.can_sleep(now))
+            .min_by_key(|(_, entry)| entry.last_used)
+            .map(|(id, _)| id.clone())
+            .ok_or(SessionRefusal::Full)?;
+        self.put_to_sleep(&oldest);
+        Ok(Some(oldest))
+    }
+
+    /// Whether a worker could be found for a session now (without changing anything).
+    fn has_room(&self, cap: usize) -> bool {
+        let now = Instant::now();
+        self.active + self.pending < cap || self.sessions.values().any(|e| e.can_sleep(now))
+    }
 }
 
-/// rmcp's local session manager, with caps.
+/// rmcp's local session manager, with caps, dormancy and expiry.
 #[derive(Debug)]
 pub(crate) struct BoundedSessions {
     inner: LocalSessionManager,
     limits: SessionLimits,
     ledger: Arc<Mutex<Ledger>>,
+    /// Evictions and restores take turns (see the module doc).
+    gate: tokio::sync::Mutex<()>,
+    /// This manager, for the sweeper it starts with its first session.
+    this: Weak<Self>,
+    /// The sweeper, once started (started again if its runtime went away).
+    sweeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl BoundedSessions {
-    pub(crate) fn new(limits: SessionLimits) -> Self {
+    /// An empty ledger. With its first session it starts a sweeper (on the runtime serving
+    /// that session) that puts unused sessions to sleep and forgets expired ones for as long
+    /// as the manager lives.
+    pub(crate) fn start(limits: SessionLimits) -> Arc<Self> {
         let mut inner = LocalSessionManager::default();
         let mut config = SessionConfig::default();
-        config.keep_alive = Some(limits.idle_timeout);
+        // The sweeper expires sessions; rmcp's own timeout would close one mid-call.
+        config.keep_alive = None;
         inner.session_config = config;
-        Self {
+        Arc::new_cyclic(|this| Self {
             inner,
             limits,
             ledger: Arc::default(),
+            gate: tokio::sync::Mutex::new(()),
+            this: this.clone(),
+            sweeper: Mutex::new(None),
+        })
+    }
+
+    /// Starts the sweeper on the current runtime unless one is running.
+    fn ensure_sweeper(&self) {
+        let mut sweeper = self.sweeper.lock().unwrap_or_else(PoisonError::into_inner);
+        if sweeper
+            .as_ref()
+            .is_none_or(tokio::task::JoinHandle::is_finished)
+        {
+            *sweeper = Some(tokio::spawn(sweep_while_alive(
+                self.this.clone(),
+                self.limits.sweep_every(),
+            )));
         }
+    }
+
+    /// How long a session just used is safe from eviction.
+    fn pin(&self) -> Duration {
+        self.limits
+            .dormant_after
+            .clamp(Duration::from_millis(100), Duration::from_secs(1))
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -161,7 +338,7 @@ impl BoundedSessions {
     }
 
     fn check(&self, ledger: &Ledger, owner: &str) -> Result<(), SessionRefusal> {
-        if ledger.owners.len() + ledger.pending >= self.limits.max_sessions {
+        if ledger.sessions.len() + ledger.pending >= self.limits.max_sessions {
             return Err(SessionRefusal::Full);
         }
         // Anonymous callers (no authenticator) cannot be told apart: only the total binds them.
@@ -174,26 +351,142 @@ impl BoundedSessions {
         Ok(())
     }
 
-    fn forget(&self, id: &SessionId) {
-        let mut ledger = self.ledger();
-        if let Some(owner) = ledger.owners.remove(id) {
-            ledger.release(&owner);
+    /// Reserves one session for `owner` under the caps, atomically, putting the least recently
+    /// used idle session to sleep if the workers are at their cap; the slot is given back when
+    /// the reservation is dropped uncommitted.
+    pub(crate) async fn reserve(&self, owner: &str) -> Result<Reservation, SessionRefusal> {
+        self.ensure_sweeper();
+        let _turn = self.gate.lock().await;
+        let (reservation, evicted) = {
+            let mut ledger = self.ledger();
+            self.check(&ledger, owner)?;
+            let evicted = ledger.make_room(self.limits.active_cap())?;
+            let owner: OwnerKey = Arc::from(owner);
+            *ledger.per_owner.entry(Arc::clone(&owner)).or_default() += 1;
+            ledger.pending += 1;
+            let reservation = Reservation {
+                ledger: Arc::clone(&self.ledger),
+                owner: Some(owner),
+            };
+            (reservation, evicted)
+        };
+        self.close_workers(evicted).await;
+        Ok(reservation)
+    }
+
+    /// Whether a request for session `id` can be served now: refused only for a dormant
+    /// session when every worker is busy (a restore would fail).
+    pub(crate) fn admit(&self, id: &str) -> Result<(), SessionRefusal> {
+        let ledger = self.ledger();
+        match ledger.sessions.get(id) {
+            Some(entry) if !entry.active && !ledger.has_room(self.limits.active_cap()) => {
+                Err(SessionRefusal::Full)
+            }
+            _ => Ok(()),
         }
     }
 
-    /// Reserves one session for `owner` under the caps, atomically; the slot is given back
-    /// when the reservation is dropped uncommitted.
-    pub(crate) fn reserve(&self, owner: &str) -> Result<Reservation, SessionRefusal> {
-        let mut ledger = self.ledger();
-        self.check(&ledger, owner)?;
-        let owner: OwnerKey = Arc::from(owner);
-        *ledger.per_owner.entry(Arc::clone(&owner)).or_default() += 1;
-        ledger.pending += 1;
-        Ok(Reservation {
-            ledger: Arc::clone(&self.ledger),
-            owner: Some(owner),
-        })
+    /// Closes the workers of sessions the ledger has already put to sleep or forgotten.
+    async fn close_workers(&self, ids: impl IntoIterator<Item = SessionId>) {
+        for id in ids {
+            if let Err(error) = self.inner.close_session(&id).await {
+                tracing::warn!(%error, "a session worker did not close cleanly");
+            }
+        }
     }
+
+    /// One sweep: sessions unused for `dormant_after` go to sleep, sessions without traffic for
+    /// `idle_timeout` are forgotten.
+    async fn sweep(&self) {
+        let _turn = self.gate.lock().await;
+        let closing: Vec<SessionId> = {
+            let mut ledger = self.ledger();
+            let now = Instant::now();
+            let mut expired = Vec::new();
+            let mut sleepy = Vec::new();
+            for (id, entry) in &ledger.sessions {
+                if entry.in_flight > 0 {
+                    continue;
+                }
+                let unused = now.saturating_duration_since(entry.last_used);
+                if unused >= self.limits.idle_timeout {
+                    expired.push(id.clone());
+                } else if unused >= self.limits.dormant_after && entry.can_sleep(now) {
+                    sleepy.push(id.clone());
+                }
+            }
+            for id in &sleepy {
+                ledger.put_to_sleep(id);
+            }
+            let mut closing = sleepy;
+            for id in expired {
+                if ledger.remove(&id) {
+                    closing.push(id);
+                }
+            }
+            closing
+        };
+        self.close_workers(closing).await;
+    }
+
+    /// Counts a request or stream of session `id` as in flight until the returned guard drops.
+    fn in_flight(&self, id: &SessionId) -> InFlight {
+        if let Some(entry) = self.ledger().sessions.get_mut(id) {
+            entry.in_flight += 1;
+            entry.touch(Instant::now(), self.pin());
+        }
+        InFlight {
+            ledger: Arc::clone(&self.ledger),
+            id: id.clone(),
+        }
+    }
+
+    fn touch(&self, id: &SessionId) {
+        if let Some(entry) = self.ledger().sessions.get_mut(id) {
+            entry.touch(Instant::now(), self.pin());
+        }
+    }
+}
+
+/// Sweeps every `every` until the manager is gone.
+async fn sweep_while_alive(sessions: Weak<BoundedSessions>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(sessions) = sessions.upgrade() else {
+            return;
+        };
+        sessions.sweep().await;
+    }
+}
+
+/// A request or stream of a session being served: the session does not sleep meanwhile.
+#[derive(Debug)]
+struct InFlight {
+    ledger: Arc<Mutex<Ledger>>,
+    id: SessionId,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = ledger.sessions.get_mut(&self.id) {
+            entry.in_flight = entry.in_flight.saturating_sub(1);
+            entry.last_used = Instant::now();
+        }
+    }
+}
+
+/// `stream`, with the session counted in flight until it ends or is dropped.
+fn tracked<S: Stream + Send + Sync + 'static>(
+    stream: S,
+    guard: InFlight,
+) -> impl Stream<Item = S::Item> + Send + Sync + 'static {
+    stream.map(move |item| {
+        let _serving = &guard;
+        item
+    })
 }
 
 /// A session slot reserved before rmcp creates the session: turned into the session's ledger
@@ -213,7 +506,19 @@ impl Reservation {
         if let Some(owner) = self.owner.take() {
             let mut ledger = self.lock();
             ledger.pending = ledger.pending.saturating_sub(1);
-            ledger.owners.insert(id, owner);
+            ledger.active += 1;
+            ledger.sessions.insert(
+                id,
+                Entry {
+                    owner,
+                    params: None,
+                    active: true,
+                    in_flight: 0,
+                    closes_due: 0,
+                    last_used: Instant::now(),
+                    pinned_until: Instant::now(),
+                },
+            );
         }
     }
 }
@@ -257,7 +562,7 @@ impl SessionManager for BoundedSessions {
             .map_err(|_| SessionRefusal::Full)?;
         let reservation = match reserved {
             Some(reservation) => reservation,
-            None => self.reserve(&owner)?,
+            None => self.reserve(&owner).await?,
         };
         let (id, transport) = self.inner.create_session().await?;
         reservation.commit(id.clone());
@@ -269,16 +574,55 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        let _serving = self.in_flight(id);
         Ok(self.inner.initialize_session(id, message).await?)
     }
 
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        // The ledger answers, under the lock the sweeper marks sessions dormant with: a session
+        // said to be here is touched, so it is not put to sleep before its request arrives; a
+        // dormant one is restored by rmcp.
+        {
+            let pin = self.pin();
+            let mut ledger = self.ledger();
+            match ledger.sessions.get_mut(id) {
+                Some(entry) if entry.active => entry.touch(Instant::now(), pin),
+                _ => return Ok(false),
+            }
+        }
         Ok(self.inner.has_session(id).await?)
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        self.forget(id);
-        Ok(self.inner.close_session(id).await?)
+        // rmcp calls this when a worker ends (and on DELETE, before deleting the stored state).
+        // The end of a worker the ledger evicted is expected and changes nothing; a worker that
+        // ended on its own leaves its session dormant (or forgotten, if it cannot be restored).
+        let _turn = self.gate.lock().await;
+        let close_worker = {
+            let mut ledger = self.ledger();
+            let Some(entry) = ledger.sessions.get_mut(id) else {
+                return Ok(());
+            };
+            if entry.closes_due > 0 {
+                // The end of a worker evicted earlier, whatever state the session is in now.
+                entry.closes_due -= 1;
+                false
+            } else if entry.active {
+                entry.active = false;
+                let restorable = entry.params.is_some();
+                ledger.active = ledger.active.saturating_sub(1);
+                if !restorable {
+                    ledger.remove(id);
+                }
+                true
+            } else {
+                false
+            }
+        };
+        if close_worker {
+            self.inner.close_session(id).await?;
+        }
+        Ok(())
     }
 
     async fn create_stream(
@@ -286,7 +630,11 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        Ok(self.inner.create_stream(id, message).await?)
+        let serving = self.in_flight(id);
+        Ok(tracked(
+            self.inner.create_stream(id, message).await?,
+            serving,
+        ))
     }
 
     async fn accept_message(
@@ -294,6 +642,7 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<(), Self::Error> {
+        self.touch(id);
         Ok(self.inner.accept_message(id, message).await?)
     }
 
@@ -301,7 +650,11 @@ impl SessionManager for BoundedSessions {
         &self,
         id: &SessionId,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        Ok(self.inner.create_standalone_stream(id).await?)
+        let serving = self.in_flight(id);
+        Ok(tracked(
+            self.inner.create_standalone_stream(id).await?,
+            serving,
+        ))
     }
 
     async fn resume(
@@ -309,18 +662,88 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        Ok(self.inner.resume(id, last_event_id).await?)
+        let serving = self.in_flight(id);
+        Ok(tracked(
+            self.inner.resume(id, last_event_id).await?,
+            serving,
+        ))
     }
 
     async fn restore_session(
         &self,
-        _id: SessionId,
+        id: SessionId,
     ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
-        // No external session store: a session unknown here is gone (the client re-initializes).
-        Ok(RestoreOutcome::NotSupported)
+        // rmcp calls this for a session its store knows (a dormant one) and it does not hold.
+        let _turn = self.gate.lock().await;
+        let evicted = {
+            let mut ledger = self.ledger();
+            match ledger.sessions.get(&id) {
+                None => return Ok(RestoreOutcome::NotSupported),
+                Some(entry) if entry.active => None,
+                Some(_) => {
+                    // The edge refused this request with a 503 if no worker could be found
+                    // (`admit`); one that raced past that check is served anyway, over the cap
+                    // by at most the requests in flight, rather than failed by rmcp with a 500.
+                    let evicted = ledger
+                        .make_room(self.limits.active_cap())
+                        .unwrap_or_default();
+                    let pin = self.pin();
+                    if let Some(entry) = ledger.sessions.get_mut(&id) {
+                        entry.active = true;
+                        entry.touch(Instant::now(), pin);
+                    }
+                    ledger.active += 1;
+                    evicted
+                }
+            }
+        };
+        self.close_workers(evicted).await;
+        Ok(self.inner.restore_session(id).await?)
     }
 
     fn event_store(&self) -> Option<Arc<dyn EventStore>> {
         None
+    }
+}
+
+/// The ledger as rmcp's session store: the `initialize` parameters a dormant session is
+/// restored from, kept beside the session's entry (so they are forgotten with it).
+#[async_trait::async_trait]
+impl SessionStore for BoundedSessions {
+    async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        let params = {
+            let ledger = self.ledger();
+            match ledger.sessions.get(session_id) {
+                Some(entry) => entry.params.clone(),
+                None => None,
+            }
+        };
+        match params {
+            Some(json) => Ok(Some(serde_json::from_slice(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
+        let json = serde_json::to_vec(state)?;
+        if json.len() > MAX_STORED_PARAMS {
+            // Kept active until it expires rather than holding an unbounded copy.
+            return Ok(());
+        }
+        if let Some(entry) = self.ledger().sessions.get_mut(session_id) {
+            entry.params = Some(json.into_boxed_slice());
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
+        // HTTP DELETE, after `close_session`: the session is forgotten, and any worker a request
+        // restored in between is closed too (the ledger would no longer see it).
+        let _turn = self.gate.lock().await;
+        let _ = self.ledger().remove(session_id);
+        self.inner
+            .close_session(&SessionId::from(session_id))
+            .await?;
+        Ok(())
     }
 }

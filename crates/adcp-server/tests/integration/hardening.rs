@@ -177,6 +177,128 @@ async fn sessions_need_credentials_and_are_capped_per_principal_and_in_total() {
     );
 }
 
+/// Sends a JSON-RPC body within MCP session `session`; the status and the reply.
+async fn post_in(url: &str, token: &str, session: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("mcp-session-id", session)
+        .header("authorization", format!("Bearer {token}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    // JSON, or SSE whose answer is the `data:` line with a result or an error.
+    let reply = serde_json::from_str(&text)
+        .ok()
+        .or_else(|| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+                .find(|v| v.get("result").is_some() || v.get("error").is_some())
+        })
+        .unwrap_or(Value::String(text));
+    (status, reply)
+}
+
+/// Opens an MCP session the way a buyer without an event stream does (initialize, then
+/// initialized); its id.
+async fn open_session(url: &str, token: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .body(INITIALIZE)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status().as_u16(), 200, "initialize is admitted");
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("initialize opens a session")
+        .to_owned();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let (status, _) = post_in(url, token, &session, &initialized).await;
+    assert_eq!(status, 202, "initialized is accepted");
+    session
+}
+
+fn capabilities_call(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "get_adcp_capabilities", "arguments": {}}})
+}
+
+#[tokio::test]
+async fn unused_sessions_give_back_their_workers_and_wake_on_their_next_request() {
+    let observed = std::sync::Arc::new(Observed::default());
+    let running = serve_with(
+        builder(&observed).build().unwrap(),
+        HttpConfig {
+            session_limits: SessionLimits::default()
+                .with_max_sessions(6)
+                .with_max_active_sessions(2)
+                .with_dormant_after(Duration::from_millis(100))
+                .with_idle_timeout(Duration::from_mins(1)),
+            ..HttpConfig::default().with_authenticator(tokens())
+        },
+    )
+    .await;
+    // A session just used is safe from eviction for a moment (here 100 ms): pace the calls.
+    let pace = || tokio::time::sleep(Duration::from_millis(150));
+    // Four sessions under a cap of two workers: each new one puts the least recently used to
+    // sleep, and every one still answers, restored on its next request.
+    let mut sessions = Vec::new();
+    for token in ["token-a", "token-a", "token-b", "token-b"] {
+        sessions.push((token, open_session(&running.url, token).await));
+        pace().await;
+    }
+    for round in 0..2_u64 {
+        for (n, (token, session)) in sessions.iter().enumerate() {
+            let (status, reply) = post_in(
+                &running.url,
+                token,
+                session,
+                &capabilities_call(round * 10 + n as u64),
+            )
+            .await;
+            assert_eq!(status, 200, "session {n}, round {round}: {reply}");
+            assert_eq!(reply["result"]["isError"], false, "{reply}");
+            pace().await;
+        }
+        // All of them asleep before the second round.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    // Dormant sessions still count: the total of six holds across both states.
+    sessions.push(("token-b", open_session(&running.url, "token-b").await));
+    pace().await;
+    sessions.push(("token-b", open_session(&running.url, "token-b").await));
+    pace().await;
+    let (status, body) = post(&running.url, Some("token-b"), INITIALIZE).await;
+    assert_eq!(status, 503, "{body}");
+
+    // DELETE ends a dormant session for good: its id is unknown afterwards.
+    let (token, gone) = sessions[0].clone();
+    let deleted = reqwest::Client::new()
+        .delete(&running.url)
+        .header("mcp-session-id", &gone)
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("the server answers");
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let (status, reply) = post_in(&running.url, token, &gone, &capabilities_call(99)).await;
+    assert_eq!(status, 404, "{reply}");
+    // ... and its place in the total is free again.
+    open_session(&running.url, "token-a").await;
+}
+
 #[tokio::test]
 async fn transport_garbage_gets_json_rpc_errors_that_name_the_member() {
     let Seller { running, .. } = seller(false).await;

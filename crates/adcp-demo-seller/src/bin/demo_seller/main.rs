@@ -73,12 +73,20 @@ struct Args {
     /// Seconds a connection may take to send a request head (and may idle between requests).
     #[arg(long, default_value_t = 10)]
     header_read_timeout_secs: u64,
-    /// The most MCP sessions held at once.
-    #[arg(long, default_value_t = 1_000)]
+    /// The most MCP sessions open at once (active or dormant).
+    #[arg(long, default_value_t = 10_000)]
     max_sessions: usize,
-    /// The most MCP sessions one principal holds at once.
+    /// The most MCP sessions one principal holds open at once.
     #[arg(long, default_value_t = 16)]
     max_sessions_per_principal: usize,
+    /// The most MCP sessions holding a worker at once (the least recently used idle one goes
+    /// dormant past it).
+    #[arg(long, default_value_t = 1_000)]
+    max_active_sessions: usize,
+    /// Milliseconds an MCP session may sit unused before its worker is released (its next
+    /// request restores it).
+    #[arg(long, default_value_t = 15_000)]
+    session_dormant_after_ms: u64,
     /// On SIGTERM, how long running tasks may take before they fail as retryable (ms).
     #[arg(long, default_value_t = 15_000)]
     task_deadline_ms: u64,
@@ -278,7 +286,9 @@ async fn main() -> DemoResult<()> {
             .with_header_read_timeout(Duration::from_secs(args.header_read_timeout_secs)),
         session_limits: SessionLimits::default()
             .with_max_sessions(args.max_sessions)
-            .with_max_sessions_per_principal(args.max_sessions_per_principal),
+            .with_max_sessions_per_principal(args.max_sessions_per_principal)
+            .with_max_active_sessions(args.max_active_sessions)
+            .with_dormant_after(Duration::from_millis(args.session_dormant_after_ms)),
         ..HttpConfig::default()
     };
     if !args.no_auth {
