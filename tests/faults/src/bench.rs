@@ -12,8 +12,10 @@
 //! - `load`: synchronous `get_products` at concurrency 16 for `--load-secs`: calls/s, p50.
 //! - `pending_tasks`: briefs with a push config the demo hands off (its curation outlasts the
 //!   bench): RSS per pending task, end to end (registry, runtime, the demo's own future).
-//! - `sessions`: `initialize` requests, each opening a session the demo holds (session mode, caps
-//!   raised for the count), and the same requests against the stateless demo: RSS per session.
+//! - `sessions`: in session mode (caps raised for the count), 10,000 sessions opened and left
+//!   idle: RSS per session right after, and once all of them went dormant; then 200 of them
+//!   called again (each wakes, and must answer) with the time of that first call. And 2,000
+//!   `initialize` requests against the stateless demo: RSS per request.
 //! - `log_cost`: the same load against a demo at the default level (`info`) and one with logging
 //!   off, in turn: the demo's CPU time per call (and the throughput) at each.
 
@@ -31,8 +33,19 @@ use crate::scenarios::Ctx;
 
 /// How many tasks the pending-task phase leaves waiting.
 const PENDING_TASKS: usize = 10_000;
-/// How many sessions the session phase opens.
+/// How many `initialize` requests the stateless session phase sends.
 const SESSIONS: usize = 2_000;
+/// How many sessions the held-session phase opens and leaves idle.
+const HELD_SESSIONS: usize = 10_000;
+/// How long a held session sits unused before that demo releases its worker (its flag).
+const DORMANT_AFTER: Duration = Duration::from_secs(1);
+/// How many of the idle sessions the wake-up phase calls again, one at a time.
+const WOKEN: usize = 200;
+/// The held-session demo's cap on sessions holding a worker. Workers freed by dormancy stay
+/// in the allocator's pages for a while (mimalloc returns them lazily), so the RSS of idle
+/// sessions carries the cap's high-water mark (about 77 KB per worker): a cap of 100 keeps it
+/// small beside what 10,000 dormant sessions hold.
+const ACTIVE_CAP: usize = 100;
 /// Concurrency of the load, the task submissions and the session opening.
 const CONCURRENCY: usize = 16;
 /// The curation the bench's demos run with: no handed-off task finishes during the bench.
@@ -65,10 +78,18 @@ pub(crate) async fn run(ctx: &Ctx, load_secs: u64) -> Result<Value> {
     let mut options = DemoOptions::new(None, NEVER);
     options.stateless = false;
     let options = options
-        .with("--max-sessions", &(SESSIONS * 2).to_string())
-        .with("--max-sessions-per-principal", &(SESSIONS * 2).to_string());
+        .with("--max-sessions", &(HELD_SESSIONS * 2).to_string())
+        .with(
+            "--max-sessions-per-principal",
+            &(HELD_SESSIONS * 2).to_string(),
+        )
+        .with(
+            "--session-dormant-after-ms",
+            &DORMANT_AFTER.as_millis().to_string(),
+        )
+        .with("--max-active-sessions", &ACTIVE_CAP.to_string());
     let held = start(ctx, "bench-sessions", options).await?;
-    let held_sessions = sessions(&held).await?;
+    let held_sessions = held_sessions(&held).await?;
     drop(held);
 
     let log_cost = log_cost(ctx, load_for).await?;
@@ -319,6 +340,67 @@ async fn sessions(demo: &Demo) -> Result<Value> {
         "initialize_requests": SESSIONS,
         "rss_mb_before": mb(before), "rss_mb_after": mb(after),
         "kb_per_session": per_item_kb(before, after, SESSIONS),
+    }))
+}
+
+/// Session mode: `HELD_SESSIONS` sessions opened as a buyer without an event stream opens them
+/// (`initialize`, then `initialized`), the RSS right after (at most the demo's cap of active
+/// workers, the rest already dormant) and once all of them sat unused past `DORMANT_AFTER`;
+/// then `WOKEN` of them called again, each call restoring its session: every one must answer,
+/// and the time of those first calls is reported.
+async fn held_sessions(demo: &Demo) -> Result<Value> {
+    let http = client::http_client(Duration::from_secs(10))?;
+    let before = rss(demo)?;
+    let opened = std::sync::Mutex::new(Vec::with_capacity(HELD_SESSIONS));
+    fan_out(HELD_SESSIONS, |_| {
+        let (http, opened) = (http.clone(), &opened);
+        async move {
+            let id = client::open_session(&http, demo.url(), TOKEN).await?;
+            opened
+                .lock()
+                .map_err(|_| Error::Unexpected("session list poisoned".into()))?
+                .push(id);
+            Ok(())
+        }
+    })
+    .await?;
+    let ids = opened
+        .into_inner()
+        .map_err(|_| Error::Unexpected("session list poisoned".into()))?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_open = rss(demo)?;
+    // The sweeper looks every half `DORMANT_AFTER`: every session is asleep within 1.5 × it.
+    tokio::time::sleep(DORMANT_AFTER * 3).await;
+    let idle = rss(demo)?;
+    let mut wake_ms = Vec::with_capacity(WOKEN);
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "get_adcp_capabilities", "arguments": {}}})
+    .to_string();
+    for id in ids.iter().step_by((ids.len() / WOKEN).max(1)).take(WOKEN) {
+        let at = Instant::now();
+        let (status, reply) =
+            client::post_in_session(&http, demo.url(), call.clone(), TOKEN, id).await?;
+        wake_ms.push(at.elapsed().as_secs_f64() * 1e3);
+        if status != 200 || reply["result"]["isError"] != json!(false) {
+            return Err(Error::Unexpected(format!(
+                "an idle session did not answer on waking: HTTP {status} {reply}"
+            )));
+        }
+    }
+    wake_ms.sort_by(f64::total_cmp);
+    let after_waking = rss(demo)?;
+    Ok(json!({
+        "sessions": ids.len(),
+        "max_active_sessions": ACTIVE_CAP,
+        "dormant_after_ms": DORMANT_AFTER.as_millis(),
+        "rss_mb_before": mb(before),
+        "rss_mb_after_open": mb(after_open),
+        "rss_mb_idle": mb(idle),
+        "kb_per_session_after_open": per_item_kb(before, after_open, ids.len()),
+        "kb_per_idle_session": per_item_kb(before, idle, ids.len()),
+        "woken": wake_ms.len(),
+        "wake_ms_p50": wake_ms.get(wake_ms.len() / 2).copied().unwrap_or_default(),
+        "rss_mb_after_waking": mb(after_waking),
     }))
 }
 

@@ -147,16 +147,23 @@ pub(crate) async fn post(
     body: String,
     token: Option<&str>,
 ) -> Result<(u16, Value)> {
-    let mut request = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body);
+    let mut request = http.post(url);
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let response = request.send().await?;
+    send(request, body).await
+}
+
+/// Sends a JSON-RPC POST as an MCP client does; the status and the JSON reply (the answer's
+/// `data:` line of an SSE-framed one).
+async fn send(request: reqwest::RequestBuilder, body: String) -> Result<(u16, Value)> {
+    let response = request
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(body)
+        .send()
+        .await?;
     let status = response.status().as_u16();
     let text = response.text().await?;
     let json = serde_json::from_str(&text)
@@ -169,6 +176,53 @@ pub(crate) async fn post(
         })
         .unwrap_or(Value::String(text));
     Ok((status, json))
+}
+
+/// Opens an MCP session as a buyer without an event stream does (`initialize`, then
+/// `initialized`); its id.
+pub(crate) async fn open_session(http: &reqwest::Client, url: &str, token: &str) -> Result<String> {
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .body(INITIALIZE)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let id = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // Read the body through, so the connection goes back to the pool.
+    let _ = response.bytes().await?;
+    let id =
+        id.ok_or_else(|| Error::Unexpected(format!("initialize: HTTP {status}, no session")))?;
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
+    let (status, _) = post_in_session(http, url, initialized, token, &id).await?;
+    if status == 202 {
+        Ok(id)
+    } else {
+        Err(Error::Unexpected(format!("initialized: HTTP {status}")))
+    }
+}
+
+/// POSTs a JSON-RPC body within MCP session `session`; the status and the JSON reply.
+pub(crate) async fn post_in_session(
+    http: &reqwest::Client,
+    url: &str,
+    body: String,
+    token: &str,
+    session: &str,
+) -> Result<(u16, Value)> {
+    send(
+        http.post(url)
+            .header("mcp-session-id", session)
+            .header("authorization", format!("Bearer {token}")),
+        body,
+    )
+    .await
 }
 
 fn truncate(text: &str) -> String {

@@ -11,7 +11,11 @@
 //! endpoint is the framework and how much is the protocol. A2A carries the body once, so it
 //! has a floor of its own (the same work, answered as a completed task). Two more locate the
 //! framework's share: the floor behind the SDK's accept loop, and the SDK's dispatcher behind
-//! plain axum (everything but the MCP framing).
+//! plain axum (everything but the MCP framing). The *rmcp-model floor* does the floor's work
+//! through rmcp's own types (the request decoded as `ClientJsonRpcMessage`, the reply a
+//! `CallToolResult` serialised by serde, `structuredContent` a JSON tree written a second
+//! time): the least any server built on rmcp does, so MCP against it is rmcp's per-request
+//! handling and the SDK's, nothing else.
 //!
 //! `BENCH_ONLY=<endpoint>` loads one endpoint alone, for a profiler; `BENCH_LOG=info` installs
 //! the SDK's logging at that level (to compare per-call CPU with logging on and off).
@@ -29,6 +33,10 @@ use adcp_webhooks::signing::{SignatureAlgorithm, WebhookSigner, WebhookSigningKe
 use adcp_webhooks::ssrf::SsrfPolicy;
 use adcp_webhooks::{InMemoryConfig, InMemorySupervisor, SenderConfig, WebhookSender};
 use axum::response::IntoResponse as _;
+use rmcp::model::{
+    CallToolResult, ClientJsonRpcMessage, ClientRequest, ContentBlock, JsonRpcMessage, RequestId,
+    ServerJsonRpcMessage, ServerResult,
+};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -372,6 +380,8 @@ struct Endpoints {
     floor: String,
     /// Plain axum doing the mandated work, answering as A2A does (the body once).
     a2a_floor: String,
+    /// Plain axum doing the mandated work through rmcp's model types (no rmcp service).
+    mcp_model_floor: String,
     /// The floor behind the SDK's accept loop (timeouts, connection cap).
     floor_sdk: String,
     /// The SDK's dispatcher behind plain axum, answering like the floor.
@@ -420,6 +430,11 @@ async fn start_endpoints(
             "/floor",
         )
         .await?,
+        mcp_model_floor: spawn_loopback(
+            floor_router(floor_response.clone(), Framing::McpModel)?,
+            "/mcp-model-floor",
+        )
+        .await?,
         a2a_floor: spawn_loopback(floor_router(floor_response, Framing::A2a)?, "/a2a-floor")
             .await?,
         floor_sdk,
@@ -452,6 +467,7 @@ async fn measure(
     let floor = load(&urls.floor, call, None, concurrency).await?;
     let a2a_floor = load(&urls.a2a_floor, a2a_call, None, concurrency).await?;
     let floor_sdk = load(&urls.floor_sdk, call, None, concurrency).await?;
+    let mcp_model_floor = load(&urls.mcp_model_floor, call, None, concurrency).await?;
     let dispatch = load(&urls.dispatch, call, None, concurrency).await?;
     let vs_floor = |load: &Load| load.requests_per_sec / floor.requests_per_sec;
     Ok(json!({
@@ -463,16 +479,19 @@ async fn measure(
         "mandated_work_floor": floor,
         "a2a_mandated_work_floor": a2a_floor,
         "floor_on_sdk_listener": floor_sdk,
+        "mcp_model_floor": mcp_model_floor,
         "dispatcher_without_mcp": dispatch,
         "floor_vs_bare_throughput": floor.requests_per_sec / bare.requests_per_sec,
         "mcp_vs_floor_throughput": vs_floor(&mcp),
+        "mcp_vs_mcp_model_floor_throughput": mcp.requests_per_sec / mcp_model_floor.requests_per_sec,
+        "mcp_model_floor_vs_floor_throughput": vs_floor(&mcp_model_floor),
         "mcp_session_vs_floor_throughput": vs_floor(&mcp_session),
         "a2a_vs_a2a_floor_throughput": a2a.requests_per_sec / a2a_floor.requests_per_sec,
         "dispatcher_vs_floor_throughput": vs_floor(&dispatch),
     }))
 }
 
-/// `BENCH_ONLY=mcp|mcp-session|a2a|dispatch|floor|a2a-floor`: that endpoint alone at concurrency 16 for
+/// `BENCH_ONLY=mcp|mcp-session|a2a|dispatch|floor|mcp-model-floor|a2a-floor`: that endpoint alone at concurrency 16 for
 /// `BENCH_SECONDS` (default 10), for a profiler attached to this process.
 async fn profile_only(
     only: &str,
@@ -486,6 +505,7 @@ async fn profile_only(
         "a2a" => (&urls.a2a, a2a_call),
         "dispatch" => (&urls.dispatch, call),
         "floor" => (&urls.floor, call),
+        "mcp-model-floor" => (&urls.mcp_model_floor, call),
         "a2a-floor" => (&urls.a2a_floor, a2a_call),
         other => return Err(format!("BENCH_ONLY={other}: not an endpoint").into()),
     };
@@ -527,19 +547,32 @@ async fn serve_bare(bytes: axum::body::Bytes) -> BenchResult<String> {
     Ok(url)
 }
 
-/// How a floor endpoint frames its reply: as MCP's `tools/call` result (the body twice) or as
-/// A2A's `SendMessage` result (the body once, as a task artifact's data part).
+/// How a floor endpoint frames its reply: as MCP's `tools/call` result (the body twice), the
+/// same through rmcp's model types (what any server built on rmcp must do: the request decoded
+/// into `ClientJsonRpcMessage`, the reply a `CallToolResult` whose `structuredContent` is a JSON
+/// tree rmcp serialises beside the text item), or as A2A's `SendMessage` result (the body once,
+/// as a task artifact's data part).
 #[derive(Clone, Copy)]
 enum Framing {
     Mcp,
+    McpModel,
     A2a,
 }
 
 impl Framing {
+    /// The floor endpoint's path.
+    fn path(self) -> &'static str {
+        match self {
+            Self::Mcp => "/floor",
+            Self::McpModel => "/mcp-model-floor",
+            Self::A2a => "/a2a-floor",
+        }
+    }
+
     /// Where the buyer's `context` sits in the request.
     fn context_pointer(self) -> &'static str {
         match self {
-            Self::Mcp => "/params/arguments/context",
+            Self::Mcp | Self::McpModel => "/params/arguments/context",
             Self::A2a => "/params/message/parts/0/data/parameters/context",
         }
     }
@@ -555,23 +588,32 @@ fn floor_router(response: GetProductsResponse, framing: Framing) -> BenchResult<
     let validator = schemas.validator(schema)?;
     let response = Arc::new(response);
     let tasks = Arc::new(AtomicU64::new(0));
-    let path = match framing {
-        Framing::Mcp => "/floor",
-        Framing::A2a => "/a2a-floor",
-    };
+    let path = framing.path();
     Ok(axum::Router::new().route(
         path,
         axum::routing::post(move |request: axum::body::Bytes| {
             let (response, validator) = (Arc::clone(&response), Arc::clone(&validator));
             let task = tasks.fetch_add(1, Ordering::Relaxed);
             async move {
-                let request: Value = serde_json::from_slice(&request).unwrap_or_default();
+                let (request, typed): (Value, _) = match framing {
+                    Framing::McpModel => (
+                        Value::Null,
+                        serde_json::from_slice::<ClientJsonRpcMessage>(&request).ok(),
+                    ),
+                    Framing::Mcp | Framing::A2a => {
+                        (serde_json::from_slice(&request).unwrap_or_default(), None)
+                    }
+                };
+                let context = match &typed {
+                    Some(message) => typed_context(message),
+                    None => request.pointer(framing.context_pointer()).cloned(),
+                };
                 let mut body = serde_json::to_value(response.as_ref().clone()).unwrap_or_default();
                 if let Some(map) = body.as_object_mut() {
                     map.insert("status".into(), json!("completed"));
                     map.insert("cache_scope".into(), json!("public"));
-                    if let Some(context) = request.pointer(framing.context_pointer()) {
-                        map.insert("context".into(), context.clone());
+                    if let Some(context) = context {
+                        map.insert("context".into(), context);
                     }
                     map.insert("adcp_version".into(), json!(adcp_server::SERVED_VERSION));
                 }
@@ -583,11 +625,43 @@ fn floor_router(response: GetProductsResponse, framing: Framing) -> BenchResult<
                 };
                 match framing {
                     Framing::Mcp => (status, rpc_reply(&request, &body, false)).into_response(),
+                    Framing::McpModel => (status, rmcp_reply(typed, body)).into_response(),
                     Framing::A2a => (status, a2a_reply(&request, body, task)).into_response(),
                 }
             }
         }),
     ))
+}
+
+/// The buyer's `context` in a `tools/call` decoded by rmcp.
+fn typed_context(message: &ClientJsonRpcMessage) -> Option<Value> {
+    let JsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    let ClientRequest::CallToolRequest(call) = &request.request else {
+        return None;
+    };
+    call.params.arguments.as_ref()?.get("context").cloned()
+}
+
+/// A `tools/call` result built and serialised with rmcp's model, as `McpHandler` builds it: the
+/// body serialised once for the text item, and the tree itself as `structuredContent`.
+fn rmcp_reply(
+    request: Option<ClientJsonRpcMessage>,
+    body: Value,
+) -> ([(axum::http::HeaderName, &'static str); 1], Vec<u8>) {
+    let id = match request {
+        Some(JsonRpcMessage::Request(request)) => request.id,
+        _ => RequestId::Number(0),
+    };
+    let text = serde_json::to_string(&body).unwrap_or_default();
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(body);
+    let reply = ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), id);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&reply).unwrap_or_default(),
+    )
 }
 
 /// An A2A 1.0 `SendMessage` result: a completed task whose artifact carries `body` once
