@@ -23,9 +23,10 @@
 //! Evictions, restores, closes and deletions take turns (one async gate), so rmcp's handle of an
 //! evicted worker is gone before the same id is restored. An evicted worker ends a little later
 //! and rmcp then reports its close; the ledger counts the closes still due and absorbs them, so
-//! such a late close never touches the restored worker. A session just used (or just restored)
-//! is pinned for a moment: neither the sweeper nor a newcomer evicts it between rmcp's check
-//! that it exists and its request reaching the worker.
+//! such a late close never touches the restored worker. A request on its way is counted from
+//! rmcp's check that its session exists (or from its restore) until it reaches the worker, and
+//! its session is not evicted meanwhile (a count older than five seconds, left by a request
+//! that failed on the way, no longer protects it).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,6 +44,10 @@ use rmcp::transport::streamable_http_server::session::store::{
 use rmcp::transport::streamable_http_server::session::{
     EventStore, RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
+
+/// How long a request on its way to its session's worker protects that session from eviction
+/// at most (a request that failed on the way leaves its count behind).
+const ARRIVAL_STALE: Duration = Duration::from_secs(5);
 
 /// The largest `initialize` parameters kept for a dormant session (JSON bytes). A session whose
 /// parameters are larger never goes dormant: it keeps its worker until it expires.
@@ -191,20 +196,46 @@ struct Entry {
     /// Closes of this session's evicted workers still to come from rmcp (see the module doc).
     closes_due: u32,
     last_used: Instant,
-    /// Not evicted before this instant (see the module doc).
-    pinned_until: Instant,
+    /// Requests on their way to the worker (see the module doc), the last one since when.
+    arriving: u32,
+    arriving_since: Instant,
 }
 
 impl Entry {
-    /// Whether the session's worker may be released at `now`.
-    fn can_sleep(&self, now: Instant) -> bool {
-        self.active && self.in_flight == 0 && self.params.is_some() && now >= self.pinned_until
+    /// A session entry for `owner`, active, used now.
+    fn new(owner: OwnerKey) -> Self {
+        let now = Instant::now();
+        Self {
+            owner,
+            params: None,
+            active: true,
+            in_flight: 0,
+            closes_due: 0,
+            last_used: now,
+            arriving: 0,
+            arriving_since: now,
+        }
     }
 
-    /// Marks the session used at `now`, pinned for `pin`.
-    fn touch(&mut self, now: Instant, pin: Duration) {
+    /// Whether the session's worker may be released at `now`.
+    fn can_sleep(&self, now: Instant) -> bool {
+        let arriving =
+            self.arriving > 0 && now.saturating_duration_since(self.arriving_since) < ARRIVAL_STALE;
+        self.active && self.in_flight == 0 && self.params.is_some() && !arriving
+    }
+
+    /// Counts `requests` more on their way to the worker.
+    fn expect(&mut self, requests: u32) {
+        let now = Instant::now();
+        self.arriving += requests;
+        self.arriving_since = now;
         self.last_used = now;
-        self.pinned_until = self.pinned_until.max(now + pin);
+    }
+
+    /// One request on its way reached the worker.
+    fn arrived(&mut self) {
+        self.arriving = self.arriving.saturating_sub(1);
+        self.last_used = Instant::now();
     }
 }
 
@@ -326,13 +357,6 @@ impl BoundedSessions {
         }
     }
 
-    /// How long a session just used is safe from eviction.
-    fn pin(&self) -> Duration {
-        self.limits
-            .dormant_after
-            .clamp(Duration::from_millis(100), Duration::from_secs(1))
-    }
-
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -429,11 +453,14 @@ impl BoundedSessions {
         self.close_workers(closing).await;
     }
 
-    /// Counts a request or stream of session `id` as in flight until the returned guard drops.
-    fn in_flight(&self, id: &SessionId) -> InFlight {
+    /// Counts a request or stream of session `id` as in flight until the returned guard drops
+    /// (and, if `arrival`, as one of the requests expected on their way having arrived).
+    fn in_flight(&self, id: &SessionId, arrival: bool) -> InFlight {
         if let Some(entry) = self.ledger().sessions.get_mut(id) {
             entry.in_flight += 1;
-            entry.touch(Instant::now(), self.pin());
+            if arrival {
+                entry.arrived();
+            }
         }
         InFlight {
             ledger: Arc::clone(&self.ledger),
@@ -441,9 +468,10 @@ impl BoundedSessions {
         }
     }
 
-    fn touch(&self, id: &SessionId) {
+    /// A request of session `id` reached its worker without a stream (a notification).
+    fn arrived(&self, id: &SessionId) {
         if let Some(entry) = self.ledger().sessions.get_mut(id) {
-            entry.touch(Instant::now(), self.pin());
+            entry.arrived();
         }
     }
 }
@@ -507,18 +535,7 @@ impl Reservation {
             let mut ledger = self.lock();
             ledger.pending = ledger.pending.saturating_sub(1);
             ledger.active += 1;
-            ledger.sessions.insert(
-                id,
-                Entry {
-                    owner,
-                    params: None,
-                    active: true,
-                    in_flight: 0,
-                    closes_due: 0,
-                    last_used: Instant::now(),
-                    pinned_until: Instant::now(),
-                },
-            );
+            ledger.sessions.insert(id, Entry::new(owner));
         }
     }
 }
@@ -574,7 +591,9 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<ServerJsonRpcMessage, Self::Error> {
-        let _serving = self.in_flight(id);
+        // In flight, but not one of the arrivals counted (a restore counts the replayed
+        // `initialized` and the request that woke the session).
+        let _serving = self.in_flight(id, false);
         Ok(self.inner.initialize_session(id, message).await?)
     }
 
@@ -583,10 +602,9 @@ impl SessionManager for BoundedSessions {
         // said to be here is touched, so it is not put to sleep before its request arrives; a
         // dormant one is restored by rmcp.
         {
-            let pin = self.pin();
             let mut ledger = self.ledger();
             match ledger.sessions.get_mut(id) {
-                Some(entry) if entry.active => entry.touch(Instant::now(), pin),
+                Some(entry) if entry.active => entry.expect(1),
                 _ => return Ok(false),
             }
         }
@@ -630,7 +648,7 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        let serving = self.in_flight(id);
+        let serving = self.in_flight(id, true);
         Ok(tracked(
             self.inner.create_stream(id, message).await?,
             serving,
@@ -642,7 +660,7 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<(), Self::Error> {
-        self.touch(id);
+        self.arrived(id);
         Ok(self.inner.accept_message(id, message).await?)
     }
 
@@ -650,7 +668,7 @@ impl SessionManager for BoundedSessions {
         &self,
         id: &SessionId,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        let serving = self.in_flight(id);
+        let serving = self.in_flight(id, true);
         Ok(tracked(
             self.inner.create_standalone_stream(id).await?,
             serving,
@@ -662,7 +680,7 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        let serving = self.in_flight(id);
+        let serving = self.in_flight(id, true);
         Ok(tracked(
             self.inner.resume(id, last_event_id).await?,
             serving,
@@ -687,10 +705,10 @@ impl SessionManager for BoundedSessions {
                     let evicted = ledger
                         .make_room(self.limits.active_cap())
                         .unwrap_or_default();
-                    let pin = self.pin();
                     if let Some(entry) = ledger.sessions.get_mut(&id) {
                         entry.active = true;
-                        entry.touch(Instant::now(), pin);
+                        // rmcp replays `initialized`, then serves the request that woke it.
+                        entry.expect(2);
                     }
                     ledger.active += 1;
                     evicted

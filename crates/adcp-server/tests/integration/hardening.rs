@@ -250,7 +250,7 @@ async fn unused_sessions_give_back_their_workers_and_wake_on_their_next_request(
         },
     )
     .await;
-    // A session just used is safe from eviction for a moment (here 100 ms): pace the calls.
+    // Paced, so the sweeper (every 100 ms here) puts sessions to sleep between calls too.
     let pace = || tokio::time::sleep(Duration::from_millis(150));
     // Four sessions under a cap of two workers: each new one puts the least recently used to
     // sleep, and every one still answers, restored on its next request.
