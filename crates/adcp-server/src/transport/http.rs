@@ -138,7 +138,8 @@ impl HttpConfig {
 
 #[derive(Clone)]
 struct Edge {
-    config: HttpConfig,
+    /// Shared, not copied: axum clones the state for every request.
+    config: Arc<HttpConfig>,
     /// The session ledger, in session mode.
     sessions: Option<Arc<BoundedSessions>>,
 }
@@ -177,7 +178,10 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
     let a2a = config
         .a2a
         .then(|| crate::transport::a2a::routes(server, config.clone()));
-    let edge = Edge { config, sessions };
+    let edge = Edge {
+        config: Arc::new(config),
+        sessions,
+    };
     let mcp = mcp.layer(middleware::from_fn_with_state(edge, guard_edge));
     let brand = server.brand.clone();
     let jwks = server.jwks.clone();

@@ -45,7 +45,8 @@ const INTERNAL_ERROR: i64 = -32603;
 #[derive(Clone)]
 struct A2a {
     server: AdcpServer,
-    config: HttpConfig,
+    /// Shared, not copied: axum clones the state for every request.
+    config: Arc<HttpConfig>,
     card: Arc<CardTemplate>,
 }
 
@@ -54,7 +55,7 @@ pub(crate) fn routes(server: &AdcpServer, config: HttpConfig) -> Router {
     let card = Arc::new(CardTemplate::new(server, config.authenticator.is_some()));
     let state = A2a {
         server: server.clone(),
-        config,
+        config: Arc::new(config),
         card,
     };
     Router::new()
