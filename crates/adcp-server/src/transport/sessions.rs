@@ -199,6 +199,8 @@ struct Entry {
     /// Requests on their way to the worker (see the module doc), the last one since when.
     arriving: u32,
     arriving_since: Instant,
+    /// Restored, its `initialize` not replayed yet: its worker cannot serve a request before.
+    restoring: bool,
 }
 
 impl Entry {
@@ -214,6 +216,7 @@ impl Entry {
             last_used: now,
             arriving: 0,
             arriving_since: now,
+            restoring: false,
         }
     }
 
@@ -227,6 +230,7 @@ impl Entry {
     /// Counts `requests` more on their way to the worker.
     fn expect(&mut self, requests: u32) {
         let now = Instant::now();
+        self.forget_stale_arrivals(now);
         self.arriving += requests;
         self.arriving_since = now;
         self.last_used = now;
@@ -234,8 +238,17 @@ impl Entry {
 
     /// One request on its way reached the worker.
     fn arrived(&mut self) {
+        let now = Instant::now();
+        self.forget_stale_arrivals(now);
         self.arriving = self.arriving.saturating_sub(1);
-        self.last_used = Instant::now();
+        self.last_used = now;
+    }
+
+    /// Drops the count of requests that never arrived (they failed on the way).
+    fn forget_stale_arrivals(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.arriving_since) >= ARRIVAL_STALE {
+            self.arriving = 0;
+        }
     }
 }
 
@@ -394,7 +407,7 @@ impl BoundedSessions {
             };
             (reservation, evicted)
         };
-        self.close_workers(evicted).await;
+        self.close_workers(evicted.into_iter().collect()).await;
         Ok(reservation)
     }
 
@@ -410,12 +423,25 @@ impl BoundedSessions {
         }
     }
 
-    /// Closes the workers of sessions the ledger has already put to sleep or forgotten.
-    async fn close_workers(&self, ids: impl IntoIterator<Item = SessionId>) {
-        for id in ids {
-            if let Err(error) = self.inner.close_session(&id).await {
-                tracing::warn!(%error, "a session worker did not close cleanly");
+    /// Closes the workers of sessions the ledger has already put to sleep or forgotten, in a
+    /// task of their own (awaited): a request that goes away meanwhile cannot leave a worker the
+    /// ledger no longer counts.
+    async fn close_workers(&self, ids: Vec<SessionId>) {
+        if ids.is_empty() {
+            return;
+        }
+        let Some(this) = self.this.upgrade() else {
+            return;
+        };
+        let closing = tokio::spawn(async move {
+            for id in ids {
+                if let Err(error) = this.inner.close_session(&id).await {
+                    tracing::warn!(%error, "a session worker did not close cleanly");
+                }
             }
+        });
+        if let Err(error) = closing.await {
+            tracing::warn!(%error, "closing session workers stopped");
         }
     }
 
@@ -594,7 +620,11 @@ impl SessionManager for BoundedSessions {
         // In flight, but not one of the arrivals counted (a restore counts the replayed
         // `initialized` and the request that woke the session).
         let _serving = self.in_flight(id, false);
-        Ok(self.inner.initialize_session(id, message).await?)
+        let answer = self.inner.initialize_session(id, message).await;
+        if let Some(entry) = self.ledger().sessions.get_mut(id) {
+            entry.restoring = false;
+        }
+        Ok(answer?)
     }
 
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
@@ -604,7 +634,9 @@ impl SessionManager for BoundedSessions {
         {
             let mut ledger = self.ledger();
             match ledger.sessions.get_mut(id) {
-                Some(entry) if entry.active => entry.expect(1),
+                // One being restored is not here yet: rmcp makes this request wait for the
+                // restore instead of reaching the worker before its `initialize`.
+                Some(entry) if entry.active && !entry.restoring => entry.expect(1),
                 _ => return Ok(false),
             }
         }
@@ -638,7 +670,7 @@ impl SessionManager for BoundedSessions {
             }
         };
         if close_worker {
-            self.inner.close_session(id).await?;
+            self.close_workers(vec![id.clone()]).await;
         }
         Ok(())
     }
@@ -693,11 +725,18 @@ impl SessionManager for BoundedSessions {
     ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
         // rmcp calls this for a session its store knows (a dormant one) and it does not hold.
         let _turn = self.gate.lock().await;
-        let evicted = {
+        let closing: Vec<SessionId> = {
             let mut ledger = self.ledger();
-            match ledger.sessions.get(&id) {
+            match ledger.sessions.get_mut(&id) {
                 None => return Ok(RestoreOutcome::NotSupported),
-                Some(entry) if entry.active => None,
+                Some(entry) if entry.active && entry.restoring => {
+                    // An earlier restore went away before its `initialize` was replayed (rmcp
+                    // restores one session at a time): close that worker and start again.
+                    entry.closes_due += 1;
+                    entry.expect(2);
+                    vec![id.clone()]
+                }
+                Some(entry) if entry.active => Vec::new(),
                 Some(_) => {
                     // The edge refused this request with a 503 if no worker could be found
                     // (`admit`); one that raced past that check is served anyway, over the cap
@@ -707,15 +746,16 @@ impl SessionManager for BoundedSessions {
                         .unwrap_or_default();
                     if let Some(entry) = ledger.sessions.get_mut(&id) {
                         entry.active = true;
+                        entry.restoring = true;
                         // rmcp replays `initialized`, then serves the request that woke it.
                         entry.expect(2);
                     }
                     ledger.active += 1;
-                    evicted
+                    evicted.into_iter().collect()
                 }
             }
         };
-        self.close_workers(evicted).await;
+        self.close_workers(closing).await;
         Ok(self.inner.restore_session(id).await?)
     }
 
@@ -759,9 +799,7 @@ impl SessionStore for BoundedSessions {
         // restored in between is closed too (the ledger would no longer see it).
         let _turn = self.gate.lock().await;
         let _ = self.ledger().remove(session_id);
-        self.inner
-            .close_session(&SessionId::from(session_id))
-            .await?;
+        self.close_workers(vec![SessionId::from(session_id)]).await;
         Ok(())
     }
 }

@@ -300,6 +300,44 @@ async fn unused_sessions_give_back_their_workers_and_wake_on_their_next_request(
 }
 
 #[tokio::test]
+async fn a_dormant_session_woken_by_several_requests_at_once_answers_them_all() {
+    let observed = std::sync::Arc::new(Observed::default());
+    let running = serve_with(
+        builder(&observed).build().unwrap(),
+        HttpConfig {
+            session_limits: SessionLimits::default()
+                .with_dormant_after(Duration::from_millis(100))
+                .with_idle_timeout(Duration::from_mins(1)),
+            ..HttpConfig::default().with_authenticator(tokens())
+        },
+    )
+    .await;
+    let session = open_session(&running.url, "token-a").await;
+    for round in 0..3_u64 {
+        // Asleep (the sweeper looks every 100 ms here), then woken by four calls at once: one
+        // restores the session, the others wait for it or find it restored; none reaches the
+        // worker before its replayed `initialize`.
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let calls = (0..4_u64).map(|n| {
+            let (url, session) = (running.url.clone(), session.clone());
+            async move {
+                post_in(
+                    &url,
+                    "token-a",
+                    &session,
+                    &capabilities_call(round * 10 + n),
+                )
+                .await
+            }
+        });
+        for (status, reply) in futures::future::join_all(calls).await {
+            assert_eq!(status, 200, "round {round}: {reply}");
+            assert_eq!(reply["result"]["isError"], false, "{reply}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn transport_garbage_gets_json_rpc_errors_that_name_the_member() {
     let Seller { running, .. } = seller(false).await;
     let cases: [(&str, i64, &str); 5] = [

@@ -170,6 +170,9 @@ where
                             reader_gone = true;
                         }
                     }
+                    // Cancelled (the client went away): the requests it could never answer
+                    // fail now, as the service loop failed them, so the handler can end.
+                    _ = ct.cancelled(), if !unanswerable.is_empty() => unanswerable.clear(),
                 }
             }
             ct.cancel();
@@ -183,9 +186,9 @@ where
 /// Turns what the handler sent through its peer into the message to write.
 ///
 /// A notification is acknowledged once it is queued. A request's responder is
-/// kept in `unanswerable` until the handler ends: one exchange carries no
-/// reply from the other side, so the request stays pending, as it would in the
-/// service loop.
+/// kept in `unanswerable` until the handler ends or its `ct` is cancelled: one
+/// exchange carries no reply from the other side, so the request stays pending,
+/// as it would in the service loop.
 fn outbound<R: ServiceRole>(
     sent: PeerSinkMessage<R>,
     unanswerable: &mut Vec<Responder<Result<R::PeerResp, ServiceError>>>,
