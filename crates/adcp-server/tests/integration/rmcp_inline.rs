@@ -111,27 +111,26 @@ async fn call(url: &str, tool: &str) -> (u16, String, String) {
     (status, content_type, response.text().await.unwrap())
 }
 
+/// Calls `tool` and checks the answer is one JSON body for the call; that body.
+async fn json_answer(url: &str, tool: &str) -> Value {
+    let (status, content_type, body) = call(url, tool).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["id"], 7);
+    reply
+}
+
 #[tokio::test]
 async fn an_answer_without_messages_before_it_is_one_json_body() {
     let (url, _tools) = serve().await;
-    let (status, content_type, body) = call(&url, "quiet").await;
-    assert_eq!(status, 200, "{body}");
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    let reply: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(reply["id"], 7);
+    let reply = json_answer(&url, "quiet").await;
     assert_eq!(reply["result"]["content"][0]["text"], "quiet done");
 
-    let (status, content_type, body) = call(&url, "broken").await;
-    assert_eq!(status, 200, "{body}");
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    let reply: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(reply["id"], 7);
+    let reply = json_answer(&url, "broken").await;
     assert_eq!(reply["error"]["code"], -32602);
     assert_eq!(reply["error"]["message"], "broken on purpose");
 }
