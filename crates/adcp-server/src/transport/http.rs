@@ -175,13 +175,12 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         );
         (Router::new().fallback_service(service), None)
     };
+    // One copy of the configuration, shared by the edge and A2A.
+    let config = Arc::new(config);
     let a2a = config
         .a2a
-        .then(|| crate::transport::a2a::routes(server, config.clone()));
-    let edge = Edge {
-        config: Arc::new(config),
-        sessions,
-    };
+        .then(|| crate::transport::a2a::routes(server, Arc::clone(&config)));
+    let edge = Edge { config, sessions };
     let mcp = mcp.layer(middleware::from_fn_with_state(edge, guard_edge));
     let brand = server.brand.clone();
     let jwks = server.jwks.clone();
@@ -493,8 +492,9 @@ fn session_header(headers: &http::HeaderMap) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
-/// The answer to an `initialize` past a session cap: 429 for the principal's own cap, 503 for
-/// the server's total; both transient with `Retry-After`.
+/// The answer to a request past a session cap (an `initialize`, or a dormant session's request
+/// when no worker can be freed): 429 for the principal's own cap, 503 for the server's; both
+/// transient with `Retry-After`.
 fn session_refused(id: &Value, refusal: SessionRefusal) -> Response {
     let (status, code, retry_after) = match refusal {
         SessionRefusal::PrincipalFull => (

@@ -222,9 +222,12 @@ impl Entry {
 
     /// Whether the session's worker may be released at `now`.
     fn can_sleep(&self, now: Instant) -> bool {
-        let arriving =
-            self.arriving > 0 && now.saturating_duration_since(self.arriving_since) < ARRIVAL_STALE;
-        self.active && self.in_flight == 0 && self.params.is_some() && !arriving
+        self.active && self.in_flight == 0 && self.params.is_some() && !self.awaits_arrivals(now)
+    }
+
+    /// Whether requests counted on their way may still arrive (the count is not stale).
+    fn awaits_arrivals(&self, now: Instant) -> bool {
+        self.arriving > 0 && now.saturating_duration_since(self.arriving_since) < ARRIVAL_STALE
     }
 
     /// Counts `requests` more on their way to the worker.
@@ -246,7 +249,7 @@ impl Entry {
 
     /// Drops the count of requests that never arrived (they failed on the way).
     fn forget_stale_arrivals(&mut self, now: Instant) {
-        if now.saturating_duration_since(self.arriving_since) >= ARRIVAL_STALE {
+        if !self.awaits_arrivals(now) {
             self.arriving = 0;
         }
     }
@@ -412,7 +415,7 @@ impl BoundedSessions {
     }
 
     /// Whether a request for session `id` can be served now: refused only for a dormant
-    /// session when every worker is busy (a restore would fail).
+    /// session when every worker is busy (its restore would run over the cap).
     pub(crate) fn admit(&self, id: &str) -> Result<(), SessionRefusal> {
         let ledger = self.ledger();
         match ledger.sessions.get(id) {

@@ -51,11 +51,11 @@ struct A2a {
 }
 
 /// The A2A routes for `server`: `POST /a2a` and the agent card's two well-known paths.
-pub(crate) fn routes(server: &AdcpServer, config: HttpConfig) -> Router {
+pub(crate) fn routes(server: &AdcpServer, config: Arc<HttpConfig>) -> Router {
     let card = Arc::new(CardTemplate::new(server, config.authenticator.is_some()));
     let state = A2a {
         server: server.clone(),
-        config: Arc::new(config),
+        config,
         card,
     };
     Router::new()
