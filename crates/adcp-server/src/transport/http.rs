@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Authenticator, Principal, auth_required};
 use crate::server::AdcpServer;
+use crate::transport::hosts::AllowedHosts;
 use crate::transport::jsonrpc::{self, INVALID_REQUEST};
 use crate::transport::listen::ConnectionLimits;
 use crate::transport::mcp::McpHandler;
@@ -136,10 +137,33 @@ impl HttpConfig {
     }
 }
 
+/// An [`HttpConfig`] with what the edge derives from it once, when the router is built (the
+/// parsed `Host` allow-list); it reads as the `HttpConfig` it holds.
+pub(crate) struct EdgeConfig {
+    http: HttpConfig,
+    /// [`HttpConfig::allowed_hosts`], parsed.
+    pub(crate) hosts: AllowedHosts,
+}
+
+impl EdgeConfig {
+    fn new(http: HttpConfig) -> Self {
+        let hosts = AllowedHosts::new(&http.allowed_hosts);
+        Self { http, hosts }
+    }
+}
+
+impl std::ops::Deref for EdgeConfig {
+    type Target = HttpConfig;
+
+    fn deref(&self) -> &HttpConfig {
+        &self.http
+    }
+}
+
 #[derive(Clone)]
 struct Edge {
     /// Shared, not copied: axum clones the state for every request.
-    config: Arc<HttpConfig>,
+    config: Arc<EdgeConfig>,
     /// The session ledger, in session mode.
     sessions: Option<Arc<BoundedSessions>>,
 }
@@ -150,8 +174,10 @@ struct Edge {
 /// and `GET /.well-known/jwks.json` (when a signing key is published).
 pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
     let handler = McpHandler::new(server.clone());
+    // The edge checks `Host` (answering with an AdCP error, where rmcp answers with a bare
+    // 403), so rmcp's own check would only repeat it.
     let mcp_config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(config.allowed_hosts.clone())
+        .disable_allowed_hosts()
         .with_max_request_body_bytes(config.max_body_bytes)
         .with_cancellation_token(config.shutdown.child_token())
         .with_legacy_session_mode(config.sessions)
@@ -176,7 +202,7 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         (Router::new().fallback_service(service), None)
     };
     // One copy of the configuration, shared by the edge and A2A.
-    let config = Arc::new(config);
+    let config = Arc::new(EdgeConfig::new(config));
     let a2a = config
         .a2a
         .then(|| crate::transport::a2a::routes(server, Arc::clone(&config)));
@@ -330,35 +356,19 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// Whether the request's `Host` names one of [`HttpConfig::allowed_hosts`] (DNS-rebinding
-/// protection, as rmcp applies it to `/mcp`): an allowed entry without a port matches any
-/// port; an empty list allows every host.
-pub(crate) fn host_allowed(config: &HttpConfig, headers: &http::HeaderMap) -> bool {
-    if config.allowed_hosts.is_empty() {
-        return true;
-    }
-    let Some(host) = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<http::uri::Authority>().ok())
-    else {
-        return false;
-    };
-    let bare = |h: &str| {
-        h.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase()
-    };
-    config.allowed_hosts.iter().any(|allowed| {
-        let allowed_authority = allowed.parse::<http::uri::Authority>().ok();
-        let (allowed_host, allowed_port) = match &allowed_authority {
-            Some(authority) => (bare(authority.host()), authority.port_u16()),
-            // A bare IPv6 address (`::1`) is not an authority without brackets.
-            None => (bare(allowed), None),
-        };
-        allowed_host == bare(host.host())
-            && allowed_port.is_none_or(|port| host.port_u16() == Some(port))
-    })
+/// The answer to a request whose `Host` is not on [`HttpConfig::allowed_hosts`]: HTTP 403
+/// with an AdCP `PERMISSION_DENIED` naming the `Host` header.
+pub(crate) fn forbidden_host(id: &Value) -> Response {
+    rpc_error(
+        StatusCode::FORBIDDEN,
+        id,
+        INVALID_REQUEST,
+        &adcp_types::AdcpError::new(
+            adcp_types::codes::PERMISSION_DENIED,
+            "the Host header names a host this agent does not serve",
+        )
+        .with_field("Host"),
+    )
 }
 
 /// Edge checks, in order: credentials (invalid → 401), body size (→ 413) and arrival time
@@ -368,6 +378,9 @@ pub(crate) fn host_allowed(config: &HttpConfig, headers: &http::HeaderMap) -> bo
 async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let config = &edge.config;
     let (mut parts, body) = request.into_parts();
+    if !config.hosts.allows(&parts.headers) {
+        return forbidden_host(&Value::Null);
+    }
     let principal = match authenticate(config, &parts.headers).await {
         Ok(principal) => principal,
         Err(response) => return response,
@@ -396,19 +409,24 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let message = match parse_message(&bytes) {
-        Ok(message) => message,
-        Err(response) => return response,
+    // The few facts the edge acts on, read from the bytes without a JSON tree; a message that
+    // reading does not accept is parsed and checked, and refused with what is wrong.
+    let facts = match jsonrpc::Summary::read(&bytes) {
+        Some(summary) => Facts::new(config, summary),
+        None => match parse_message(&bytes) {
+            Ok(message) => Facts::new(config, jsonrpc::Summary::of(&message)),
+            Err(response) => return response,
+        },
     };
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
-    let method = jsonrpc::method(&message).map(str::to_owned);
-    let protected = needs_credentials(config, &message);
-    // rmcp parses the body again: do not hold this copy while it runs.
-    drop(message);
+    let Facts {
+        id,
+        initialize,
+        protected,
+    } = facts;
     let anonymous = config.authenticator.is_some() && principal.is_none();
     // In session mode an `initialize` holds server memory until it idles out: only
     // authenticated principals get one. Stateless, it holds nothing and stays public.
-    let opens_held_session = method.as_deref() == Some("initialize") && edge.sessions.is_some();
+    let opens_held_session = initialize && edge.sessions.is_some();
     if anonymous && (opens_held_session || protected) {
         return unauthorized(config, &id, &auth_required(), false);
     }
@@ -424,7 +442,7 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     }
     let has_session_id = session_id.is_some();
     let owner = principal.as_ref().map_or("", Principal::id);
-    let reserved = if method.as_deref() == Some("initialize") && !has_session_id {
+    let reserved = if initialize && !has_session_id {
         match sessions.reserve(owner).await {
             Ok(reservation) => Some(reservation),
             Err(refusal) => return session_refused(&id, refusal),
@@ -520,18 +538,24 @@ fn session_refused(id: &Value, refusal: SessionRefusal) -> Response {
     response
 }
 
-/// Whether a JSON-RPC message (or batch) calls a tool that is not public.
-fn needs_credentials(config: &HttpConfig, message: &Value) -> bool {
-    let calls_protected = |m: &Value| {
-        m.get("method").and_then(Value::as_str) == Some("tools/call")
-            && !m
-                .get("params")
-                .and_then(|p| p.get("name"))
-                .and_then(Value::as_str)
-                .is_some_and(|name| config.public_tools.iter().any(|p| p == name))
-    };
-    match message {
-        Value::Array(batch) => batch.iter().any(calls_protected),
-        single => calls_protected(single),
+/// What the edge acts on in a well-formed JSON-RPC message.
+struct Facts {
+    /// The message's `id`, for an answer the edge gives itself.
+    id: Value,
+    /// Whether it is an `initialize`.
+    initialize: bool,
+    /// Whether it calls a tool that is not public.
+    protected: bool,
+}
+
+impl Facts {
+    fn new(config: &HttpConfig, summary: jsonrpc::Summary<'_>) -> Self {
+        let method = summary.method.as_deref();
+        let public = |tool: &str| config.public_tools.iter().any(|public| public == tool);
+        Self {
+            initialize: method == Some("initialize"),
+            protected: method == Some("tools/call") && !summary.tool.as_deref().is_some_and(public),
+            id: summary.id,
+        }
     }
 }

@@ -1,8 +1,17 @@
 //! The shape of a JSON-RPC message, checked before the MCP layer sees it, so that transport-level
 //! garbage gets an error that says what is wrong (rmcp answers a mistyped `tools/call` with
 //! "Method not found", and a batch or a non-object body with a bare HTTP 415).
+//!
+//! MCP's edge needs only a few facts from a message it passes on (its `id`, its method, the tool
+//! a `tools/call` names), so [`Summary::read`] takes them straight from the bytes, borrowing
+//! its strings and skipping the rest, and accepts only what [`check`] accepts. Anything it does
+//! not accept goes through [`check`] on a parsed tree, which names what is wrong.
+
+use std::borrow::Cow;
+use std::fmt;
 
 use adcp_types::AdcpError;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// JSON-RPC's code for a message that is not a valid request.
@@ -136,6 +145,300 @@ fn check_tool_call(params: Option<&Value>, id: &Value) -> Result<(), Malformed> 
     }
 }
 
+/// The facts the edge needs from a well-formed message.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Summary<'a> {
+    /// The request's `id` (`null` for a notification).
+    pub(crate) id: Value,
+    /// The JSON-RPC method (`None` for a response).
+    pub(crate) method: Option<Cow<'a, str>>,
+    /// The tool a `tools/call` names.
+    pub(crate) tool: Option<Cow<'a, str>>,
+}
+
+impl<'a> Summary<'a> {
+    /// The summary of `bytes` if they are one message [`check`] accepts, read without building
+    /// a JSON tree; `None` otherwise (including for messages [`check`] would accept but this
+    /// reading does not, so a caller falls back to parsing and [`check`]).
+    pub(crate) fn read(bytes: &'a [u8]) -> Option<Self> {
+        let shape: Shape<'a> = serde_json::from_slice(bytes).ok()?;
+        let id = match shape.id {
+            None | Some(Member::Null) => Value::Null,
+            Some(Member::Str(id)) => Value::String(id.into_owned()),
+            Some(Member::Number(id)) => Value::Number(id),
+            Some(_) => return None,
+        };
+        if !matches!(&shape.jsonrpc, Some(Member::Str(version)) if version == "2.0") {
+            return None;
+        }
+        let method = match shape.method {
+            Some(Member::Str(method)) => Some(method),
+            None if shape.is_response => None,
+            _ => return None,
+        };
+        let tool = match shape.params {
+            None => None,
+            Some(Params::Object { name, arguments }) => {
+                if !matches!(arguments, None | Some(Member::Object)) {
+                    return None;
+                }
+                match name {
+                    Some(Member::Str(name)) => Some(name),
+                    _ => None,
+                }
+            }
+            Some(Params::Other) => return None,
+        };
+        if method.as_deref() == Some("tools/call") && tool.is_none() {
+            return None;
+        }
+        Some(Self { id, method, tool })
+    }
+
+    /// The summary of a message [`check`] accepted.
+    pub(crate) fn of(message: &'a Value) -> Self {
+        let params = message.get("params");
+        let tool = params
+            .and_then(|params| params.get("name"))
+            .and_then(Value::as_str)
+            .map(Cow::Borrowed);
+        Self {
+            id: message.get("id").cloned().unwrap_or(Value::Null),
+            method: method(message).map(Cow::Borrowed),
+            tool: if params.is_some_and(Value::is_object) {
+                tool
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// A message's members as [`Summary::read`] sees them (a repeated member: the last one, as in
+/// a parsed tree).
+#[derive(Default)]
+struct Shape<'a> {
+    jsonrpc: Option<Member<'a>>,
+    id: Option<Member<'a>>,
+    method: Option<Member<'a>>,
+    params: Option<Params<'a>>,
+    is_response: bool,
+}
+
+/// A member's kind, with a string's text and a number's value.
+enum Member<'a> {
+    Str(Cow<'a, str>),
+    Number(serde_json::Number),
+    Null,
+    Object,
+    Other,
+}
+
+/// `params` as [`Summary::read`] sees it: an object's `name` and `arguments`, or anything else.
+enum Params<'a> {
+    Object {
+        name: Option<Member<'a>>,
+        arguments: Option<Member<'a>>,
+    },
+    Other,
+}
+
+/// The top-level members [`Summary::read`] looks at.
+enum Key {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    ResultOrError,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "jsonrpc" => Key::Jsonrpc,
+                    "id" => Key::Id,
+                    "method" => Key::Method,
+                    "params" => Key::Params,
+                    "result" | "error" => Key::ResultOrError,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Shape<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ShapeVisitor;
+        impl<'de> Visitor<'de> for ShapeVisitor {
+            type Value = Shape<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON-RPC message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape<'de>, A::Error> {
+                let mut shape = Shape::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Jsonrpc => shape.jsonrpc = Some(map.next_value()?),
+                        Key::Id => shape.id = Some(map.next_value()?),
+                        Key::Method => shape.method = Some(map.next_value()?),
+                        Key::Params => shape.params = Some(map.next_value()?),
+                        Key::ResultOrError => {
+                            map.next_value::<Skip>()?;
+                            shape.is_response = true;
+                        }
+                        Key::Other => {
+                            map.next_value::<Skip>()?;
+                        }
+                    }
+                }
+                Ok(shape)
+            }
+        }
+        deserializer.deserialize_map(ShapeVisitor)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Params<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParamsVisitor;
+        impl<'de> Visitor<'de> for ParamsVisitor {
+            type Value = Params<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params<'de>, A::Error> {
+                let (mut name, mut arguments) = (None, None);
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "name" => name = Some(map.next_value()?),
+                        "arguments" => arguments = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<Skip>()?;
+                        }
+                    }
+                }
+                Ok(Params::Object { name, arguments })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Params<'de>, A::Error> {
+                Skip.visit_seq(seq).map(|Skip| Params::Other)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Params<'de>, E> {
+                Ok(Params::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Params<'de>, E> {
+                Ok(Params::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Params<'de>, E> {
+                Ok(Params::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Params<'de>, E> {
+                Ok(Params::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Params<'de>, E> {
+                Ok(Params::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Params<'de>, E> {
+                Ok(Params::Other)
+            }
+        }
+        deserializer.deserialize_any(ParamsVisitor)
+    }
+}
+
+/// A value read and dropped, checked as a parsed tree checks it (serde's `IgnoredAny` lets
+/// through numbers out of range and, in `serde_json`, strings that are not UTF-8).
+struct Skip;
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = Skip;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Skip)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MemberVisitor;
+        impl<'de> Visitor<'de> for MemberVisitor {
+            type Value = Member<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Owned(text.to_owned())))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Member<'de>, E> {
+                Ok(Member::Number(n.into()))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Member<'de>, E> {
+                Ok(Member::Number(n.into()))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Member<'de>, E> {
+                // JSON has no non-finite numbers: a parsed tree never holds one.
+                Ok(serde_json::Number::from_f64(n).map_or(Member::Other, Member::Number))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Member<'de>, E> {
+                Ok(Member::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'de>, A::Error> {
+                Skip.visit_map(map).map(|Skip| Member::Object)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Member<'de>, A::Error> {
+                Skip.visit_seq(seq).map(|Skip| Member::Other)
+            }
+        }
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -217,6 +520,148 @@ mod tests {
             assert_eq!(malformed.error.field.as_deref(), Some(field), "{message}");
             assert_eq!(malformed.error.code, "INVALID_REQUEST");
         }
+    }
+
+    /// What the edge learns from `message`: read from its bytes when that reading accepts it,
+    /// else from the parsed tree once [`check`] has; `None` when [`check`] refuses it.
+    fn summary_of(bytes: &[u8]) -> Option<(Value, Option<String>, Option<String>)> {
+        let owned = |s: Summary<'_>| {
+            (
+                s.id,
+                s.method.map(Cow::into_owned),
+                s.tool.map(Cow::into_owned),
+            )
+        };
+        let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
+        let checked = parsed.as_ref().filter(|message| check(message).is_ok());
+        let read = Summary::read(bytes).map(owned);
+        if let Some(read) = &read {
+            // The borrowed reading never accepts what `check` refuses, and agrees with the tree.
+            let message = checked.unwrap_or_else(|| {
+                panic!(
+                    "{} was read but check refuses it",
+                    String::from_utf8_lossy(bytes)
+                )
+            });
+            assert_eq!(
+                *read,
+                owned(Summary::of(message)),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        read.or_else(|| checked.map(|message| owned(Summary::of(message))))
+    }
+
+    #[test]
+    fn the_borrowed_reading_agrees_with_check() {
+        let accepted: &[(&str, Value, Option<&str>, Option<&str>)] = &[
+            (
+                r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_products","arguments":{"brief":"x","n":[1,{"a":null}]},"_meta":{}}}"#,
+                json!(7),
+                Some("tools/call"),
+                Some("get_products"),
+            ),
+            (
+                r#"{"id":"a-1","method":"tools\/call","jsonrpc":"2.0","params":{"arguments":{},"name":"get_\u0073ignals"}}"#,
+                json!("a-1"),
+                Some("tools/call"),
+                Some("get_signals"),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                Value::Null,
+                Some("notifications/initialized"),
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":null,"method":"ping","params":{}}"#,
+                Value::Null,
+                Some("ping"),
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":2.5,"method":"x","params":{"name":3}}"#,
+                json!(2.5),
+                Some("x"),
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":3,"result":{"ok":true}}"#,
+                json!(3),
+                None,
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":-4,"error":{"code":1}}"#,
+                json!(-4),
+                None,
+                None,
+            ),
+            // A repeated member counts once, the last, as in a parsed tree.
+            (
+                r#"{"jsonrpc":"1.0","jsonrpc":"2.0","id":{},"id":1,"method":"x"}"#,
+                json!(1),
+                Some("x"),
+                None,
+            ),
+            (
+                r#" {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}} "#,
+                json!(1),
+                Some("tools/call"),
+                Some("t"),
+            ),
+        ];
+        for (bytes, id, method, tool) in accepted {
+            assert!(
+                Summary::read(bytes.as_bytes()).is_some(),
+                "{bytes} was not read"
+            );
+            let expected = (
+                id.clone(),
+                method.map(str::to_owned),
+                tool.map(str::to_owned),
+            );
+            assert_eq!(summary_of(bytes.as_bytes()), Some(expected), "{bytes}");
+        }
+        let refused = [
+            "",
+            "{",
+            r#"[{"jsonrpc":"2.0","id":1,"method":"x"}]"#,
+            r#""hello""#,
+            "42",
+            "null",
+            r#"{"jsonrpc":"2.0","id":1,"method":"x"} trailing"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#,
+            r#"{"jsonrpc":2,"id":1,"method":"x"}"#,
+            r#"{"id":1,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":[1],"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":true,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":"p"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":null}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":3}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":[1]}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":null}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1e999}}"#,
+        ];
+        for bytes in refused {
+            assert!(
+                Summary::read(bytes.as_bytes()).is_none(),
+                "{bytes} was read"
+            );
+            assert_eq!(summary_of(bytes.as_bytes()), None, "{bytes}");
+        }
+        // Not UTF-8, in a member the reading skips.
+        let invalid =
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"a\":\"\xff\"}}";
+        assert!(Summary::read(invalid).is_none());
+        assert_eq!(summary_of(invalid), None);
     }
 
     #[test]

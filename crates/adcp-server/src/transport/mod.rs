@@ -2,6 +2,7 @@
 //! ([`crate::AdcpServer::call_tool`]).
 
 pub(crate) mod a2a;
+mod hosts;
 pub(crate) mod http;
 mod jsonrpc;
 pub(crate) mod listen;

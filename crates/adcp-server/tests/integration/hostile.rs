@@ -72,6 +72,17 @@ async fn malformed_oversized_and_deep_bodies_get_clear_errors() {
     );
     still_serving(&buyer).await;
 
+    // A number no parser can hold, deep in the arguments, is a parse error too.
+    let (status, body) = raw_post(
+        &running,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_products","arguments":{"brief":"x","n":[{"m":1e999}]}}}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], -32700);
+    assert_eq!(body["error"]["data"]["adcp_error"]["field"], "body");
+    still_serving(&buyer).await;
+
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let (status, body) = raw_post(&running, deep).await;
     assert_eq!(status, 400);
@@ -80,6 +91,49 @@ async fn malformed_oversized_and_deep_bodies_get_clear_errors() {
         "INVALID_REQUEST"
     );
     still_serving(&buyer).await;
+}
+
+#[tokio::test]
+async fn a_host_off_the_allow_list_is_refused_on_every_mcp_method() {
+    let Seller {
+        observed,
+        running,
+        buyer,
+        ..
+    } = seller(false).await;
+    let client = reqwest::Client::new();
+    let call = json!({ "jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": { "name": "get_products", "arguments": { "buying_mode": "brief", "brief": "x" } } });
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::GET,
+        reqwest::Method::DELETE,
+    ] {
+        let response = client
+            .request(method.clone(), &running.url)
+            .header("host", "attacker.example")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("authorization", "Bearer token-a")
+            .header("mcp-session-id", "any")
+            .body(call.to_string())
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status().as_u16(), 403, "{method}");
+        let body: Value = response.json().await.expect("a JSON-RPC error");
+        let error = &body["error"]["data"]["adcp_error"];
+        assert_eq!(error["code"], "PERMISSION_DENIED", "{method}");
+        assert_eq!(error["field"], "Host", "{method}");
+    }
+    still_serving(&buyer).await;
+    assert_eq!(
+        observed
+            .platform_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "only the call from an allowed host reached the platform"
+    );
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ use crate::auth::{Principal, auth_required};
 use crate::dispatch::ToolReply;
 use crate::server::AdcpServer;
 use crate::transport::http::{
-    HttpConfig, authenticate, host_allowed, json_response, parse_message, read_body, rpc_error,
+    EdgeConfig, authenticate, forbidden_host, json_response, parse_message, read_body, rpc_error,
     unauthorized,
 };
 use crate::transport::jsonrpc::{self, INVALID_PARAMS, INVALID_REQUEST};
@@ -46,12 +46,12 @@ const INTERNAL_ERROR: i64 = -32603;
 struct A2a {
     server: AdcpServer,
     /// Shared, not copied: axum clones the state for every request.
-    config: Arc<HttpConfig>,
+    config: Arc<EdgeConfig>,
     card: Arc<CardTemplate>,
 }
 
 /// The A2A routes for `server`: `POST /a2a` and the agent card's two well-known paths.
-pub(crate) fn routes(server: &AdcpServer, config: Arc<HttpConfig>) -> Router {
+pub(crate) fn routes(server: &AdcpServer, config: Arc<EdgeConfig>) -> Router {
     let card = Arc::new(CardTemplate::new(server, config.authenticator.is_some()));
     let state = A2a {
         server: server.clone(),
@@ -65,23 +65,10 @@ pub(crate) fn routes(server: &AdcpServer, config: Arc<HttpConfig>) -> Router {
         .with_state(state)
 }
 
-fn forbidden_host(id: &Value) -> Response {
-    rpc_error(
-        StatusCode::FORBIDDEN,
-        id,
-        INVALID_REQUEST,
-        &AdcpError::new(
-            codes::PERMISSION_DENIED,
-            "the Host header names a host this agent does not serve",
-        )
-        .with_field("Host"),
-    )
-}
-
 /// `GET /.well-known/agent-card.json`: public, behind the `Host` allow-list.
 async fn serve_card(State(a2a): State<A2a>, request: Request) -> Response {
     let headers = request.headers();
-    if !host_allowed(&a2a.config, headers) {
+    if !a2a.config.hosts.allows(headers) {
         return forbidden_host(&Value::Null);
     }
     let base = a2a.config.public_url.clone().unwrap_or_else(|| {
@@ -207,11 +194,11 @@ async fn serve_rpc(State(a2a): State<A2a>, request: Request) -> Response {
 /// The edge checks in MCP's order — host, credentials, content type, body size and arrival
 /// time, JSON, JSON-RPC shape — answering the request's headers, caller and message.
 async fn read_request(
-    config: &HttpConfig,
+    config: &EdgeConfig,
     request: Request,
 ) -> Result<(http::HeaderMap, Option<Principal>, Value), Response> {
     let (parts, body) = request.into_parts();
-    if !host_allowed(config, &parts.headers) {
+    if !config.hosts.allows(&parts.headers) {
         return Err(forbidden_host(&Value::Null));
     }
     let principal = authenticate(config, &parts.headers).await?;

@@ -1,0 +1,109 @@
+//! The `Host` allow-list (DNS-rebinding protection), parsed once when the router is built and
+//! consulted on every request to `/mcp`, `/a2a` and the agent card.
+
+use axum::http::{HeaderMap, header};
+
+/// [`crate::HttpConfig::allowed_hosts`], parsed: each entry's host (lower case, without IPv6
+/// brackets) and its port, if it names one.
+#[derive(Debug, Clone)]
+pub(crate) struct AllowedHosts {
+    entries: Vec<(String, Option<u16>)>,
+}
+
+impl AllowedHosts {
+    /// Parses `hosts` (`name`, `name:port`, `[v6]:port` or a bare IPv6 address). An entry
+    /// without a port matches any port; an empty list allows every host.
+    pub(crate) fn new(hosts: &[String]) -> Self {
+        let entries = hosts
+            .iter()
+            .map(|allowed| match allowed.parse::<http::uri::Authority>() {
+                Ok(authority) => (bare(authority.host()), authority.port_u16()),
+                // A bare IPv6 address (`::1`) is not an authority without brackets.
+                Err(_) => (bare(allowed), None),
+            })
+            .collect();
+        Self { entries }
+    }
+
+    /// Whether the request's `Host` header names an allowed host (a missing or unreadable
+    /// `Host` is not allowed unless the list is empty).
+    pub(crate) fn allows(&self, headers: &HeaderMap) -> bool {
+        if self.entries.is_empty() {
+            return true;
+        }
+        let Some(host) = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<http::uri::Authority>().ok())
+        else {
+            return false;
+        };
+        let name = host.host();
+        let name = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(name);
+        self.entries.iter().any(|(allowed, port)| {
+            allowed.eq_ignore_ascii_case(name)
+                && port.is_none_or(|port| host.port_u16() == Some(port))
+        })
+    }
+}
+
+/// A host name as compared: lower case, without the brackets of an IPv6 literal.
+fn bare(host: &str) -> String {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn with_host(host: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(host) {
+            headers.insert(header::HOST, value);
+        }
+        headers
+    }
+
+    #[test]
+    fn entries_match_by_name_and_port() {
+        let hosts = AllowedHosts::new(&[
+            "localhost".into(),
+            "127.0.0.1".into(),
+            "::1".into(),
+            "Seller.Example:8443".into(),
+        ]);
+        for allowed in [
+            "localhost",
+            "LOCALHOST:3000",
+            "127.0.0.1:80",
+            "[::1]:9000",
+            "seller.example:8443",
+        ] {
+            assert!(hosts.allows(&with_host(allowed)), "{allowed}");
+        }
+        for refused in [
+            "evil.example",
+            "seller.example",
+            "seller.example:443",
+            "localhost.evil.example",
+            "not a host",
+        ] {
+            assert!(!hosts.allows(&with_host(refused)), "{refused}");
+        }
+        assert!(!hosts.allows(&HeaderMap::new()), "a missing Host");
+    }
+
+    #[test]
+    fn an_empty_list_allows_every_host() {
+        let hosts = AllowedHosts::new(&[]);
+        assert!(hosts.allows(&with_host("anything.example")));
+        assert!(hosts.allows(&HeaderMap::new()));
+    }
+}
