@@ -38,10 +38,12 @@ impl ToolSpec {
 
 /// The manifest entry of a tool, by name.
 pub fn tool(name: &str) -> Option<&'static ToolSpec> {
-    TOOLS
-        .binary_search_by(|spec| spec.name.cmp(name))
-        .ok()
-        .map(|i| &TOOLS[i])
+    tool_position(name).map(|i| &TOOLS[i])
+}
+
+/// Where the tool `name` sits in [`TOOLS`].
+pub(crate) fn tool_position(name: &str) -> Option<usize> {
+    TOOLS.binary_search_by(|spec| spec.name.cmp(name)).ok()
 }
 
 /// One standard error code.

@@ -168,6 +168,18 @@ struct Edge {
     sessions: Option<Arc<BoundedSessions>>,
 }
 
+/// `/mcp` (and any path below it, as a nested service would take) served by rmcp's `service`,
+/// as routes of the top-level router: one path lookup per request, no nested router. (A macro:
+/// the session and stateless services are different types.)
+macro_rules! route_mcp {
+    ($service:expr) => {{
+        let service = $service;
+        Router::new()
+            .route_service("/mcp", service.clone())
+            .route_service("/mcp/{*rest}", service)
+    }};
+}
+
 /// The axum router serving `server`: `POST/GET/DELETE /mcp`, A2A (`POST /a2a` and the agent
 /// card at `GET /.well-known/agent-card.json` and `/.well-known/agent.json`, unless
 /// [`HttpConfig::a2a`] is off), `GET /ready` (503 while draining), `GET /.well-known/brand.json`
@@ -192,14 +204,14 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
             Arc::clone(&sessions),
             mcp_config,
         );
-        (Router::new().fallback_service(service), Some(sessions))
+        (route_mcp!(service), Some(sessions))
     } else {
         let service = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),
             mcp_config,
         );
-        (Router::new().fallback_service(service), None)
+        (route_mcp!(service), None)
     };
     // One copy of the configuration, shared by the edge and A2A.
     let config = Arc::new(EdgeConfig::new(config));
@@ -207,12 +219,12 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         .a2a
         .then(|| crate::transport::a2a::routes(server, Arc::clone(&config)));
     let edge = Edge { config, sessions };
-    let mcp = mcp.layer(middleware::from_fn_with_state(edge, guard_edge));
+    // A route layer: a path off `/mcp` still gets axum's plain 404.
+    let mcp = mcp.route_layer(middleware::from_fn_with_state(edge, guard_edge));
     let brand = server.brand.clone();
     let jwks = server.jwks.clone();
     let readiness = server.clone();
-    let routes = Router::new()
-        .nest("/mcp", mcp)
+    let routes = mcp
         .route("/ready", get(move || std::future::ready(ready(&readiness))))
         .route(
             "/.well-known/brand.json",

@@ -32,7 +32,7 @@ use jsonschema::{Retrieve, Uri, Validator};
 use serde_json::{Value, json};
 
 use crate::error::ValidationIssue;
-use crate::manifest::{ADCP_VERSION, TaskStatus, tool};
+use crate::manifest::{ADCP_VERSION, TOOLS, TaskStatus, tool, tool_position};
 use crate::schema_tree::strip_annotations;
 
 mod bundle;
@@ -81,6 +81,17 @@ pub enum ValidateError {
 pub struct SchemaSet {
     documents: Arc<Documents>,
     compiled: RwLock<HashMap<String, Arc<Compiled>>>,
+    /// Each manifest tool's request and response validators, by the tool's place in
+    /// [`TOOLS`], once compiled: every call validates with one of them, found here without a
+    /// lock, a hash or a reference count.
+    by_tool: Box<[[OnceLock<Arc<Validator>>; 2]]>,
+}
+
+/// Which of a tool's two validators [`SchemaSet::by_tool`] holds in a slot.
+#[derive(Clone, Copy)]
+enum Side {
+    Request = 0,
+    Response = 1,
 }
 
 /// One validator's compile, run once however many callers ask for it at the same time; a
@@ -215,6 +226,7 @@ impl SchemaSet {
         Self {
             documents: Arc::new(Documents { files }),
             compiled: RwLock::new(HashMap::new()),
+            by_tool: TOOLS.iter().map(|_| Default::default()).collect(),
         }
     }
 
@@ -265,6 +277,9 @@ impl SchemaSet {
         tool_name: &str,
         instance: &Value,
     ) -> Result<(), Vec<ValidationIssue>> {
+        if let Some(validator) = self.tool_validator(tool_name, Side::Request) {
+            return check_with(validator, instance);
+        }
         let schema = tool(tool_name).map(|t| t.request_schema);
         self.validate_named(tool_name, schema, instance)
     }
@@ -275,8 +290,29 @@ impl SchemaSet {
         tool_name: &str,
         instance: &Value,
     ) -> Result<(), Vec<ValidationIssue>> {
+        if let Some(validator) = self.tool_validator(tool_name, Side::Response) {
+            return check_with(validator, instance);
+        }
         let schema = tool(tool_name).map(|t| t.response_schema);
         self.validate_named(tool_name, schema, instance)
+    }
+
+    /// The compiled request or response validator of the manifest tool `tool_name`, compiled
+    /// on first use; `None` for a tool outside the manifest or a schema that does not compile
+    /// (the callers then report why).
+    fn tool_validator(&self, tool_name: &str, side: Side) -> Option<&Validator> {
+        let position = tool_position(tool_name)?;
+        let slot = &self.by_tool.get(position)?[side as usize];
+        if let Some(validator) = slot.get() {
+            return Some(validator);
+        }
+        let spec = &TOOLS[position];
+        let schema = match side {
+            Side::Request => spec.request_schema,
+            Side::Response => spec.response_schema,
+        };
+        let compiled = self.validator(schema).ok()?;
+        Some(slot.get_or_init(|| compiled))
     }
 
     /// Validates an async arm (`submitted`, `working`, `input-required`) of `tool_name`.
@@ -401,6 +437,11 @@ fn check(
             keyword: "$ref".into(),
         }]
     })?;
+    check_with(&validator, instance)
+}
+
+/// Runs `validator` over `instance`: `Ok(())` or every violation found.
+fn check_with(validator: &Validator, instance: &Value) -> Result<(), Vec<ValidationIssue>> {
     if validator.is_valid(instance) {
         return Ok(());
     }
