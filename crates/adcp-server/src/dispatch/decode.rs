@@ -8,6 +8,11 @@ use serde_json::Value;
 /// `field` is the JSONPath-lite path (`packages[0].budget`) and whose `issues[0].pointer` is the
 /// matching RFC 6901 pointer.
 pub(crate) fn decode<T: DeserializeOwned>(request: &Value) -> Result<T, AdcpError> {
+    // Tracking the path costs on every member; it is only needed to name a failure, so a
+    // request is decoded plainly first and again, with the path, only when that fails.
+    if let Ok(decoded) = T::deserialize(request) {
+        return Ok(decoded);
+    }
     serde_path_to_error::deserialize(request).map_err(|error| {
         let pointer = pointer_of(error.path());
         let message = error.inner().to_string();
