@@ -27,6 +27,13 @@
 //! rmcp's check that its session exists (or from its restore) until it reaches the worker, and
 //! its session is not evicted meanwhile (a count older than five seconds, left by a request
 //! that failed on the way, no longer protects it).
+//!
+//! A call counts as in flight while its answer stream is open. A client that goes away
+//! mid-call closes that stream, so its session may go dormant while the call still runs; the
+//! call is not lost: rmcp never aborts a handler, closing the worker only cancels the call's
+//! `ct`, and the call (which AdCP's dispatcher runs to its end) completes with nobody to read
+//! its answer, as it would have anyway. Admission waits at most two seconds for a worker to
+//! take its close, so a worker that does not drain its channel cannot stall the others.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -48,6 +55,10 @@ use rmcp::transport::streamable_http_server::session::{
 /// How long a request on its way to its session's worker protects that session from eviction
 /// at most (a request that failed on the way leaves its count behind).
 const ARRIVAL_STALE: Duration = Duration::from_secs(5);
+
+/// The longest session admission waits for workers to take their close (see
+/// `BoundedSessions::close_workers`).
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// The largest `initialize` parameters kept for a dormant session (JSON bytes). A session whose
 /// parameters are larger never goes dormant: it keeps its worker until it expires.
@@ -427,8 +438,11 @@ impl BoundedSessions {
     }
 
     /// Closes the workers of sessions the ledger has already put to sleep or forgotten, in a
-    /// task of their own (awaited): a request that goes away meanwhile cannot leave a worker the
-    /// ledger no longer counts.
+    /// task of their own: a request that goes away meanwhile cannot leave a worker the ledger
+    /// no longer counts. Awaited for at most [`CLOSE_WAIT`]: rmcp takes a worker out of its
+    /// table at once, then queues the close on the worker's own channel, and a worker that
+    /// does not drain that channel must not hold up every other session's admission (past the
+    /// wait, the close goes on in the background).
     async fn close_workers(&self, ids: Vec<SessionId>) {
         if ids.is_empty() {
             return;
@@ -436,15 +450,20 @@ impl BoundedSessions {
         let Some(this) = self.this.upgrade() else {
             return;
         };
-        let closing = tokio::spawn(async move {
+        let mut closing = tokio::spawn(async move {
             for id in ids {
                 if let Err(error) = this.inner.close_session(&id).await {
                     tracing::warn!(%error, "a session worker did not close cleanly");
                 }
             }
         });
-        if let Err(error) = closing.await {
-            tracing::warn!(%error, "closing session workers stopped");
+        match tokio::time::timeout(CLOSE_WAIT, &mut closing).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "closing session workers stopped"),
+            Err(_) => tracing::warn!(
+                "a session worker has not taken its close within {CLOSE_WAIT:?}; \
+                 closing it in the background"
+            ),
         }
     }
 
