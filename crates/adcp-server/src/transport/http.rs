@@ -383,7 +383,7 @@ pub(crate) fn forbidden_host(id: &Value) -> Response {
     )
 }
 
-/// Edge checks, in order: credentials (invalid → 401), body size (→ 413) and arrival time
+/// Edge checks, in order: the `Host` allow-list (→ 403), credentials (invalid → 401), body size (→ 413) and arrival time
 /// (→ 408), well-formed JSON (→ JSON-RPC parse error), one well-shaped JSON-RPC message
 /// (→ JSON-RPC invalid request / invalid params naming the member), missing credentials on a
 /// protected `tools/call` or on an `initialize` (→ 401), and the session caps (→ 429 / 503).
