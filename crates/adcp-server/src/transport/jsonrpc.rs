@@ -554,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn the_borrowed_reading_agrees_with_check() {
+    fn the_borrowed_reading_agrees_with_check_on_what_it_accepts() {
         let accepted: &[(&str, Value, Option<&str>, Option<&str>)] = &[
             (
                 r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_products","arguments":{"brief":"x","n":[1,{"a":null}]},"_meta":{}}}"#,
@@ -624,6 +624,10 @@ mod tests {
             );
             assert_eq!(summary_of(bytes.as_bytes()), Some(expected), "{bytes}");
         }
+    }
+
+    #[test]
+    fn the_borrowed_reading_refuses_what_check_refuses() {
         let refused = [
             "",
             "{",
