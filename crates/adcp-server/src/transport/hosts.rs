@@ -1,7 +1,7 @@
 //! The `Host` allow-list (DNS-rebinding protection), parsed once when the router is built and
 //! consulted on every request to `/mcp`, `/a2a` and the agent card.
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Uri, header};
 
 /// [`crate::HttpConfig::allowed_hosts`], parsed: each entry's host (lower case, without IPv6
 /// brackets) and its port, if it names one.
@@ -16,6 +16,7 @@ impl AllowedHosts {
     pub(crate) fn new(hosts: &[String]) -> Self {
         let entries = hosts
             .iter()
+            .map(|allowed| allowed.trim())
             .map(|allowed| match allowed.parse::<http::uri::Authority>() {
                 Ok(authority) => (bare(authority.host()), authority.port_u16()),
                 // A bare IPv6 address (`::1`) is not an authority without brackets.
@@ -25,17 +26,21 @@ impl AllowedHosts {
         Self { entries }
     }
 
-    /// Whether the request's `Host` header names an allowed host (a missing or unreadable
-    /// `Host` is not allowed unless the list is empty).
-    pub(crate) fn allows(&self, headers: &HeaderMap) -> bool {
+    /// Whether the request's `Host` header (or, without one, the authority of its URI, as
+    /// HTTP/2 carries it) names an allowed host; a request naming no readable host is not
+    /// allowed unless the list is empty.
+    pub(crate) fn allows(&self, uri: &Uri, headers: &HeaderMap) -> bool {
         if self.entries.is_empty() {
             return true;
         }
-        let Some(host) = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<http::uri::Authority>().ok())
-        else {
+        let host = match headers.get(header::HOST) {
+            Some(value) => value
+                .to_str()
+                .ok()
+                .and_then(|v| v.parse::<http::uri::Authority>().ok()),
+            None => uri.authority().cloned(),
+        };
+        let Some(host) = host else {
             return false;
         };
         let name = host.host();
@@ -77,7 +82,7 @@ mod tests {
             "localhost".into(),
             "127.0.0.1".into(),
             "::1".into(),
-            "Seller.Example:8443".into(),
+            " Seller.Example:8443 ".into(),
         ]);
         for allowed in [
             "localhost",
@@ -86,7 +91,10 @@ mod tests {
             "[::1]:9000",
             "seller.example:8443",
         ] {
-            assert!(hosts.allows(&with_host(allowed)), "{allowed}");
+            assert!(
+                hosts.allows(&Uri::default(), &with_host(allowed)),
+                "{allowed}"
+            );
         }
         for refused in [
             "evil.example",
@@ -95,15 +103,27 @@ mod tests {
             "localhost.evil.example",
             "not a host",
         ] {
-            assert!(!hosts.allows(&with_host(refused)), "{refused}");
+            assert!(
+                !hosts.allows(&Uri::default(), &with_host(refused)),
+                "{refused}"
+            );
         }
-        assert!(!hosts.allows(&HeaderMap::new()), "a missing Host");
+        assert!(
+            !hosts.allows(&Uri::default(), &HeaderMap::new()),
+            "no host at all"
+        );
+        // HTTP/2 names the host in the URI's authority, with no `Host` header.
+        let h2 = |uri: &str| uri.parse::<Uri>().unwrap_or_default();
+        assert!(hosts.allows(&h2("http://localhost:3001/mcp"), &HeaderMap::new()));
+        assert!(!hosts.allows(&h2("http://evil.example/mcp"), &HeaderMap::new()));
+        // A `Host` header, when present, is what counts.
+        assert!(!hosts.allows(&h2("http://localhost/mcp"), &with_host("evil.example")));
     }
 
     #[test]
     fn an_empty_list_allows_every_host() {
         let hosts = AllowedHosts::new(&[]);
-        assert!(hosts.allows(&with_host("anything.example")));
-        assert!(hosts.allows(&HeaderMap::new()));
+        assert!(hosts.allows(&Uri::default(), &with_host("anything.example")));
+        assert!(hosts.allows(&Uri::default(), &HeaderMap::new()));
     }
 }

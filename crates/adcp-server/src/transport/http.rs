@@ -390,7 +390,7 @@ pub(crate) fn forbidden_host(id: &Value) -> Response {
 async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let config = &edge.config;
     let (mut parts, body) = request.into_parts();
-    if !config.hosts.allows(&parts.headers) {
+    if !config.hosts.allows(&parts.uri, &parts.headers) {
         return forbidden_host(&Value::Null);
     }
     let principal = match authenticate(config, &parts.headers).await {

@@ -243,15 +243,22 @@ enum Params<'a> {
     Other,
 }
 
-/// The top-level members [`Summary::read`] looks at.
+/// A member name as [`Summary::read`] sees it: the ones it looks at (at the top level, and
+/// `name` and `arguments` in `params`), or another. serde_json's private names (`RawValue`,
+/// `arbitrary_precision` numbers) are refused, so the caller parses a tree and checks that.
 enum Key {
     Jsonrpc,
     Id,
     Method,
     Params,
     ResultOrError,
+    Name,
+    Arguments,
     Other,
 }
+
+/// The prefix of the member names serde_json gives a meaning of its own when it builds a tree.
+const SERDE_JSON_PRIVATE: &str = "$serde_json::private::";
 
 impl<'de> de::Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -268,6 +275,11 @@ impl<'de> de::Deserialize<'de> for Key {
                     "method" => Key::Method,
                     "params" => Key::Params,
                     "result" | "error" => Key::ResultOrError,
+                    "name" => Key::Name,
+                    "arguments" => Key::Arguments,
+                    private if private.starts_with(SERDE_JSON_PRIVATE) => {
+                        return Err(E::custom("a member name serde_json reserves"));
+                    }
                     _ => Key::Other,
                 })
             }
@@ -296,7 +308,7 @@ impl<'de> de::Deserialize<'de> for Shape<'de> {
                             map.next_value::<Skip>()?;
                             shape.is_response = true;
                         }
-                        Key::Other => {
+                        Key::Name | Key::Arguments | Key::Other => {
                             map.next_value::<Skip>()?;
                         }
                     }
@@ -318,10 +330,10 @@ impl<'de> de::Deserialize<'de> for Params<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params<'de>, A::Error> {
                 let (mut name, mut arguments) = (None, None);
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    match key.as_ref() {
-                        "name" => name = Some(map.next_value()?),
-                        "arguments" => arguments = Some(map.next_value()?),
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Name => name = Some(map.next_value()?),
+                        Key::Arguments => arguments = Some(map.next_value()?),
                         _ => {
                             map.next_value::<Skip>()?;
                         }
@@ -383,7 +395,7 @@ impl<'de> Visitor<'de> for Skip {
         Ok(Skip)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        while map.next_entry::<Key, Skip>()?.is_some() {}
         Ok(Skip)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
@@ -660,6 +672,21 @@ mod tests {
                 "{bytes} was read"
             );
             assert_eq!(summary_of(bytes.as_bytes()), None, "{bytes}");
+        }
+        // serde_json's private member names (a `RawValue`, an `arbitrary_precision` number)
+        // mean something to a parsed tree, at any depth: never read, always parsed and checked.
+        for bytes in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"$serde_json::private::RawValue":5}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"$serde_json::private::RawValue":"[1]"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"a":[{"$serde_json::private::Number":"1"}]}}}"#,
+            r#"{"$serde_json::private::RawValue":"{}","jsonrpc":"2.0","id":1,"method":"x"}"#,
+        ] {
+            assert!(
+                Summary::read(bytes.as_bytes()).is_none(),
+                "{bytes} was read"
+            );
+            // Whatever the parsed tree makes of it, the edge acts on that.
+            let _ = summary_of(bytes.as_bytes());
         }
         // Not UTF-8, in a member the reading skips.
         let invalid =

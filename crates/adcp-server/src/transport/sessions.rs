@@ -32,8 +32,9 @@
 //! mid-call closes that stream, so its session may go dormant while the call still runs; the
 //! call is not lost: rmcp never aborts a handler, closing the worker only cancels the call's
 //! `ct`, and the call (which AdCP's dispatcher runs to its end) completes with nobody to read
-//! its answer, as it would have anyway. Admission waits at most two seconds for a worker to
-//! take its close, so a worker that does not drain its channel cannot stall the others.
+//! its answer, as it would have anyway. Admission waits at most two seconds for workers to
+//! take their close (every closed worker leaves rmcp's table at once, before that wait), so a
+//! worker that does not drain its channel cannot stall the others.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -439,10 +440,11 @@ impl BoundedSessions {
 
     /// Closes the workers of sessions the ledger has already put to sleep or forgotten, in a
     /// task of their own: a request that goes away meanwhile cannot leave a worker the ledger
-    /// no longer counts. Awaited for at most [`CLOSE_WAIT`]: rmcp takes a worker out of its
-    /// table at once, then queues the close on the worker's own channel, and a worker that
-    /// does not drain that channel must not hold up every other session's admission (past the
-    /// wait, the close goes on in the background).
+    /// no longer counts. The closes run side by side, and each takes its worker out of rmcp's
+    /// table at once before it queues the close on the worker's own channel. They are awaited
+    /// for at most [`CLOSE_WAIT`]: a worker that does not drain its channel must not hold up
+    /// every other session's admission (past the wait, its close goes on in the background,
+    /// and its id is already out of rmcp's table).
     async fn close_workers(&self, ids: Vec<SessionId>) {
         if ids.is_empty() {
             return;
@@ -450,9 +452,12 @@ impl BoundedSessions {
         let Some(this) = self.this.upgrade() else {
             return;
         };
+        // Side by side, not in turn: each close takes its worker out of rmcp's table before it
+        // waits on the worker, so one worker that does not drain cannot keep the others in.
         let mut closing = tokio::spawn(async move {
-            for id in ids {
-                if let Err(error) = this.inner.close_session(&id).await {
+            let closes = ids.iter().map(|id| this.inner.close_session(id));
+            for outcome in futures::future::join_all(closes).await {
+                if let Err(error) = outcome {
                     tracing::warn!(%error, "a session worker did not close cleanly");
                 }
             }

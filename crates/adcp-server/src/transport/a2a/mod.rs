@@ -68,7 +68,7 @@ pub(crate) fn routes(server: &AdcpServer, config: Arc<EdgeConfig>) -> Router {
 /// `GET /.well-known/agent-card.json`: public, behind the `Host` allow-list.
 async fn serve_card(State(a2a): State<A2a>, request: Request) -> Response {
     let headers = request.headers();
-    if !a2a.config.hosts.allows(headers) {
+    if !a2a.config.hosts.allows(request.uri(), headers) {
         return forbidden_host(&Value::Null);
     }
     let base = a2a.config.public_url.clone().unwrap_or_else(|| {
@@ -198,7 +198,7 @@ async fn read_request(
     request: Request,
 ) -> Result<(http::HeaderMap, Option<Principal>, Value), Response> {
     let (parts, body) = request.into_parts();
-    if !config.hosts.allows(&parts.headers) {
+    if !config.hosts.allows(&parts.uri, &parts.headers) {
         return Err(forbidden_host(&Value::Null));
     }
     let principal = authenticate(config, &parts.headers).await?;
