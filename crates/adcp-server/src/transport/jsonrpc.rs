@@ -195,21 +195,16 @@ impl<'a> Summary<'a> {
         Some(Self { id, method, tool })
     }
 
-    /// The summary of a message [`check`] accepted.
+    /// The summary of a message [`check`] accepted (so its `params`, if any, is an object).
     pub(crate) fn of(message: &'a Value) -> Self {
-        let params = message.get("params");
-        let tool = params
-            .and_then(|params| params.get("name"))
-            .and_then(Value::as_str)
-            .map(Cow::Borrowed);
         Self {
             id: message.get("id").cloned().unwrap_or(Value::Null),
             method: method(message).map(Cow::Borrowed),
-            tool: if params.is_some_and(Value::is_object) {
-                tool
-            } else {
-                None
-            },
+            tool: message
+                .get("params")
+                .and_then(|params| params.get("name"))
+                .and_then(Value::as_str)
+                .map(Cow::Borrowed),
         }
     }
 }
