@@ -72,8 +72,9 @@ impl fmt::Debug for WebhookDelivery {
 #[derive(Clone)]
 pub struct AdcpServer {
     pub(crate) core: Arc<Core>,
-    pub(crate) jwks: Option<Value>,
-    pub(crate) brand: Option<Value>,
+    /// The published JWKS and brand.json, shared (a clone of the server copies neither).
+    pub(crate) jwks: Option<Arc<Value>>,
+    pub(crate) brand: Option<Arc<Value>>,
     /// How terminal webhooks leave (flushed at stop).
     delivery: WebhookDelivery,
     /// Jobs the server runs until it stops (outbox workers, retention).
@@ -587,8 +588,8 @@ impl AdcpServerBuilder {
         let background = Arc::new(Background::start(std::mem::take(&mut self.background)));
         Ok(AdcpServer {
             core: Arc::new(core),
-            jwks,
-            brand,
+            jwks: jwks.map(Arc::new),
+            brand: brand.map(Arc::new),
             delivery: self.webhooks.clone(),
             background,
         })

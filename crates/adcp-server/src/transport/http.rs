@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::session::store::SessionStore;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -169,14 +169,21 @@ struct Edge {
 }
 
 /// `/mcp` (and any path below it, as a nested service would take) served by rmcp's `service`,
-/// as routes of the top-level router: one path lookup per request, no nested router. (A macro:
-/// the session and stateless services are different types.)
+/// as routes of the top-level router: one path lookup per request, no nested router. The
+/// service is shared, not cloned: axum clones a route's handler for every request, and rmcp's
+/// own `Service::call` clones the whole service (its configuration, with the cancellation token
+/// and the allow-lists) into every request's future. (A macro: the session and stateless
+/// services are different types.)
 macro_rules! route_mcp {
     ($service:expr) => {{
-        let service = $service;
+        let service = Arc::new($service);
+        let serve = move |request: Request| {
+            let service = Arc::clone(&service);
+            async move { service.handle(request).await }
+        };
         Router::new()
-            .route_service("/mcp", service.clone())
-            .route_service("/mcp/{*rest}", service)
+            .route("/mcp", any(serve.clone()))
+            .route("/mcp/{*rest}", any(serve))
     }};
 }
 
@@ -185,7 +192,7 @@ macro_rules! route_mcp {
 /// [`HttpConfig::a2a`] is off), `GET /ready` (503 while draining), `GET /.well-known/brand.json`
 /// and `GET /.well-known/jwks.json` (when a signing key is published).
 pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
-    let handler = McpHandler::new(server.clone());
+    let handler = McpHandler::new(server);
     // The edge checks `Host` (answering with an AdCP error, where rmcp answers with a bare
     // 403), so rmcp's own check would only repeat it.
     let mcp_config = StreamableHttpServerConfig::default()
@@ -228,11 +235,11 @@ pub fn router(server: &AdcpServer, config: HttpConfig) -> Router {
         .route("/ready", get(move || std::future::ready(ready(&readiness))))
         .route(
             "/.well-known/brand.json",
-            get(move || std::future::ready(json_or_404(brand.clone()))),
+            get(move || std::future::ready(json_or_404(brand.as_deref()))),
         )
         .route(
             "/.well-known/jwks.json",
-            get(move || std::future::ready(json_or_404(jwks.clone()))),
+            get(move || std::future::ready(json_or_404(jwks.as_deref()))),
         );
     match a2a {
         Some(a2a) => routes.merge(a2a),
@@ -251,9 +258,9 @@ fn ready(server: &AdcpServer) -> Response {
     json_response(status, &json!({ "status": state }))
 }
 
-fn json_or_404(document: Option<Value>) -> Response {
+fn json_or_404(document: Option<&Value>) -> Response {
     match document {
-        Some(document) => json_response(StatusCode::OK, &document),
+        Some(document) => json_response(StatusCode::OK, document),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

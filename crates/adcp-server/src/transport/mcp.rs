@@ -12,21 +12,23 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Principal;
+use crate::dispatch::Core;
 use crate::server::AdcpServer;
 
-/// The MCP face of an [`AdcpServer`].
+/// The MCP face of an [`AdcpServer`]. rmcp builds one per request (its service factory), so a
+/// clone is two reference counts.
 #[derive(Clone)]
 pub(crate) struct McpHandler {
-    server: AdcpServer,
-    tools: Arc<Vec<Tool>>,
+    core: Arc<Core>,
+    tools: Arc<[Tool]>,
 }
 
 impl McpHandler {
-    pub(crate) fn new(server: AdcpServer) -> Self {
+    pub(crate) fn new(server: &AdcpServer) -> Self {
         let tools = server.tool_names().into_iter().map(describe).collect();
         Self {
-            server,
-            tools: Arc::new(tools),
+            core: Arc::clone(&server.core),
+            tools,
         }
     }
 }
@@ -65,7 +67,7 @@ impl ServerHandler for McpHandler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -85,10 +87,7 @@ impl ServerHandler for McpHandler {
         let arguments = request
             .arguments
             .map_or_else(|| Value::Object(Map::new()), Value::Object);
-        let reply = self
-            .server
-            .call_tool(&request.name, arguments, principal)
-            .await;
+        let reply = self.core.call(&request.name, arguments, principal).await;
         // The text item is the body's JSON. `serde_json::to_string` writes it straight into a
         // buffer; rmcp's `structured` constructors go through `Display`, which validates and
         // copies every fragment through a formatter (about twice the cost on a catalog reply).
