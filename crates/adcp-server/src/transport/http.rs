@@ -499,12 +499,13 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|len| len > config.max_body_bytes) {
         return Err(too_large());
     }
-    match tokio::time::timeout(
-        config.body_read_timeout,
-        axum::body::to_bytes(body, config.max_body_bytes),
-    )
-    .await
-    {
+    let mut collect = std::pin::pin!(axum::body::to_bytes(body, config.max_body_bytes));
+    // A body that came with its head (the usual small call) is read without arming a timer.
+    let collected = match futures::FutureExt::now_or_never(collect.as_mut()) {
+        Some(collected) => Ok(collected),
+        None => tokio::time::timeout(config.body_read_timeout, collect).await,
+    };
+    match collected {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(too_large()),
         Err(_) => Err(rpc_error(
