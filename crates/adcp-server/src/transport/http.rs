@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::session::store::SessionStore;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -177,13 +177,13 @@ struct Edge {
 macro_rules! route_mcp {
     ($service:expr) => {{
         let service = Arc::new($service);
-        let serve = move |request: Request| {
+        let serve = tower::service_fn(move |request: Request| {
             let service = Arc::clone(&service);
-            async move { service.handle(request).await }
-        };
+            async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
+        });
         Router::new()
-            .route("/mcp", any(serve.clone()))
-            .route("/mcp/{*rest}", any(serve))
+            .route_service("/mcp", serve.clone())
+            .route_service("/mcp/{*rest}", serve)
     }};
 }
 

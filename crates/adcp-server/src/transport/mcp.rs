@@ -15,8 +15,9 @@ use crate::auth::Principal;
 use crate::dispatch::Core;
 use crate::server::AdcpServer;
 
-/// The MCP face of an [`AdcpServer`]. rmcp builds one per request (its service factory), so a
-/// clone is two reference counts.
+/// The MCP face of an [`AdcpServer`]. rmcp builds one from its service factory for every
+/// stateless request (and per session, per restore, per tool-schema lookup), so building one
+/// is two reference counts.
 #[derive(Clone)]
 pub(crate) struct McpHandler {
     core: Arc<Core>,
