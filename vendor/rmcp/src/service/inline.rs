@@ -149,7 +149,7 @@ where
             ct.cancel();
             return InlineOutcome::Answered(answer);
         }
-        Some(sent) = peer_rx.recv() => sent,
+        Some(sent) = peer_rx.recv() => *sent,
     };
     let mut unanswerable = Vec::new();
     let first = outbound(sent, &mut unanswerable);
@@ -165,7 +165,7 @@ where
                         break;
                     }
                     Some(sent) = peer_rx.recv() => {
-                        let message = outbound(sent, &mut unanswerable);
+                        let message = outbound(*sent, &mut unanswerable);
                         if !reader_gone && tx.send(message).await.is_err() {
                             reader_gone = true;
                         }

@@ -359,7 +359,7 @@ impl StreamableHttpServerConfig {
         self.allowed_hosts = allowed_hosts.into_iter().map(Into::into).collect();
         self
     }
-    /// Disable allowed hosts. This will allow requests with any `Host` header, which is NOT recommended for public deployments.
+    /// Disable allowed hosts. This will allow requests with any `Host` header (the header is not read, so a missing or malformed one passes too), which is NOT recommended for public deployments.
     pub fn disable_allowed_hosts(mut self) -> Self {
         self.allowed_hosts.clear();
         self
@@ -1342,13 +1342,17 @@ fn validate_dns_rebinding_headers(
     headers: &HeaderMap,
     config: &StreamableHttpServerConfig,
 ) -> HttpResult<()> {
-    let host = parse_host_header(uri, headers)?;
-    if !host_is_allowed(&host, &config.allowed_hosts) {
-        tracing::warn!(
-            host = ?host,
-            "rejected request with disallowed Host header (possible DNS rebinding attempt)",
-        );
-        return Err(forbidden_response("Forbidden: Host header is not allowed").into());
+    // With the allow-list disabled every host passes, so the Host header is not parsed (a
+    // string allocation per request otherwise).
+    if !config.allowed_hosts.is_empty() {
+        let host = parse_host_header(uri, headers)?;
+        if !host_is_allowed(&host, &config.allowed_hosts) {
+            tracing::warn!(
+                host = ?host,
+                "rejected request with disallowed Host header (possible DNS rebinding attempt)",
+            );
+            return Err(forbidden_response("Forbidden: Host header is not allowed").into());
+        }
     }
     validate_origin_header(headers, config)?;
     Ok(())
