@@ -13,7 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::session::store::SessionStore;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::model::ClientJsonRpcMessage;
+use rmcp::transport::streamable_http_server::{
+    ParsedMessage, StreamableHttpServerConfig, StreamableHttpService,
+};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -428,13 +431,19 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    // The few facts the edge acts on, read from the bytes without a JSON tree; a message that
-    // reading does not accept is parsed and checked, and refused with what is wrong.
-    let facts = match jsonrpc::Summary::read(&bytes) {
+    // The message as rmcp's model reads it: rmcp serves it as parsed here, not parsing the body
+    // again, and for a tool call with arguments the edge takes its facts from it too. Any other
+    // message's facts are read from the bytes without a JSON tree; a message that reading does
+    // not accept is parsed and checked, and refused with what is wrong.
+    let model: Option<ClientJsonRpcMessage> = serde_json::from_slice(&bytes).ok();
+    let facts = match model.as_ref().and_then(jsonrpc::Summary::of_model_call) {
         Some(summary) => Facts::new(config, summary),
-        None => match parse_message(&bytes) {
-            Ok(message) => Facts::new(config, jsonrpc::Summary::of(&message)),
-            Err(response) => return response,
+        None => match jsonrpc::Summary::read(&bytes) {
+            Some(summary) => Facts::new(config, summary),
+            None => match parse_message(&bytes) {
+                Ok(message) => Facts::new(config, jsonrpc::Summary::of(&message)),
+                Err(response) => return response,
+            },
         },
     };
     let Facts {
@@ -449,7 +458,14 @@ async fn guard_edge(State(edge): State<Edge>, request: Request, next: Next) -> R
     if anonymous && (opens_held_session || protected) {
         return unauthorized(config, &id, &auth_required(), false);
     }
-    let request = Request::from_parts(parts, Body::from(bytes));
+    let body = match model {
+        Some(message) => {
+            parts.extensions.insert(ParsedMessage(message));
+            Body::empty()
+        }
+        None => Body::from(bytes),
+    };
+    let request = Request::from_parts(parts, body);
     let Some(sessions) = &edge.sessions else {
         return next.run(request).await;
     };

@@ -3,14 +3,18 @@
 //! "Method not found", and a batch or a non-object body with a bare HTTP 415).
 //!
 //! MCP's edge needs only a few facts from a message it passes on (its `id`, its method, the tool
-//! a `tools/call` names), so [`Summary::read`] takes them straight from the bytes, borrowing
-//! its strings and skipping the rest, and accepts only what [`check`] accepts. Anything it does
-//! not accept goes through [`check`] on a parsed tree, which names what is wrong.
+//! a `tools/call` names). A `tools/call` with its arguments, the message the edge sees most, is
+//! parsed once with rmcp's model, the edge reads the facts from that message
+//! ([`Summary::of_model_call`]), and rmcp serves it as parsed. For any other message,
+//! [`Summary::read`] takes the facts straight from the bytes, borrowing its strings and skipping
+//! the rest. Both accept only what [`check`] accepts; anything they do not accept goes through
+//! [`check`] on a parsed tree, which names what is wrong.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use adcp_types::AdcpError;
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage, NumberOrString};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -193,6 +197,31 @@ impl<'a> Summary<'a> {
             return None;
         }
         Some(Self { id, method, tool })
+    }
+
+    /// The summary of `message`, as rmcp's model parsed it, if it is a `tools/call` with an
+    /// `arguments` object; `None` for anything else. Everything [`check`] refuses, the model
+    /// refuses in a `tools/call` (a `jsonrpc` other than `"2.0"`, an `id` that is not a string or
+    /// an integer, `params` or `arguments` that are not objects, a `name` that is not a
+    /// string), except an `arguments: null`, which the model reads as absent: so a call
+    /// without arguments is not summarised here.
+    pub(crate) fn of_model_call(message: &'a ClientJsonRpcMessage) -> Option<Self> {
+        let JsonRpcMessage::Request(request) = message else {
+            return None;
+        };
+        let ClientRequest::CallToolRequest(call) = &request.request else {
+            return None;
+        };
+        call.params.arguments.as_ref()?;
+        let id = match &request.id {
+            NumberOrString::Number(id) => Value::from(*id),
+            NumberOrString::String(id) => Value::from(id.as_ref()),
+        };
+        Some(Self {
+            id,
+            method: Some(Cow::Borrowed("tools/call")),
+            tool: Some(Cow::Borrowed(&call.params.name)),
+        })
     }
 
     /// The summary of a message [`check`] accepted (so its `params`, if any, is an object).
@@ -560,6 +589,63 @@ mod tests {
         read.or_else(|| checked.map(|message| owned(Summary::of(message))))
     }
 
+    /// What rmcp's model reads as a call with arguments, `check` accepts, with the same facts.
+    fn assert_the_model_summary_agrees_with_check(bytes: &[u8]) {
+        let model: Option<ClientJsonRpcMessage> = serde_json::from_slice(bytes).ok();
+        let Some(summary) = model.as_ref().and_then(Summary::of_model_call) else {
+            return;
+        };
+        let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
+        let message = parsed
+            .as_ref()
+            .filter(|message| check(message).is_ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} was summarised from the model but check refuses it",
+                    String::from_utf8_lossy(bytes)
+                )
+            });
+        assert_eq!(
+            (summary.id, summary.tool.map(Cow::into_owned)),
+            (
+                Summary::of(message).id,
+                Summary::of(message).tool.map(Cow::into_owned)
+            ),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
+    #[test]
+    fn a_tool_call_with_arguments_is_summarised_from_the_model_alone() {
+        let summarised = |bytes: &str| {
+            let message: ClientJsonRpcMessage = serde_json::from_str(bytes).ok()?;
+            Summary::of_model_call(&message).map(|s| (s.id, s.tool.map(Cow::into_owned)))
+        };
+        assert_eq!(
+            summarised(
+                r#"{"jsonrpc":"2.0","id":"a-1","method":"tools/call","params":{"name":"get_products","arguments":{"brief":"x"}}}"#
+            ),
+            Some((json!("a-1"), Some("get_products".to_owned())))
+        );
+        assert_eq!(
+            summarised(
+                r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"arguments":{},"name":"t"}}"#
+            ),
+            Some((json!(7), Some("t".to_owned())))
+        );
+        for other in [
+            // Without arguments, or with `null` ones (the model reads both as absent).
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":null}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{}}"#,
+        ] {
+            assert_eq!(summarised(other), None, "{other}");
+        }
+    }
+
     #[test]
     fn the_borrowed_reading_agrees_with_check_on_what_it_accepts() {
         let accepted: &[(&str, Value, Option<&str>, Option<&str>)] = &[
@@ -630,6 +716,7 @@ mod tests {
                 tool.map(str::to_owned),
             );
             assert_eq!(summary_of(bytes.as_bytes()), Some(expected), "{bytes}");
+            assert_the_model_summary_agrees_with_check(bytes.as_bytes());
         }
     }
 
@@ -667,6 +754,7 @@ mod tests {
                 "{bytes} was read"
             );
             assert_eq!(summary_of(bytes.as_bytes()), None, "{bytes}");
+            assert_the_model_summary_agrees_with_check(bytes.as_bytes());
         }
         // serde_json's private member names (a `RawValue`, an `arbitrary_precision` number)
         // mean something to a parsed tree, at any depth: never read, always parsed and checked.
@@ -680,7 +768,9 @@ mod tests {
                 Summary::read(bytes.as_bytes()).is_none(),
                 "{bytes} was read"
             );
-            // Whatever the parsed tree makes of it, the edge acts on that.
+            // Whatever the parsed tree makes of it, the edge acts on that. (rmcp's model, reading
+            // through serde's buffer, takes these as plain member names: a call it reads is
+            // summarised from that reading, which is also the message rmcp serves.)
             let _ = summary_of(bytes.as_bytes());
         }
         // Not UTF-8, in a member the reading skips.

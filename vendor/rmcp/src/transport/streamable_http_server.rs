@@ -3,4 +3,4 @@ pub mod session;
 pub mod tower;
 pub use session::{RestoreOutcome, SessionId, SessionManager, SessionRestoreMarker};
 #[cfg(all(feature = "transport-streamable-http-server", not(feature = "local")))]
-pub use tower::{StreamableHttpServerConfig, StreamableHttpService};
+pub use tower::{ParsedMessage, StreamableHttpServerConfig, StreamableHttpService};

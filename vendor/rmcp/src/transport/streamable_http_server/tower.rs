@@ -52,6 +52,17 @@ use crate::{
 
 /// Default maximum POST request body size (4 MiB).
 pub(crate) const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// A POST's JSON-RPC message, already read from its body and parsed by a layer in front of
+/// [`StreamableHttpService`] (one that had to look inside the message first, to authenticate
+/// or route it).
+///
+/// Put in the request's extensions, it is served as the message the body carried: the body is
+/// not read, and the message is not parsed a second time. Everything else is as for a body:
+/// the `Accept` and `Content-Type` checks, the headers checked against the message, sessions.
+/// The layer is responsible for the body-size limit it read the body under.
+#[derive(Debug, Clone)]
+pub struct ParsedMessage(pub ClientJsonRpcMessage);
 const STATELESS_STREAM_CHANNEL_CAPACITY: usize = 16;
 
 // HTTP lists and parameter lists may contain delimiters in quoted strings.
@@ -2228,11 +2239,14 @@ where
                 .expect("valid response"));
         }
 
-        // json deserialize request body
-        let (part, body) = request.into_parts();
-        let mut message = match expect_json(body, self.config.max_request_body_bytes).await {
-            Ok(message) => message,
-            Err(response) => return Ok(response),
+        // json deserialize request body, unless a layer in front already did
+        let (mut part, body) = request.into_parts();
+        let mut message = match part.extensions.remove::<ParsedMessage>() {
+            Some(ParsedMessage(message)) => message,
+            None => match expect_json(body, self.config.max_request_body_bytes).await {
+                Ok(message) => message,
+                Err(response) => return Ok(response),
+            },
         };
 
         let use_session =
