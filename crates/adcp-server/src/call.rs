@@ -23,8 +23,30 @@ pub struct CallContext {
     account: Option<Account>,
     principal: Option<Principal>,
     request: RequestContext,
-    hooks: Arc<Mutex<Vec<Arc<dyn ResultHook>>>>,
-    push_completion: Arc<AtomicBool>,
+    after: Arc<AfterCall>,
+}
+
+/// What a platform method asks of the server for after its call, shared by every clone of the
+/// call's [`CallContext`]: the server reads it once the method has returned.
+#[derive(Default)]
+pub(crate) struct AfterCall {
+    hooks: Mutex<Vec<Arc<dyn ResultHook>>>,
+    push_completion: AtomicBool,
+}
+
+impl AfterCall {
+    /// The hooks registered with [`CallContext::on_complete`], taken (each runs once).
+    pub(crate) fn take_hooks(&self) -> Vec<Arc<dyn ResultHook>> {
+        self.hooks
+            .lock()
+            .map(|mut hooks| std::mem::take(&mut *hooks))
+            .unwrap_or_default()
+    }
+
+    /// Whether the method asked for [`CallContext::push_completion`].
+    pub(crate) fn wants_push_completion(&self) -> bool {
+        self.push_completion.load(Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for CallContext {
@@ -49,8 +71,7 @@ impl CallContext {
             account,
             principal,
             request,
-            hooks: Arc::default(),
-            push_completion: Arc::default(),
+            after: Arc::default(),
         }
     }
 
@@ -95,7 +116,7 @@ impl CallContext {
     /// is marked completed. It sees the full result, before any `fields` projection; an error
     /// it returns replaces the result (the call or task fails with it).
     pub fn on_complete(&self, hook: Arc<dyn ResultHook>) {
-        if let Ok(mut hooks) = self.hooks.lock() {
+        if let Ok(mut hooks) = self.after.hooks.lock() {
             hooks.push(hook);
         }
     }
@@ -107,18 +128,12 @@ impl CallContext {
     /// buyers registered a webhook expect this. Without a push config (or an account) it does
     /// nothing; replays of an idempotent call never send it again.
     pub fn push_completion(&self) {
-        self.push_completion.store(true, Ordering::Relaxed);
+        self.after.push_completion.store(true, Ordering::Relaxed);
     }
 
-    pub(crate) fn wants_push_completion(&self) -> bool {
-        self.push_completion.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn take_hooks(&self) -> Vec<Arc<dyn ResultHook>> {
-        self.hooks
-            .lock()
-            .map(|mut hooks| std::mem::take(&mut *hooks))
-            .unwrap_or_default()
+    /// What the method asks for after the call, shared with every clone of this context.
+    pub(crate) fn after(&self) -> Arc<AfterCall> {
+        Arc::clone(&self.after)
     }
 
     /// A copy whose handoffs create a task with `task_id` (the sandbox controller's forced arms).

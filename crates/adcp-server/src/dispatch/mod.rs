@@ -37,7 +37,7 @@ pub use version::{SERVED_VERSION, SUPPORTED_MAJOR, SUPPORTED_VERSIONS};
 
 use crate::account::{Account, AccountQuery, AccountResolver};
 use crate::auth::Principal;
-use crate::call::{CallContext, CompletedResult};
+use crate::call::{AfterCall, CallContext, CompletedResult};
 use crate::framework::{self, FrameworkTool, SandboxFixtures};
 use crate::hooks;
 use crate::idempotency::{Claim, IdempotencyScope, IdempotencyStore, fingerprint};
@@ -282,9 +282,9 @@ impl Core {
             None
         };
         let ctx = self.call_context(name, request, account, principal)?;
-        let owner = crate::auth::owner_of(ctx.principal()).to_owned();
         let forced = match &self.sandbox {
             Some(sandbox) if ctx.is_sandbox() => {
+                let owner = crate::auth::owner_of(ctx.principal()).to_owned();
                 match sandbox.take_forced_arm(&owner, name, checked.mode()) {
                     Some(arm) => {
                         let scope = ctx
@@ -305,9 +305,18 @@ impl Core {
             }
             _ => None,
         };
+        // What the server needs once the platform has the context: what the method asked for
+        // after the call, the account, and (only for a call that could push its completion: a
+        // push config registered, for an account) the whole context, to record the task.
+        let after = ctx.after();
+        let account = ctx.account().cloned();
+        let registered = request
+            .get("push_notification_config")
+            .is_some_and(|push| !push.is_null());
+        let pushable = (registered && account.is_some()).then(|| ctx.clone());
         let produced = match forced {
             Some(produced) => produced,
-            None => handler.call(request, ctx.clone()).await?,
+            None => handler.call(request, ctx).await?,
         };
         acted.store(true, Ordering::Relaxed);
         match produced {
@@ -315,7 +324,7 @@ impl Core {
                 checked.pre_handoff().map_err(rejection)?;
                 let submitted = start(StartHooks {
                     tool: name,
-                    hooks: ctx.take_hooks(),
+                    hooks: after.take_hooks(),
                 })
                 .await
                 .map_err(|error| {
@@ -342,13 +351,13 @@ impl Core {
                 if let Some(page) = &page {
                     page.check_reply(&value)?;
                 }
-                let hooks = ctx.take_hooks();
+                let hooks = after.take_hooks();
                 hooks::run_sync(
                     &hooks,
                     CompletedResult {
                         tool: name,
                         task_id: None,
-                        account_id: ctx.account().map(Account::id),
+                        account_id: account.as_ref().map(Account::id),
                         result: &value,
                     },
                 )
@@ -360,7 +369,7 @@ impl Core {
                 }
                 projection::apply_fields(name, request, &mut value);
                 let pushed = self
-                    .push_completion(name, request, &ctx, checked, &value)
+                    .push_completion(name, pushable.as_ref(), &after, checked, &value)
                     .await?;
                 let mut body = envelope::completed(value, echo);
                 if let Some(task_id) = pushed {
@@ -383,17 +392,15 @@ impl Core {
     async fn push_completion(
         &self,
         name: &'static str,
-        request: &Value,
-        ctx: &CallContext,
+        pushable: Option<&CallContext>,
+        after: &AfterCall,
         checked: &AccountChecked,
         value: &Value,
     ) -> Result<Option<String>, AdcpError> {
-        let registered = request
-            .get("push_notification_config")
-            .is_some_and(|push| !push.is_null());
-        if !ctx.wants_push_completion() || !registered || ctx.account().is_none() {
+        // `pushable`: the call's context when a push config was registered for an account.
+        let Some(ctx) = pushable.filter(|_| after.wants_push_completion()) else {
             return Ok(None);
-        }
+        };
         // Only protocol task types have a terminal webhook; for any other tool a recorded task
         // would carry a task_id nobody is notified about.
         if name.parse::<adcp_types::TaskType>().is_err() {
