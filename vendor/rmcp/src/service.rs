@@ -591,7 +591,7 @@ struct PendingResponse<T> {
     responder: Responder<T>,
     is_subscription: bool,
 }
-type ProgressTimeoutWatchers = Arc<tokio::sync::RwLock<HashMap<ProgressToken, mpsc::Sender<()>>>>;
+type ProgressTimeoutWatchers = tokio::sync::RwLock<HashMap<ProgressToken, mpsc::Sender<()>>>;
 type SubscriptionChannel<N> = (mpsc::Sender<N>, usize);
 type SubscriptionChannelMap<N> = HashMap<RequestId, SubscriptionChannel<N>>;
 
@@ -649,7 +649,7 @@ impl<R: ServiceRole> RequestHandle<R> {
         };
 
         Self::cleanup_progress_timeout_watcher(
-            &self.peer.progress_timeout_watchers,
+            &self.peer.state.progress_timeout_watchers,
             &progress_token,
             has_progress_reset_rx,
         )
@@ -728,7 +728,7 @@ impl<R: ServiceRole> RequestHandle<R> {
     /// Cancel this request
     pub async fn cancel(self, reason: Option<String>) -> Result<(), ServiceError> {
         Self::cleanup_progress_timeout_watcher(
-            &self.peer.progress_timeout_watchers,
+            &self.peer.state.progress_timeout_watchers,
             &self.progress_token,
             self.progress_reset_rx.is_some(),
         )
@@ -790,15 +790,21 @@ pub struct Peer<R: ServiceRole> {
     // Boxed: a channel allocates its first block of 32 slots when it is made, and a message is
     // 256 bytes, so an unboxed slot made every `Peer` cost an 8 KB block at creation.
     tx: mpsc::Sender<Box<PeerSinkMessage<R>>>,
-    request_id_provider: Arc<dyn RequestIdProvider>,
-    progress_token_provider: Arc<dyn ProgressTokenProvider>,
-    progress_timeout_watchers: ProgressTimeoutWatchers,
-    info: Arc<std::sync::RwLock<Option<Arc<R::PeerInfo>>>>,
-    client_request_metadata: Arc<OnceLock<ClientRequestMetadata>>,
-    inline_protocol_version: Arc<OnceLock<ProtocolVersion>>,
-    subscription_channels: Arc<std::sync::RwLock<SubscriptionChannelMap<R::PeerNot>>>,
+    // One allocation for what every clone shares (a peer is made per stateless request).
+    state: Arc<PeerState<R>>,
     #[cfg(feature = "client")]
     response_cache: client::cache::PeerResponseCache<R>,
+}
+
+/// What a [`Peer`]'s clones share.
+struct PeerState<R: ServiceRole> {
+    request_id_provider: Arc<dyn RequestIdProvider>,
+    progress_token_provider: AtomicU32ProgressTokenProvider,
+    progress_timeout_watchers: ProgressTimeoutWatchers,
+    info: std::sync::RwLock<Option<Arc<R::PeerInfo>>>,
+    client_request_metadata: OnceLock<ClientRequestMetadata>,
+    inline_protocol_version: OnceLock<ProtocolVersion>,
+    subscription_channels: std::sync::RwLock<SubscriptionChannelMap<R::PeerNot>>,
 }
 
 impl<R: Clone + ServiceRole> Clone for Peer<R>
@@ -808,13 +814,7 @@ where
     fn clone(&self) -> Peer<R> {
         Self {
             tx: self.tx.clone(),
-            request_id_provider: self.request_id_provider.clone(),
-            progress_token_provider: self.progress_token_provider.clone(),
-            progress_timeout_watchers: self.progress_timeout_watchers.clone(),
-            info: self.info.clone(),
-            client_request_metadata: self.client_request_metadata.clone(),
-            inline_protocol_version: self.inline_protocol_version.clone(),
-            subscription_channels: self.subscription_channels.clone(),
+            state: Arc::clone(&self.state),
             #[cfg(feature = "client")]
             response_cache: self.response_cache.clone(),
         }
@@ -884,13 +884,15 @@ impl<R: ServiceRole> Peer<R> {
         (
             Self {
                 tx,
-                request_id_provider,
-                progress_token_provider: Arc::new(AtomicU32ProgressTokenProvider::default()),
-                progress_timeout_watchers: Default::default(),
-                info: Arc::new(std::sync::RwLock::new(peer_info.map(Arc::new))),
-                client_request_metadata: Default::default(),
-                inline_protocol_version: Default::default(),
-                subscription_channels: Default::default(),
+                state: Arc::new(PeerState {
+                    request_id_provider,
+                    progress_token_provider: AtomicU32ProgressTokenProvider::default(),
+                    progress_timeout_watchers: Default::default(),
+                    info: std::sync::RwLock::new(peer_info.map(Arc::new)),
+                    client_request_metadata: Default::default(),
+                    inline_protocol_version: Default::default(),
+                    subscription_channels: Default::default(),
+                }),
                 #[cfg(feature = "client")]
                 response_cache: Default::default(),
             },
@@ -944,9 +946,9 @@ impl<R: ServiceRole> Peer<R> {
                 .extensions_mut()
                 .insert(OriginatingRequestId(originating));
         }
-        let id = self.request_id_provider.next_request_id();
-        let progress_token = self.progress_token_provider.next_progress_token();
-        if let Some(metadata) = self.client_request_metadata.get() {
+        let id = self.state.request_id_provider.next_request_id();
+        let progress_token = self.state.progress_token_provider.next_progress_token();
+        if let Some(metadata) = self.state.client_request_metadata.get() {
             let meta = request.get_meta_mut();
             meta.set_protocol_version(metadata.protocol_version.clone());
             meta.set_client_info(metadata.client_info.clone());
@@ -961,7 +963,7 @@ impl<R: ServiceRole> Peer<R> {
         let (responder, receiver) = tokio::sync::oneshot::channel();
         let progress_reset_rx = if options.reset_timeout_on_progress && options.timeout.is_some() {
             let (sender, receiver) = mpsc::channel(1);
-            self.progress_timeout_watchers
+            self.state.progress_timeout_watchers
                 .write()
                 .await
                 .insert(progress_token.clone(), sender);
@@ -984,7 +986,7 @@ impl<R: ServiceRole> Peer<R> {
             .is_err()
         {
             if progress_reset_rx.is_some() {
-                self.progress_timeout_watchers
+                self.state.progress_timeout_watchers
                     .write()
                     .await
                     .remove(&progress_token);
@@ -1031,7 +1033,7 @@ impl<R: ServiceRole> Peer<R> {
     fn subscription_channels_read(
         &self,
     ) -> std::sync::RwLockReadGuard<'_, SubscriptionChannelMap<R::PeerNot>> {
-        match self.subscription_channels.read() {
+        match self.state.subscription_channels.read() {
             Ok(channels) => channels,
             Err(poisoned) => poisoned.into_inner(),
         }
@@ -1040,7 +1042,7 @@ impl<R: ServiceRole> Peer<R> {
     fn subscription_channels_write(
         &self,
     ) -> std::sync::RwLockWriteGuard<'_, SubscriptionChannelMap<R::PeerNot>> {
-        match self.subscription_channels.write() {
+        match self.state.subscription_channels.write() {
             Ok(channels) => channels,
             Err(poisoned) => poisoned.into_inner(),
         }
@@ -1065,6 +1067,7 @@ impl<R: ServiceRole> Peer<R> {
 
     async fn notify_progress_timeout_watcher(&self, progress_token: &ProgressToken) {
         let sender = self
+            .state
             .progress_timeout_watchers
             .read()
             .await
@@ -1077,7 +1080,7 @@ impl<R: ServiceRole> Peer<R> {
                     tracing::trace!(?progress_token, "progress timeout watcher channel is full");
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
-                    self.progress_timeout_watchers
+                    self.state.progress_timeout_watchers
                         .write()
                         .await
                         .remove(progress_token);
@@ -1088,24 +1091,24 @@ impl<R: ServiceRole> Peer<R> {
 
     /// Snapshot of the peer's handshake info.
     pub fn peer_info(&self) -> Option<Arc<R::PeerInfo>> {
-        self.info.read().expect("peer info lock poisoned").clone()
+        self.state.info.read().expect("peer info lock poisoned").clone()
     }
 
     /// Stores the peer's handshake info, overwriting any previous value.
     pub fn set_peer_info(&self, info: R::PeerInfo) {
-        *self.info.write().expect("peer info lock poisoned") = Some(Arc::new(info));
+        *self.state.info.write().expect("peer info lock poisoned") = Some(Arc::new(info));
     }
 
     #[cfg(feature = "client")]
     pub(crate) fn set_client_request_metadata(&self, metadata: ClientRequestMetadata) {
-        let result = self.client_request_metadata.set(metadata);
+        let result = self.state.client_request_metadata.set(metadata);
         debug_assert!(result.is_ok(), "client request metadata set more than once");
     }
 
     /// Marks an inline lifecycle session that opened on `protocol_version`.
     #[cfg(feature = "server")]
     pub(crate) fn set_inline_protocol_version(&self, protocol_version: ProtocolVersion) {
-        let result = self.inline_protocol_version.set(protocol_version);
+        let result = self.state.inline_protocol_version.set(protocol_version);
         debug_assert!(result.is_ok(), "inline protocol version set more than once");
     }
 
@@ -1113,12 +1116,12 @@ impl<R: ServiceRole> Peer<R> {
     /// stores peer info.
     #[cfg(feature = "server")]
     pub(crate) fn inline_protocol_version(&self) -> Option<&ProtocolVersion> {
-        self.inline_protocol_version.get()
+        self.state.inline_protocol_version.get()
     }
 
     #[cfg(feature = "server")]
     pub(crate) fn request_metadata_required(&self) -> bool {
-        self.inline_protocol_version.get().is_some()
+        self.state.inline_protocol_version.get().is_some()
     }
 
     pub fn is_transport_closed(&self) -> bool {

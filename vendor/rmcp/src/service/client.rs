@@ -362,7 +362,7 @@ impl ServiceRole for RoleClient {
             peer.peer_info()
                 .as_deref()
                 .map(|info| &info.protocol_version),
-            peer.client_request_metadata.get().is_some(),
+            peer.state.client_request_metadata.get().is_some(),
         )
     }
 
