@@ -963,7 +963,8 @@ impl<R: ServiceRole> Peer<R> {
         let (responder, receiver) = tokio::sync::oneshot::channel();
         let progress_reset_rx = if options.reset_timeout_on_progress && options.timeout.is_some() {
             let (sender, receiver) = mpsc::channel(1);
-            self.state.progress_timeout_watchers
+            self.state
+                .progress_timeout_watchers
                 .write()
                 .await
                 .insert(progress_token.clone(), sender);
@@ -986,7 +987,8 @@ impl<R: ServiceRole> Peer<R> {
             .is_err()
         {
             if progress_reset_rx.is_some() {
-                self.state.progress_timeout_watchers
+                self.state
+                    .progress_timeout_watchers
                     .write()
                     .await
                     .remove(&progress_token);
@@ -1080,7 +1082,8 @@ impl<R: ServiceRole> Peer<R> {
                     tracing::trace!(?progress_token, "progress timeout watcher channel is full");
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
-                    self.state.progress_timeout_watchers
+                    self.state
+                        .progress_timeout_watchers
                         .write()
                         .await
                         .remove(progress_token);
@@ -1091,7 +1094,11 @@ impl<R: ServiceRole> Peer<R> {
 
     /// Snapshot of the peer's handshake info.
     pub fn peer_info(&self) -> Option<Arc<R::PeerInfo>> {
-        self.state.info.read().expect("peer info lock poisoned").clone()
+        self.state
+            .info
+            .read()
+            .expect("peer info lock poisoned")
+            .clone()
     }
 
     /// Stores the peer's handshake info, overwriting any previous value.

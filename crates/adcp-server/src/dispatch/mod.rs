@@ -282,29 +282,7 @@ impl Core {
             None
         };
         let ctx = self.call_context(name, request, account, principal)?;
-        let forced = match &self.sandbox {
-            Some(sandbox) if ctx.is_sandbox() => {
-                let owner = crate::auth::owner_of(ctx.principal()).to_owned();
-                match sandbox.take_forced_arm(&owner, name, checked.mode()) {
-                    Some(arm) => {
-                        let scope = ctx
-                            .account()
-                            .and_then(|account| TaskScope::new(Account::id(account), &owner).ok());
-                        sandbox
-                            .supersede(
-                                &owner,
-                                arm.task_id(),
-                                scope.as_ref(),
-                                self.runtime.registry().as_ref(),
-                            )
-                            .await;
-                        Some(arm.into_produced(sandbox, &owner, &ctx))
-                    }
-                    None => None,
-                }
-            }
-            _ => None,
-        };
+        let forced = self.forced_arm(name, &ctx, checked).await;
         // What the server needs once the platform has the context: what the method asked for
         // after the call, the account, and (only for a call that could push its completion: a
         // push config registered, for an account) the whole context, to record the task.
@@ -385,6 +363,31 @@ impl Core {
                 Ok(body)
             }
         }
+    }
+
+    /// The sandbox controller's forced arm for this call, if a sandbox account's caller forced
+    /// one (the task it supersedes is superseded first).
+    async fn forced_arm(
+        &self,
+        name: &'static str,
+        ctx: &CallContext,
+        checked: &AccountChecked,
+    ) -> Option<Produced> {
+        let sandbox = self.sandbox.as_ref().filter(|_| ctx.is_sandbox())?;
+        let owner = crate::auth::owner_of(ctx.principal()).to_owned();
+        let arm = sandbox.take_forced_arm(&owner, name, checked.mode())?;
+        let scope = ctx
+            .account()
+            .and_then(|account| TaskScope::new(Account::id(account), &owner).ok());
+        sandbox
+            .supersede(
+                &owner,
+                arm.task_id(),
+                scope.as_ref(),
+                self.runtime.registry().as_ref(),
+            )
+            .await;
+        Some(arm.into_produced(sandbox, &owner, ctx))
     }
 
     /// Records a synchronous result as a completed task when the platform asked for its

@@ -11,9 +11,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::session::store::SessionStore;
-use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_server::{
     ParsedMessage, StreamableHttpServerConfig, StreamableHttpService,
 };
