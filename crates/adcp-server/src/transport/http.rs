@@ -45,7 +45,8 @@ const SERVICE_UNAVAILABLE: i64 = -32027;
 #[derive(Clone)]
 pub struct HttpConfig {
     /// Host names (or `host:port`) accepted in the `Host` header; DNS-rebinding protection.
-    /// Default: loopback only. Production must list its public host names.
+    /// Default: loopback only. Production must list its public host names. An empty list
+    /// accepts every request, whatever its `Host` (or without one).
     pub allowed_hosts: Vec<String>,
     /// The largest request body accepted.
     pub max_body_bytes: usize,

@@ -7,8 +7,12 @@
 //! parsed once with rmcp's model, the edge reads the facts from that message
 //! ([`Summary::of_model_call`]), and rmcp serves it as parsed. For any other message,
 //! [`Summary::read`] takes the facts straight from the bytes, borrowing its strings and skipping
-//! the rest. Both accept only what [`check`] accepts; anything they do not accept goes through
-//! [`check`] on a parsed tree, which names what is wrong.
+//! the rest. Both accept only what [`check`] accepts, with one exception: where serde_json's
+//! `raw_value` feature is on (sqlx turns it on), a parsed tree gives serde_json's private member
+//! names a meaning rmcp's model does not give them where it reads through serde's buffer (the
+//! top level of the message and of `arguments`), so such a call is served as rmcp reads it, as
+//! the edge's facts are. Anything they do not accept goes through [`check`] on a parsed tree,
+//! which names what is wrong.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -204,7 +208,8 @@ impl<'a> Summary<'a> {
     /// refuses in a `tools/call` (a `jsonrpc` other than `"2.0"`, an `id` that is not a string or
     /// an integer, `params` or `arguments` that are not objects, a `name` that is not a
     /// string), except an `arguments: null`, which the model reads as absent: so a call
-    /// without arguments is not summarised here.
+    /// without arguments is not summarised here. An integral `id` written as a float (`1.0`)
+    /// is the integer, as rmcp reads and echoes it.
     pub(crate) fn of_model_call(message: &'a ClientJsonRpcMessage) -> Option<Self> {
         let JsonRpcMessage::Request(request) = message else {
             return None;
@@ -768,8 +773,8 @@ mod tests {
                 Summary::read(bytes.as_bytes()).is_none(),
                 "{bytes} was read"
             );
-            // Whatever the parsed tree makes of it, the edge acts on that. (rmcp's model, reading
-            // through serde's buffer, takes these as plain member names: a call it reads is
+            // Whatever the parsed tree makes of it, the edge acts on that. (rmcp's model, where it
+            // reads through serde's buffer, takes these as plain member names: a call it reads is
             // summarised from that reading, which is also the message rmcp serves.)
             let _ = summary_of(bytes.as_bytes());
         }

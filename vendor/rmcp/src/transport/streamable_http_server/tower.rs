@@ -63,6 +63,7 @@ pub(crate) const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The layer is responsible for the body-size limit it read the body under.
 #[derive(Debug, Clone)]
 pub struct ParsedMessage(pub ClientJsonRpcMessage);
+
 const STATELESS_STREAM_CHANNEL_CAPACITY: usize = 16;
 
 // HTTP lists and parameter lists may contain delimiters in quoted strings.
