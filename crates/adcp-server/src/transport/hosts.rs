@@ -33,26 +33,53 @@ impl AllowedHosts {
         if self.entries.is_empty() {
             return true;
         }
-        let host = match headers.get(header::HOST) {
-            Some(value) => value
-                .to_str()
-                .ok()
-                .and_then(|v| v.parse::<http::uri::Authority>().ok()),
-            None => uri.authority().cloned(),
+        let named = match headers.get(header::HOST) {
+            Some(value) => value.to_str().ok().and_then(split_host),
+            None => uri
+                .authority()
+                .map(|authority| (authority.host(), authority.port_u16())),
         };
-        let Some(host) = host else {
+        let Some((name, port)) = named else {
             return false;
         };
-        let name = host.host();
         let name = name
             .strip_prefix('[')
             .and_then(|n| n.strip_suffix(']'))
             .unwrap_or(name);
-        self.entries.iter().any(|(allowed, port)| {
-            allowed.eq_ignore_ascii_case(name)
-                && port.is_none_or(|port| host.port_u16() == Some(port))
+        self.entries.iter().any(|(allowed, allowed_port)| {
+            allowed.eq_ignore_ascii_case(name) && allowed_port.is_none_or(|p| port == Some(p))
         })
     }
+}
+
+/// The host and port a `Host` value names (`name`, `name:port`, `[v6]` or `[v6]:port`), read
+/// in place (this runs on every request); `None` for a value that is not one of those forms
+/// (user info included: a `Host` header carries none).
+fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
+    let (name, port) = match value.strip_prefix('[') {
+        Some(rest) => {
+            let (name, after) = rest.split_once(']')?;
+            let port = match after {
+                "" => None,
+                after => Some(after.strip_prefix(':')?),
+            };
+            (name, port)
+        }
+        None => match value.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (value, None),
+        },
+    };
+    let well_formed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%:".contains(c);
+    if name.is_empty() || !name.chars().all(well_formed) {
+        return None;
+    }
+    let port = match port {
+        None | Some("") => None,
+        Some(port) if port.bytes().all(|b| b.is_ascii_digit()) => Some(port.parse().ok()?),
+        Some(_) => return None,
+    };
+    Some((name, port))
 }
 
 /// A host name as compared: lower case, without the brackets of an IPv6 literal.
@@ -89,6 +116,8 @@ mod tests {
             "LOCALHOST:3000",
             "127.0.0.1:80",
             "[::1]:9000",
+            "[::1]",
+            "localhost:",
             "seller.example:8443",
         ] {
             assert!(
@@ -102,6 +131,14 @@ mod tests {
             "seller.example:443",
             "localhost.evil.example",
             "not a host",
+            "evil@localhost",
+            "localhost:99999",
+            "localhost:80x",
+            "localhost:80:81",
+            "[::1]x",
+            "[::1",
+            "::1",
+            ":80",
         ] {
             assert!(
                 !hosts.allows(&Uri::default(), &with_host(refused)),
