@@ -208,9 +208,9 @@ pub(crate) fn demo(args: &[String]) -> Result<()> {
 }
 
 /// `cargo xtask bench [--load-secs N]`: every benchmark, built in release, printing its numbers
-/// as JSON: request and response validation; get_products over MCP and A2A against the bare
-/// and mandated-work-floor endpoints (`bench_server`: 10 and 1 products with strict validation,
-/// and 10 without); 100,000 pending tasks in the in-memory
+/// as JSON: request and response validation; get_products over MCP and A2A against the bare,
+/// mandated-work-floor and rmcp-floor endpoints (`bench_server`: 10 and 1 products with strict
+/// validation, and 10 without); 100,000 pending tasks in the in-memory
 /// registry (`bench_registry`); the demo seller as a process — memory at start, after the first
 /// calls and under load, first-call latency, sessions, pending tasks, log cost (`adcp-faults
 /// --bench`, its load phase `--load-secs` long, default 30); and the PostgreSQL webhook outbox
