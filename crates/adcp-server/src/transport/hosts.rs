@@ -37,43 +37,41 @@ impl AllowedHosts {
             Some(value) => value.to_str().ok().and_then(split_host),
             None => uri
                 .authority()
-                .map(|authority| (authority.host(), authority.port_u16())),
+                .and_then(|authority| split_host(authority.as_str())),
         };
         let Some((name, port)) = named else {
             return false;
         };
-        let name = name
-            .strip_prefix('[')
-            .and_then(|n| n.strip_suffix(']'))
-            .unwrap_or(name);
         self.entries.iter().any(|(allowed, allowed_port)| {
             allowed.eq_ignore_ascii_case(name) && allowed_port.is_none_or(|p| port == Some(p))
         })
     }
 }
 
-/// The host and port a `Host` value names (`name`, `name:port`, `[v6]` or `[v6]:port`), read
-/// in place (this runs on every request); `None` for a value that is not one of those forms
-/// (user info included: a `Host` header carries none).
+/// The host and port a `Host` value (or an HTTP/2 authority) names: `name`, `name:port`,
+/// `[v6]` or `[v6]:port`, read in place (this runs on every request). `None` for anything else:
+/// user info (a `Host` header carries none), a port that is not a number up to 65535, a
+/// bracketed name that is not an IPv6 address, percent-encoding or spaces in a name.
 fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
-    let (name, port) = match value.strip_prefix('[') {
-        Some(rest) => {
-            let (name, after) = rest.split_once(']')?;
-            let port = match after {
-                "" => None,
-                after => Some(after.strip_prefix(':')?),
-            };
-            (name, port)
-        }
-        None => match value.split_once(':') {
+    let (name, port) = if let Some(bracketed) = value.strip_prefix('[') {
+        let (address, after) = bracketed.split_once(']')?;
+        address.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match after {
+            "" => None,
+            after => Some(after.strip_prefix(':')?),
+        };
+        (address, port)
+    } else {
+        let (name, port) = match value.split_once(':') {
             Some((name, port)) => (name, Some(port)),
             None => (value, None),
-        },
+        };
+        let well_formed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=".contains(c);
+        if name.is_empty() || !name.chars().all(well_formed) {
+            return None;
+        }
+        (name, port)
     };
-    let well_formed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%:".contains(c);
-    if name.is_empty() || !name.chars().all(well_formed) {
-        return None;
-    }
     let port = match port {
         None | Some("") => None,
         Some(port) if port.bytes().all(|b| b.is_ascii_digit()) => Some(port.parse().ok()?),
@@ -139,6 +137,12 @@ mod tests {
             "[::1",
             "::1",
             ":80",
+            "local%68ost",
+            "localhost.",
+            "local host",
+            "local\thost",
+            "[]",
+            "[localhost]",
         ] {
             assert!(
                 !hosts.allows(&Uri::default(), &with_host(refused)),
@@ -153,6 +157,9 @@ mod tests {
         let h2 = |uri: &str| uri.parse::<Uri>().unwrap_or_default();
         assert!(hosts.allows(&h2("http://localhost:3001/mcp"), &HeaderMap::new()));
         assert!(!hosts.allows(&h2("http://evil.example/mcp"), &HeaderMap::new()));
+        assert!(!hosts.allows(&h2("http://evil@localhost/mcp"), &HeaderMap::new()));
+        assert!(!hosts.allows(&h2("http://localhost:99999/mcp"), &HeaderMap::new()));
+        assert!(hosts.allows(&h2("http://[::1]:3001/mcp"), &HeaderMap::new()));
         // A `Host` header, when present, is what counts.
         assert!(!hosts.allows(&h2("http://localhost/mcp"), &with_host("evil.example")));
     }
