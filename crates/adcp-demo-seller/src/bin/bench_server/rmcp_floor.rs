@@ -1,10 +1,10 @@
 //! The *rmcp-service floor*: the floor's work inside a bare rmcp `ServerHandler`, served by
 //! rmcp's `StreamableHttpService` configured as the SDK configures its stateless endpoint (JSON
-//! replies, no sessions; rmcp's own `Host` check on at its defaults, where the SDK's edge makes
-//! the same check), routed as the SDK routes it, behind the SDK's accept loop. It is the least
-//! a server built on rmcp spends per call: MCP against it is the SDK's own share (the edge, the
-//! dispatcher, the guards), and it against the rmcp-model floor is rmcp's per-request
-//! handling.
+//! replies, no sessions, rmcp's own `Host` check off: the SDK's edge makes that check, so it
+//! counts in the SDK's share), routed as the SDK routes it, behind the SDK's accept loop. It is
+//! rmcp exactly as the SDK runs it, doing nothing but the mandated work: MCP against it is the
+//! SDK's own share (the edge, the dispatcher, the guards), and it against the rmcp-model floor
+//! is rmcp's per-request handling.
 
 use std::sync::Arc;
 
@@ -56,6 +56,7 @@ impl ServerHandler for FloorHandler {
 pub(crate) fn router(work: Arc<FloorWork>, path: &'static str) -> axum::Router {
     let handler = FloorHandler { work };
     let config = StreamableHttpServerConfig::default()
+        .disable_allowed_hosts()
         .with_legacy_session_mode(false)
         .with_json_response(true);
     let service = Arc::new(StreamableHttpService::new(
