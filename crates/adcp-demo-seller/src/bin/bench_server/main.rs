@@ -71,6 +71,11 @@ fn products() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10)
 }
+/// Whether validation is strict (`BENCH_NO_STRICT` turns it off), for the SDK and the floors.
+fn strict() -> bool {
+    std::env::var_os("BENCH_NO_STRICT").is_none()
+}
+
 const RUN: Duration = Duration::from_secs(3);
 /// Load each measurement sends first, uncounted: new connections, the allocator's first pages
 /// and the caches of an endpoint that has not run yet, so the endpoint measured first is not
@@ -360,7 +365,7 @@ async fn main() -> BenchResult<()> {
     let floor_response = response.clone();
     let server = AdcpServer::builder()
         .sales(BenchSeller { response })
-        .strict(std::env::var_os("BENCH_NO_STRICT").is_none())
+        .strict(strict())
         .webhooks(WebhookDelivery::Supervisor(Arc::new(supervisor)))
         .allow_insecure_webhook_host("127.0.0.1")
         .build()?;
@@ -397,11 +402,11 @@ async fn main() -> BenchResult<()> {
         "benchmark": format!(
             "adcp-server get_products ({} products) over MCP (stateless and in session mode) and A2A (SendMessage), strict validation {}, vs bare axum and the mandated-work floors",
             products(),
-            if std::env::var_os("BENCH_NO_STRICT").is_none() { "on" } else { "off" },
+            if strict() { "on" } else { "off" },
         ),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "products_per_response": products(),
-        "strict_validation": std::env::var_os("BENCH_NO_STRICT").is_none(),
+        "strict_validation": strict(),
         "dispatch_only_us_per_call": dispatch_us,
         "floor_work_us_per_call": floor_breakdown,
         "response_bytes": response_bytes,
@@ -764,7 +769,7 @@ impl FloorWork {
         Ok(Self {
             response,
             schemas: adcp_types::validate::SchemaSet::load_default()?,
-            strict: std::env::var_os("BENCH_NO_STRICT").is_none(),
+            strict: strict(),
         })
     }
 
@@ -772,16 +777,8 @@ impl FloorWork {
     fn reply(&self, arguments: Option<&Value>) -> (Value, bool) {
         let arguments_valid = !self.strict
             || arguments.is_some_and(|a| self.schemas.validate_request("get_products", a).is_ok());
-        let context = arguments.and_then(|a| a.get("context")).cloned();
         let mut body = serde_json::to_value(self.response.clone()).unwrap_or_default();
-        if let Some(map) = body.as_object_mut() {
-            map.insert("status".into(), json!("completed"));
-            map.insert("cache_scope".into(), json!("public"));
-            if let Some(context) = context {
-                map.insert("context".into(), context);
-            }
-            map.insert("adcp_version".into(), json!(adcp_server::SERVED_VERSION));
-        }
+        add_envelope(&mut body, arguments);
         let valid = arguments_valid
             && (!self.strict
                 || self
@@ -789,6 +786,19 @@ impl FloorWork {
                     .validate_response("get_products", &body)
                     .is_ok());
         (body, valid)
+    }
+}
+
+/// The envelope fields a completed `get_products` reply carries: `status`, `cache_scope`, the
+/// buyer's `context` from `arguments` (echoed), and `adcp_version`.
+fn add_envelope(body: &mut Value, arguments: Option<&Value>) {
+    if let Some(map) = body.as_object_mut() {
+        map.insert("status".into(), json!("completed"));
+        map.insert("cache_scope".into(), json!("public"));
+        if let Some(context) = arguments.and_then(|a| a.get("context")) {
+            map.insert("context".into(), context.clone());
+        }
+        map.insert("adcp_version".into(), json!(adcp_server::SERVED_VERSION));
     }
 }
 
@@ -915,7 +925,7 @@ fn floor_breakdown(response: &GetProductsResponse) -> BenchResult<Value> {
     let calls = 2_000_u32;
     let mut stages = [std::time::Duration::ZERO; 6];
     let arguments = bench_arguments();
-    let strict = std::env::var_os("BENCH_NO_STRICT").is_none();
+    let strict = strict();
     for _ in 0..calls {
         let at = Instant::now();
         if strict {
@@ -929,14 +939,7 @@ fn floor_breakdown(response: &GetProductsResponse) -> BenchResult<Value> {
         stages[0] += at.elapsed();
         let at = Instant::now();
         let mut body = serde_json::to_value(copy)?;
-        if let Some(map) = body.as_object_mut() {
-            map.insert("status".into(), json!("completed"));
-            map.insert("cache_scope".into(), json!("public"));
-            if let Some(context) = arguments.get("context") {
-                map.insert("context".into(), context.clone());
-            }
-            map.insert("adcp_version".into(), json!(adcp_server::SERVED_VERSION));
-        }
+        add_envelope(&mut body, Some(&arguments));
         stages[1] += at.elapsed();
         let at = Instant::now();
         if strict {
